@@ -1,0 +1,192 @@
+"""The INI configuration and the my.cnf-style option file that holds MySQL credentials.
+
+Every mistake becomes a :class:`ConfigError` whose message names the file, the section and the
+key, so a command can print one line and exit 3. Secrets live only in the option file, which
+must not be readable by others.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .state import HealthPolicy
+
+DEFAULT_CONFIG = Path("/etc/galera-snmp/galera-snmp.conf")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is meant for the operator."""
+
+
+@dataclass(frozen=True)
+class MysqlConfig:
+    option_file: Path
+    option_group: str = "client"
+    connect_timeout: float = 2.0
+    read_timeout: float = 2.0
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The local mysqld: where its data is and how to run ``--wsrep-recover`` on it."""
+
+    datadir: Path = Path("/var/lib/mysql")
+    defaults_file: Path | None = None
+    mysqld: str = "/usr/sbin/mariadbd"
+    user: str = "mysql"
+    recover: bool = True
+    recover_timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    mysql: MysqlConfig
+    server: ServerConfig = field(default_factory=ServerConfig)
+    health: HealthPolicy = field(default_factory=HealthPolicy)
+    drain_file: Path = Path("/var/lib/galera-snmp/drained")
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Connection settings read from the option file. ``password`` never appears in repr()."""
+
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    host: str | None = None
+    port: int = 3306
+    socket: str | None = None
+
+
+_SCHEMA: dict[str, dict[str, str]] = {
+    "mysql": {
+        "option_file": "path",
+        "option_group": "str",
+        "connect_timeout": "seconds",
+        "read_timeout": "seconds",
+    },
+    "server": {
+        "datadir": "path",
+        "defaults_file": "path",
+        "mysqld": "str",
+        "user": "str",
+        "recover": "bool",
+        "recover_timeout": "seconds",
+    },
+    "health": {"donor_serves": "bool", "desync_serves": "bool", "drain_file": "path"},
+}
+
+
+def _convert(where: str, kind: str, raw: str, base: Path) -> object:
+    raw = raw.strip()
+    if kind == "path":
+        if not raw:
+            raise ConfigError(f"{where}: empty path")
+        path = Path(raw)
+        return path if path.is_absolute() else base / path
+    if kind == "seconds":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{where}: {raw!r} is not a number of seconds") from None
+        if not 0 < value <= 3600:
+            raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= 3600")
+        return value
+    if kind == "bool":
+        lowered = raw.lower()
+        if lowered in ("yes", "true", "on", "1"):
+            return True
+        if lowered in ("no", "false", "off", "0"):
+            return False
+        raise ConfigError(f"{where}: {raw!r} is not yes/no")
+    if not raw:
+        raise ConfigError(f"{where}: empty value")
+    return raw
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
+    """Read and validate the INI file. Relative paths inside it are relative to its folder."""
+    path = Path(path)
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
+    except (configparser.Error, UnicodeDecodeError) as err:
+        first = str(err).splitlines()[0]
+        raise ConfigError(f"config {path} is not a valid INI file: {first}") from None
+    values: dict[str, dict[str, object]] = {}
+    for section in parser.sections():
+        if section not in _SCHEMA:
+            raise ConfigError(f"{path}: unknown section [{section}] (known: {', '.join(_SCHEMA)})")
+        for key, raw in parser.items(section):
+            if key not in _SCHEMA[section]:
+                known = ", ".join(_SCHEMA[section])
+                raise ConfigError(f"{path}: [{section}] unknown key {key!r} (known: {known})")
+            where = f"{path}: [{section}] {key}"
+            values.setdefault(section, {})[key] = _convert(where, _SCHEMA[section][key], raw, path.parent)
+    mysql = values.get("mysql", {})
+    if "option_file" not in mysql:
+        raise ConfigError(f"{path}: [mysql] option_file is required (a my.cnf-style file with the credentials)")
+    health = dict(values.get("health", {}))
+    drain_file = health.pop("drain_file", Config.drain_file)
+    return Config(
+        path=path,
+        mysql=MysqlConfig(**mysql),  # type: ignore[arg-type]
+        server=ServerConfig(**values.get("server", {})),  # type: ignore[arg-type]
+        health=HealthPolicy(**health),  # type: ignore[arg-type]
+        drain_file=drain_file,  # type: ignore[arg-type]
+    )
+
+
+def _unquote(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def read_option_file(path: Path, group: str = "client") -> ClientOptions:
+    """Read credentials from a my.cnf-style file, refusing one that others can read."""
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        raise ConfigError(f"cannot read option file {path}: {err.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"option file {path} is not a regular file")
+    if info.st_mode & (stat.S_IROTH | stat.S_IWOTH):
+        mode = stat.S_IMODE(info.st_mode)
+        raise ConfigError(
+            f"option file {path} is accessible by others (mode {mode:04o}); it holds a password: chmod o-rw it"
+        )
+    parser = configparser.RawConfigParser(allow_no_value=True, strict=False, inline_comment_prefixes=("#",))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except OSError as err:
+        raise ConfigError(f"cannot read option file {path}: {err.strerror}") from None
+    except (configparser.Error, UnicodeDecodeError) as err:
+        first = str(err).splitlines()[0]
+        raise ConfigError(f"option file {path} is not a valid my.cnf file: {first}") from None
+    if not parser.has_section(group):
+        raise ConfigError(f"option file {path} has no [{group}] group")
+    options = {key.replace("-", "_"): _unquote(value) for key, value in parser.items(group)}
+    port_raw = options.get("port") or "3306"
+    try:
+        port = int(port_raw)
+    except ValueError:
+        raise ConfigError(f"option file {path}: [{group}] port {port_raw!r} is not a number") from None
+    return ClientOptions(
+        user=options.get("user"),
+        password=options.get("password"),
+        host=options.get("host"),
+        port=port,
+        socket=options.get("socket"),
+    )

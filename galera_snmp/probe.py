@@ -1,0 +1,336 @@
+"""The probe: the only code that reads a node (mysqld over one reused connection, Galera's
+files, /proc, ``--wsrep-recover``) and turns what it saw into a :class:`NodeState`.
+
+It never raises for a node problem: what it cannot read becomes ``unknown`` plus a note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import pwd
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import pymysql
+from pymysql.constants import CLIENT
+
+from .config import Config, ConfigError, ServerConfig, read_option_file
+from .galerafiles import GaleraFileError, GraState, Position, parse_grastate, parse_recovered_position
+from .process import find_mysqld
+from .state import (
+    UNKNOWN_SEQNO,
+    MysqlFailure,
+    NodeState,
+    ProcessState,
+    SeqnoSource,
+    derive_status,
+)
+from .wsrep import WsrepValue, classify
+
+log = logging.getLogger(__name__)
+
+# Variables (not status) the snapshot needs; one multi-statement query reads them with the status.
+VARIABLES = (
+    "wsrep_on",
+    "wsrep_desync",
+    "wsrep_reject_queries",
+    "wsrep_cluster_name",
+    "wsrep_node_name",
+    "wsrep_sst_method",
+    "wsrep_sst_donor_rejects_queries",
+)
+_QUERY = "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable_name IN ({})".format(
+    ", ".join(f"'{name}'" for name in VARIABLES)
+)
+
+
+class RecoveryError(Exception):
+    """``--wsrep-recover`` could not run or found no position."""
+
+
+@dataclass(frozen=True)
+class MysqlReading:
+    """One answer from mysqld, or why there was none."""
+
+    status: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    failure: MysqlFailure | None = None
+    error: str | None = None
+
+
+def _classify_error(exc: BaseException) -> MysqlFailure:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
+    for item in chain:
+        if isinstance(item, TimeoutError):
+            return MysqlFailure.TIMEOUT
+        if isinstance(item, (ConnectionRefusedError, FileNotFoundError)):
+            return MysqlFailure.REFUSED
+    if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (1044, 1045, 1698):
+        return MysqlFailure.ACCESS_DENIED
+    return MysqlFailure.ERROR
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, pymysql.err.MySQLError) and len(exc.args) >= 2:
+        return f"{exc.args[1]} ({exc.args[0]})"
+    return str(exc) or type(exc).__name__
+
+
+class MysqlReader:
+    """Reads wsrep status and variables over one connection, reconnecting after any error."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._conn: pymysql.connections.Connection | None = None
+        read_option_file(config.mysql.option_file, config.mysql.option_group)  # fail early and clearly
+
+    def _connect(self) -> pymysql.connections.Connection:
+        cfg = self._config.mysql
+        opts = read_option_file(cfg.option_file, cfg.option_group)
+        kwargs: dict[str, object] = {
+            "user": opts.user or "",
+            "password": opts.password or "",
+            "connect_timeout": cfg.connect_timeout,
+            "read_timeout": cfg.read_timeout,
+            "write_timeout": cfg.read_timeout,
+            "client_flag": CLIENT.MULTI_STATEMENTS,
+            "autocommit": True,
+        }
+        if opts.socket and opts.host in (None, "localhost"):
+            kwargs["unix_socket"] = opts.socket
+        else:
+            kwargs["host"] = opts.host or "localhost"
+            kwargs["port"] = opts.port
+        return pymysql.connect(**kwargs)  # type: ignore[arg-type]
+
+    def read(self) -> MysqlReading:
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            with self._conn.cursor() as cur:
+                cur.execute(_QUERY)
+                status = {str(k).lower(): _decode(v) for k, v in cur.fetchall()}
+                cur.nextset()
+                variables = {str(k).lower(): _decode(v) for k, v in cur.fetchall()}
+            return MysqlReading(status=status, variables=variables)
+        except ConfigError as err:
+            self.close()
+            return MysqlReading(failure=MysqlFailure.ERROR, error=str(err))
+        except Exception as err:  # noqa: BLE001 - any failure is reported, never raised
+            self.close()
+            return MysqlReading(failure=_classify_error(err), error=_error_text(err))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail; nothing to do
+                self._conn.close()
+            self._conn = None
+
+
+def _decode(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return {"ON": True, "OFF": False}.get(value.strip().upper())
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def recover_position(server: ServerConfig) -> Position:
+    """Run ``mysqld --wsrep-recover`` and read the position from its error log.
+
+    MariaDB writes the position to the error log, not stdout, so the log goes to a private
+    temporary file. The datadir is flock()ed so two probes never recover at once.
+    """
+    with tempfile.TemporaryDirectory(prefix="galera-recover-") as tmp:
+        os.chmod(tmp, 0o711)  # the server drops to its user and must reach the log file
+        logfile = Path(tmp) / "recover.log"
+        logfile.touch(mode=0o600)
+        argv = [server.mysqld]
+        if server.defaults_file:
+            argv.append(f"--defaults-file={server.defaults_file}")
+        argv += [f"--datadir={server.datadir}", "--wsrep-recover", f"--log-error={logfile}"]
+        if os.geteuid() == 0:
+            try:
+                account = pwd.getpwnam(server.user)
+            except KeyError:
+                raise RecoveryError(f"no such user {server.user!r} to run the recovery as") from None
+            os.chown(logfile, account.pw_uid, account.pw_gid)
+            argv.append(f"--user={server.user}")
+        try:
+            lock = os.open(server.datadir, os.O_RDONLY)
+        except OSError as err:
+            raise RecoveryError(f"cannot open datadir {server.datadir}: {err.strerror}") from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if find_mysqld(server.datadir).state is not ProcessState.ABSENT:
+                raise RecoveryError("mysqld started meanwhile; recovery skipped")
+            subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=server.recover_timeout,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise RecoveryError(f"cannot run {server.mysqld}: not found") from None
+        except subprocess.TimeoutExpired:
+            raise RecoveryError(f"--wsrep-recover did not finish within {server.recover_timeout:g} s") from None
+        finally:
+            os.close(lock)
+        try:
+            return parse_recovered_position(logfile.read_bytes())
+        except GaleraFileError as err:
+            raise RecoveryError(str(err)) from None
+
+
+class Probe:
+    """Takes snapshots of the local node. Keep one per process: it reuses its connection and
+    remembers a recovered position until the datadir changes."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._mysql = MysqlReader(config)
+        self._recovered: tuple[tuple[object, ...], Position] | None = None
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._mysql.close()
+
+    def snapshot(self) -> NodeState:
+        taken_at = time.time()
+        datadir = self.config.server.datadir
+        proc = find_mysqld(datadir)
+        reading = self._mysql.read()
+        notes: list[str] = []
+        grastate = self._grastate(notes)
+        status_vars, variables = reading.status, reading.variables
+        process = proc.state
+        if reading.failure is None and process is ProcessState.ABSENT:
+            notes.append("mysqld answers but no server process was found for the datadir")
+            process = ProcessState.UNKNOWN
+        sst_in_progress = (datadir / "sst_in_progress").exists()
+        status, reason = derive_status(
+            process=process,
+            pid=proc.pid,
+            failure=reading.failure,
+            error=reading.error,
+            cluster_status=status_vars.get("wsrep_cluster_status"),
+            local_state=_int(status_vars.get("wsrep_local_state")),
+            local_state_comment=status_vars.get("wsrep_local_state_comment"),
+            sst_in_progress=sst_in_progress,
+        )
+        seqno, source, uuid = self._seqno(reading, grastate, process, notes)
+        wsrep: dict[str, WsrepValue] = {name: classify(name, raw) for name, raw in status_vars.items()}
+        return NodeState(
+            taken_at=taken_at,
+            status=status,
+            reason=reason,
+            seqno=seqno,
+            seqno_source=source,
+            state_uuid=uuid,
+            safe_to_bootstrap=grastate.safe_to_bootstrap if grastate else None,
+            gvwstate_present=(datadir / "gvwstate.dat").exists(),
+            sst_in_progress=sst_in_progress,
+            process=process,
+            pid=proc.pid,
+            mysql_failure=reading.failure,
+            local_state=_int(status_vars.get("wsrep_local_state")),
+            local_state_comment=status_vars.get("wsrep_local_state_comment"),
+            cluster_status=status_vars.get("wsrep_cluster_status"),
+            cluster_size=_int(status_vars.get("wsrep_cluster_size")),
+            cluster_state_uuid=status_vars.get("wsrep_cluster_state_uuid"),
+            cluster_conf_id=_int(status_vars.get("wsrep_cluster_conf_id")),
+            ready=_bool(status_vars.get("wsrep_ready")),
+            connected=_bool(status_vars.get("wsrep_connected")),
+            desync=_bool(variables.get("wsrep_desync")),
+            reject_queries=variables.get("wsrep_reject_queries"),
+            node_name=variables.get("wsrep_node_name"),
+            cluster_name=variables.get("wsrep_cluster_name"),
+            drained=self.config.drain_file.exists(),
+            notes=tuple(notes),
+            wsrep=MappingProxyType(wsrep),
+        )
+
+    def _grastate(self, notes: list[str]) -> GraState | None:
+        path = self.config.server.datadir / "grastate.dat"
+        try:
+            return parse_grastate(path.read_bytes())
+        except FileNotFoundError:
+            notes.append(f"{path} does not exist")
+        except OSError as err:
+            notes.append(f"cannot read {path}: {err.strerror}")
+        except GaleraFileError as err:
+            notes.append(f"{path}: {err}")
+        return None
+
+    def _seqno(
+        self, reading: MysqlReading, grastate: GraState | None, process: ProcessState, notes: list[str]
+    ) -> tuple[int, SeqnoSource, str | None]:
+        live = _int(reading.status.get("wsrep_last_committed"))
+        if reading.failure is None and live is not None and live >= 0:
+            return live, SeqnoSource.LIVE, reading.status.get("wsrep_local_state_uuid")
+        file_uuid = grastate.position.uuid if grastate else None
+        if grastate and grastate.position.is_known:
+            return grastate.position.seqno, SeqnoSource.GRASTATE, file_uuid
+        if process is not ProcessState.ABSENT:
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        if not self.config.server.recover:
+            notes.append("seqno unknown: grastate.dat has none and recovery is off")
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        try:
+            position = self._recover()
+        except RecoveryError as err:
+            notes.append(f"recovery failed: {err}")
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        if not position.is_known:
+            notes.append(f"recovery found no usable position ({position})")
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        return position.seqno, SeqnoSource.RECOVERED, position.uuid
+
+    def _datadir_key(self) -> tuple[object, ...]:
+        """Changes whenever something may have changed the recovered position."""
+        key: list[object] = []
+        for name in ("grastate.dat", "ib_logfile0", "ibdata1"):
+            try:
+                info = os.stat(self.config.server.datadir / name)
+                key.append((name, info.st_mtime_ns, info.st_size, info.st_ino))
+            except OSError:
+                key.append((name, None))
+        return tuple(key)
+
+    def _recover(self) -> Position:
+        key = self._datadir_key()
+        if self._recovered and self._recovered[0] == key:
+            return self._recovered[1]
+        position = recover_position(self.config.server)
+        log.info("recovered position %s", position)
+        self._recovered = (self._datadir_key(), position)
+        return position

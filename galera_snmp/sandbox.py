@@ -1,0 +1,366 @@
+"""A real N-node MariaDB Galera cluster on this machine, for the quick start and the tests.
+
+Node i listens on 127.0.0.(10+i) with the standard ports (3306, 4567, 4568, 4444), runs as
+the ``mysql`` user, and keeps everything in ``DIR/node<i>/``: ``my.cnf``, ``data/``, ``log/``,
+the option file with the monitoring credentials and our ``galera-snmp.conf``. The sandbox reads
+its nodes through the same probe every other component uses.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+
+from .config import load_config, read_option_file
+from .probe import Probe
+from .process import find_mysqld
+from .state import SYNCED, NodeState, ProcessState, Status
+
+DEFAULT_DIR = Path("/var/tmp/galera-snmp-sandbox")
+MAX_NODES = 9
+MONITOR_USER = "galera_snmp"
+ADMIN_USER = "sandbox_admin"
+ADMIN_GROUP = "sandbox-admin"
+MYSQL_USER = "mysql"
+PROVIDER = "/usr/lib/galera/libgalera_smm.so"
+REQUIRED_PROGRAMS = ("mariadbd", "mariadb", "mariadb-install-db", "rsync", "setsid")
+INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync"
+
+
+class SandboxError(Exception):
+    """The sandbox cannot do what was asked; the message says why and what to do."""
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if not found:
+        raise SandboxError(f"{name} is not installed ({INSTALL_HINT})")
+    return found
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll ``check`` until it is true; raise SandboxError naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SandboxError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class SandboxNode:
+    root: Path
+    index: int
+    size: int
+
+    @property
+    def name(self) -> str:
+        return f"node{self.index}"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.{10 + self.index}"
+
+    @property
+    def dir(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def datadir(self) -> Path:
+        return self.dir / "data"
+
+    @property
+    def cnf(self) -> Path:
+        return self.dir / "my.cnf"
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / "galera-snmp.conf"
+
+    @property
+    def option_file(self) -> Path:
+        return self.dir / "client.cnf"
+
+    @property
+    def socket(self) -> Path:
+        return self.dir / "run" / "mysqld.sock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "run" / "mysqld.pid"
+
+    @property
+    def error_log(self) -> Path:
+        return self.dir / "log" / "error.log"
+
+    def cluster_address(self) -> str:
+        peers = ",".join(f"127.0.0.{10 + i}" for i in range(1, self.size + 1))
+        return f"gcomm://{peers}"
+
+    def write_files(self, monitor_password: str, admin_password: str) -> None:
+        account = pwd.getpwnam(MYSQL_USER)
+        for sub in ("data", "run", "log"):
+            path = self.dir / sub
+            path.mkdir(parents=True, exist_ok=True)
+            os.chown(path, account.pw_uid, account.pw_gid)
+        self.cnf.write_text(self._my_cnf())
+        self.config_path.write_text(
+            "# galera-snmp configuration of sandbox node; paths are relative to this file.\n"
+            "[mysql]\noption_file = client.cnf\nconnect_timeout = 2\nread_timeout = 2\n\n"
+            "[server]\ndatadir = data\ndefaults_file = my.cnf\n\n"
+            "[health]\ndrain_file = drained\n"
+        )
+        fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(
+                f"[client]\nuser = {MONITOR_USER}\npassword = {monitor_password}\nsocket = {self.socket}\n\n"
+                f"[{ADMIN_GROUP}]\nuser = {ADMIN_USER}\npassword = {admin_password}\nsocket = {self.socket}\n"
+            )
+
+    def _my_cnf(self) -> str:
+        a = self.address
+        return f"""# MariaDB Galera sandbox node {self.index} (written by galera-snmp sandbox)
+[mysqld]
+user = {MYSQL_USER}
+datadir = {self.datadir}
+socket = {self.socket}
+pid-file = {self.pid_file}
+log-error = {self.error_log}
+bind-address = {a}
+port = 3306
+skip-name-resolve
+performance_schema = OFF
+innodb_buffer_pool_size = 32M
+innodb_log_file_size = 32M
+binlog_format = ROW
+default_storage_engine = InnoDB
+innodb_autoinc_lock_mode = 2
+wsrep_on = ON
+wsrep_provider = {PROVIDER}
+wsrep_cluster_name = sandbox
+wsrep_cluster_address = {self.cluster_address()}
+wsrep_node_address = {a}
+wsrep_node_name = {self.name}
+wsrep_sst_method = rsync
+wsrep_sst_receive_address = {a}:4444
+wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M"
+"""
+
+    def snapshot(self) -> NodeState:
+        with Probe(load_config(self.config_path)) as probe:
+            return probe.snapshot()
+
+    def process(self) -> ProcessState:
+        return find_mysqld(self.datadir).state
+
+    def initialized(self) -> bool:
+        return (self.datadir / "mysql").is_dir()
+
+    def initialize(self) -> None:
+        """Create the system tables (only the first node: the others get them by SST)."""
+        result = subprocess.run(
+            [_binary("mariadb-install-db"), f"--defaults-file={self.cnf}", f"--user={MYSQL_USER}", "--skip-test-db"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+            raise SandboxError(f"mariadb-install-db failed for {self.name}: {' / '.join(tail)}")
+
+    def start(self, *, bootstrap: bool = False, extra_args: tuple[str, ...] = ()) -> None:
+        """Start mariadbd detached (its own session), as an init script would."""
+        if self.process() is not ProcessState.ABSENT:
+            raise SandboxError(f"{self.name}: mariadbd is already running")
+        argv = [_binary("setsid"), "--fork", _binary("mariadbd"), f"--defaults-file={self.cnf}", *extra_args]
+        if bootstrap:
+            argv.append("--wsrep-new-cluster")
+        with open(self.dir / "mariadbd.out", "ab") as out:
+            subprocess.run(argv, cwd=self.datadir, stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True)
+
+    def signal(self, signum: int) -> int:
+        info = find_mysqld(self.datadir)
+        if info.pid is None:
+            raise SandboxError(f"{self.name}: mariadbd is not running")
+        os.kill(info.pid, signum)
+        return info.pid
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or power loss would; returns once the process is gone."""
+        if self.process() is ProcessState.ABSENT:
+            return
+        self.signal(signal.SIGKILL)
+        wait_for(lambda: self.process() is ProcessState.ABSENT, 30, f"{self.name} to die")
+
+    def stop(self, timeout: float = 90) -> None:
+        """Clean shutdown (SIGTERM); SIGKILL only if it does not finish in ``timeout``."""
+        info = find_mysqld(self.datadir)
+        if info.pid is None:
+            return
+        if info.state is ProcessState.SUSPENDED:
+            os.kill(info.pid, signal.SIGCONT)
+        os.kill(info.pid, signal.SIGTERM)
+        try:
+            wait_for(lambda: self.process() is ProcessState.ABSENT, timeout, f"{self.name} to shut down")
+        except SandboxError:
+            self.kill()
+
+    def wait_synced(self, timeout: float = 120) -> NodeState:
+        """Wait until the node is Synced in a Primary component; fail early if mariadbd dies."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            state = self.snapshot()
+            if state.status is Status.RUNNING and state.local_state == SYNCED:
+                return state
+            if state.process is ProcessState.ABSENT and time.monotonic() - started > 5:
+                raise SandboxError(f"{self.name}: mariadbd exited; {self.error_tail()}")
+            if time.monotonic() > deadline:
+                raise SandboxError(f"{self.name} not Synced after {timeout:g} s ({state.status.value}: {state.reason})")
+            time.sleep(0.2)
+
+    def error_tail(self, lines: int = 3) -> str:
+        try:
+            text = self.error_log.read_text(errors="replace").splitlines()
+        except OSError:
+            return "no error log"
+        errors = [line for line in text if "[ERROR]" in line] or text
+        return " / ".join(errors[-lines:])
+
+    def connect(self, group: str = ADMIN_GROUP) -> pymysql.connections.Connection:
+        """A connection as the sandbox's admin user (or another group of the option file)."""
+        opts = read_option_file(self.option_file, group)
+        return pymysql.connect(
+            unix_socket=opts.socket, user=opts.user, password=opts.password or "", autocommit=True, connect_timeout=5
+        )
+
+    def sql(self, statement: str) -> list[tuple]:
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+
+class Sandbox:
+    def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3) -> None:
+        if not 1 <= nodes <= MAX_NODES:
+            raise SandboxError(f"--nodes must be between 1 and {MAX_NODES}")
+        self.root = Path(root).absolute()
+        self.nodes = [SandboxNode(self.root, i, nodes) for i in range(1, nodes + 1)]
+
+    def node(self, index: int) -> SandboxNode:
+        return self.nodes[index - 1]
+
+    def _passwords(self) -> tuple[str, str]:
+        """Reuse the passwords of an existing sandbox, else make new ones."""
+        first = self.nodes[0].option_file
+        if first.exists():
+            monitor = read_option_file(first, "client").password
+            admin = read_option_file(first, ADMIN_GROUP).password
+            if monitor and admin:
+                return monitor, admin
+        return secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+
+    def prepare(self) -> None:
+        for program in REQUIRED_PROGRAMS:
+            _binary(program)
+        if os.geteuid() != 0:
+            raise SandboxError("the sandbox runs mariadbd as the mysql user and must be started as root")
+        try:
+            pwd.getpwnam(MYSQL_USER)
+        except KeyError:
+            raise SandboxError(f"no {MYSQL_USER} user ({INSTALL_HINT})") from None
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)  # the mysql user must reach its node directories
+        monitor, admin = self._passwords()
+        for node in self.nodes:
+            node.write_files(monitor, admin)
+
+    def up(self, timeout: float = 120) -> None:
+        """Bring every node to Synced. Idempotent: running nodes are left alone."""
+        self.prepare()
+        states = {node.index: node.snapshot() for node in self.nodes}
+        primary = [n for n in self.nodes if states[n.index].cluster_status == "Primary"]
+        if not primary:
+            busy = [n.name for n in self.nodes if states[n.index].process is not ProcessState.ABSENT]
+            if busy:
+                raise SandboxError(
+                    f"{', '.join(busy)} running but not in a Primary component; run 'galera-snmp sandbox down' first"
+                )
+            seed = self._bootstrap_node(states)
+            fresh = not seed.initialized()
+            if fresh:
+                seed.initialize()
+            seed.start(bootstrap=True)
+            if fresh:
+                self._create_users(seed, timeout)
+            seed.wait_synced(timeout)
+        for node in self.nodes:
+            if node.process() is ProcessState.ABSENT:
+                node.start()
+                node.wait_synced(timeout)
+            else:
+                node.wait_synced(timeout)
+
+    def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode:
+        if not any(node.initialized() for node in self.nodes):
+            return self.nodes[0]
+        safe = [n for n in self.nodes if states[n.index].safe_to_bootstrap]
+        if len(safe) == 1:
+            return safe[0]
+        raise SandboxError(
+            "no single node is marked safe_to_bootstrap (the cluster did not shut down cleanly); "
+            "recover it with galera-init, or start over with 'galera-snmp sandbox down --purge'"
+        )
+
+    def _create_users(self, node: SandboxNode, timeout: float) -> None:
+        """Create the monitoring and admin users as root over the socket, once it accepts."""
+        monitor, admin = self._passwords()
+        # Sent on stdin, never on the command line: argv is world-readable in /proc.
+        script = (
+            f"CREATE USER IF NOT EXISTS '{MONITOR_USER}'@'localhost' IDENTIFIED BY '{monitor}';\n"
+            f"GRANT SELECT ON mysql.wsrep_cluster_members TO '{MONITOR_USER}'@'localhost';\n"
+            f"CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'localhost' IDENTIFIED BY '{admin}';\n"
+            f"GRANT ALL ON *.* TO '{ADMIN_USER}'@'localhost' WITH GRANT OPTION;\n"
+        )
+        errors: list[str] = []
+
+        def created() -> bool:
+            result = subprocess.run(
+                [_binary("mariadb"), f"--socket={node.socket}", "--user=root"],
+                input=script,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            errors.append(result.stderr.strip())
+            return result.returncode == 0
+
+        try:
+            wait_for(created, timeout, f"{node.name} to accept the sandbox users", interval=0.2)
+        except SandboxError as err:
+            raise SandboxError(f"{err}: {errors[-1] if errors else ''}") from None
+
+    def down(self, purge: bool = False) -> None:
+        """Stop every node cleanly, the first node last (so it is safe to bootstrap next)."""
+        for node in reversed(self.nodes):
+            node.stop()
+        if purge and self.root.exists():
+            shutil.rmtree(self.root)
+
+    def status(self) -> list[tuple[SandboxNode, NodeState]]:
+        return [(node, node.snapshot()) for node in self.nodes if node.config_path.exists()]

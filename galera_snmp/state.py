@@ -1,0 +1,191 @@
+"""NodeState, the one immutable snapshot of a node, and the pure rules that interpret it.
+
+Every consumer (galera-check, the agent, plugins, keepalived, the initiator) reads a
+:class:`NodeState` and asks :func:`assess_health`; none re-derives either, so they cannot
+disagree about a node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import Enum, StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from .wsrep import WsrepValue
+
+SYNCED = 4
+DONOR = 2
+PRIMARY = "Primary"
+UNKNOWN_SEQNO = -1
+
+
+class Status(StrEnum):
+    """galeraStatus: the seed's words plus what it could not express."""
+
+    STOPPED = "stopped"
+    INITIATING = "initiating"
+    BOOTSTRAPPING = "bootstrapping"
+    JOINING = "joining"
+    RUNNING = "running"
+    NONPRIMARY = "nonprimary"
+    BLOCKED = "blocked"
+    UNKNOWN = "unknown"
+
+
+class SeqnoSource(StrEnum):
+    LIVE = "live"  # wsrep_last_committed from a running server
+    GRASTATE = "grastate"  # grastate.dat after a clean shutdown
+    RECOVERED = "recovered"  # mariadbd --wsrep-recover after a crash
+    UNKNOWN = "unknown"
+
+
+class ProcessState(StrEnum):
+    RUNNING = "running"
+    SUSPENDED = "suspended"  # stopped by a signal (SIGSTOP) or traced
+    ABSENT = "absent"
+    UNKNOWN = "unknown"  # /proc could not be read
+
+
+class MysqlFailure(StrEnum):
+    """Why the probe got no answer from mysqld; None in a snapshot means it answered."""
+
+    REFUSED = "refused"  # nothing accepts connections
+    TIMEOUT = "timeout"  # accepted but did not answer in time (hung, SIGSTOP)
+    ACCESS_DENIED = "access-denied"
+    ERROR = "error"  # any other error
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """What one node looked like at ``taken_at`` (UNIX time). Unknown values are None."""
+
+    taken_at: float
+    status: Status
+    reason: str
+    seqno: int = UNKNOWN_SEQNO
+    seqno_source: SeqnoSource = SeqnoSource.UNKNOWN
+    state_uuid: str | None = None
+    safe_to_bootstrap: bool | None = None
+    gvwstate_present: bool | None = None
+    sst_in_progress: bool | None = None
+    process: ProcessState = ProcessState.UNKNOWN
+    pid: int | None = None
+    mysql_failure: MysqlFailure | None = None
+    local_state: int | None = None
+    local_state_comment: str | None = None
+    cluster_status: str | None = None
+    cluster_size: int | None = None
+    cluster_state_uuid: str | None = None
+    cluster_conf_id: int | None = None
+    ready: bool | None = None
+    connected: bool | None = None
+    desync: bool | None = None
+    reject_queries: str | None = None
+    node_name: str | None = None
+    cluster_name: str | None = None
+    drained: bool = False
+    notes: tuple[str, ...] = ()
+    wsrep: Mapping[str, WsrepValue] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def answered(self) -> bool:
+        return self.mysql_failure is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (enums as their words, wsrep values with their kinds)."""
+        data: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            data[item.name] = value.value if isinstance(value, Enum) else value
+        data["notes"] = list(self.notes)
+        data["wsrep"] = {
+            name: {"kind": v.kind.value, "value": v.value, "raw": v.raw} for name, v in self.wsrep.items()
+        }
+        return data
+
+
+def derive_status(
+    *,
+    process: ProcessState,
+    pid: int | None,
+    failure: MysqlFailure | None,
+    error: str | None,
+    cluster_status: str | None,
+    local_state: int | None,
+    local_state_comment: str | None,
+    sst_in_progress: bool | None,
+) -> tuple[Status, str]:
+    """The status word and why, from what the probe saw. Never guesses: unsure is ``unknown``."""
+    who = f"mysqld (pid {pid})" if pid else "mysqld"
+    if failure is None:
+        if cluster_status is None:
+            return Status.UNKNOWN, "mysqld answers but reports no wsrep_cluster_status (wsrep off?)"
+        if cluster_status != PRIMARY:
+            return Status.NONPRIMARY, f"cluster status is {cluster_status}"
+        comment = f" ({local_state_comment})" if local_state_comment else ""
+        if local_state in (SYNCED, DONOR):
+            return Status.RUNNING, f"Primary, local state {local_state}{comment}"
+        if local_state is None:
+            return Status.UNKNOWN, "Primary, but wsrep_local_state is missing or garbled"
+        return Status.JOINING, f"Primary, local state {local_state}{comment}"
+    if process is ProcessState.ABSENT:
+        return Status.STOPPED, "mysqld is not running"
+    if process is ProcessState.SUSPENDED:
+        return Status.UNKNOWN, f"{who} is suspended (stopped by a signal): {error}"
+    if process is ProcessState.UNKNOWN:
+        return Status.UNKNOWN, f"cannot tell whether mysqld runs, and it does not answer: {error}"
+    if failure is MysqlFailure.REFUSED:
+        if sst_in_progress:
+            return Status.JOINING, f"{who} is receiving a state transfer (sst_in_progress)"
+        return Status.NONPRIMARY, f"{who} is up but refuses connections: no Primary component yet"
+    if failure is MysqlFailure.TIMEOUT:
+        return Status.UNKNOWN, f"{who} does not answer: {error}"
+    return Status.UNKNOWN, f"{who} runs but cannot be read: {error}"
+
+
+@dataclass(frozen=True)
+class HealthPolicy:
+    """What the operator allows to serve besides a Synced node."""
+
+    donor_serves: bool = False  # non-blocking SST (mariabackup); rsync/mysqldump block donors
+    desync_serves: bool = False
+
+
+@dataclass(frozen=True)
+class Health:
+    """True: fit for client traffic. False: not. None: cannot tell (exit 3, UNKNOWN)."""
+
+    healthy: bool | None
+    reason: str
+
+
+def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
+    """The health rule (PRODUCT.md): the one place that says whether a node may take traffic."""
+    if not state.answered:
+        if state.mysql_failure in (MysqlFailure.ACCESS_DENIED, MysqlFailure.ERROR) and (
+            state.process is not ProcessState.ABSENT
+        ):
+            return Health(None, state.reason)
+        return Health(False, state.reason)
+    if state.cluster_status is None or state.ready is None or state.local_state is None:
+        return Health(None, f"wsrep status incomplete: {state.reason}")
+    if state.cluster_status != PRIMARY:
+        return Health(False, f"cluster status is {state.cluster_status}, not Primary")
+    if not state.ready:
+        return Health(False, "wsrep_ready is OFF")
+    if state.desync and not policy.desync_serves:
+        return Health(False, "wsrep_desync is ON")
+    if state.local_state == DONOR and not (policy.donor_serves or (state.desync and policy.desync_serves)):
+        return Health(False, f"node is a donor ({state.local_state_comment or 'state 2'}) and donors do not serve")
+    if state.local_state not in (SYNCED, DONOR):
+        return Health(False, f"local state {state.local_state} ({state.local_state_comment}) is not Synced")
+    if state.reject_queries is None:
+        return Health(None, "wsrep_reject_queries is not reported")
+    if state.reject_queries.upper() != "NONE":
+        return Health(False, f"wsrep_reject_queries is {state.reject_queries}")
+    if state.drained:
+        return Health(False, "drained by the operator")
+    comment = state.local_state_comment or f"state {state.local_state}"
+    return Health(True, f"{comment}, Primary, ready")

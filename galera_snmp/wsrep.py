@@ -1,0 +1,138 @@
+"""Typing of ``SHOW GLOBAL STATUS LIKE 'wsrep%'`` values.
+
+mysqld returns every status value as a string. Consumers need to know which are monotonic
+counters (rates, Counter64), which are levels (Gauge32) and which are averages (floats such as
+``1.42823e-05``). Unknown names are typed by their value, never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    COUNTER = "counter"  # monotonic since mysqld start
+    GAUGE = "gauge"  # an integer level or identifier
+    FLOAT = "float"  # an average or ratio
+    TEXT = "text"
+
+
+COUNTERS = frozenset(
+    {
+        "wsrep_apply_waits",
+        "wsrep_causal_reads",
+        "wsrep_flow_control_paused_ns",
+        "wsrep_flow_control_recv",
+        "wsrep_flow_control_sent",
+        "wsrep_local_bf_aborts",
+        "wsrep_local_cert_failures",
+        "wsrep_local_commits",
+        "wsrep_local_replays",
+        "wsrep_received",
+        "wsrep_received_bytes",
+        "wsrep_repl_data_bytes",
+        "wsrep_repl_keys",
+        "wsrep_repl_keys_bytes",
+        "wsrep_repl_other_bytes",
+        "wsrep_replicated",
+        "wsrep_replicated_bytes",
+    }
+)
+
+GAUGES = frozenset(
+    {
+        "wsrep_applier_thread_count",
+        "wsrep_cert_index_size",
+        "wsrep_cluster_conf_id",
+        "wsrep_cluster_size",
+        "wsrep_cluster_weight",
+        "wsrep_desync_count",
+        "wsrep_gmcast_segment",
+        "wsrep_last_committed",
+        "wsrep_local_cached_downto",
+        "wsrep_local_index",
+        "wsrep_local_recv_queue",
+        "wsrep_local_recv_queue_max",
+        "wsrep_local_recv_queue_min",
+        "wsrep_local_send_queue",
+        "wsrep_local_send_queue_max",
+        "wsrep_local_send_queue_min",
+        "wsrep_local_state",
+        "wsrep_open_connections",
+        "wsrep_open_transactions",
+        "wsrep_protocol_version",
+        "wsrep_rollbacker_thread_count",
+        "wsrep_thread_count",
+    }
+)
+
+FLOATS = frozenset(
+    {
+        "wsrep_apply_oooe",
+        "wsrep_apply_oool",
+        "wsrep_apply_window",
+        "wsrep_cert_deps_distance",
+        "wsrep_cert_interval",
+        "wsrep_commit_oooe",
+        "wsrep_commit_oool",
+        "wsrep_commit_window",
+        "wsrep_flow_control_paused",
+        "wsrep_local_recv_queue_avg",
+        "wsrep_local_send_queue_avg",
+    }
+)
+
+
+@dataclass(frozen=True)
+class WsrepValue:
+    """One status value: its kind, the raw string, and the parsed value (None if unparsable)."""
+
+    kind: Kind
+    raw: str
+    value: int | float | str | None
+
+
+def _int(raw: str) -> int | None:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return None
+
+
+def _float(raw: str) -> float | None:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def kind_of(name: str, raw: str) -> Kind:
+    """The kind of a status variable: from the table, else inferred from its value."""
+    name = name.lower()
+    if name in COUNTERS:
+        return Kind.COUNTER
+    if name in GAUGES:
+        return Kind.GAUGE
+    if name in FLOATS:
+        return Kind.FLOAT
+    if _int(raw) is not None:
+        return Kind.GAUGE
+    if _float(raw) is not None:
+        return Kind.FLOAT
+    return Kind.TEXT
+
+
+def classify(name: str, raw: str) -> WsrepValue:
+    """Type one status value. Never raises: a counter that does not parse has value None."""
+    kind = kind_of(name, raw)
+    value: int | float | str | None
+    if kind in (Kind.COUNTER, Kind.GAUGE):
+        value = _int(raw)
+    elif kind is Kind.FLOAT:
+        value = _float(raw)
+    else:
+        value = raw
+    return WsrepValue(kind=kind, raw=raw, value=value)
