@@ -144,10 +144,25 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     )
 
 
-def _unquote(value: str | None) -> str | None:
-    if value is None:
+def _option_value(raw: str | None) -> str | None:
+    """A value as the MySQL client library reads it: a ``#`` outside quotes starts a comment,
+    surrounding quotes are removed (quoting is how a value holds a ``#``)."""
+    if raw is None:
         return None
-    value = value.strip()
+    quote = ""
+    escaped = False
+    end = len(raw)
+    for pos, char in enumerate(raw):
+        if char in "'\"" and not escaped:
+            if not quote:
+                quote = char
+            elif quote == char:
+                quote = ""
+        elif char == "#" and not quote:
+            end = pos
+            break
+        escaped = bool(quote) and char == "\\" and not escaped
+    value = raw[:end].strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
     return value
@@ -166,7 +181,7 @@ def read_option_file(path: Path, group: str = "client") -> ClientOptions:
         raise ConfigError(
             f"option file {path} is accessible by others (mode {mode:04o}); it holds a password: chmod o-rw it"
         )
-    parser = configparser.RawConfigParser(allow_no_value=True, strict=False, inline_comment_prefixes=("#",))
+    parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
@@ -177,7 +192,7 @@ def read_option_file(path: Path, group: str = "client") -> ClientOptions:
         raise ConfigError(f"option file {path} is not a valid my.cnf file: {first}") from None
     if not parser.has_section(group):
         raise ConfigError(f"option file {path} has no [{group}] group")
-    options = {key.replace("-", "_"): _unquote(value) for key, value in parser.items(group)}
+    options = {key.replace("-", "_"): _option_value(value) for key, value in parser.items(group)}
     port_raw = options.get("port") or "3306"
     try:
         port = int(port_raw)

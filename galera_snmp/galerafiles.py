@@ -19,7 +19,7 @@ _INT_RE = re.compile(r"^-?[0-9]+$")
 # MySQL 8 / PXC: "[Note] [MY-000000] [WSREP] Recovered position: UUID:SEQNO"
 _RECOVERED_RE = re.compile(
     r"(?:WSREP:|\[WSREP\])\s+Recovered position:?\s+"
-    r"(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?[0-9]+)(?:,(?P<gtid>[0-9]+-[0-9]+-[0-9]+))?"
+    r"(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?[0-9]+)(?:,(?P<gtid>[0-9]+-[0-9]+-[0-9]+))?(?=\s|$)"
 )
 _ERROR_LINE_RE = re.compile(r"\[ERROR\]\s*(?:\[[^\]]*\]\s*)*(?P<msg>.*)")
 

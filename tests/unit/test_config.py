@@ -1,0 +1,287 @@
+"""The INI configuration and the my.cnf-style option file."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from galera_snmp.config import (
+    ClientOptions,
+    Config,
+    ConfigError,
+    MysqlConfig,
+    ServerConfig,
+    load_config,
+    read_option_file,
+)
+from galera_snmp.state import HealthPolicy
+
+
+def write(path, text, mode=None):
+    path.write_text(text, encoding="utf-8")
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
+
+
+# --- load_config -----------------------------------------------------------------------------
+
+FULL = """\
+[mysql]
+option_file = secrets/client.cnf
+option_group = galera-snmp
+connect_timeout = 1.5
+read_timeout = 3
+
+[server]
+datadir = data
+defaults_file = /etc/mysql/my.cnf
+mysqld = /usr/local/sbin/mariadbd
+user = maria
+recover = no
+recover_timeout = 60
+
+[health]
+donor_serves = yes
+desync_serves = On
+drain_file = run/drained
+"""
+
+
+def test_full_config_resolves_relative_paths(tmp_path):
+    conf = write(tmp_path / "galera-snmp.conf", FULL)
+    config = load_config(conf)
+    assert isinstance(config, Config)
+    assert config.path == conf
+    assert config.mysql == MysqlConfig(
+        option_file=tmp_path / "secrets" / "client.cnf",
+        option_group="galera-snmp",
+        connect_timeout=1.5,
+        read_timeout=3.0,
+    )
+    assert config.server == ServerConfig(
+        datadir=tmp_path / "data",
+        defaults_file=Path("/etc/mysql/my.cnf"),
+        mysqld="/usr/local/sbin/mariadbd",
+        user="maria",
+        recover=False,
+        recover_timeout=60.0,
+    )
+    assert config.health == HealthPolicy(donor_serves=True, desync_serves=True)
+    assert config.drain_file == tmp_path / "run" / "drained"
+    assert config.mysql.option_file.is_absolute()
+
+
+def test_relative_paths_are_relative_to_the_config_folder_not_the_cwd(tmp_path, monkeypatch):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    write(folder / "galera-snmp.conf", "[mysql]\noption_file = client.cnf\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(str(folder / "galera-snmp.conf"))
+    assert config.mysql.option_file == folder / "client.cnf"
+
+
+def test_defaults(tmp_path):
+    conf = write(tmp_path / "galera-snmp.conf", "[mysql]\noption_file = /etc/galera-snmp/client.cnf\n")
+    config = load_config(conf)
+    assert config.mysql.option_file == Path("/etc/galera-snmp/client.cnf")
+    assert config.mysql.option_group == "client"
+    assert config.mysql.connect_timeout == 2.0
+    assert config.mysql.read_timeout == 2.0
+    assert config.server == ServerConfig()
+    assert config.server.datadir == Path("/var/lib/mysql")
+    assert config.server.recover is True
+    assert config.health == HealthPolicy(donor_serves=False, desync_serves=False)
+    assert config.drain_file == Path("/var/lib/galera-snmp/drained")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("yes", True), ("TRUE", True), ("on", True), ("1", True), ("no", False), ("False", False), ("OFF", False),
+     ("0", False)],
+)
+def test_bool_words(tmp_path, value, expected):
+    conf = write(tmp_path / "c.conf", f"[mysql]\noption_file = x.cnf\n[health]\ndonor_serves = {value}\n")
+    assert load_config(conf).health.donor_serves is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param("[mysql]\noption_file = c.cnf\n[snmp]\nport = 705\n", ["[snmp]", "unknown section"],
+                     id="unknown-section"),
+        pytest.param("[mysql]\noption_file = c.cnf\npasword = secret\n", ["[mysql]", "'pasword'", "unknown key"],
+                     id="unknown-key"),
+        pytest.param("[mysql]\noption_file = c.cnf\nconnect_timeout = soon\n", ["connect_timeout", "'soon'"],
+                     id="non-numeric-timeout"),
+        pytest.param("[mysql]\noption_file = c.cnf\nread_timeout = 0\n", ["read_timeout"], id="zero-timeout"),
+        pytest.param("[mysql]\noption_file = c.cnf\nread_timeout = -1\n", ["read_timeout"], id="negative-timeout"),
+        pytest.param("[mysql]\noption_file = c.cnf\nread_timeout = nan\n", ["read_timeout"], id="nan-timeout"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[server]\nrecover_timeout = 86400\n", ["recover_timeout"],
+                     id="huge-timeout"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[health]\ndonor_serves = maybe\n", ["donor_serves", "'maybe'"],
+                     id="bad-bool"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[server]\nrecover = 2\n", ["recover", "'2'"], id="bad-bool-2"),
+        pytest.param("[mysql]\noption_group = client\n", ["option_file", "required"], id="missing-option-file"),
+        pytest.param("", ["option_file"], id="empty-file"),
+        pytest.param("[mysql]\noption_file =\n", ["option_file", "empty"], id="empty-option-file"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[server]\nmysqld =\n", ["mysqld", "empty"], id="empty-mysqld"),
+        pytest.param("this is not an ini file\n", ["not a valid INI"], id="no-section-header"),
+        pytest.param("<?xml version='1.0'?>\n<config/>\n", ["not a valid INI"], id="xml"),
+        pytest.param("[mysql]\noption_file = a\noption_file = b\n", ["not a valid INI"], id="duplicate-key"),
+        pytest.param("[mysql\noption_file = a\n", ["not a valid INI"], id="broken-header"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path, text, words):
+    conf = write(tmp_path / "galera-snmp.conf", text)
+    with pytest.raises(ConfigError) as info:
+        load_config(conf)
+    message = str(info.value)
+    assert str(conf) in message
+    for word in words:
+        assert word in message
+    assert len(message.splitlines()) == 1
+
+
+def test_binary_config_is_config_error(tmp_path):
+    conf = tmp_path / "galera-snmp.conf"
+    conf.write_bytes(b"\xff\xfe\x00\x01[mysql]\x80\x81\n")
+    with pytest.raises(ConfigError, match="not a valid INI") as info:
+        load_config(conf)
+    assert str(conf) in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    conf = tmp_path / "nowhere" / "galera-snmp.conf"
+    with pytest.raises(ConfigError, match="cannot read config") as info:
+        load_config(conf)
+    assert str(conf) in str(info.value)
+    assert "No such file" in str(info.value)
+
+
+def test_config_that_is_a_directory(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+# --- read_option_file ------------------------------------------------------------------------
+
+OPTIONS = """\
+# credentials for galera-snmp
+[mysqld]
+port = 3307
+
+[client]
+user = monitor
+password = "s3cr3t pass"
+socket = '/run/mysqld/mysqld.sock'
+host = 127.0.0.11
+port = 3306
+"""
+
+
+def test_read_option_file(tmp_path):
+    path = write(tmp_path / "client.cnf", OPTIONS, 0o600)
+    options = read_option_file(path)
+    assert options == ClientOptions(
+        user="monitor", password="s3cr3t pass", host="127.0.0.11", port=3306, socket="/run/mysqld/mysqld.sock"
+    )
+    assert type(options.port) is int
+
+
+def test_read_option_file_other_group_and_defaults(tmp_path):
+    path = write(tmp_path / "client.cnf", "[galera-snmp]\nuser=probe\n[client]\nuser=other\n", 0o600)
+    options = read_option_file(path, "galera-snmp")
+    assert options.user == "probe"
+    assert options.password is None
+    assert options.host is None
+    assert options.socket is None
+    assert options.port == 3306
+
+
+def test_read_option_file_quoted_port(tmp_path):
+    path = write(tmp_path / "client.cnf", "[client]\nport = '3307'\n", 0o600)
+    assert read_option_file(path).port == 3307
+
+
+def test_read_option_file_unquoted_hash_starts_a_comment(tmp_path):
+    # As the MySQL client library reads it: my_print_defaults prints --password=pa here.
+    path = write(tmp_path / "client.cnf", "[client]\npassword = pa#ss  # the monitor password\n", 0o600)
+    assert read_option_file(path).password == "pa"
+
+
+def test_read_option_file_quoted_password_with_comment_character(tmp_path):
+    # MySQL: quote a value "which is useful if the value contains a # comment character".
+    path = write(tmp_path / "client.cnf", '[client]\nuser = monitor\npassword = "se #cret"\n', 0o600)
+    assert read_option_file(path).password == "se #cret"
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o600, 0o400, 0o660])
+def test_option_file_readable_by_group_is_accepted(tmp_path, mode):
+    path = write(tmp_path / "client.cnf", "[client]\nuser = monitor\npassword = x\n", mode)
+    assert read_option_file(path).user == "monitor"
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o606, 0o604, 0o602, 0o666])
+def test_option_file_accessible_by_others_is_refused(tmp_path, mode):
+    path = write(tmp_path / "client.cnf", "[client]\nuser = monitor\npassword = x\n", mode)
+    with pytest.raises(ConfigError, match="others") as info:
+        read_option_file(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert f"{mode:04o}" in message
+    assert "password = x" not in message
+
+
+def test_option_file_missing_group(tmp_path):
+    path = write(tmp_path / "client.cnf", "[mysqld]\nport = 3306\n", 0o600)
+    with pytest.raises(ConfigError, match=r"no \[client\] group") as info:
+        read_option_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_option_file_missing(tmp_path):
+    path = tmp_path / "absent.cnf"
+    with pytest.raises(ConfigError, match="cannot read option file") as info:
+        read_option_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_option_file_directory_is_refused(tmp_path):
+    folder = tmp_path / "client.cnf"
+    folder.mkdir(mode=0o700)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        read_option_file(folder)
+
+
+@pytest.mark.parametrize("port", ["abc", "3306x", "33.06"])
+def test_option_file_port_not_a_number(tmp_path, port):
+    path = write(tmp_path / "client.cnf", f"[client]\nuser = monitor\nport = {port}\n", 0o600)
+    with pytest.raises(ConfigError, match="port") as info:
+        read_option_file(path)
+    assert str(path) in str(info.value)
+    assert repr(port) in str(info.value)
+
+
+def test_option_file_not_ini(tmp_path):
+    path = write(tmp_path / "client.cnf", "user=monitor\n", 0o600)
+    with pytest.raises(ConfigError, match=r"not a valid my\.cnf") as info:
+        read_option_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_client_options_repr_hides_password():
+    options = ClientOptions(user="monitor", password="hunter2-very-secret", host="127.0.0.11")
+    assert "hunter2-very-secret" not in repr(options)
+    assert "hunter2-very-secret" not in str(options)
+    assert "monitor" in repr(options)
+
+
+def test_client_options_from_file_repr_hides_password(tmp_path):
+    path = write(tmp_path / "client.cnf", "[client]\nuser = monitor\npassword = 'hunter2-very-secret'\n", 0o600)
+    options = read_option_file(path)
+    assert options.password == "hunter2-very-secret"
+    assert "hunter2-very-secret" not in repr(options)
