@@ -15,7 +15,7 @@ setup(
         "PyMySQL>=1.1,<2",
         "pysnmp>=7.1,<8",
         "cryptography>=41",  # pysnmp's AES privacy for SNMPv3 authPriv
-        "pyagentx3==0.1.4",  # exact: we wrap its known bugs (docs/DESIGN.md)
+        "pyagentx3==0.1.4",  # exact: the agent works around known bugs of this very version
         "nagiosplugin>=1.3.3,<2",
     ],
     extras_require={

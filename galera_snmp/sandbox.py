@@ -13,6 +13,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ ADMIN_GROUP = "sandbox-admin"
 MYSQL_USER = "mysql"
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 REQUIRED_PROGRAMS = ("mariadbd", "mariadb", "mariadb-install-db", "rsync", "setsid")
+NODE_PORTS = (3306, 4567, 4568, 4444)
 INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync"
 
 
@@ -46,6 +48,12 @@ def _binary(name: str) -> str:
     if not found:
         raise SandboxError(f"{name} is not installed ({INSTALL_HINT})")
     return found
+
+
+def _listening(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((address, port)) == 0
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
@@ -183,6 +191,11 @@ wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:45
         """Start mariadbd detached (its own session), as an init script would."""
         if self.process() is not ProcessState.ABSENT:
             raise SandboxError(f"{self.name}: mariadbd is already running")
+        for port in NODE_PORTS:
+            if _listening(self.address, port):
+                raise SandboxError(
+                    f"{self.address}:{port} is already in use (another sandbox? 'galera-snmp sandbox down --dir DIR')"
+                )
         argv = [_binary("setsid"), "--fork", _binary("mariadbd"), f"--defaults-file={self.cnf}", *extra_args]
         if bootstrap:
             argv.append("--wsrep-new-cluster")
@@ -261,6 +274,12 @@ class Sandbox:
             raise SandboxError(f"--nodes must be between 1 and {MAX_NODES}")
         self.root = Path(root).absolute()
         self.nodes = [SandboxNode(self.root, i, nodes) for i in range(1, nodes + 1)]
+
+    @classmethod
+    def existing(cls, root: Path, default: int = 3) -> Sandbox:
+        """The sandbox already in ``root``, with as many nodes as it has folders for."""
+        count = sum(1 for i in range(1, MAX_NODES + 1) if (Path(root) / f"node{i}").is_dir())
+        return cls(root, count or default)
 
     def node(self, index: int) -> SandboxNode:
         return self.nodes[index - 1]

@@ -15,7 +15,8 @@ PROG = "galera-snmp"
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    sandbox = Sandbox(Path(args.dir), args.nodes)
+    root = Path(args.dir)
+    sandbox = Sandbox(root, args.nodes) if args.action == "up" else Sandbox.existing(root)
     if args.action == "up":
         sandbox.up()
         _print_status(sandbox)
@@ -59,7 +60,7 @@ def build_parser() -> ArgumentParser:
         "files in DIR/node<i>/ (my.cnf, data/, log/, galera-snmp.conf). Needs root.",
     )
     box.add_argument("action", choices=("up", "down", "status"), help="up is idempotent; down stops every node")
-    box.add_argument("--nodes", type=int, default=3, help=f"number of nodes, 1..{MAX_NODES} (default: %(default)s)")
+    box.add_argument("--nodes", type=int, default=3, help=f"with up: nodes, 1..{MAX_NODES} (default: %(default)s)")
     box.add_argument("--dir", default=str(DEFAULT_DIR), help="sandbox directory (default: %(default)s)")
     box.add_argument("--purge", action="store_true", help="with down: also delete the directory")
     box.set_defaults(func=_sandbox)
