@@ -8,7 +8,7 @@ disagree about a node.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum, StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -58,6 +58,16 @@ class MysqlFailure(StrEnum):
 
 
 @dataclass(frozen=True)
+class Member:
+    """One row of mysql.wsrep_cluster_members (the cluster as this node sees it)."""
+
+    uuid: str
+    name: str
+    address: str
+    cluster_uuid: str
+
+
+@dataclass(frozen=True)
 class NodeState:
     """What one node looked like at ``taken_at`` (UNIX time). Unknown values are None."""
 
@@ -87,6 +97,7 @@ class NodeState:
     cluster_name: str | None = None
     drained: bool = False
     notes: tuple[str, ...] = ()
+    members: tuple[Member, ...] | None = None
     wsrep: Mapping[str, WsrepValue] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -100,6 +111,7 @@ class NodeState:
             value = getattr(self, item.name)
             data[item.name] = value.value if isinstance(value, Enum) else value
         data["notes"] = list(self.notes)
+        data["members"] = None if self.members is None else [asdict(m) for m in self.members]
         data["wsrep"] = {
             name: {"kind": v.kind.value, "value": v.value, "raw": v.raw} for name, v in self.wsrep.items()
         }
