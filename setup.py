@@ -19,12 +19,14 @@ setup(
         "nagiosplugin>=1.3.3,<2",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "ruff>=0.6"],
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "ruff>=0.6", "pysmi>=1.5"],
     },
     entry_points={
         "console_scripts": [
             "galera-check=galera_snmp.cli.check:main",
             "galera-snmp=galera_snmp.cli.main:main",
+            "galera-snmp-agent=galera_snmp.cli.agent:main",
+            "galera-snmp-notify=galera_snmp.cli.notify:main",
         ],
     },
     classifiers=[

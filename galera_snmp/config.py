@@ -43,10 +43,22 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class AgentConfig:
+    """galera-snmp-agent: where the AgentX master listens, and how galera-snmp-notify wakes us."""
+
+    socket: Path = Path("/var/agentx/master")
+    refresh_interval: float = 2.0
+    reconnect_timeout: float = 60.0  # then exit non-zero, so the service manager restarts us
+    wake_socket: Path = Path("/run/galera-snmp/agent.sock")
+    event_file: Path = Path("/run/galera-snmp/last-event.json")
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     mysql: MysqlConfig
     server: ServerConfig = field(default_factory=ServerConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
     health: HealthPolicy = field(default_factory=HealthPolicy)
     drain_file: Path = Path("/var/lib/galera-snmp/drained")
 
@@ -78,6 +90,13 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "recover_timeout": "seconds",
     },
     "health": {"donor_serves": "bool", "desync_serves": "bool", "drain_file": "path"},
+    "agent": {
+        "socket": "path",
+        "refresh_interval": "seconds",
+        "reconnect_timeout": "seconds",
+        "wake_socket": "path",
+        "event_file": "path",
+    },
 }
 
 
@@ -139,6 +158,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         path=path,
         mysql=MysqlConfig(**mysql),  # type: ignore[arg-type]
         server=ServerConfig(**values.get("server", {})),  # type: ignore[arg-type]
+        agent=AgentConfig(**values.get("agent", {})),  # type: ignore[arg-type]
         health=HealthPolicy(**health),  # type: ignore[arg-type]
         drain_file=drain_file,  # type: ignore[arg-type]
     )

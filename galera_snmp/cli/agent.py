@@ -1,0 +1,50 @@
+"""galera-snmp-agent: the AgentX subagent serving GALERA-MIB (see galera_snmp.agent)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..agent import run
+from ..config import DEFAULT_CONFIG, ConfigError, load_config
+from . import ArgumentParser, fail
+
+PROG = "galera-snmp-agent"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Serve this node's Galera state as GALERA-MIB through net-snmp's AgentX master.",
+        epilog="Exits 1 when the master refuses the registration or stays unreachable for "
+        "[agent] reconnect_timeout seconds, so that the service manager restarts it.",
+    )
+    parser.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="INI config (default: %(default)s)")
+    parser.add_argument("--pid-file", type=Path, help="write the process id here")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format=f"{PROG}[%(process)d]: %(levelname)s %(message)s",
+    )
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        fail(PROG, str(err))
+    if args.pid_file:
+        args.pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        return run(config)
+    except (ConfigError, OSError) as err:
+        fail(PROG, str(err))
+    finally:
+        if args.pid_file:
+            args.pid_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
