@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .agentx import AgentxError, ConnectionLost, OidTree, Refused, Session
+from .agentx import AgentxError, ConnectionLost, OidTree, Refused, Session, encode_varbind
 from .config import Config
 from .mib import (
     BY_NAME,
@@ -30,10 +30,13 @@ from .mib import (
     NOTIFICATION_OBJECTS,
     OID,
     SCALARS,
+    MibObject,
     ServeContext,
+    Syntax,
     render,
 )
 from .probe import Probe
+from .process import find_mysqld
 from .state import NodeState, ProcessState, assess_health
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,21 @@ OBJECT_OIDS: frozenset[OID] = frozenset(
 def is_valid(state: NodeState) -> bool:
     """A snapshot is current when mysqld answered, or when we know for sure it is not running."""
     return state.answered or state.process is ProcessState.ABSENT
+
+
+PROCESS_WATCH = 0.2  # seconds between checks that mysqld is still (or not yet) there
+
+
+def process_changed(state: NodeState, datadir: Path) -> bool:
+    """Whether mysqld appeared or vanished since ``state`` (cheap: one /proc read, or a scan)."""
+    if state.pid is None:
+        return find_mysqld(datadir).state is not ProcessState.ABSENT
+    try:
+        with open(f"/proc/{state.pid}/stat", "rb") as handle:
+            letter = handle.read().rsplit(b")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return letter in (b"Z", b"X") or (letter == b"T") != (state.process is ProcessState.SUSPENDED)
 
 
 def changed_notifications(previous: ServeContext | None, current: ServeContext) -> list[str]:
@@ -118,16 +136,28 @@ class Publisher:
 
     def _publish(self, context: ServeContext, notify: bool = True) -> None:
         tree = OidTree(render(context), OBJECT_OIDS)
-        previous, self.context, self.tree = self.context, context, tree
+        previous, previous_tree = self.context, self.tree
+        self.context, self.tree = context, tree
         if not notify:
             return
         for name in changed_notifications(previous, context):
             trap_oid, objects = NOTIFICATION_OBJECTS[name]
-            varbinds = [tree.get((*BY_NAME[obj].oid, 0)) for obj in objects]
+            varbinds = [self._notification_varbind(BY_NAME[obj], tree, previous_tree) for obj in objects]
             try:
                 self.notifications.put_nowait((trap_oid, varbinds))
             except queue.Full:
                 log.warning("notification queue full: %s dropped", name)
+
+
+    @staticmethod
+    def _notification_varbind(obj: MibObject, tree: OidTree, previous: OidTree) -> bytes:
+        """A notification must carry every object it lists: the current value, else the last
+        known one (a stopped node no longer reports its name), else an empty value."""
+        oid = (*obj.oid, 0)
+        for source in (tree, previous):
+            if oid in source:
+                return source.get(oid)
+        return encode_varbind(oid, obj.syntax, b"" if obj.syntax is Syntax.OCTET_STRING else 0)
 
 
 class WakeSocket:
@@ -170,11 +200,16 @@ class Agent:
     def _refresh_loop(self) -> None:
         interval = self.config.agent.refresh_interval
         while not self.stop.is_set():
-            started = time.monotonic()
-            self.publisher.refresh()
-            event = self._wake.wait(interval - (time.monotonic() - started))
-            if event:
-                log.info("woken by wsrep event: %s", event.decode("utf-8", "replace")[:200])
+            context = self.publisher.refresh()
+            deadline = time.monotonic() + interval
+            # Between refreshes, watch the process: a crashed mysqld sends no wsrep event.
+            while (left := deadline - time.monotonic()) > 0 and not self.stop.is_set():
+                event = self._wake.wait(min(left, PROCESS_WATCH))
+                if event:
+                    log.info("woken by wsrep event: %s", event.decode("utf-8", "replace")[:200])
+                    break
+                if process_changed(context.state, self.config.server.datadir):
+                    break
 
     def run(self) -> int:
         """Serve until stopped (0) or until the master refuses us or stays away (1)."""

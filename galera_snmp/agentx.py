@@ -179,6 +179,9 @@ class OidTree:
     def __len__(self) -> int:
         return len(self.oids)
 
+    def __contains__(self, oid: object) -> bool:
+        return oid in self._varbinds
+
     def next_oid(self, start: OID, end: OID = (), include: bool = False) -> OID | None:
         """The first instance >= start (include) or > start, and < end when end is given."""
         index = bisect_left(self.oids, start) if include else bisect_right(self.oids, start)

@@ -76,12 +76,12 @@ STATUS = {
     Status.UNKNOWN: 8,
 }
 SEQNO_SOURCE = {SeqnoSource.LIVE: 1, SeqnoSource.GRASTATE: 2, SeqnoSource.RECOVERED: 3, SeqnoSource.UNKNOWN: 4}
-CLUSTER_STATUS = {"Primary": 1, "non-Primary": 2, "Disconnected": 3}
+CLUSTER_STATUS = {"primary": 1, "non-primary": 2, "disconnected": 3}  # wsrep_cluster_status, lower-cased
 CLUSTER_STATUS_UNKNOWN = 4
 REJECT_QUERIES = {"NONE": 1, "ALL": 2, "ALL_KILL": 3}
 REJECT_QUERIES_UNKNOWN = 4
 TRUE, FALSE, UNKNOWN_TRUTH = 1, 2, 3  # GaleraTriState
-LOCAL_STATE_UNKNOWN = 0  # GaleraLocalState: Galera's own 1..4, 0 = undefined or unknown
+LOCAL_STATE_UNKNOWN = 0  # GaleraWsrepLocalState: Galera's own 1..4, 0 = undefined or unknown
 
 
 def tri_state(value: bool | None) -> int:
@@ -129,13 +129,13 @@ def _node_objects() -> list[MibObject]:
         ("galeraSeqnoSource", s.INTEGER, "INTEGER", lambda c: SEQNO_SOURCE[c.state.seqno_source]),
         ("galeraStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.state_uuid),
         ("galeraSafeToBootstrap", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.safe_to_bootstrap)),
-        ("galeraLocalState", s.INTEGER, "GaleraLocalState", _local_state),
+        ("galeraLocalState", s.INTEGER, "GaleraWsrepLocalState", _local_state),
         ("galeraLocalStateComment", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.local_state_comment),
         (
             "galeraClusterStatus",
             s.INTEGER,
             "INTEGER",
-            lambda c: CLUSTER_STATUS.get(c.state.cluster_status or "", CLUSTER_STATUS_UNKNOWN),
+            lambda c: CLUSTER_STATUS.get((c.state.cluster_status or "").lower(), CLUSTER_STATUS_UNKNOWN),
         ),
         ("galeraClusterSize", s.GAUGE32, "Gauge32", lambda c: c.state.cluster_size),
         ("galeraClusterStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.cluster_state_uuid),

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from pathlib import Path
 import pymysql
 
 from .config import load_config, read_option_file
+from .mib import BY_NAME
 from .probe import Probe
 from .process import find_mysqld
+from .snmpclient import Client, SnmpError, Target
 from .state import SYNCED, NodeState, ProcessState, Status
 
 DEFAULT_DIR = Path("/var/tmp/galera-snmp-sandbox")
@@ -34,9 +37,12 @@ ADMIN_USER = "sandbox_admin"
 ADMIN_GROUP = "sandbox-admin"
 MYSQL_USER = "mysql"
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
-REQUIRED_PROGRAMS = ("mariadbd", "mariadb", "mariadb-install-db", "rsync", "setsid")
+REQUIRED_PROGRAMS = ("mariadbd", "mariadb", "mariadb-install-db", "rsync", "setsid", "snmpd")
 NODE_PORTS = (3306, 4567, 4568, 4444)
-INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync"
+INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
+TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (v2c, community public)
+COMMUNITY = "public"
+EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, for the seed's extend lines
 
 
 class SandboxError(Exception):
@@ -48,6 +54,74 @@ def _binary(name: str) -> str:
     if not found:
         raise SandboxError(f"{name} is not installed ({INSTALL_HINT})")
     return found
+
+
+def _our_program(name: str) -> str:
+    """A console script of this installation (the venv's), else one on PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else _binary(name)
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether another user (mysqld's) can execute ``path``: every folder on the way needs o+x."""
+    return all(os.stat(part).st_mode & 0o001 for part in [path, *path.parents])
+
+
+def _notify_command(config: Path) -> str:
+    """wsrep_notify_cmd for a node. mysqld runs it as the mysql user, who may not reach this
+    venv's interpreter (a pyenv build under /root, say); the hook needs only the standard
+    library, so the system python3 with our package on its path does the same job."""
+    if _reachable_by_others(Path(sys.executable).resolve()):
+        return f"{_our_program('galera-snmp-notify')} -c {config}"
+    package_root = Path(__file__).resolve().parent.parent
+    python = shutil.which("python3", path="/usr/bin:/bin") or "python3"
+    return f"env PYTHONPATH={package_root} {python} -m galera_snmp.cli.notify -c {config}"
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A helper process (snmpd, the agent) known by its pid file and a marker in its argv."""
+
+    name: str
+    pid_file: Path
+    marker: str
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read().decode(errors="replace")
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                zombie = handle.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if self.marker in argv and not zombie else None
+
+    def start(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        if self.pid() is not None:
+            return
+        self.pid_file.unlink(missing_ok=True)
+        with open(log, "ab") as out:
+            subprocess.run(
+                [_binary("setsid"), "--fork", *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env={**os.environ, **(env or {})},
+                check=True,
+            )
+        wait_for(lambda: self.pid() is not None, 10, f"{self.name} to start (see {log})")
+
+    def stop(self, timeout: float = 10) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)
+        try:
+            wait_for(lambda: self.pid() is None, timeout, f"{self.name} to stop")
+        except SandboxError:
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: self.pid() is None, 10, f"{self.name} to die")
 
 
 def _listening(address: str, port: int) -> bool:
@@ -111,6 +185,30 @@ class SandboxNode:
     def error_log(self) -> Path:
         return self.dir / "log" / "error.log"
 
+    @property
+    def snmpd_conf(self) -> Path:
+        return self.dir / "snmpd.conf"
+
+    @property
+    def snmpd_extra_conf(self) -> Path:
+        """Optional extra snmpd lines (benchmarks add extend/pass_persist here), read at start."""
+        return self.dir / "snmpd.extra.conf"
+
+    @property
+    def agentx_socket(self) -> Path:
+        return self.dir / "run" / "agentx.sock"
+
+    @property
+    def snmpd(self) -> Daemon:
+        return Daemon("snmpd", self.dir / "run" / "snmpd.pid", str(self.snmpd_conf))
+
+    @property
+    def agent(self) -> Daemon:
+        return Daemon("galera-snmp-agent", self.dir / "run" / "agent.pid", str(self.config_path))
+
+    def snmp_target(self, timeout: float = 1.0, retries: int = 1) -> Target:
+        return Target(self.address, 161, COMMUNITY, timeout, retries)
+
     def cluster_address(self) -> str:
         peers = ",".join(f"127.0.0.{10 + i}" for i in range(1, self.size + 1))
         return f"gcomm://{peers}"
@@ -121,13 +219,16 @@ class SandboxNode:
             path = self.dir / sub
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, account.pw_uid, account.pw_gid)
+        (self.dir / "snmp").mkdir(exist_ok=True)
         self.cnf.write_text(self._my_cnf())
         self.config_path.write_text(
             "# galera-snmp configuration of sandbox node; paths are relative to this file.\n"
             "[mysql]\noption_file = client.cnf\nconnect_timeout = 2\nread_timeout = 2\n\n"
             "[server]\ndatadir = data\ndefaults_file = my.cnf\n\n"
-            "[health]\ndrain_file = drained\n"
+            "[health]\ndrain_file = drained\n\n"
+            "[agent]\nsocket = run/agentx.sock\nwake_socket = run/agent-wake.sock\nevent_file = run/last-event.json\n"
         )
+        self.snmpd_conf.write_text(self._snmpd_conf())
         fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(
@@ -162,7 +263,57 @@ wsrep_node_name = {self.name}
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = {a}:4444
 wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M"
+wsrep_notify_cmd = "{_notify_command(self.config_path)}"
 """
+
+    def _snmpd_conf(self) -> str:
+        check = _our_program("galera-check")
+        extra = f"includeFile {self.snmpd_extra_conf}\n" if self.snmpd_extra_conf.exists() else ""
+        return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox)
+agentAddress udp:{self.address}:161
+master agentx
+agentXSocket {self.agentx_socket}
+agentXPerms 0600 0700
+view galeraView included .1.3.6.1.4.1.32473
+view galeraView included .1.3.6.1.2.1.1
+view galeraView included {EXTEND_MIB}
+rocommunity {COMMUNITY} 127.0.0.0/8 -V galeraView
+trap2sink {TRAP_SINK} {COMMUNITY}
+# the seed project's way, for nodes that still read it
+extend galeraStatus {check} -c {self.config_path} status
+extend galeraSeqno {check} -c {self.config_path} seqno
+{extra}"""
+
+    def start_services(self) -> None:
+        """snmpd (AgentX master) on the node's address, then our agent; both detached."""
+        self.snmpd_conf.write_text(self._snmpd_conf())
+        self.snmpd.start(
+            [_binary("snmpd"), "-f", "-Lf", str(self.dir / "log" / "snmpd.log"), "-C", "-c", str(self.snmpd_conf),
+             "-p", str(self.snmpd.pid_file)],
+            self.dir / "log" / "snmpd.out",
+            env={"SNMP_PERSISTENT_DIR": str(self.dir / "snmp"), "MIBS": ""},
+        )
+        self.agent.start(
+            [_our_program("galera-snmp-agent"), "-c", str(self.config_path), "--pid-file", str(self.agent.pid_file)],
+            self.dir / "log" / "agent.log",
+        )
+
+    def stop_services(self) -> None:
+        self.agent.stop()
+        self.snmpd.stop()
+
+    def wait_snmp(self, timeout: float = 30) -> None:
+        """Wait until the node's galeraStatus answers through snmpd and the agent."""
+        status_oid = (*BY_NAME["galeraStatus"].oid, 0)
+
+        def answers() -> bool:
+            try:
+                with Client(self.snmp_target(timeout=0.5, retries=0)) as client:
+                    return isinstance(client.get([status_oid])[status_oid], int)
+            except SnmpError:
+                return False
+
+        wait_for(answers, timeout, f"{self.name}'s galeraStatus over SNMP (see {self.dir / 'log'})", interval=0.2)
 
     def snapshot(self) -> NodeState:
         with Probe(load_config(self.config_path)) as probe:
@@ -331,9 +482,11 @@ class Sandbox:
         for node in self.nodes:
             if node.process() is ProcessState.ABSENT:
                 node.start()
-                node.wait_synced(timeout)
-            else:
-                node.wait_synced(timeout)
+            node.wait_synced(timeout)
+        for node in self.nodes:
+            node.start_services()
+        for node in self.nodes:
+            node.wait_snmp()
 
     def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode:
         if not any(node.initialized() for node in self.nodes):
@@ -378,6 +531,8 @@ class Sandbox:
         """Stop every node cleanly, the first node last (so it is safe to bootstrap next)."""
         for node in reversed(self.nodes):
             node.stop()
+        for node in self.nodes:
+            node.stop_services()
         if purge and self.root.exists():
             shutil.rmtree(self.root)
 

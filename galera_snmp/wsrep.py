@@ -129,8 +129,12 @@ def classify(name: str, raw: str) -> WsrepValue:
     """Type one status value. Never raises: a counter that does not parse has value None."""
     kind = kind_of(name, raw)
     value: int | float | str | None
-    if kind in (Kind.COUNTER, Kind.GAUGE):
+    if kind is Kind.COUNTER:
         value = _int(raw)
+    elif kind is Kind.GAUGE:
+        value = _int(raw)
+        if value is not None and value >= 2**63:
+            value -= 2**64  # Galera prints -1 as an unsigned 64-bit number (wsrep_local_index, ...)
     elif kind is Kind.FLOAT:
         value = _float(raw)
     else:

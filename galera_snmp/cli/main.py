@@ -28,7 +28,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _print_status(sandbox: Sandbox) -> None:
-    rows = [("NODE", "ADDRESS", "STATUS", "SEQNO", "SOURCE", "LOCAL STATE", "CONFIG")]
+    rows = [("NODE", "ADDRESS", "STATUS", "SEQNO", "SOURCE", "LOCAL STATE", "AGENT", "CONFIG")]
     for node, state in sandbox.status():
         rows.append(
             (
@@ -38,6 +38,7 @@ def _print_status(sandbox: Sandbox) -> None:
                 str(state.seqno),
                 state.seqno_source.value,
                 state.local_state_comment or "-",
+                "up" if node.agent.pid() else "down",
                 str(node.config_path),
             )
         )
