@@ -227,6 +227,8 @@ class SandboxNode:
             "[server]\ndatadir = data\ndefaults_file = my.cnf\n\n"
             "[health]\ndrain_file = drained\n\n"
             "[agent]\nsocket = run/agentx.sock\nwake_socket = run/agent-wake.sock\nevent_file = run/last-event.json\n"
+            "# wsrep_desync and FLUSH send no wsrep notification: they show within one refresh\n"
+            "refresh_interval = 0.5\n"
         )
         self.snmpd_conf.write_text(self._snmpd_conf())
         fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
 
 
 def run_cli(name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -23,3 +25,27 @@ def run_cli(name: str, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def standard_mib_dirs() -> list[Path]:
+    """The directories holding SNMPv2-SMI & co.: $SMIPATH, else <repo>/../shared/mibs."""
+    hint = (
+        "the standard IETF MIB modules (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF, HCNUM-TC, SNMP-FRAMEWORK-MIB) are needed:"
+        " export SMIPATH=<dir holding them> (CI: the absolute path of ../shared/mibs) or put them in"
+        f" {REPO.parent / 'shared' / 'mibs'}; on Debian/Ubuntu they come from snmp-mibs-downloader, on RHEL from"
+        " net-snmp-libs (/usr/share/snmp/mibs)"
+    )
+    smipath = os.environ.get("SMIPATH", "")
+    if smipath:
+        dirs = [Path(part) for part in smipath.split(os.pathsep) if part and Path(part).is_dir()]
+        if not dirs:
+            pytest.fail(f"SMIPATH={smipath!r} names no existing directory; {hint}", pytrace=False)
+    else:
+        fallback = REPO.parent / "shared" / "mibs"
+        if not fallback.is_dir():
+            pytest.fail(f"SMIPATH is not set and {fallback} does not exist; {hint}", pytrace=False)
+        dirs = [fallback]
+    if not any((d / name).exists() for d in dirs for name in ("SNMPv2-SMI", "SNMPv2-SMI.txt", "SNMPv2-SMI.mib")):
+        pytest.fail(f"no SNMPv2-SMI in {', '.join(map(str, dirs))}; {hint}", pytrace=False)
+    return dirs

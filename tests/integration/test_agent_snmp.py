@@ -1,0 +1,278 @@
+"""galera-snmp-agent through real snmpd, read with real net-snmp clients, on the sandbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from galera_snmp import mib
+from galera_snmp.sandbox import TRAP_SINK, Sandbox, SandboxNode, wait_for
+from galera_snmp.snmpclient import Client, Missing, SnmpError
+from galera_snmp.state import SeqnoSource, Status
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT = ".".join(map(str, mib.GALERA_MIB))
+
+
+def oid_of(name: str) -> tuple[int, ...]:
+    return (*mib.BY_NAME[name].oid, 0)
+
+
+@pytest.fixture(scope="module")
+def mib_env(standard_mib_dirs: list[Path]) -> dict[str, str]:
+    dirs = ":".join(map(str, [*standard_mib_dirs, REPO / "mibs"]))
+    return {**os.environ, "MIBDIRS": f"+{dirs}", "MIBS": "+GALERA-MIB"}
+
+
+def net_snmp(command: str, *args: str, env: dict[str, str] | None = None) -> str:
+    tool = shutil.which(command)
+    if tool is None:
+        pytest.fail(f"{command} is not installed: apt-get install snmp", pytrace=False)
+    result = subprocess.run(
+        [tool, "-v2c", "-c", "public", *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _rows(out: str) -> list[str]:
+    """Output lines, without the one snmpwalk prints when our subtree ends the MIB view."""
+    return [line for line in out.splitlines() if "No more variables left" not in line]
+
+
+def walk_named(node: SandboxNode, env: dict[str, str]) -> dict[str, str]:
+    out = net_snmp("snmpwalk", "-OqsU", node.address, "GALERA-MIB::galeraMIB", env=env)
+    values = {}
+    for line in _rows(out):
+        name, _, value = line.partition(" ")
+        values[name] = value.strip().strip('"')
+    return values
+
+
+def show(node: SandboxNode) -> dict[str, str]:
+    """SHOW GLOBAL STATUS, plus the variables under a "var." prefix (some names are both)."""
+    status = {str(k).lower(): str(v) for k, v in node.sql("SHOW GLOBAL STATUS LIKE 'wsrep%'")}
+    variables = {f"var.{str(k).lower()}": str(v) for k, v in node.sql("SHOW GLOBAL VARIABLES LIKE 'wsrep%'")}
+    return status | variables
+
+
+def snmp_get(node: SandboxNode, *names: str) -> dict[str, object]:
+    with Client(node.snmp_target(timeout=1.0, retries=0)) as client:
+        answer = client.get([oid_of(name) for name in names])
+    return {name: answer[oid_of(name)] for name in names}
+
+
+def test_walk_equals_show_status(cluster: Sandbox, mib_env: dict[str, str]) -> None:
+    enum_words = {"ON": "true", "OFF": "false"}
+    for node in cluster.nodes:
+        before = show(node)
+        walked = walk_named(node, mib_env)
+        after = show(node)
+        assert walked["galeraStatus.0"] == "running"
+        assert walked["galeraHealthy.0"] == "true"
+        assert walked["galeraDataValid.0"] == "true"
+        assert walked["galeraNodeName.0"] == before["var.wsrep_node_name"] == node.name
+        assert walked["galeraClusterName.0"] == before["var.wsrep_cluster_name"]
+        assert walked["galeraClusterSize.0"] == before["wsrep_cluster_size"] == "3"
+        assert walked["galeraClusterStateUUID.0"] == before["wsrep_cluster_state_uuid"]
+        assert walked["galeraStateUUID.0"] == before["wsrep_local_state_uuid"]
+        assert walked["galeraClusterConfId.0"] == before["wsrep_cluster_conf_id"]
+        assert walked["galeraLocalState.0"] == "synced"
+        assert walked["galeraLocalStateComment.0"] == before["wsrep_local_state_comment"]
+        assert walked["galeraReady.0"] == enum_words[before["wsrep_ready"]]
+        assert walked["galeraConnected.0"] == enum_words[before["wsrep_connected"]]
+        assert walked["galeraDesync.0"] == enum_words[before["var.wsrep_desync"]]
+        assert walked["galeraRejectQueries.0"] == before["var.wsrep_reject_queries"].lower()
+        assert walked["galeraSeqnoSource.0"] == "live"
+        assert int(before["wsrep_last_committed"]) <= int(walked["galeraSeqno.0"]) <= int(after["wsrep_last_committed"])
+        for wsrep_name in mib.COUNTER_NAMES:
+            if wsrep_name in before:
+                value = int(walked[f"{mib._camel(wsrep_name)}.0"])
+                assert int(before[wsrep_name]) <= value <= int(after[wsrep_name]), wsrep_name
+        assert walked["galeraLocalSendQueueMin.0"] == before["wsrep_local_send_queue_min"]
+        paused = float(before["wsrep_flow_control_paused"])
+        assert abs(float(walked["galeraFlowControlPaused.0"]) - paused) <= 1e-6
+
+
+def test_member_table_lists_every_node(cluster: Sandbox, mib_env: dict[str, str]) -> None:
+    walked = walk_named(cluster.node(1), mib_env)
+    names = sorted(v for k, v in walked.items() if k.startswith("galeraMemberName."))
+    addresses = sorted(v for k, v in walked.items() if k.startswith("galeraMemberAddress."))
+    assert names == [node.name for node in cluster.nodes]
+    assert addresses == [f"{node.address}:3306" for node in cluster.nodes]
+    uuids = {v for k, v in walked.items() if k.startswith("galeraMemberClusterUUID.")}
+    assert uuids == {walked["galeraClusterStateUUID.0"]}
+
+
+def _numeric_walk(node: SandboxNode) -> list[tuple[int, ...]]:
+    return _oids(net_snmp("snmpwalk", "-On", "-Oq", node.address, ROOT))
+
+
+def _oids(out: str) -> list[tuple[int, ...]]:
+    return [tuple(int(p) for p in line.split()[0].strip(".").split(".")) for line in _rows(out)]
+
+
+def test_bulkwalk_equals_walk(cluster: Sandbox) -> None:
+    node = cluster.node(2)
+    walked = _numeric_walk(node)
+    assert _oids(net_snmp("snmpbulkwalk", "-On", "-Oq", "-Cr7", node.address, ROOT)) == walked
+    assert walked == sorted(walked)
+    assert len(walked) == len(set(walked))
+
+
+@pytest.fixture(scope="module")
+def served(sandbox: Sandbox) -> tuple[SandboxNode, list[tuple[int, ...]]]:
+    sandbox.up()
+    node = sandbox.node(1)
+    return node, _numeric_walk(node)
+
+
+def _starts(instances: list[tuple[int, ...]]) -> st.SearchStrategy[tuple[int, ...]]:
+    """Start OIDs inside and around our rows: existing ones, and ones that do not exist."""
+    existing = st.sampled_from(instances)
+    return st.one_of(
+        existing,
+        st.builds(lambda o, n: o[:n], existing, st.integers(len(mib.GALERA_MIB), 12)),  # an object, a group
+        st.builds(lambda o, extra: o + tuple(extra), existing, st.lists(st.integers(0, 12), min_size=1, max_size=2)),
+        st.builds(lambda o, d: (*o[:-1], max(0, o[-1] + d)), existing, st.integers(-2, 3)),  # a row before / after
+        st.lists(st.integers(0, 40), min_size=0, max_size=4).map(lambda tail: (*mib.GALERA_MIB, *tail)),
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_getnext_from_any_oid_is_the_lexicographic_successor(
+    served: tuple[SandboxNode, list[tuple[int, ...]]], data: st.DataObject
+) -> None:
+    node, instances = served
+    starts = data.draw(st.lists(_starts(instances), min_size=1, max_size=20))
+    out = net_snmp("snmpgetnext", "-On", "-Oq", node.address, *[".".join(map(str, s)) for s in starts])
+    lines = out.splitlines()
+    assert len(lines) == len(starts)
+    for start, line in zip(starts, lines, strict=True):
+        expected = next((oid for oid in instances if _lexicographically_after(oid, start)), None)
+        got = tuple(int(p) for p in line.split()[0].strip(".").split("."))
+        if expected is None:
+            assert "No more variables" in line, (start, line)
+        else:
+            assert got == expected, (start, line)
+
+
+def _lexicographically_after(oid: tuple[int, ...], start: tuple[int, ...]) -> bool:
+    """The reference order, written out: compare sub-identifiers one by one; a prefix is smaller."""
+    for a, b in zip(oid, start, strict=False):
+        if a != b:
+            return a > b
+    return len(oid) > len(start)
+
+
+@pytest.fixture
+def traps(tmp_path: Path) -> Iterator[Path]:
+    """A real snmptrapd on the sandbox's trap sink address; yields its log file."""
+    tool = shutil.which("snmptrapd") or shutil.which("snmptrapd", path="/usr/sbin")
+    if tool is None:
+        pytest.fail("snmptrapd is not installed: apt-get install snmptrapd", pytrace=False)
+    conf = tmp_path / "snmptrapd.conf"
+    conf.write_text("disableAuthorization yes\n")
+    log = tmp_path / "traps.log"
+    process = subprocess.Popen(
+        [tool, "-f", "-C", "-c", str(conf), "-On", "-Lf", str(log), f"udp:{TRAP_SINK}"],
+        env={**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: log.exists() and "NET-SNMP version" in log.read_text(), 10, "snmptrapd to start")
+        yield log
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_desync_is_visible_within_a_second_and_notified(cluster: Sandbox, traps: Path) -> None:
+    node = cluster.node(2)
+    node.sql("SET GLOBAL wsrep_desync = ON")
+    changed = time.monotonic()
+    try:
+        wait_for(lambda: snmp_get(node, "galeraLocalState")["galeraLocalState"] == 2, 5, "galeraLocalState donor")
+        seen = time.monotonic() - changed
+        assert seen < 1.0, f"desync took {seen:.2f} s to show"
+        values = snmp_get(node, "galeraHealthy", "galeraStatus", "galeraDesync")
+        assert values["galeraHealthy"] == mib.FALSE
+        assert values["galeraStatus"] == mib.STATUS[Status.RUNNING]
+        assert values["galeraDesync"] == mib.TRUE
+        trap = ".".join(map(str, mib.NOTIFICATION_OBJECTS["galeraLocalStateChange"][0]))
+        wait_for(lambda: trap in traps.read_text() and "node2" in traps.read_text(), 5, "the notification")
+    finally:
+        node.sql("SET GLOBAL wsrep_desync = OFF")
+    wait_for(lambda: snmp_get(node, "galeraHealthy")["galeraHealthy"] == mib.TRUE, 5, "galeraHealthy back to true")
+
+
+def test_killed_mysqld_is_stopped_within_two_seconds(cluster: Sandbox) -> None:
+    node = cluster.node(3)
+    node.kill()
+    killed = time.monotonic()
+    wait_for(lambda: snmp_get(node, "galeraStatus")["galeraStatus"] == mib.STATUS[Status.STOPPED], 10, "stopped")
+    assert time.monotonic() - killed < 2.0
+    values = snmp_get(node, "galeraSeqnoSource", "galeraSeqno", "galeraDataValid")
+    sources = (mib.SEQNO_SOURCE[SeqnoSource.GRASTATE], mib.SEQNO_SOURCE[SeqnoSource.RECOVERED])
+    assert values["galeraSeqnoSource"] in sources
+    assert isinstance(values["galeraSeqno"], int) and values["galeraSeqno"] > 0
+    assert values["galeraDataValid"] == mib.TRUE  # stopped is a known fact, not missing data
+
+
+def test_hung_mysqld_keeps_snmp_fast_and_marks_data_invalid(cluster: Sandbox) -> None:
+    node = cluster.node(2)
+    node.signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: snmp_get(node, "galeraDataValid")["galeraDataValid"] == mib.FALSE, 15, "data marked invalid")
+        first = snmp_get(node, "galeraDataAge")["galeraDataAge"]
+        wait_for(lambda: snmp_get(node, "galeraDataAge")["galeraDataAge"] > first, 15, "galeraDataAge to grow")
+        slowest = 0.0
+        for _ in range(20):
+            started = time.monotonic()
+            values = snmp_get(node, "galeraStatus", "galeraLastError")
+            slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 0.1, f"a GET took {slowest * 1000:.0f} ms while mysqld hangs"
+        assert values["galeraStatus"] == mib.STATUS[Status.UNKNOWN]
+        assert b"does not answer" in values["galeraLastError"] or b"suspended" in values["galeraLastError"]
+    finally:
+        node.signal(signal.SIGCONT)
+    node.wait_synced()
+
+
+def test_values_come_back_after_an_snmpd_restart(cluster: Sandbox) -> None:
+    node = cluster.node(1)
+    agent_pid = node.agent.pid()
+    node.snmpd.stop()
+    node.start_services()
+    restarted = time.monotonic()
+
+    def answers() -> bool:
+        try:
+            return snmp_get(node, "galeraStatus")["galeraStatus"] == mib.STATUS[Status.RUNNING]
+        except SnmpError:
+            return False
+
+    wait_for(answers, 10, "galeraStatus after the snmpd restart")
+    assert time.monotonic() - restarted < 5.0
+    assert node.agent.pid() == agent_pid, "the agent was restarted instead of reconnecting"
+
+
+def test_unknown_instance_and_object(cluster: Sandbox) -> None:
+    node = cluster.node(1)
+    with Client(node.snmp_target()) as client:
+        answer = client.get([(*mib.BY_NAME["galeraStatus"].oid, 1), (*mib.OBJECTS, 99, 0)])
+    assert answer[(*mib.BY_NAME["galeraStatus"].oid, 1)] == Missing("NoSuchInstance")
+    assert answer[(*mib.OBJECTS, 99, 0)] == Missing("NoSuchObject")
