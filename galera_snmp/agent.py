@@ -37,7 +37,7 @@ from .mib import (
 )
 from .probe import Probe
 from .process import find_mysqld
-from .state import NodeState, ProcessState, assess_health
+from .state import Health, NodeState, ProcessState, Status, assess_health
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +119,19 @@ class Publisher:
         return context
 
     def _publish_failure(self, error: str) -> ServeContext:
-        """Keep what we had, marked invalid, with its age growing."""
+        """Keep what we had (or, before any snapshot, an unknown state), marked invalid, with
+        its age growing."""
+        now = self._clock()
         previous = self.context
         if previous is None:
-            raise RuntimeError(error)
+            state = NodeState(taken_at=now, status=Status.UNKNOWN, reason=error)
+            previous = ServeContext(state, Health(None, error), valid=False, age=0)
         since = self._last_valid if self._last_valid is not None else self._started
         context = ServeContext(
             state=previous.state,
             health=previous.health,
             valid=False,
-            age=max(0, int(self._clock() - since)),
+            age=max(0, int(now - since)),
             last_error=error,
         )
         self._publish(context, notify=False)

@@ -1,0 +1,123 @@
+"""contrib/snmpd/galera-snmp.conf on a real snmpd with our agent: read-only, our subtree only,
+SNMPv2c from the NMS address only, SNMPv3 authPriv. No database is needed: with no mysqld the
+agent serves galeraStatus = stopped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from galera_snmp import mib
+from galera_snmp.sandbox import wait_for
+from galera_snmp.state import Status
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "contrib" / "snmpd" / "galera-snmp.conf"
+COMMUNITY = "change-this-community"
+V3 = ["-v3", "-l", "authPriv", "-u", "galeramon", "-a", "SHA-256", "-A", "auth-pass-123", "-x", "AES"]
+STATUS_OID = ".".join(map(str, (*mib.BY_NAME["galeraStatus"].oid, 0)))
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
+    if found is None:
+        pytest.fail(f"{name} is not installed: apt-get install snmpd snmp", pytrace=False)
+    return found
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def agent_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    tmp = tmp_path_factory.mktemp("snmpd-example")
+    port = free_udp_port()
+    socket_path = tmp / "agentx.sock"
+    conf = EXAMPLE.read_text().replace("192.0.2.10", "127.0.0.1").replace("/var/agentx/master", str(socket_path))
+    # snmpd -C reads no persistent file, so the user the operator would create goes here
+    user = 'createUser galeramon SHA-256 "auth-pass-123" AES "priv-pass-123"'
+    (tmp / "snmpd.conf").write_text(f"agentAddress udp:127.0.0.1:{port}\n{user}\n{conf}")
+    persistent = tmp / "persistent"
+    persistent.mkdir()
+    option_file = tmp / "client.cnf"
+    option_file.write_text("[client]\nuser = nobody\nsocket = /nonexistent.sock\n")
+    option_file.chmod(0o600)
+    (tmp / "data").mkdir()
+    config = tmp / "galera-snmp.conf"
+    config.write_text(
+        f"[mysql]\noption_file = {option_file}\n[server]\ndatadir = {tmp / 'data'}\nrecover = no\n"
+        f"[agent]\nsocket = {socket_path}\nwake_socket = {tmp / 'wake.sock'}\nevent_file = {tmp / 'event.json'}\n"
+    )
+    snmpd = subprocess.Popen(
+        [tool("snmpd"), "-f", "-C", "-c", str(tmp / "snmpd.conf"), "-Lf", str(tmp / "snmpd.log")],
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(persistent), "MIBS": ""},
+    )
+    agent = subprocess.Popen(
+        [str(Path(sys.executable).parent / "galera-snmp-agent"), "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "agent.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+    try:
+        wait_for(lambda: get(port, COMMUNITY, STATUS_OID).returncode == 0, 20, "the agent behind the example snmpd")
+        yield port
+    finally:
+        for process in (agent, snmpd):
+            process.terminate()
+            process.wait(10)
+
+
+def get(port: int, community: str, oid: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("snmpget"), "-v2c", "-c", community, "-On", "-t", "1", "-r", "0", *extra, f"127.0.0.1:{port}", oid],
+        capture_output=True, text=True, timeout=30, check=False, env={**os.environ, "MIBS": ""},
+    )
+
+
+def test_our_subtree_is_readable(agent_port: int) -> None:
+    out = get(agent_port, COMMUNITY, STATUS_OID).stdout
+    assert f"INTEGER: {mib.STATUS[Status.STOPPED]}" in out
+
+
+def test_nothing_else_is_visible(agent_port: int) -> None:
+    out = get(agent_port, COMMUNITY, ".1.3.6.1.2.1.1.3.0").stdout  # sysUpTime.0
+    assert "No Such Object" in out
+
+
+def test_wrong_community_and_other_source_are_refused(agent_port: int) -> None:
+    assert get(agent_port, "public", STATUS_OID).returncode != 0
+    assert get(agent_port, COMMUNITY, STATUS_OID, "--clientaddr=127.0.0.2").returncode != 0
+
+
+def test_writes_are_refused(agent_port: int) -> None:
+    target = f"127.0.0.1:{agent_port}"
+    result = subprocess.run(
+        [tool("snmpset"), "-v2c", "-c", COMMUNITY, "-t", "1", "-r", "0", target, STATUS_OID, "i", "1"],
+        capture_output=True, text=True, timeout=30, check=False, env={**os.environ, "MIBS": ""},
+    )
+    assert result.returncode != 0
+    assert "noAccess" in result.stderr or "notWritable" in result.stderr
+
+
+def test_snmpv3_auth_priv(agent_port: int) -> None:
+    snmpget = tool("snmpget")
+    ok = subprocess.run(
+        [snmpget, *V3, "-X", "priv-pass-123", "-On", f"127.0.0.1:{agent_port}", STATUS_OID],
+        capture_output=True, text=True, timeout=30, check=False, env={**os.environ, "MIBS": ""},
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert f"INTEGER: {mib.STATUS[Status.STOPPED]}" in ok.stdout
+    wrong = subprocess.run(
+        [snmpget, *V3, "-X", "wrong-priv-pass", "-t", "1", "-r", "0", f"127.0.0.1:{agent_port}", STATUS_OID],
+        capture_output=True, text=True, timeout=30, check=False, env={**os.environ, "MIBS": ""},
+    )
+    assert wrong.returncode != 0
