@@ -138,6 +138,8 @@ def parse_request(header: Header, payload: bytes) -> Request:
         if header.flags & FLAG_NON_DEFAULT_CONTEXT:
             (length,) = struct.unpack_from(f"{order}I", payload, pos)
             pos += 4 + length + (-length % 4)
+            if pos > len(payload):
+                raise struct.error("context longer than the payload")
         non_repeaters = max_repetitions = 0
         if header.type == GETBULK:
             non_repeaters, max_repetitions = struct.unpack_from(f"{order}HH", payload, pos)
@@ -194,8 +196,9 @@ class OidTree:
         varbind = self._varbinds.get(oid)
         if varbind is not None:
             return varbind
-        missing = NO_SUCH_INSTANCE if oid[:-1] in self._objects else NO_SUCH_OBJECT
-        return encode_varbind(oid, missing)
+        # RFC 3416 4.2.1: under a known object it is a missing instance, else a missing object
+        known = any(oid[:n] in self._objects for n in range(1, len(oid)))
+        return encode_varbind(oid, NO_SUCH_INSTANCE if known else NO_SUCH_OBJECT)
 
     def get_next(self, start: OID, end: OID = (), include: bool = False) -> tuple[OID, bytes]:
         found = self.next_oid(start, end, include)

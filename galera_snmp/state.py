@@ -176,11 +176,12 @@ class Health:
 def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
     """The health rule (PRODUCT.md): the one place that says whether a node may take traffic."""
     if not state.answered:
+        reason = state.reason.strip() or f"mysqld does not answer ({state.mysql_failure})"
         if state.mysql_failure in (MysqlFailure.ACCESS_DENIED, MysqlFailure.ERROR) and (
             state.process is not ProcessState.ABSENT
         ):
-            return Health(None, state.reason)
-        return Health(False, state.reason)
+            return Health(None, reason)
+        return Health(False, reason)
     if state.cluster_status is None or state.ready is None or state.local_state is None:
         return Health(None, f"wsrep status incomplete: {state.reason}")
     if state.cluster_status != PRIMARY:

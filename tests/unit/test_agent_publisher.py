@@ -1,0 +1,419 @@
+"""Publisher: snapshots become the served tree and the notifications, with a fake clock."""
+
+from __future__ import annotations
+
+import logging
+import struct
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from galera_snmp.agent import OBJECT_OIDS, Publisher, changed_notifications, is_valid
+from galera_snmp.agentx import NO_SUCH_INSTANCE
+from galera_snmp.config import Config, MysqlConfig
+from galera_snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS, ServeContext
+from galera_snmp.state import (
+    Health,
+    HealthPolicy,
+    MysqlFailure,
+    NodeState,
+    ProcessState,
+    SeqnoSource,
+    Status,
+)
+from galera_snmp.wsrep import classify
+
+T0 = 1_700_000_000.0
+
+
+def read_oid(data: bytes, pos: int) -> tuple[tuple[int, ...], int]:
+    n_subid, prefix, _, _ = data[pos : pos + 4]
+    subids = struct.unpack_from(f"!{n_subid}I", data, pos + 4)
+    return ((1, 3, 6, 1, prefix) if prefix else ()) + tuple(subids), pos + 4 + 4 * n_subid
+
+
+def decode_varbind(data: bytes) -> tuple[int, tuple[int, ...], object]:
+    """(type, name, value) of one network-order VarBind."""
+    vtype, _ = struct.unpack_from("!HH", data)
+    name, pos = read_oid(data, 4)
+    if vtype == 2:
+        (value,) = struct.unpack_from("!i", data, pos)
+        pos += 4
+    elif vtype == 66:
+        (value,) = struct.unpack_from("!I", data, pos)
+        pos += 4
+    elif vtype == 70:
+        (value,) = struct.unpack_from("!Q", data, pos)
+        pos += 8
+    elif vtype == 4:
+        (length,) = struct.unpack_from("!I", data, pos)
+        value = data[pos + 4 : pos + 4 + length]
+        pos += 4 + length + (-length % 4)
+    else:
+        value = None
+    assert pos == len(data)
+    return vtype, name, value
+
+
+def scalar(name: str) -> tuple[int, ...]:
+    return (*BY_NAME[name].oid, 0)
+
+
+def served(publisher: Publisher, name: str) -> object:
+    vtype, oid, value = decode_varbind(publisher.tree.get(scalar(name)))
+    assert oid == scalar(name)
+    return None if vtype == NO_SUCH_INSTANCE else value
+
+
+def synced(taken_at: float = T0, **changes) -> NodeState:
+    fields = {
+        "taken_at": taken_at,
+        "status": Status.RUNNING,
+        "reason": "Primary, local state 4 (Synced)",
+        "seqno": 100,
+        "seqno_source": SeqnoSource.LIVE,
+        "process": ProcessState.RUNNING,
+        "pid": 4332,
+        "local_state": 4,
+        "local_state_comment": "Synced",
+        "cluster_status": "Primary",
+        "cluster_size": 3,
+        "ready": True,
+        "connected": True,
+        "desync": False,
+        "reject_queries": "NONE",
+        "node_name": "node1",
+        "wsrep": MappingProxyType({"wsrep_replicated": classify("wsrep_replicated", "7")}),
+    }
+    fields.update(changes)
+    return NodeState(**fields)
+
+
+def hung(taken_at: float) -> NodeState:
+    return NodeState(
+        taken_at=taken_at,
+        status=Status.UNKNOWN,
+        reason="mysqld (pid 4332) does not answer: timed out",
+        process=ProcessState.RUNNING,
+        pid=4332,
+        mysql_failure=MysqlFailure.TIMEOUT,
+    )
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Snapshots:
+    """A fake probe: returns (or raises) whatever the test set last."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.next: NodeState | Exception | None = None
+
+    def __call__(self) -> NodeState:
+        if isinstance(self.next, Exception):
+            raise self.next
+        assert self.next is not None
+        return self.next
+
+
+def make(policy: HealthPolicy | None = None) -> tuple[Publisher, Snapshots, Clock]:
+    config = Config(path=Path("/nonexistent.conf"), mysql=MysqlConfig(option_file=Path("/nonexistent.cnf")))
+    if policy is not None:
+        config = Config(path=config.path, mysql=config.mysql, health=policy)
+    clock = Clock()
+    snapshots = Snapshots(clock)
+    return Publisher(config, snapshots, clock=clock), snapshots, clock
+
+
+def drain(publisher: Publisher) -> list[tuple[tuple[int, ...], list[bytes]]]:
+    out = []
+    while not publisher.notifications.empty():
+        out.append(publisher.notifications.get_nowait())
+    return out
+
+
+def trap(name: str) -> tuple[int, ...]:
+    return NOTIFICATION_OBJECTS[name][0]
+
+
+def test_first_refresh_publishes_a_tree_and_no_notification():
+    publisher, snapshots, _ = make()
+    assert len(publisher.tree) == 0
+    snapshots.next = synced()
+    ctx = publisher.refresh()
+    assert publisher.context is ctx
+    assert ctx.valid
+    assert ctx.health.healthy is True
+    assert len(publisher.tree) > 10
+    assert served(publisher, "galeraStatus") == STATUS[Status.RUNNING]
+    assert served(publisher, "galeraNodeName") == b"node1"
+    assert served(publisher, "galeraDataValid") == 1
+    assert served(publisher, "galeraHealthy") == 1
+    assert publisher.notifications.empty()
+
+
+def test_an_unchanged_snapshot_queues_nothing():
+    publisher, snapshots, clock = make()
+    snapshots.next = synced()
+    publisher.refresh()
+    clock.now += 2
+    snapshots.next = synced(T0 + 2, wsrep=MappingProxyType({"wsrep_replicated": classify("wsrep_replicated", "9")}))
+    publisher.refresh()
+    assert drain(publisher) == []
+    assert served(publisher, "galeraReplicated") == 9  # the new values are served all the same
+
+
+def test_status_change_queues_galera_status_change():
+    publisher, snapshots, clock = make()
+    snapshots.next = synced()
+    publisher.refresh()
+    clock.now += 2
+    snapshots.next = synced(
+        T0 + 2, status=Status.NONPRIMARY, reason="cluster status is non-Primary", cluster_status="non-Primary"
+    )
+    publisher.refresh()
+    queued = drain(publisher)
+    assert [oid for oid, _ in queued] == [trap("galeraStatusChange"), trap("galeraHealthChange")]
+    trap_oid, varbinds = queued[0]
+    assert [decode_varbind(vb) for vb in varbinds] == [
+        (2, scalar("galeraStatus"), STATUS[Status.NONPRIMARY]),
+        (4, scalar("galeraStatusReason"), b"cluster status is non-Primary"),
+        (4, scalar("galeraNodeName"), b"node1"),
+    ]
+    assert trap_oid == (1, 3, 6, 1, 4, 1, 32473, 0, 1)
+    _, health = queued[1]
+    assert decode_varbind(health[0]) == (2, scalar("galeraHealthy"), 2)
+
+
+def test_local_state_change_queues_its_notification():
+    publisher, snapshots, _ = make(HealthPolicy(donor_serves=True))
+    snapshots.next = synced()
+    publisher.refresh()
+    snapshots.next = synced(local_state=2, local_state_comment="Donor/Desynced")
+    publisher.refresh()
+    queued = drain(publisher)
+    assert [oid for oid, _ in queued] == [trap("galeraLocalStateChange")]
+    assert [decode_varbind(vb) for vb in queued[0][1]] == [
+        (2, scalar("galeraLocalState"), 2),
+        (4, scalar("galeraLocalStateComment"), b"Donor/Desynced"),
+        (4, scalar("galeraNodeName"), b"node1"),
+    ]
+
+
+def test_cluster_size_change_queues_its_notification():
+    publisher, snapshots, _ = make()
+    snapshots.next = synced()
+    publisher.refresh()
+    snapshots.next = synced(cluster_size=2)
+    publisher.refresh()
+    queued = drain(publisher)
+    assert [oid for oid, _ in queued] == [trap("galeraClusterSizeChange")]
+    assert [decode_varbind(vb) for vb in queued[0][1]] == [
+        (66, scalar("galeraClusterSize"), 2),
+        (2, scalar("galeraClusterStatus"), 1),
+        (4, scalar("galeraNodeName"), b"node1"),
+    ]
+
+
+def test_health_change_queues_its_notification():
+    publisher, snapshots, _ = make()
+    snapshots.next = synced()
+    publisher.refresh()
+    snapshots.next = synced(reject_queries="ALL")
+    publisher.refresh()
+    queued = drain(publisher)
+    assert [oid for oid, _ in queued] == [trap("galeraHealthChange")]
+    assert [decode_varbind(vb) for vb in queued[0][1]] == [
+        (2, scalar("galeraHealthy"), 2),
+        (4, scalar("galeraHealthReason"), b"wsrep_reject_queries is ALL"),
+        (4, scalar("galeraNodeName"), b"node1"),
+    ]
+
+
+def test_changed_notifications_order_and_first_snapshot():
+    def ctx(state: NodeState, healthy: bool) -> ServeContext:
+        return ServeContext(state, Health(healthy, ""), True, 0)
+
+    before = ctx(synced(), True)
+    after = ctx(synced(status=Status.JOINING, local_state=1, cluster_size=1), False)
+    assert changed_notifications(None, before) == []
+    assert changed_notifications(before, before) == []
+    assert changed_notifications(before, after) == [
+        "galeraStatusChange",
+        "galeraLocalStateChange",
+        "galeraClusterSizeChange",
+        "galeraHealthChange",
+    ]
+
+
+def test_invalid_snapshot_is_flagged_and_ages_with_the_clock():
+    publisher, snapshots, clock = make()
+    snapshots.next = synced(T0)
+    publisher.refresh()
+    assert served(publisher, "galeraDataAge") == 0
+
+    for elapsed in (10, 25, 3600):
+        clock.now = T0 + elapsed
+        snapshots.next = hung(T0 + elapsed)
+        ctx = publisher.refresh()
+        assert not ctx.valid
+        assert ctx.age == elapsed  # since the last *valid* snapshot
+        assert served(publisher, "galeraDataValid") == 2
+        assert served(publisher, "galeraDataAge") == elapsed
+        assert served(publisher, "galeraLastError") == b"mysqld (pid 4332) does not answer: timed out"
+        assert served(publisher, "galeraStatus") == STATUS[Status.UNKNOWN]
+
+    clock.now = T0 + 4000
+    snapshots.next = synced(T0 + 3999)
+    ctx = publisher.refresh()
+    assert ctx.valid
+    assert served(publisher, "galeraDataValid") == 1
+    assert served(publisher, "galeraDataAge") == 1
+    assert served(publisher, "galeraLastError") == b""
+
+
+def test_invalid_first_snapshot_ages_from_the_start():
+    publisher, snapshots, clock = make()
+    clock.now = T0 + 7
+    snapshots.next = hung(T0 + 7)
+    ctx = publisher.refresh()
+    assert (ctx.valid, ctx.age) == (False, 7)
+    assert served(publisher, "galeraDataValid") == 2
+
+
+def test_failing_snapshot_keeps_the_previous_values(caplog):
+    publisher, snapshots, clock = make()
+    snapshots.next = synced(T0, node_name="keep-me")
+    publisher.refresh()
+    clock.now = T0 + 30
+    snapshots.next = OSError("connection pool on fire")
+    with caplog.at_level(logging.CRITICAL, logger="galera_snmp.agent"):
+        ctx = publisher.refresh()
+    assert not ctx.valid
+    assert ctx.age == 30
+    assert served(publisher, "galeraNodeName") == b"keep-me"
+    assert served(publisher, "galeraStatus") == STATUS[Status.RUNNING]
+    assert served(publisher, "galeraDataValid") == 2
+    assert served(publisher, "galeraDataAge") == 30
+    error = served(publisher, "galeraLastError")
+    assert isinstance(error, bytes)
+    assert b"snapshot failed" in error
+    assert b"connection pool on fire" in error
+    assert publisher.notifications.empty()
+
+    clock.now = T0 + 45  # still failing: the age keeps growing
+    with caplog.at_level(logging.CRITICAL, logger="galera_snmp.agent"):
+        publisher.refresh()
+    assert served(publisher, "galeraDataAge") == 45
+
+
+def test_failing_first_snapshot_publishes_an_unknown_invalid_state(caplog):
+    """Before any snapshot there is nothing to keep: serve "unknown", invalid, with the error."""
+    publisher, snapshots, clock = make()
+    clock.now = T0 + 4
+    snapshots.next = ValueError("no probe")
+    with caplog.at_level(logging.CRITICAL, logger="galera_snmp.agent"):
+        ctx = publisher.refresh()
+    assert publisher.context is ctx
+    assert (ctx.valid, ctx.age, ctx.state.status, ctx.health.healthy) == (False, 4, Status.UNKNOWN, None)
+    assert served(publisher, "galeraStatus") == STATUS[Status.UNKNOWN]
+    assert served(publisher, "galeraDataValid") == 2
+    assert served(publisher, "galeraDataAge") == 4
+    assert served(publisher, "galeraHealthy") == 3
+    error = served(publisher, "galeraLastError")
+    assert isinstance(error, bytes)
+    assert b"no probe" in error
+    assert served(publisher, "galeraNodeName") is None
+    assert publisher.notifications.empty()
+
+
+def test_notifications_carry_the_last_known_values():
+    """A stopped node no longer reports its name; the notification still names it."""
+    publisher, snapshots, _ = make()
+    snapshots.next = synced(node_name="node1")
+    publisher.refresh()
+    stopped = NodeState(
+        T0, Status.STOPPED, "mysqld is not running", process=ProcessState.ABSENT, mysql_failure=MysqlFailure.REFUSED
+    )
+    snapshots.next = stopped
+    publisher.refresh()
+    assert served(publisher, "galeraNodeName") is None  # not served any more...
+    queued = dict(drain(publisher))
+    status_change = [decode_varbind(vb) for vb in queued[trap("galeraStatusChange")]]
+    assert status_change == [
+        (2, scalar("galeraStatus"), STATUS[Status.STOPPED]),
+        (4, scalar("galeraStatusReason"), b"mysqld is not running"),
+        (4, scalar("galeraNodeName"), b"node1"),  # ...but the notification carries the last known
+    ]
+    size_change = [decode_varbind(vb) for vb in queued[trap("galeraClusterSizeChange")]]
+    assert size_change[0] == (66, scalar("galeraClusterSize"), 3)  # last known size
+
+
+def test_notification_object_never_known_is_sent_empty():
+    publisher, snapshots, _ = make()
+    snapshots.next = synced(node_name=None, cluster_size=None)
+    publisher.refresh()
+    snapshots.next = synced(node_name=None, cluster_size=None, status=Status.BLOCKED, reason="blocked")
+    publisher.refresh()
+    [(trap_oid, varbinds)] = drain(publisher)
+    assert trap_oid == trap("galeraStatusChange")
+    assert decode_varbind(varbinds[2]) == (4, scalar("galeraNodeName"), b"")
+
+
+def test_full_notification_queue_drops_without_raising(caplog):
+    publisher, snapshots, _ = make()
+    snapshots.next = synced()
+    publisher.refresh()
+    while not publisher.notifications.full():
+        publisher.notifications.put_nowait(((0,), []))
+    size = publisher.notifications.qsize()
+    snapshots.next = synced(status=Status.BLOCKED, reason="blocked")
+    with caplog.at_level(logging.ERROR, logger="galera_snmp.agent"):
+        ctx = publisher.refresh()
+    assert publisher.notifications.qsize() == size
+    assert ctx.state.status is Status.BLOCKED
+    assert served(publisher, "galeraStatus") == STATUS[Status.BLOCKED]
+
+
+def test_tree_serves_no_such_instance_for_known_objects():
+    publisher, snapshots, _ = make()
+    snapshots.next = synced(node_name=None)
+    publisher.refresh()
+    assert BY_NAME["galeraNodeName"].oid in OBJECT_OIDS
+    vtype, _, _ = decode_varbind(publisher.tree.get(scalar("galeraNodeName")))
+    assert vtype == NO_SUCH_INSTANCE
+
+
+@pytest.mark.parametrize(
+    ("state", "valid"),
+    [
+        (synced(), True),
+        (synced(process=ProcessState.UNKNOWN), True),
+        (
+            NodeState(
+                T0,
+                Status.STOPPED,
+                "mysqld is not running",
+                process=ProcessState.ABSENT,
+                mysql_failure=MysqlFailure.REFUSED,
+            ),
+            True,
+        ),
+        (hung(T0), False),
+        (NodeState(T0, Status.UNKNOWN, "x", process=ProcessState.SUSPENDED, mysql_failure=MysqlFailure.TIMEOUT), False),
+        (
+            NodeState(T0, Status.NONPRIMARY, "x", process=ProcessState.RUNNING, mysql_failure=MysqlFailure.REFUSED),
+            False,
+        ),
+        (NodeState(T0, Status.UNKNOWN, "x", process=ProcessState.UNKNOWN, mysql_failure=MysqlFailure.ERROR), False),
+    ],
+)
+def test_is_valid(state, valid):
+    assert is_valid(state) is valid
