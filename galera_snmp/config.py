@@ -13,13 +13,11 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import inifile
+from .inifile import ConfigError
 from .state import HealthPolicy
 
-DEFAULT_CONFIG = Path("/etc/galera-snmp/galera-snmp.conf")
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be used; the message is meant for the operator."""
+DEFAULT_CONFIG = Path(inifile.DEFAULT_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,8 @@ class AgentConfig:
     socket: Path = Path("/var/agentx/master")
     refresh_interval: float = 2.0
     reconnect_timeout: float = 60.0  # then exit non-zero, so the service manager restarts us
-    wake_socket: Path = Path("/run/galera-snmp/agent.sock")
-    event_file: Path = Path("/run/galera-snmp/last-event.json")
+    wake_socket: Path = Path(inifile.DEFAULT_WAKE_SOCKET)
+    event_file: Path = Path(inifile.DEFAULT_EVENT_FILE)
 
 
 @dataclass(frozen=True)
@@ -100,13 +98,10 @@ _SCHEMA: dict[str, dict[str, str]] = {
 }
 
 
-def _convert(where: str, kind: str, raw: str, base: Path) -> object:
+def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
     raw = raw.strip()
     if kind == "path":
-        if not raw:
-            raise ConfigError(f"{where}: empty path")
-        path = Path(raw)
-        return path if path.is_absolute() else base / path
+        return Path(inifile.resolve_path(raw, config_path, where))
     if kind == "seconds":
         try:
             value = float(raw)
@@ -130,15 +125,7 @@ def _convert(where: str, kind: str, raw: str, base: Path) -> object:
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     """Read and validate the INI file. Relative paths inside it are relative to its folder."""
     path = Path(path)
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except OSError as err:
-        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
-    except (configparser.Error, UnicodeDecodeError) as err:
-        first = str(err).splitlines()[0]
-        raise ConfigError(f"config {path} is not a valid INI file: {first}") from None
+    parser = inifile.read_ini(path)
     values: dict[str, dict[str, object]] = {}
     for section in parser.sections():
         if section not in _SCHEMA:
@@ -148,7 +135,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
                 known = ", ".join(_SCHEMA[section])
                 raise ConfigError(f"{path}: [{section}] unknown key {key!r} (known: {known})")
             where = f"{path}: [{section}] {key}"
-            values.setdefault(section, {})[key] = _convert(where, _SCHEMA[section][key], raw, path.parent)
+            values.setdefault(section, {})[key] = _convert(where, _SCHEMA[section][key], raw, path)
     mysql = values.get("mysql", {})
     if "option_file" not in mysql:
         raise ConfigError(f"{path}: [mysql] option_file is required (a my.cnf-style file with the credentials)")

@@ -14,7 +14,7 @@ from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
 from ..probe import Probe
 from ..state import assess_health
-from . import EXIT_UNKNOWN, ArgumentParser, fail
+from .common import EXIT_UNKNOWN, ArgumentParser, fail
 
 PROG = "galera-check"
 

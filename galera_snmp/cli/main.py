@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import ConfigError
 from ..sandbox import DEFAULT_DIR, MAX_NODES, Sandbox, SandboxError
-from . import ArgumentParser, fail
+from .common import ArgumentParser, fail
 
 PROG = "galera-snmp"
 

@@ -2,49 +2,71 @@
 
 mysqld waits for this command on every state change, so it does almost nothing: it records
 the event atomically, wakes the agent with one datagram, and always exits 0 — our side being
-down must never disturb mysqld. It imports only the standard library and our config reader.
+down must never disturb mysqld. It imports only the standard library and inifile.py (no
+argparse, no dataclasses): interpreter start-up is most of its cost.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import socket
 import sys
-import tempfile
 import time
 
-from ..config import DEFAULT_CONFIG, ConfigError, load_config
+from ..inifile import DEFAULT_CONFIG, DEFAULT_EVENT_FILE, DEFAULT_WAKE_SOCKET, ConfigError, read_ini, resolve_path
+
+USAGE = """usage: galera-snmp-notify [-c CONFIG] --status S [--uuid U] [--primary yes|no] [--members LIST] [--index N]
+
+The wsrep_notify_cmd hook: records the event in [agent] event_file and wakes galera-snmp-agent
+through [agent] wake_socket. Always exits 0.
+"""
+_OPTIONS = {"-c": "config", "--config": "config", "--status": "status", "--uuid": "uuid", "--primary": "primary",
+            "--members": "members", "--index": "index"}
 
 
 def parse_event(argv: list[str]) -> dict[str, object]:
     """Galera's arguments, Galera-3 style (Synced) or MariaDB >= 10.4 (synced); unknown ones ignored."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("-c", "--config", default=str(DEFAULT_CONFIG))
-    for option in ("--status", "--uuid", "--primary", "--members", "--index"):
-        parser.add_argument(option)
-    args, _unknown = parser.parse_known_args(argv)
+    raw: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        name, eq, value = word.partition("=")
+        key = _OPTIONS.get(name)
+        if key is None:
+            continue
+        raw[key] = value if eq else next(words, "")
+    index = raw.get("index", "")
     return {
         "time": time.time(),
-        "config": args.config,
-        "status": args.status.lower() if args.status else None,
-        "uuid": args.uuid,
-        "primary": None if args.primary is None else args.primary.lower() in ("yes", "1", "true"),
-        "members": args.members.split(",") if args.members else [],
-        "index": int(args.index) if args.index and args.index.lstrip("-").isdigit() else None,
+        "config": raw.get("config") or DEFAULT_CONFIG,
+        "status": raw["status"].lower() if raw.get("status") else None,
+        "uuid": raw.get("uuid") or None,
+        "primary": raw["primary"].lower() in ("yes", "1", "true") if "primary" in raw else None,
+        "members": raw["members"].split(",") if raw.get("members") else [],
+        "index": int(index) if index.lstrip("-").isdigit() else None,
     }
+
+
+def agent_paths(config: str) -> tuple[str, str]:
+    """The event file and wake socket from the [agent] section, as config.py would resolve them."""
+    parser = read_ini(config)
+    section = parser["agent"] if parser.has_section("agent") else {}
+    event = section.get("event_file")
+    wake = section.get("wake_socket")
+    return (
+        resolve_path(event, config, f"{config}: [agent] event_file") if event else DEFAULT_EVENT_FILE,
+        resolve_path(wake, config, f"{config}: [agent] wake_socket") if wake else DEFAULT_WAKE_SOCKET,
+    )
 
 
 def record(path: str, event: dict[str, object]) -> None:
     """Write the event where the agent and operators find it: temp file + rename, never torn."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".event-", dir=directory)
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         with os.fdopen(fd, "w") as handle:
             json.dump(event, handle)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -59,15 +81,20 @@ def wake(path: str, event: dict[str, object]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    event = parse_event(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if any(word in ("-h", "--help") for word in args):
+        print(USAGE, end="")
+        return 0
+    event = parse_event(args)
+    config = str(event.pop("config"))
     try:
-        config = load_config(str(event.pop("config")))
+        event_file, wake_socket = agent_paths(config)
     except ConfigError as err:
         print(f"galera-snmp-notify: {err}", file=sys.stderr)
         return 0
-    for action, target in ((record, config.agent.event_file), (wake, config.agent.wake_socket)):
+    for action, target in ((record, event_file), (wake, wake_socket)):
         try:
-            action(str(target), event)
+            action(target, event)
         except OSError as err:  # the agent is down or the directory is missing: not mysqld's problem
             print(f"galera-snmp-notify: {action.__name__} {target}: {err.strerror or err}", file=sys.stderr)
     return 0

@@ -1,0 +1,39 @@
+"""The INI file at its lowest level: reading it and resolving paths in it.
+
+Shared by config.py and by the wsrep notify hook, which mysqld waits for on every state
+change and which therefore imports nothing heavier than configparser.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+
+DEFAULT_CONFIG = "/etc/galera-snmp/galera-snmp.conf"
+DEFAULT_WAKE_SOCKET = "/run/galera-snmp/agent.sock"
+DEFAULT_EVENT_FILE = "/run/galera-snmp/last-event.json"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is meant for the operator."""
+
+
+def read_ini(path: str | os.PathLike[str]) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
+    except (configparser.Error, UnicodeDecodeError) as err:
+        first = str(err).splitlines()[0]
+        raise ConfigError(f"config {path} is not a valid INI file: {first}") from None
+    return parser
+
+
+def resolve_path(raw: str, config_path: str | os.PathLike[str], where: str) -> str:
+    """A path from the file: relative ones are relative to the file's folder."""
+    raw = raw.strip()
+    if not raw:
+        raise ConfigError(f"{where}: empty path")
+    return raw if os.path.isabs(raw) else os.path.join(os.path.dirname(os.fspath(config_path)), raw)
