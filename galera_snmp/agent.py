@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import select
 import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,6 +52,7 @@ def is_valid(state: NodeState) -> bool:
     return state.answered or state.process is ProcessState.ABSENT
 
 
+MAX_PENDING_NOTIFICATIONS = 64
 PROCESS_WATCH = 0.2  # seconds between checks that mysqld is still (or not yet) there
 
 
@@ -95,7 +96,8 @@ class Publisher:
         self._last_valid: float | None = None
         self.context: ServeContext | None = None
         self.tree = OidTree([], OBJECT_OIDS)
-        self.notifications: queue.Queue[tuple[OID, list[bytes]]] = queue.Queue(maxsize=64)
+        # appended by the refresh thread, drained by the session thread (deque ops are atomic)
+        self.notifications: deque[tuple[OID, list[bytes]]] = deque()
 
     def refresh(self) -> ServeContext:
         try:
@@ -146,10 +148,10 @@ class Publisher:
         for name in changed_notifications(previous, context):
             trap_oid, objects = NOTIFICATION_OBJECTS[name]
             varbinds = [self._notification_varbind(BY_NAME[obj], tree, previous_tree) for obj in objects]
-            try:
-                self.notifications.put_nowait((trap_oid, varbinds))
-            except queue.Full:
-                log.warning("notification queue full: %s dropped", name)
+            if len(self.notifications) >= MAX_PENDING_NOTIFICATIONS:
+                log.warning("%d notifications pending (no AgentX master?): %s dropped", len(self.notifications), name)
+                continue
+            self.notifications.append((trap_oid, varbinds))
 
 
     @staticmethod
@@ -252,12 +254,11 @@ class Agent:
             self.probe.close()
 
     def _send_notifications(self) -> None:
-        while True:
-            try:
-                trap_oid, varbinds = self.publisher.notifications.get_nowait()
-            except queue.Empty:
-                return
+        pending = self.publisher.notifications
+        while pending:
+            trap_oid, varbinds = pending[0]
             self.session.notify(trap_oid, varbinds)
+            pending.popleft()
 
 
 def run(config: Config) -> int:

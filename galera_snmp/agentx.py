@@ -14,12 +14,13 @@ logging whatever the log level.
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import struct
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyagentx3
 from pyagentx3.pdu import PDU
@@ -89,8 +90,7 @@ def encode_varbind(oid: OID, syntax: int, value: int | bytes | OID | None = None
     return head  # noSuchObject, noSuchInstance, endOfMibView: no data
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):  # a NamedTuple: built for every request, and cheap to build
     type: int
     flags: int
     session_id: int
@@ -103,28 +103,32 @@ class Header:
         return "!" if self.flags & FLAG_NETWORK_BYTE_ORDER else "<"
 
 
+# Precompiled: the header is parsed and built once per request.
+_HEADER = {True: struct.Struct("!BBBBIIII"), False: struct.Struct("<BBBBIIII")}
+_OID_HEAD = struct.Struct("BBBB")
+
+
 def parse_header(data: bytes) -> Header:
-    version, pdu_type, flags, _reserved = struct.unpack_from("BBBB", data)
+    if len(data) < HEADER_LEN:
+        raise AgentxError("truncated AgentX header")
+    version, pdu_type, flags, _, session_id, transaction_id, packet_id, length = _HEADER[
+        bool(data[2] & FLAG_NETWORK_BYTE_ORDER)
+    ].unpack_from(data)
     if version != 1:
         raise AgentxError(f"AgentX version {version} is not 1")
-    order = "!" if flags & FLAG_NETWORK_BYTE_ORDER else "<"
-    session_id, transaction_id, packet_id, length = struct.unpack_from(f"{order}IIII", data, 4)
     if length > MAX_PDU or length % 4:
         raise AgentxError(f"bad AgentX payload length {length}")
     return Header(pdu_type, flags, session_id, transaction_id, packet_id, length)
 
 
 def encode_header(pdu_type: int, session_id: int, transaction_id: int, packet_id: int, payload: bytes) -> bytes:
-    return (
-        struct.pack(
-            "!BBBBIIII", 1, pdu_type, FLAG_NETWORK_BYTE_ORDER, 0, session_id, transaction_id, packet_id, len(payload)
-        )
-        + payload
+    head = _HEADER[True].pack(
+        1, pdu_type, FLAG_NETWORK_BYTE_ORDER, 0, session_id, transaction_id, packet_id, len(payload)
     )
+    return head + payload
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     header: Header
     ranges: tuple[tuple[OID, OID, bool], ...]  # (start, end, include); an empty end means no bound
     non_repeaters: int = 0
@@ -155,8 +159,8 @@ def parse_request(header: Header, payload: bytes) -> Request:
 
 
 def _read_oid(data: bytes, pos: int, order: str) -> tuple[OID, bool, int]:
-    n_subid, prefix, include, _ = struct.unpack_from("BBBB", data, pos)
-    subids = struct.unpack_from(f"{order}{n_subid}I", data, pos + 4)
+    n_subid, prefix, include, _ = _OID_HEAD.unpack_from(data, pos)
+    subids = struct.unpack_from(order + "I" * n_subid, data, pos + 4) if n_subid else ()
     oid = (*INTERNET, prefix, *subids) if prefix else tuple(subids)
     return oid, bool(include), pos + 4 + 4 * n_subid
 
@@ -264,6 +268,8 @@ class Session:
         except OSError:
             sock.close()
             raise
+        # Blocking from now on: waits use select(), sends go out in one system call.
+        sock.settimeout(None)
         self._sock, self._buffer = sock, b""
         opened = self._control(pyagentx3.AGENTX_OPEN_PDU)
         self.session_id = opened.session_id
@@ -279,8 +285,8 @@ class Session:
             pdu.oid = oid
         self._send(pdu.encode())
         deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            header, payload = self._receive()
+        while (left := deadline - time.monotonic()) > 0:
+            header, payload = self._receive(left)
             if header is None or header.type != RESPONSE or header.packet_id != pdu.packet_id:
                 continue
             reply = PDU()
@@ -304,15 +310,22 @@ class Session:
         return head + payload
 
     def _send(self, data: bytes) -> None:
+        """Send without blocking; a master that stops reading for ``timeout`` is lost."""
         if self._sock is None:
             raise ConnectionLost("not connected")
+        view = memoryview(data)
         try:
-            self._sock.sendall(data)
+            while view:
+                try:
+                    view = view[self._sock.send(view, socket.MSG_DONTWAIT) :]
+                except BlockingIOError:
+                    if not select.select([], [self._sock], [], self.timeout)[1]:
+                        raise ConnectionLost(f"the master did not read for {self.timeout:g} s") from None
         except OSError as err:
             raise ConnectionLost(f"send failed: {err}") from None
 
-    def _receive(self) -> tuple[Header | None, bytes]:
-        """One whole PDU, or (None, b"") when nothing arrived within the socket timeout."""
+    def _receive(self, wait: float) -> tuple[Header | None, bytes]:
+        """One whole PDU, or (None, b"") when none arrived within ``wait`` seconds."""
         assert self._sock is not None
         while True:
             if len(self._buffer) >= HEADER_LEN:
@@ -323,9 +336,9 @@ class Session:
                     self._buffer = self._buffer[end:]
                     return header, payload
             try:
+                if not select.select([self._sock], [], [], wait)[0]:
+                    return None, b""
                 chunk = self._sock.recv(65536)
-            except TimeoutError:
-                return None, b""
             except OSError as err:
                 raise ConnectionLost(f"receive failed: {err}") from None
             if not chunk:
@@ -333,10 +346,8 @@ class Session:
             self._buffer += chunk
 
     def serve_once(self, tree: Callable[[], OidTree], wait: float) -> None:
-        """Answer whatever arrives within ``wait`` seconds."""
-        assert self._sock is not None
-        self._sock.settimeout(wait)
-        header, payload = self._receive()
+        """Answer one PDU, if one arrives within ``wait`` seconds."""
+        header, payload = self._receive(wait)
         if header is None:
             return
         if header.type in (GET, GETNEXT, GETBULK):

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import pytest
 
-from galera_snmp.agent import OBJECT_OIDS, Publisher, changed_notifications, is_valid
+from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications, is_valid
 from galera_snmp.agentx import NO_SUCH_INSTANCE
 from galera_snmp.config import Config, MysqlConfig
 from galera_snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS, ServeContext
@@ -133,9 +133,8 @@ def make(policy: HealthPolicy | None = None) -> tuple[Publisher, Snapshots, Cloc
 
 
 def drain(publisher: Publisher) -> list[tuple[tuple[int, ...], list[bytes]]]:
-    out = []
-    while not publisher.notifications.empty():
-        out.append(publisher.notifications.get_nowait())
+    out = list(publisher.notifications)
+    publisher.notifications.clear()
     return out
 
 
@@ -156,7 +155,7 @@ def test_first_refresh_publishes_a_tree_and_no_notification():
     assert served(publisher, "galeraNodeName") == b"node1"
     assert served(publisher, "galeraDataValid") == 1
     assert served(publisher, "galeraHealthy") == 1
-    assert publisher.notifications.empty()
+    assert not publisher.notifications
 
 
 def test_an_unchanged_snapshot_queues_nothing():
@@ -306,7 +305,7 @@ def test_failing_snapshot_keeps_the_previous_values(caplog):
     assert isinstance(error, bytes)
     assert b"snapshot failed" in error
     assert b"connection pool on fire" in error
-    assert publisher.notifications.empty()
+    assert not publisher.notifications
 
     clock.now = T0 + 45  # still failing: the age keeps growing
     with caplog.at_level(logging.CRITICAL, logger="galera_snmp.agent"):
@@ -331,7 +330,7 @@ def test_failing_first_snapshot_publishes_an_unknown_invalid_state(caplog):
     assert isinstance(error, bytes)
     assert b"no probe" in error
     assert served(publisher, "galeraNodeName") is None
-    assert publisher.notifications.empty()
+    assert not publisher.notifications
 
 
 def test_notifications_carry_the_last_known_values():
@@ -371,13 +370,13 @@ def test_full_notification_queue_drops_without_raising(caplog):
     publisher, snapshots, _ = make()
     snapshots.next = synced()
     publisher.refresh()
-    while not publisher.notifications.full():
-        publisher.notifications.put_nowait(((0,), []))
-    size = publisher.notifications.qsize()
+    publisher.notifications.extend([((0,), [])] * MAX_PENDING_NOTIFICATIONS)
+    size = len(publisher.notifications)
     snapshots.next = synced(status=Status.BLOCKED, reason="blocked")
-    with caplog.at_level(logging.ERROR, logger="galera_snmp.agent"):
+    with caplog.at_level(logging.WARNING, logger="galera_snmp.agent"):
         ctx = publisher.refresh()
-    assert publisher.notifications.qsize() == size
+    assert len(publisher.notifications) == size
+    assert "dropped" in caplog.text
     assert ctx.state.status is Status.BLOCKED
     assert served(publisher, "galeraStatus") == STATUS[Status.BLOCKED]
 
