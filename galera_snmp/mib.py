@@ -8,11 +8,15 @@ where the MIB has an explicit ``unknown`` (enumerations, ``galeraSeqnoText`` = "
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from types import MappingProxyType
+from typing import Any
 
-from .state import Health, NodeState, SeqnoSource, Status
+from .state import Health, Member, NodeState, SeqnoSource, Status
+from .wsrep import WsrepValue, kind_of
 
 # RFC 5612 documentation enterprise number, until a PEN is registered: the one place to change.
 GALERA_MIB = (1, 3, 6, 1, 4, 1, 32473)
@@ -33,6 +37,7 @@ MAX_INT32 = 2**31 - 1
 MAX_UINT32 = 2**32 - 1
 MAX_UINT64 = 2**64 - 1
 MAX_STRING = 255
+SEQNO_MAX = 2**63 - 1  # Galera's seqno is a signed 64-bit integer
 
 
 class Syntax(IntEnum):
@@ -305,3 +310,111 @@ def render(ctx: ServeContext) -> list[tuple[OID, Syntax, int | bytes]]:
                 rows.append(((*MEMBER_ENTRY, column, index), Syntax.OCTET_STRING, value))
     rows.sort(key=lambda row: row[0])
     return rows
+
+
+# --- reading a node back from its GALERA-MIB values (check_galera, galera-init, status) --------
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    """What a node's agent says about it. Anything missing, of the wrong type or out of range
+    reads as unknown: garbage from a peer never becomes a number."""
+
+    state: NodeState
+    health: Health
+    valid: bool | None
+    age: int | None
+    last_error: str
+
+
+_CLUSTER_STATUS_WORDS = {1: "Primary", 2: "non-Primary", 3: "Disconnected"}
+_REJECT_WORDS = {number: word for word, number in REJECT_QUERIES.items()}
+
+
+def _reverse(mapping: dict[Any, int]) -> dict[int, Any]:
+    return {number: key for key, number in mapping.items()}
+
+
+def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None = None) -> NodeReport:
+    """The inverse of render(): a NodeState from GET answers keyed by instance OID."""
+
+    def raw(name: str) -> object:
+        return values.get((*BY_NAME[name].oid, 0))
+
+    def number(name: str) -> int | None:
+        """An integer in the range of the object's wire type, else None."""
+        value = raw(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        return value if encode(BY_NAME[name].syntax, value) == value else None
+
+    def text(name: str) -> str | None:
+        value = raw(name)
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else None
+
+    def truth(name: str) -> bool | None:
+        return {TRUE: True, FALSE: False}.get(number(name))  # type: ignore[arg-type]
+
+    status = _reverse(STATUS).get(number("galeraStatus"), Status.UNKNOWN)
+    source = _reverse(SEQNO_SOURCE).get(number("galeraSeqnoSource"), SeqnoSource.UNKNOWN)
+    seqno = number("galeraSeqno")
+    if seqno is None or seqno > SEQNO_MAX or source is SeqnoSource.UNKNOWN:
+        seqno, source = -1, SeqnoSource.UNKNOWN
+    local_state = number("galeraLocalState")
+    wsrep: dict[str, WsrepValue] = {}
+    for obj in SCALARS:
+        name = _WSREP_BY_OBJECT.get(obj.name)
+        value = number(obj.name)
+        if name is None or value is None:
+            continue
+        scale = _RATIO_SCALE.get(name)
+        parsed: int | float = value / scale if scale else value
+        wsrep[name] = WsrepValue(kind_of(name, str(parsed)), str(parsed), parsed)
+    state = NodeState(
+        taken_at=time.time(),
+        status=status,
+        reason=text("galeraStatusReason") or "",
+        seqno=seqno,
+        seqno_source=source,
+        state_uuid=text("galeraStateUUID"),
+        safe_to_bootstrap=truth("galeraSafeToBootstrap"),
+        local_state=local_state if local_state in (1, 2, 3, 4) else None,
+        local_state_comment=text("galeraLocalStateComment"),
+        cluster_status=_CLUSTER_STATUS_WORDS.get(number("galeraClusterStatus")),  # type: ignore[arg-type]
+        cluster_size=number("galeraClusterSize"),
+        cluster_state_uuid=text("galeraClusterStateUUID"),
+        cluster_conf_id=number("galeraClusterConfId"),
+        ready=truth("galeraReady"),
+        connected=truth("galeraConnected"),
+        desync=truth("galeraDesync"),
+        reject_queries=_REJECT_WORDS.get(number("galeraRejectQueries")),  # type: ignore[arg-type]
+        node_name=text("galeraNodeName"),
+        cluster_name=text("galeraClusterName"),
+        drained=truth("galeraDrained") is True,
+        members=members,
+        wsrep=MappingProxyType(wsrep),
+    )
+    health = Health(truth("galeraHealthy"), text("galeraHealthReason") or "the agent gave no reason")
+    return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "")
+
+
+def read_members(rows: Mapping[OID, object]) -> tuple[Member, ...]:
+    """galeraMemberTable rows (walk answers keyed by instance OID) as Members, by index."""
+    columns = {column: attribute for _, column, _, attribute in MEMBER_COLUMNS}
+    found: dict[int, dict[str, str]] = {}
+    for oid, value in rows.items():
+        if len(oid) != len(MEMBER_ENTRY) + 2 or oid[: len(MEMBER_ENTRY)] != MEMBER_ENTRY:
+            continue
+        column, index = oid[-2], oid[-1]
+        if column in columns and isinstance(value, bytes):
+            found.setdefault(index, {})[columns[column]] = value.decode("utf-8", "replace")
+    fields = [attribute for _, _, _, attribute in MEMBER_COLUMNS]
+    return tuple(
+        Member(**{f: row.get(f, "") for f in fields}) for _, row in sorted(found.items())  # type: ignore[arg-type]
+    )
+
+
+_WSREP_BY_OBJECT = {_camel(name): name for name in (*COUNTER_NAMES, *GAUGE_NAMES, "wsrep_local_cached_downto")} | {
+    _camel(name): name for name, _, _ in RATIO_SPECS
+}
+_RATIO_SCALE = {name: scale for name, scale, _ in RATIO_SPECS}
