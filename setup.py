@@ -27,6 +27,7 @@ setup(
             "galera-snmp=galera_snmp.cli.main:main",
             "galera-snmp-agent=galera_snmp.cli.agent:main",
             "galera-snmp-notify=galera_snmp.cli.notify:main",
+            "check_galera=galera_snmp.cli.check_galera:main",
         ],
     },
     classifiers=[

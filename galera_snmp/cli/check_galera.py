@@ -1,0 +1,228 @@
+"""check_galera: the Nagios/Icinga plugin (Monitoring Plugins conventions).
+
+First line ``GALERA <STATE> - text | perfdata``; exit 0/1/2/3; exit 3 for bad arguments,
+internal errors, timeouts, --help and --version; a traceback only with -vvv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import traceback
+from typing import NoReturn
+
+import nagiosplugin
+from nagiosplugin.state import Critical, Unknown, Warn
+
+from .. import __version__
+from ..inifile import DEFAULT_CONFIG
+from ..snmpclient import Target
+
+PROG = "check_galera"
+MODES = ("node", "cluster", "flow-control", "queues", "conflicts", "peers")
+DEFAULT_STATE_DIR = "/var/tmp/check_galera"
+# default -w / -c per mode (cluster derives its own from --expected)
+DEFAULT_RANGES = {
+    "flow-control": ("10", "25"),  # percent of time paused since the last run
+    "queues": ("16", "100"),  # wsrep_local_recv_queue
+    "conflicts": ("1", "10"),  # certification failures or BF aborts per second
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Exit 3 (UNKNOWN) on bad usage, --help and --version, as plugins must."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(3, f"{self.prog}: error: {message}\n")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        sys.exit(3 if status == 0 else status)
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        description="Check a MariaDB/Percona Galera node or cluster: locally through MySQL, or any node "
+        "through its GALERA-MIB over SNMP.",
+        epilog="Ranges use the Nagios syntax (10, 10:, ~:10, 10:20, @10:20). Exit codes: 0 OK, 1 WARNING, "
+        "2 CRITICAL, 3 UNKNOWN (also for bad arguments, timeouts, --help and --version).",
+    )
+    parser.add_argument("-m", "--mode", choices=MODES, default="node", help="what to check (default: %(default)s)")
+    parser.add_argument("--source", choices=("mysql", "snmp"), help="default: snmp with -H or --peers, else mysql")
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="mysql source: galera-snmp INI file (%(default)s)")
+    parser.add_argument("-w", "--warning", metavar="RANGE", help="warning range of the mode's main value")
+    parser.add_argument("-c", "--critical", metavar="RANGE", help="critical range of the mode's main value")
+    parser.add_argument("-t", "--timeout", type=int, default=10, help="seconds for the whole check (default: 10)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail; -vvv adds tracebacks")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
+    snmp = parser.add_argument_group("SNMP (the node's GALERA-MIB; letters as in check_snmp)")
+    snmp.add_argument("-H", "--hostname", help="node to ask")
+    snmp.add_argument("-p", "--port", type=int, default=161)
+    snmp.add_argument("-P", "--protocol", choices=("2c", "3"), default="2c")
+    snmp.add_argument("-C", "--community", default="public", help="SNMPv2c community (default: public)")
+    snmp.add_argument("-L", "--seclevel", choices=("noAuthNoPriv", "authNoPriv", "authPriv"), default="authPriv")
+    snmp.add_argument("-U", "--secname", help="SNMPv3 user")
+    snmp.add_argument("-a", "--authproto", default="SHA", help="MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512")
+    snmp.add_argument("-A", "--authpasswd", help="SNMPv3 authentication passphrase")
+    snmp.add_argument("-x", "--privproto", default="AES", help="DES, AES, AES-192, AES-256")
+    snmp.add_argument("-X", "--privpasswd", help="SNMPv3 privacy passphrase")
+    modes = parser.add_argument_group("mode options")
+    modes.add_argument("--donor-ok", action="store_true", help="node: a Donor is OK (non-blocking SST)")
+    modes.add_argument("--expected", type=int, help="cluster, peers: the number of members there should be")
+    modes.add_argument("--peers", help="peers: comma-separated HOST[:PORT] list, read over SNMP")
+    modes.add_argument(
+        "--unreachable",
+        choices=("unknown", "warning", "critical"),
+        help="state when a node does not answer over SNMP (default: unknown; peers: warning)",
+    )
+    modes.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="flow-control, conflicts: where runs are kept")
+    modes.add_argument("--send-warning", metavar="RANGE", help="queues: warning range of the send queue")
+    modes.add_argument("--send-critical", metavar="RANGE", help="queues: critical range of the send queue")
+    return parser
+
+
+def _range(parser: _Parser, value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        nagiosplugin.Range(value)
+    except ValueError as err:
+        parser.error(f"{option} {value!r} is not a Nagios range: {err}")
+    return value
+
+
+def _target(args: argparse.Namespace, host: str, port: int) -> Target:
+    timeout = max(0.5, min(2.0, args.timeout / 4))
+    try:
+        return Target(
+            host,
+            port,
+            args.community,
+            timeout,
+            1,
+            version=args.protocol,
+            user=args.secname,
+            level=args.seclevel,
+            auth_protocol=args.authproto,
+            auth_password=args.authpasswd,
+            priv_protocol=args.privproto,
+            priv_password=args.privpasswd,
+        )
+    except ValueError as err:
+        raise _UsageError(str(err)) from None
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _peer_list(text: str) -> list[tuple[str, int]]:
+    peers = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        host, sep, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
+        if sep and not port.isdigit():
+            raise _UsageError(f"--peers: bad port in {item!r}")
+        peers.append((host if sep else item, int(port) if sep else 161))
+    if not peers:
+        raise _UsageError("--peers names no host")
+    return peers
+
+
+def _state_file(args: argparse.Namespace, source_name: str) -> str:
+    os.makedirs(args.state_dir, mode=0o700, exist_ok=True)
+    key = hashlib.sha1(f"{args.mode}|{source_name}|{args.config}".encode()).hexdigest()[:16]
+    return os.path.join(args.state_dir, f"{args.mode}-{key}.json")
+
+
+def build_check(args: argparse.Namespace, parser: _Parser) -> nagiosplugin.Check:
+    from .. import plugin as p  # after argument parsing: --help stays fast
+
+    warning = _range(parser, args.warning, "-w")
+    critical = _range(parser, args.critical, "-c")
+    if args.mode == "peers":
+        if not args.peers:
+            raise _UsageError("peers mode needs --peers HOST[,HOST...]")
+        sources = [p.SnmpSource(_target(args, host, port)) for host, port in _peer_list(args.peers)]
+        unreachable = {"critical": Critical, "unknown": Unknown}.get(args.unreachable, Warn)
+        return nagiosplugin.Check(
+            p.PeersResource(sources), p.PeersContext(unreachable, args.expected), p.PerfdataContext()
+        )
+    use_snmp = args.source == "snmp" or (args.source is None and args.hostname)
+    if use_snmp:
+        if not args.hostname:
+            raise _UsageError("the snmp source needs -H HOST")
+        source: p.Source = p.SnmpSource(_target(args, args.hostname, args.port))
+    else:
+        source = p.MysqlSource(args.config)
+    if args.unreachable == "warning":
+        raise _UsageError("--unreachable warning is for the peers mode; use unknown or critical")
+    critical_down = args.unreachable == "critical"
+    perf, down = p.PerfdataContext(), p.UnreachableContext()
+    if args.mode == "node":
+        return nagiosplugin.Check(
+            p.NodeResource(source, critical_down), p.NodeContext(source, args.donor_ok), perf, down
+        )
+    if args.mode == "cluster":
+        expected = args.expected
+        if warning is None and expected:
+            warning = f"{expected}:"
+        if critical is None and expected:
+            critical = f"{expected // 2 + 1}:"
+        return nagiosplugin.Check(
+            p.ClusterResource(source, critical_down),
+            p.PrimaryContext(source),
+            nagiosplugin.ScalarContext("cluster_size", warning, critical, fmt_metric="size {value}"),
+            perf,
+            down,
+        )
+    default_w, default_c = DEFAULT_RANGES[args.mode]
+    warning, critical = warning or default_w, critical or default_c
+    if args.mode == "queues":
+        return nagiosplugin.Check(
+            p.QueueResource(source, critical_down),
+            down,
+            nagiosplugin.ScalarContext("recv_queue", warning, critical, fmt_metric="recv queue {value}"),
+            nagiosplugin.ScalarContext(
+                "send_queue",
+                _range(parser, args.send_warning, "--send-warning"),
+                _range(parser, args.send_critical, "--send-critical"),
+                fmt_metric="send queue {value}",
+            ),
+        )
+    state_file = _state_file(args, source.name)
+    if args.mode == "flow-control":
+        resource: p.CounterResource = p.FlowControlResource(source, state_file, critical_down)
+        context = nagiosplugin.ScalarContext("paused", warning, critical, fmt_metric="paused {value:.2f}% of the time")
+    else:
+        resource = p.ConflictResource(source, state_file, critical_down)
+        context = nagiosplugin.ScalarContext("conflicts", warning, critical, fmt_metric="{name} {value}")
+    return nagiosplugin.Check(resource, context, perf, down, p.RateSummary(resource))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        check = build_check(args, parser)
+        check.name = "GALERA"
+        check.main(verbose=args.verbose, timeout=args.timeout)
+    except _UsageError as err:
+        parser.error(str(err))
+    except nagiosplugin.Timeout:
+        print(f"GALERA UNKNOWN - no result within {args.timeout} s (-t)")
+    except SystemExit:
+        raise
+    except Exception as err:  # noqa: BLE001 - the contract: UNKNOWN with one line, traceback only at -vvv
+        print(f"GALERA UNKNOWN - internal error: {type(err).__name__}: {err}")
+        if args.verbose >= 3:
+            traceback.print_exc(file=sys.stdout)
+    return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
