@@ -15,7 +15,7 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Any
 
-from .state import Health, Member, NodeState, SeqnoSource, Status
+from .state import Health, Member, NodeReport, NodeState, SeqnoSource, Status
 from .wsrep import WsrepValue, kind_of
 
 # RFC 5612 documentation enterprise number, until a PEN is registered: the one place to change.
@@ -315,18 +315,6 @@ def render(ctx: ServeContext) -> list[tuple[OID, Syntax, int | bytes]]:
 # --- reading a node back from its GALERA-MIB values (check_galera, galera-init, status) --------
 
 
-@dataclass(frozen=True)
-class NodeReport:
-    """What a node's agent says about it. Anything missing, of the wrong type or out of range
-    reads as unknown: garbage from a peer never becomes a number."""
-
-    state: NodeState
-    health: Health
-    valid: bool | None
-    age: int | None
-    last_error: str
-
-
 _CLUSTER_STATUS_WORDS = {1: "Primary", 2: "non-Primary", 3: "Disconnected"}
 _REJECT_WORDS = {number: word for word, number in REJECT_QUERIES.items()}
 
@@ -336,7 +324,9 @@ def _reverse(mapping: dict[Any, int]) -> dict[int, Any]:
 
 
 def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None = None) -> NodeReport:
-    """The inverse of render(): a NodeState from GET answers keyed by instance OID."""
+    """The inverse of render(): what a node's agent says about it, from GET answers keyed by
+    instance OID. Anything missing, of the wrong type or out of range reads as unknown: garbage
+    from a peer never becomes a number."""
 
     def raw(name: str) -> object:
         return values.get((*BY_NAME[name].oid, 0))

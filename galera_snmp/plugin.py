@@ -1,7 +1,7 @@
 """check_galera's checks, as nagiosplugin resources and contexts: one class a job.
 
 A source (the local mysqld through the probe, or a node's GALERA-MIB over SNMP) gives a
-:class:`~galera_snmp.mib.NodeReport`; each mode turns reports into metrics, and contexts judge
+:class:`~galera_snmp.state.NodeReport`; each mode turns reports into metrics, and contexts judge
 them. Expected failures (unreachable peer, bad credentials) are CheckErrors, which nagiosplugin
 reports as UNKNOWN with one line.
 """
@@ -12,15 +12,16 @@ import concurrent.futures
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import nagiosplugin
 from nagiosplugin import Context, Metric, Performance, Resource, Result
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
-from . import mib
-from .mib import NodeReport
-from .snmpclient import Client, SnmpError, Target
-from .state import DONOR, PRIMARY, Member, Status
+from .state import DONOR, PRIMARY, Member, NodeReport, Status
+
+if TYPE_CHECKING:
+    from .snmpclient import Target
 
 # --- sources ---------------------------------------------------------------------------------
 
@@ -58,6 +59,9 @@ class SnmpSource:
         self.name = target.host if target.port == 161 else f"{target.host}:{target.port}"
 
     def read(self, members: bool = False) -> NodeReport:
+        from . import mib  # imported here: MySQL runs never pay for them
+        from .snmpclient import Client, SnmpError
+
         oids = [(*obj.oid, 0) for obj in mib.SCALARS]
         try:
             with Client(self.target) as client:

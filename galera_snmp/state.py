@@ -173,6 +173,18 @@ class Health:
     reason: str
 
 
+@dataclass(frozen=True)
+class NodeReport:
+    """A node as a consumer sees it: the snapshot, the health verdict, and whether the data is
+    current (``valid``) and how old (``age``, seconds) — from the probe, or from a peer's agent."""
+
+    state: NodeState
+    health: Health
+    valid: bool | None
+    age: int | None
+    last_error: str
+
+
 def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
     """The health rule (PRODUCT.md): the one place that says whether a node may take traffic."""
     if not state.answered:

@@ -7,18 +7,19 @@ internal errors, timeouts, --help and --version; a traceback only with -vvv.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import traceback
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import nagiosplugin
 from nagiosplugin.state import Critical, Unknown, Warn
 
 from .. import __version__
 from ..inifile import DEFAULT_CONFIG
-from ..snmpclient import Target
+
+if TYPE_CHECKING:
+    from ..snmpclient import Target
 
 PROG = "check_galera"
 MODES = ("node", "cluster", "flow-control", "queues", "conflicts", "peers")
@@ -97,6 +98,8 @@ def _range(parser: _Parser, value: str | None, option: str) -> str | None:
 
 
 def _target(args: argparse.Namespace, host: str, port: int) -> Target:
+    from ..snmpclient import Target
+
     timeout = max(0.5, min(2.0, args.timeout / 4))
     try:
         return Target(
@@ -134,6 +137,8 @@ def _peer_list(text: str) -> list[tuple[str, int]]:
 
 
 def _state_file(args: argparse.Namespace, source_name: str) -> str:
+    import hashlib
+
     os.makedirs(args.state_dir, mode=0o700, exist_ok=True)
     key = hashlib.sha1(f"{args.mode}|{source_name}|{args.config}".encode()).hexdigest()[:16]
     return os.path.join(args.state_dir, f"{args.mode}-{key}.json")
