@@ -263,7 +263,8 @@ class FlowControlResource(CounterResource):
         paused = rates["wsrep_flow_control_paused_ns"].per_second
         if paused is not None:
             # nanoseconds paused per second of wall time, as a share of time
-            yield Metric("flow_control_paused", min(100.0, paused / 1e7), uom="%", min=0, max=100, context="paused")
+            share = round(min(100.0, paused / 1e7), 3)
+            yield Metric("flow_control_paused", share, uom="%", min=0, max=100, context="paused")
         for name in ("wsrep_flow_control_sent", "wsrep_flow_control_recv", "wsrep_flow_control_paused_ns"):
             value = _wsrep(report, name)
             if isinstance(value, int):
