@@ -188,15 +188,9 @@ def read_option_file(path: Path, group: str = "client") -> ClientOptions:
         raise ConfigError(
             f"option file {path} is accessible by others (mode {mode:04o}); it holds a password: chmod o-rw it"
         )
-    parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except OSError as err:
-        raise ConfigError(f"cannot read option file {path}: {err.strerror}") from None
-    except (configparser.Error, UnicodeDecodeError) as err:
-        first = str(err).splitlines()[0]
-        raise ConfigError(f"option file {path} is not a valid my.cnf file: {first}") from None
+    parser = inifile.read_ini(
+        path, configparser.RawConfigParser(allow_no_value=True, strict=False), "option file", "my.cnf file"
+    )
     if not parser.has_section(group):
         raise ConfigError(f"option file {path} has no [{group}] group")
     options = {key.replace("-", "_"): _option_value(value) for key, value in parser.items(group)}

@@ -18,16 +18,22 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message is meant for the operator."""
 
 
-def read_ini(path: str | os.PathLike[str]) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None)
+def read_ini(
+    path: str | os.PathLike[str],
+    parser: configparser.RawConfigParser | None = None,
+    what: str = "config",
+    kind: str = "INI file",
+) -> configparser.RawConfigParser:
+    """Read ``path`` into ``parser`` (our INI dialect by default); errors name the file."""
+    parser = parser if parser is not None else configparser.ConfigParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
     except OSError as err:
-        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
     except (configparser.Error, UnicodeDecodeError) as err:
         first = str(err).splitlines()[0]
-        raise ConfigError(f"config {path} is not a valid INI file: {first}") from None
+        raise ConfigError(f"{what} {path} is not a valid {kind}: {first}") from None
     return parser
 
 
