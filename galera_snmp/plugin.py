@@ -319,7 +319,7 @@ class PeersResource(Resource):
 
     def probe(self) -> Iterator[Metric]:
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.sources)) as pool:
-            futures = {source.name: pool.submit(source.read) for source in self.sources}
+            futures = {source.name: pool.submit(source.read, True) for source in self.sources}
         reports: dict[str, NodeReport | str] = {}
         for name, future in futures.items():
             try:
@@ -333,15 +333,44 @@ class PeersResource(Resource):
         yield Metric("primary_components", len(components), min=0, context="perfdata")
 
 
-def primary_components(reports: dict[str, NodeReport | str]) -> dict[tuple[str | None, int | None], list[str]]:
-    """Nodes in a Primary component, grouped by (cluster state UUID, conf_id): more than one
-    group is a split brain."""
-    groups: dict[tuple[str | None, int | None], list[str]] = {}
-    for name, report in reports.items():
-        if isinstance(report, NodeReport) and report.state.cluster_status == PRIMARY:
-            key = (report.state.cluster_state_uuid, report.state.cluster_conf_id)
-            groups.setdefault(key, []).append(report.state.node_name or name)
-    return groups
+@dataclass
+class Component:
+    """Nodes that are in one Primary component, as far as their member tables tell."""
+
+    members: set[str]  # member UUIDs (or, without a member table, the cluster UUID and conf_id)
+    nodes: list[str]
+    conf_ids: set[int | None]
+    uuids: set[str | None]
+
+    def describe(self) -> str:
+        confs = "/".join(str(c) for c in sorted(self.conf_ids, key=lambda c: -1 if c is None else c))
+        uuids = "/".join(sorted(u or "?" for u in self.uuids))
+        return f"[{', '.join(sorted(self.nodes))}] uuid {uuids} conf_id {confs}"
+
+
+def primary_components(reports: dict[str, NodeReport | str]) -> list[Component]:
+    """The Primary components the nodes are in: two Primary nodes are in one component when
+    their member tables overlap. Comparing conf_ids instead would cry split brain at every
+    membership change, when nodes briefly report different conf_ids of one component."""
+    components: list[Component] = []
+    for name, report in sorted(reports.items()):
+        if not isinstance(report, NodeReport) or report.state.cluster_status != PRIMARY:
+            continue
+        state = report.state
+        members = (
+            {m.uuid for m in state.members}
+            if state.members
+            else {f"{state.cluster_state_uuid}:{state.cluster_conf_id}"}
+        )
+        node = Component(members, [state.node_name or name], {state.cluster_conf_id}, {state.cluster_state_uuid})
+        for other in [c for c in components if c.members & node.members]:
+            components.remove(other)
+            node.members |= other.members
+            node.nodes += other.nodes
+            node.conf_ids |= other.conf_ids
+            node.uuids |= other.uuids
+        components.append(node)
+    return sorted(components, key=lambda c: sorted(c.nodes))
 
 
 class PeersContext(Context):
@@ -354,15 +383,11 @@ class PeersContext(Context):
         reports: dict[str, NodeReport | str] = metric.value
         components = primary_components(reports)
         if len(components) > 1:
-            parts = [
-                f"[{', '.join(names)}] uuid {uuid} conf_id {conf}" for (uuid, conf), names in sorted(
-                    components.items(), key=lambda item: item[1]
-                )
-            ]
-            return Result(Critical, f"split brain: {len(components)} Primary components: {' and '.join(parts)}", metric)
+            parts = " and ".join(c.describe() for c in components)
+            return Result(Critical, f"split brain: {len(components)} Primary components: {parts}", metric)
         if not components:
             return Result(Critical, "no node is in a Primary component", metric)
-        (_uuid, conf), members = next(iter(components.items()))
+        component = components[0]
         down = [name for name, r in reports.items() if not isinstance(r, NodeReport)]
         outside = [
             r.state.node_name or name
@@ -374,7 +399,7 @@ class PeersContext(Context):
             for r in reports.values()
             if isinstance(r, NodeReport) and r.state.cluster_status == PRIMARY
         }
-        text = f"one Primary component [{', '.join(members)}] conf_id {conf}"
+        text = f"one Primary component {component.describe()}"
         if down:
             return Result(self.unreachable, f"{text}; not answering: {', '.join(down)}", metric)
         if outside:

@@ -272,7 +272,7 @@ def test_split_brain_is_critical_naming_both_components(split: Sandbox, cli) -> 
     assert code == 1 and "outside it: node3" in line, line
     node3.sql("SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
     wait_for(lambda: node3.snapshot().cluster_status == "Primary", 30, "node3 to form its own Primary component")
-    wait_for(lambda: "split brain" in run(cli, "-m", "peers", "--peers", peers)[1], 10, "split brain to show")
+    wait_for(lambda: "split brain: 2 Primary" in run(cli, "-m", "peers", "--peers", peers)[1], 10, "split brain")
     code, line = run(cli, "-m", "peers", "--peers", peers)
     assert code == 2, line
     assert "[node1, node2]" in line and "[node3]" in line, line
