@@ -14,6 +14,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import threading
 import time
 from collections import deque
@@ -36,7 +37,7 @@ from .mib import (
     render,
 )
 from .probe import Probe
-from .process import find_mysqld
+from .process import find_mysqld, process_state
 from .state import Health, NodeState, ProcessState, Status, assess_health
 
 log = logging.getLogger(__name__)
@@ -54,18 +55,14 @@ def is_valid(state: NodeState) -> bool:
 
 MAX_PENDING_NOTIFICATIONS = 64
 PROCESS_WATCH = 0.2  # seconds between checks that mysqld is still (or not yet) there
+MIN_WAKE_INTERVAL = 0.05  # seconds: events a few ms apart (a view change sends several) share one refresh
 
 
 def process_changed(state: NodeState, datadir: Path) -> bool:
     """Whether mysqld appeared or vanished since ``state`` (cheap: one /proc read, or a scan)."""
     if state.pid is None:
         return find_mysqld(datadir).state is not ProcessState.ABSENT
-    try:
-        with open(f"/proc/{state.pid}/stat", "rb") as handle:
-            letter = handle.read().rsplit(b")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return letter in (b"Z", b"X") or (letter == b"T") != (state.process is ProcessState.SUSPENDED)
+    return process_state(state.pid) is not state.process
 
 
 def changed_notifications(previous: ServeContext | None, current: ServeContext) -> list[str]:
@@ -171,11 +168,15 @@ class WakeSocket:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                path.unlink()  # a stale socket of an earlier run; a live agent is refused by snmpd
+        except FileNotFoundError:
+            pass
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
+        self.sock.bind(str(path))  # fails on anything else at that path: we never delete it
         os.chmod(path, 0o666)  # mysqld's user runs the notify command; all it can do is wake us
+        self._inode = os.stat(path).st_ino
 
     def wait(self, timeout: float) -> bytes | None:
         """The first event that arrives within ``timeout`` (the rest are drained), or None."""
@@ -190,7 +191,8 @@ class WakeSocket:
     def close(self) -> None:
         self.sock.close()
         with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+            if os.lstat(self.path).st_ino == self._inode:  # not a newer agent's socket
+                self.path.unlink()
 
 
 class Agent:
@@ -203,18 +205,26 @@ class Agent:
         self._wake = WakeSocket(config.agent.wake_socket)
 
     def _refresh_loop(self) -> None:
+        """Refresh after each interval, at once on a wsrep event, or when mysqld appears or
+        vanishes (run() took the first snapshot)."""
         interval = self.config.agent.refresh_interval
         while not self.stop.is_set():
-            context = self.publisher.refresh()
-            deadline = time.monotonic() + interval
-            # Between refreshes, watch the process: a crashed mysqld sends no wsrep event.
-            while (left := deadline - time.monotonic()) > 0 and not self.stop.is_set():
-                event = self._wake.wait(min(left, PROCESS_WATCH))
-                if event:
-                    log.info("woken by wsrep event: %s", event.decode("utf-8", "replace")[:200])
-                    break
-                if process_changed(context.state, self.config.server.datadir):
-                    break
+            self._wait_for_change(interval)
+            if not self.stop.is_set():
+                self.publisher.refresh()
+
+    def _wait_for_change(self, interval: float) -> None:
+        state = self.publisher.context.state if self.publisher.context else None
+        deadline = time.monotonic() + interval
+        # Between refreshes, watch the process: a crashed mysqld sends no wsrep event.
+        while (left := deadline - time.monotonic()) > 0 and not self.stop.is_set():
+            event = self._wake.wait(min(left, PROCESS_WATCH))
+            if event:
+                log.info("woken by wsrep event: %r", event[:200])
+                self.stop.wait(MIN_WAKE_INTERVAL)  # a flood of wake-ups is not a flood of queries
+                return
+            if state is not None and process_changed(state, self.config.server.datadir):
+                return
 
     def run(self) -> int:
         """Serve until stopped (0) or until the master refuses us or stays away (1)."""
@@ -250,8 +260,10 @@ class Agent:
         finally:
             self.stop.set()
             self.session.close()
-            self._wake.close()
-            self.probe.close()
+            refresher.join(self.config.mysql.connect_timeout + self.config.mysql.read_timeout + 1)
+            if not refresher.is_alive():  # else it is stuck in a snapshot; the process is exiting anyway
+                self._wake.close()
+                self.probe.close()
 
     def _send_notifications(self) -> None:
         pending = self.publisher.notifications

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .state import SEQNO_MAX
+
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -22,8 +24,6 @@ _RECOVERED_RE = re.compile(
     r"(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?[0-9]+)(?:,(?P<gtid>[0-9]+-[0-9]+-[0-9]+))?(?=\s|$)"
 )
 _ERROR_LINE_RE = re.compile(r"\[ERROR\]\s*(?:\[[^\]]*\]\s*)*(?P<msg>.*)")
-
-SEQNO_MAX = 2**63 - 1
 
 
 class GaleraFileError(ValueError):

@@ -25,7 +25,8 @@ def read_ini(
     kind: str = "INI file",
 ) -> configparser.RawConfigParser:
     """Read ``path`` into ``parser`` (our INI dialect by default); errors name the file."""
-    parser = parser if parser is not None else configparser.ConfigParser(interpolation=None)
+    if parser is None:  # "; comment" and "# comment" after a value, as in the documented examples
+        parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)

@@ -15,7 +15,7 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Any
 
-from .state import Health, Member, NodeReport, NodeState, SeqnoSource, Status
+from .state import SEQNO_MAX, Health, Member, NodeReport, NodeState, SeqnoSource, Status
 from .wsrep import WsrepValue, kind_of
 
 # RFC 5612 documentation enterprise number, until a PEN is registered: the one place to change.
@@ -37,7 +37,6 @@ MAX_INT32 = 2**31 - 1
 MAX_UINT32 = 2**32 - 1
 MAX_UINT64 = 2**64 - 1
 MAX_STRING = 255
-SEQNO_MAX = 2**63 - 1  # Galera's seqno is a signed 64-bit integer
 
 
 class Syntax(IntEnum):
@@ -55,8 +54,8 @@ class ServeContext:
 
     state: NodeState
     health: Health
-    valid: bool  # the snapshot is current (the last refresh read mysqld or knew it stopped)
-    age: int  # seconds since the snapshot was taken
+    valid: bool  # the last refresh read mysqld, or knew for sure that it is not running
+    age: int  # seconds since the last valid refresh
     last_error: str = ""
 
 
@@ -316,9 +315,6 @@ def render(ctx: ServeContext) -> list[tuple[OID, Syntax, int | bytes]]:
 
 
 _CLUSTER_STATUS_WORDS = {1: "Primary", 2: "non-Primary", 3: "Disconnected"}
-_REJECT_WORDS = {number: word for word, number in REJECT_QUERIES.items()}
-
-
 def _reverse(mapping: dict[Any, int]) -> dict[int, Any]:
     return {number: key for key, number in mapping.items()}
 
@@ -377,7 +373,7 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         ready=truth("galeraReady"),
         connected=truth("galeraConnected"),
         desync=truth("galeraDesync"),
-        reject_queries=_REJECT_WORDS.get(number("galeraRejectQueries")),  # type: ignore[arg-type]
+        reject_queries=_reverse(REJECT_QUERIES).get(number("galeraRejectQueries")),  # type: ignore[arg-type]
         node_name=text("galeraNodeName"),
         cluster_name=text("galeraClusterName"),
         drained=truth("galeraDrained") is True,

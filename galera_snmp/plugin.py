@@ -193,7 +193,10 @@ class PrimaryContext(Context):
         who = _who(metric.value, self.source)
         if state.cluster_status != PRIMARY:
             return Result(Critical, f"{who}: cluster status {state.cluster_status or 'unknown'}, not Primary", metric)
-        uuids = {m.cluster_uuid for m in state.members or ()} | {state.cluster_state_uuid}
+        if state.members is None:
+            hint = "no SELECT grant on mysql.wsrep_cluster_members?"
+            return Result(Warn, f"{who}: Primary, but its member table is unknown ({hint}): UUIDs not compared", metric)
+        uuids = {m.cluster_uuid for m in state.members} | {state.cluster_state_uuid}
         if len(uuids) > 1:
             return Result(Critical, f"{who}: members disagree on the cluster UUID: {', '.join(sorted(uuids))}", metric)
         members = state.members or ()

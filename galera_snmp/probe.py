@@ -213,10 +213,10 @@ def recover_position(server: ServerConfig) -> Position:
                 timeout=server.recover_timeout,
                 check=False,
             )
-        except FileNotFoundError:
-            raise RecoveryError(f"cannot run {server.mysqld}: not found") from None
         except subprocess.TimeoutExpired:
             raise RecoveryError(f"--wsrep-recover did not finish within {server.recover_timeout:g} s") from None
+        except OSError as err:
+            raise RecoveryError(f"cannot run {server.mysqld}: {err.strerror or err}") from None
         finally:
             os.close(lock)
         try:
@@ -232,7 +232,7 @@ class Probe:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._mysql = MysqlReader(config)
-        self._recovered: tuple[tuple[object, ...], Position] | None = None
+        self._recovered: tuple[tuple[object, ...], Position | RecoveryError] | None = None
 
     def __enter__(self) -> Probe:
         return self
@@ -252,8 +252,10 @@ class Probe:
         grastate = self._grastate(notes)
         status_vars, variables = reading.status, reading.variables
         process = proc.state
-        if reading.failure is None and process is ProcessState.ABSENT:
-            notes.append("mysqld answers but no server process was found for the datadir")
+        if process is ProcessState.ABSENT and reading.failure is not MysqlFailure.REFUSED:
+            # Something answered (or we could not even try): never call that "stopped", and
+            # never run --wsrep-recover on a datadir a server may be using.
+            notes.append("no server process was found for the datadir, but the connection was not refused")
             process = ProcessState.UNKNOWN
         sst_in_progress = (datadir / "sst_in_progress").exists()
         status, reason = derive_status(
@@ -349,10 +351,20 @@ class Probe:
         return tuple(key)
 
     def _recover(self) -> Position:
+        """The recovered position, or the recovery's error, both remembered until the datadir
+        changes: a failing recovery is not rerun at every refresh."""
         key = self._datadir_key()
         if self._recovered and self._recovered[0] == key:
-            return self._recovered[1]
-        position = recover_position(self.config.server)
-        log.info("recovered position %s", position)
-        self._recovered = (self._datadir_key(), position)
-        return position
+            outcome = self._recovered[1]
+        else:
+            try:
+                outcome = recover_position(self.config.server)
+                log.info("recovered position %s", outcome)
+            except RecoveryError as err:
+                outcome = err
+            except OSError as err:  # temporary directory, chown, lock: never escapes the probe
+                outcome = RecoveryError(f"recovery could not run: {err.strerror or err}")
+            self._recovered = (self._datadir_key(), outcome)
+        if isinstance(outcome, RecoveryError):
+            raise outcome
+        return outcome

@@ -43,12 +43,17 @@ def _datadir_of(pid: int, argv: list[str]) -> Path | None:
         return None
 
 
-def _state_letter(pid: int) -> str | None:
+def process_state(pid: int) -> ProcessState:
+    """RUNNING, SUSPENDED (stopped by a signal or traced), or ABSENT (gone, or a zombie)."""
     raw = _read(f"/proc/{pid}/stat")
     if raw is None:
-        return None
+        return ProcessState.ABSENT
     # The command name may contain spaces and parentheses: the state follows the last ")".
-    return raw.rsplit(b")", 1)[-1].split()[0].decode()
+    fields = raw.rsplit(b")", 1)[-1].split()
+    letter = fields[0].decode() if fields else "X"
+    if letter in ("Z", "X", "x"):
+        return ProcessState.ABSENT
+    return ProcessState.SUSPENDED if letter in ("T", "t") else ProcessState.RUNNING
 
 
 def find_mysqld(datadir: Path) -> ProcessInfo:
@@ -82,12 +87,9 @@ def find_mysqld(datadir: Path) -> ProcessInfo:
     if not matches and servers == 1 and undetermined:
         matches = undetermined
     for pid in matches:
-        letter = _state_letter(pid)
-        if letter in (None, "Z", "X", "x"):
-            continue  # exited between listing and reading, or a zombie
-        if letter in ("T", "t"):
-            return ProcessInfo(ProcessState.SUSPENDED, pid)
-        return ProcessInfo(ProcessState.RUNNING, pid)
+        state = process_state(pid)
+        if state is not ProcessState.ABSENT:  # else it exited meanwhile, or is a zombie
+            return ProcessInfo(state, pid)
     return ProcessInfo(ProcessState.ABSENT)
 
 

@@ -26,7 +26,7 @@ import pymysql
 from .config import load_config, read_option_file
 from .mib import BY_NAME
 from .probe import Probe
-from .process import find_mysqld
+from .process import find_mysqld, process_state
 from .snmpclient import Client, SnmpError, Target
 from .state import SYNCED, NodeState, ProcessState, Status
 
@@ -91,11 +91,9 @@ class Daemon:
             pid = int(self.pid_file.read_text().split()[0])
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
                 argv = handle.read().decode(errors="replace")
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                zombie = handle.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
         except (OSError, ValueError, IndexError):
             return None
-        return pid if self.marker in argv and not zombie else None
+        return pid if self.marker in argv and process_state(pid) is not ProcessState.ABSENT else None
 
     def start(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         if self.pid() is not None:

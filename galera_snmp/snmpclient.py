@@ -142,8 +142,13 @@ class Client:
         if target.version == "3":
             self._v3 = _V3Session(target, family, address)
         else:
-            self._sock = socket.socket(family, socket.SOCK_DGRAM)
-            self._sock.connect(address)
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.connect(address)
+            except OSError as err:  # no route, unusable address
+                sock.close()
+                raise SnmpError(f"{self._where}: {err.strerror or err}") from None
+            self._sock = sock
 
     def __enter__(self) -> Client:
         return self

@@ -19,6 +19,7 @@ SYNCED = 4
 DONOR = 2
 PRIMARY = "Primary"
 UNKNOWN_SEQNO = -1
+SEQNO_MAX = 2**63 - 1  # Galera's seqno is a signed 64-bit integer
 
 
 class Status(StrEnum):
@@ -186,7 +187,7 @@ class NodeReport:
 
 
 def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
-    """The health rule (PRODUCT.md): the one place that says whether a node may take traffic."""
+    """The health rule (README, "Health rule"): the one place that says whether a node may take traffic."""
     if not state.answered:
         reason = state.reason.strip() or f"mysqld does not answer ({state.mysql_failure})"
         if state.mysql_failure in (MysqlFailure.ACCESS_DENIED, MysqlFailure.ERROR) and (

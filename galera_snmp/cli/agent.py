@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
     except ConfigError as err:
         fail(PROG, str(err))
-    if args.pid_file:
-        args.pid_file.write_text(f"{os.getpid()}\n")
     try:
+        if args.pid_file:
+            args.pid_file.write_text(f"{os.getpid()}\n")
         return run(config)
     except (ConfigError, OSError) as err:
         fail(PROG, str(err))

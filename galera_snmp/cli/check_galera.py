@@ -54,7 +54,9 @@ def build_parser() -> _Parser:
         "2 CRITICAL, 3 UNKNOWN (also for bad arguments, timeouts, --help and --version).",
     )
     parser.add_argument("-m", "--mode", choices=MODES, default="node", help="what to check (default: %(default)s)")
-    parser.add_argument("--source", choices=("mysql", "snmp"), help="default: snmp with -H or --peers, else mysql")
+    parser.add_argument(
+        "--source", choices=("mysql", "snmp"), help="default: snmp with -H, else mysql (peers: always snmp)"
+    )
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="mysql source: galera-snmp INI file (%(default)s)")
     parser.add_argument("-w", "--warning", metavar="RANGE", help="warning range of the mode's main value")
     parser.add_argument("-c", "--critical", metavar="RANGE", help="critical range of the mode's main value")
@@ -140,6 +142,10 @@ def _state_file(args: argparse.Namespace, source_name: str) -> str:
     import hashlib
 
     os.makedirs(args.state_dir, mode=0o700, exist_ok=True)
+    info = os.stat(args.state_dir)
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        # someone else's directory could hold a symlink where our state file goes
+        raise _UsageError(f"--state-dir {args.state_dir} must be ours and not writable by others")
     key = hashlib.sha1(f"{args.mode}|{source_name}|{args.config}".encode()).hexdigest()[:16]
     return os.path.join(args.state_dir, f"{args.mode}-{key}.json")
 

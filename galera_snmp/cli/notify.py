@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -44,7 +45,7 @@ def parse_event(argv: list[str]) -> dict[str, object]:
         "uuid": raw.get("uuid") or None,
         "primary": raw["primary"].lower() in ("yes", "1", "true") if "primary" in raw else None,
         "members": raw["members"].split(",") if raw.get("members") else [],
-        "index": int(index) if index.lstrip("-").isdigit() else None,
+        "index": int(index) if re.fullmatch(r"-?[0-9]{1,9}", index) else None,
     }
 
 
@@ -81,7 +82,14 @@ def wake(path: str, event: dict[str, object]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except Exception as err:  # noqa: BLE001 - mysqld must never see this hook fail
+        print(f"galera-snmp-notify: {type(err).__name__}: {err}", file=sys.stderr)
+        return 0
+
+
+def _main(args: list[str]) -> int:
     if any(word in ("-h", "--help") for word in args):
         print(USAGE, end="")
         return 0
@@ -95,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     for action, target in ((record, event_file), (wake, wake_socket)):
         try:
             action(target, event)
-        except OSError as err:  # the agent is down or the directory is missing: not mysqld's problem
+        except (OSError, ValueError) as err:  # agent down, directory missing: not mysqld's problem
             print(f"galera-snmp-notify: {action.__name__} {target}: {err.strerror or err}", file=sys.stderr)
     return 0
 

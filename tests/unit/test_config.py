@@ -285,3 +285,17 @@ def test_client_options_from_file_repr_hides_password(tmp_path):
     options = read_option_file(path)
     assert options.password == "hunter2-very-secret"
     assert "hunter2-very-secret" not in repr(options)
+
+
+def test_the_readme_example_config_loads_as_documented(tmp_path):
+    """The INI example in the README (with its inline comments) means what it says."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("## Configuration", 1)[1].split("```ini", 1)[1].split("```", 1)[0]
+    path = tmp_path / "galera-snmp.conf"
+    path.write_text(example)
+    config = load_config(path)
+    assert config.mysql.option_file == Path("/etc/galera-snmp/client.cnf")
+    assert config.mysql.connect_timeout == 2.0
+    assert config.server.defaults_file == Path("/etc/mysql/my.cnf")
+    assert config.health.donor_serves is False
+    assert config.drain_file == Path("/var/lib/galera-snmp/drained")
