@@ -175,19 +175,31 @@ def _option_value(raw: str | None) -> str | None:
     return value
 
 
-def read_option_file(path: Path, group: str = "client") -> ClientOptions:
-    """Read credentials from a my.cnf-style file, refusing one that others can read."""
+def check_private(path: Path | str, what: str) -> None:
+    """Refuse a file that holds secrets when others may read or write it."""
     try:
         info = os.stat(path)
     except OSError as err:
-        raise ConfigError(f"cannot read option file {path}: {err.strerror}") from None
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"option file {path} is not a regular file")
+        raise ConfigError(f"{what} {path} is not a regular file")
     if info.st_mode & (stat.S_IROTH | stat.S_IWOTH):
         mode = stat.S_IMODE(info.st_mode)
-        raise ConfigError(
-            f"option file {path} is accessible by others (mode {mode:04o}); it holds a password: chmod o-rw it"
-        )
+        raise ConfigError(f"{what} {path} is accessible by others (mode {mode:04o}); it holds secrets: chmod o-rw it")
+
+
+def read_private_section(path: Path | str, section: str, what: str) -> dict[str, str]:
+    """One section of a secrets file (SNMP credentials, say), after check_private()."""
+    check_private(path, what)
+    parser = inifile.read_ini(path, configparser.RawConfigParser(strict=False), what)
+    if not parser.has_section(section):
+        raise ConfigError(f"{what} {path} has no [{section}] section")
+    return {key: value.strip() for key, value in parser.items(section)}
+
+
+def read_option_file(path: Path, group: str = "client") -> ClientOptions:
+    """Read credentials from a my.cnf-style file, refusing one that others can read."""
+    check_private(path, "option file")
     parser = inifile.read_ini(
         path, configparser.RawConfigParser(allow_no_value=True, strict=False), "option file", "my.cnf file"
     )

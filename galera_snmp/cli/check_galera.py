@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from ..snmpclient import Target
 
 PROG = "check_galera"
+PROTOCOLS = ("2c", "3")
+LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")
+CREDENTIALS = ("community", "protocol", "seclevel", "secname", "authproto", "authpasswd", "privproto", "privpasswd")
+SNMP_DEFAULTS = {
+    "community": "public",
+    "protocol": "2c",
+    "seclevel": "authPriv",
+    "authproto": "SHA",
+    "privproto": "AES",
+}
 MODES = ("node", "cluster", "flow-control", "queues", "conflicts", "peers")
 DEFAULT_STATE_DIR = "/var/tmp/check_galera"
 # default -w / -c per mode (cluster derives its own from --expected)
@@ -66,14 +76,20 @@ def build_parser() -> _Parser:
     snmp = parser.add_argument_group("SNMP (the node's GALERA-MIB; letters as in check_snmp)")
     snmp.add_argument("-H", "--hostname", help="node to ask")
     snmp.add_argument("-p", "--port", type=int, default=161)
-    snmp.add_argument("-P", "--protocol", choices=("2c", "3"), default="2c")
-    snmp.add_argument("-C", "--community", default="public", help="SNMPv2c community (default: public)")
-    snmp.add_argument("-L", "--seclevel", choices=("noAuthNoPriv", "authNoPriv", "authPriv"), default="authPriv")
+    snmp.add_argument("-P", "--protocol", choices=PROTOCOLS, help="2c (default) or 3")
+    snmp.add_argument("-C", "--community", help="SNMPv2c community (default: public)")
+    snmp.add_argument("-L", "--seclevel", choices=LEVELS, help="SNMPv3 security level (default: authPriv)")
     snmp.add_argument("-U", "--secname", help="SNMPv3 user")
-    snmp.add_argument("-a", "--authproto", default="SHA", help="MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512")
-    snmp.add_argument("-A", "--authpasswd", help="SNMPv3 authentication passphrase")
-    snmp.add_argument("-x", "--privproto", default="AES", help="DES, AES, AES-192, AES-256")
-    snmp.add_argument("-X", "--privpasswd", help="SNMPv3 privacy passphrase")
+    snmp.add_argument("-a", "--authproto", help="MD5, SHA (default), SHA-224, SHA-256, SHA-384, SHA-512")
+    snmp.add_argument("-A", "--authpasswd", help="SNMPv3 authentication passphrase (prefer --credentials)")
+    snmp.add_argument("-x", "--privproto", help="DES, AES (default), AES-192, AES-256")
+    snmp.add_argument("-X", "--privpasswd", help="SNMPv3 privacy passphrase (prefer --credentials)")
+    snmp.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help="an [snmp] section with any of: " + ", ".join(CREDENTIALS) + "; keeps secrets out of the "
+        "process list; refused when others can read it; command-line options win",
+    )
     modes = parser.add_argument_group("mode options")
     modes.add_argument("--donor-ok", action="store_true", help="node: a Donor is OK (non-blocking SST)")
     modes.add_argument("--expected", type=int, help="cluster, peers: the number of members there should be")
@@ -99,24 +115,45 @@ def _range(parser: _Parser, value: str | None, option: str) -> str | None:
     return value
 
 
+def snmp_settings(args: argparse.Namespace) -> dict[str, str | None]:
+    """SNMP settings: the command line, else the --credentials file, else the defaults."""
+    from_file: dict[str, str] = {}
+    if args.credentials:
+        from ..config import ConfigError, read_private_section
+
+        try:
+            from_file = read_private_section(args.credentials, "snmp", "credentials file")
+        except ConfigError as err:
+            raise _UsageError(str(err)) from None
+        unknown = sorted(set(from_file) - set(CREDENTIALS))
+        if unknown:
+            raise _UsageError(f"credentials file {args.credentials}: unknown key(s) {', '.join(unknown)}")
+    settings = {key: getattr(args, key) or from_file.get(key) or SNMP_DEFAULTS.get(key) for key in CREDENTIALS}
+    for key, allowed in (("protocol", PROTOCOLS), ("seclevel", LEVELS)):
+        if settings[key] not in allowed:
+            raise _UsageError(f"{key} {settings[key]!r} is not one of {', '.join(allowed)}")
+    return settings
+
+
 def _target(args: argparse.Namespace, host: str, port: int) -> Target:
     from ..snmpclient import Target
 
     timeout = max(0.5, min(2.0, args.timeout / 4))
+    snmp = snmp_settings(args)
     try:
         return Target(
             host,
             port,
-            args.community,
+            snmp["community"] or "public",
             timeout,
             1,
-            version=args.protocol,
-            user=args.secname,
-            level=args.seclevel,
-            auth_protocol=args.authproto,
-            auth_password=args.authpasswd,
-            priv_protocol=args.privproto,
-            priv_password=args.privpasswd,
+            version=snmp["protocol"],
+            user=snmp["secname"],
+            level=snmp["seclevel"],
+            auth_protocol=snmp["authproto"],
+            auth_password=snmp["authpasswd"],
+            priv_protocol=snmp["privproto"],
+            priv_password=snmp["privpasswd"],
         )
     except ValueError as err:
         raise _UsageError(str(err)) from None

@@ -121,3 +121,24 @@ def test_snmpv3_auth_priv(agent_port: int) -> None:
         capture_output=True, text=True, timeout=30, check=False, env={**os.environ, "MIBS": ""},
     )
     assert wrong.returncode != 0
+
+
+def test_check_galera_reads_snmpv3_credentials_from_a_file(agent_port: int, cli, tmp_path: Path) -> None:
+    """check_galera with v3 authPriv, secrets from --credentials (not argv), through this snmpd."""
+    credentials = tmp_path / "snmp.cred"
+    credentials.write_text(
+        "[snmp]\nprotocol = 3\nsecname = galeramon\nauthproto = SHA-256\nauthpasswd = auth-pass-123\n"
+        "privproto = AES\nprivpasswd = priv-pass-123\n"
+    )
+    credentials.chmod(0o600)
+    result = cli("check_galera", "-H", "127.0.0.1", "-p", str(agent_port), "--credentials", str(credentials), "-t", "5")
+    assert result.returncode == 2, result.stdout  # the example agent has no mysqld: stopped
+    assert result.stdout.startswith("GALERA CRITICAL - ") and "stopped" in result.stdout
+    credentials.write_text(credentials.read_text().replace("priv-pass-123", "wrong-pass-123"))
+    wrong = cli("check_galera", "-H", "127.0.0.1", "-p", str(agent_port), "--credentials", str(credentials), "-t", "3")
+    assert wrong.returncode == 3, wrong.stdout
+    assert "wrong-pass" not in wrong.stdout + wrong.stderr
+    credentials.chmod(0o644)
+    exposed = cli("check_galera", "-H", "127.0.0.1", "-p", str(agent_port), "--credentials", str(credentials))
+    assert exposed.returncode == 3
+    assert "accessible by others" in exposed.stderr
