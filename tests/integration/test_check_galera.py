@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import shutil
@@ -131,29 +130,25 @@ def _cookie(state_dir: Path) -> dict:
     return json.loads(files[0].read_text())
 
 
-@contextlib.contextmanager
-def conflicting_writes(node_a: SandboxNode, node_b: SandboxNode, seconds: float) -> Iterator[None]:
-    """Two nodes updating the same row as fast as they can: certification conflicts."""
-    node_a.sql("CREATE DATABASE IF NOT EXISTS check_test")
-    node_a.sql("CREATE TABLE IF NOT EXISTS check_test.hot (id INT PRIMARY KEY, v INT)")
-    node_a.sql("REPLACE INTO check_test.hot VALUES (1, 0)")
-    wait_for(lambda: node_b.sql("SELECT COUNT(*) FROM check_test.hot")[0][0] == 1, 10, "the row on node_b")
-    deadline = time.monotonic() + seconds
-
-    def hammer(node: SandboxNode) -> None:
-        conn = node.connect()
+def conflicts(local: SandboxNode, remote: SandboxNode, times: int) -> None:
+    """Exactly ``times`` conflicts on ``local``: its open transaction holds a row that a commit
+    on ``remote`` also changed, so the replicated write-set aborts it (BF abort) or its own
+    commit fails certification. Either way its COMMIT fails with a deadlock error."""
+    local.sql("CREATE DATABASE IF NOT EXISTS check_test")
+    local.sql("CREATE TABLE IF NOT EXISTS check_test.hot (id INT PRIMARY KEY, v INT)")
+    local.sql("REPLACE INTO check_test.hot VALUES (1, 0)")
+    wait_for(lambda: remote.sql("SELECT COUNT(*) FROM check_test.hot")[0][0] == 1, 10, "the row on the remote node")
+    conn = local.connect()
+    try:
         with conn.cursor() as cur:
-            while time.monotonic() < deadline:
-                with contextlib.suppress(pymysql.err.OperationalError, pymysql.err.InternalError):
-                    cur.execute("UPDATE check_test.hot SET v = v + 1 WHERE id = 1")
+            for _ in range(times):
+                cur.execute("BEGIN")
+                cur.execute("UPDATE check_test.hot SET v = v + 1 WHERE id = 1")
+                remote.sql("UPDATE check_test.hot SET v = v + 100 WHERE id = 1")
+                with pytest.raises(pymysql.err.OperationalError, match=r"[Dd]eadlock"):
+                    cur.execute("COMMIT")
+    finally:
         conn.close()
-
-    threads = [threading.Thread(target=hammer, args=(n,)) for n in (node_a, node_b, node_a, node_b)]
-    for thread in threads:
-        thread.start()
-    yield
-    for thread in threads:
-        thread.join()
 
 
 def test_conflict_rates_between_two_runs(cluster: Sandbox, cli, state_dir: Path) -> None:
@@ -162,8 +157,7 @@ def test_conflict_rates_between_two_runs(cluster: Sandbox, cli, state_dir: Path)
     code, line = run(cli, *args)
     assert code == 0 and "first run" in line, line
     first = _cookie(state_dir)
-    with conflicting_writes(node1, node2, 3.0):
-        pass
+    conflicts(node1, node2, 4)
     code, line = run(cli, *args)
     assert code == 0, line
     second = _cookie(state_dir)
@@ -174,10 +168,9 @@ def test_conflict_rates_between_two_runs(cluster: Sandbox, cli, state_dir: Path)
         expected = round((v2 - v1) / (t2 - t1), 4)
         assert float(perf[f"{short}_per_second"].split(";")[0]) == pytest.approx(expected, abs=1e-4)
         assert perf[short].startswith(f"{v2}c")
-    assert sum(second[c][0] - first[c][0] for c in first) > 0, "no conflict was produced"
+    assert sum(second[c][0] - first[c][0] for c in first) == 4, "each conflict counts once on node1"
     # a tight threshold turns the same rate into a WARNING
-    with conflicting_writes(node1, node2, 2.0):
-        pass
+    conflicts(node1, node2, 2)
     tight = ("-m", "conflicts", "--state-dir", str(state_dir), "-w", "0", "-c", "1000000", *by_mysql(node1))
     code, line = run(cli, *tight)
     assert code == 1, line
@@ -185,8 +178,7 @@ def test_conflict_rates_between_two_runs(cluster: Sandbox, cli, state_dir: Path)
 
 def test_counter_reset_is_detected_not_negative(cluster: Sandbox, cli, state_dir: Path) -> None:
     node1, node2 = cluster.node(1), cluster.node(2)
-    with conflicting_writes(node1, node2, 2.0):
-        pass
+    conflicts(node2, node1, 2)
     args = ("-m", "conflicts", "--state-dir", str(state_dir), *by_mysql(node2))
     run(cli, *args)
     assert sum(v for v, _ in _cookie(state_dir).values()) > 0, "need non-zero counters before the restart"
