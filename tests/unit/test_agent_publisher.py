@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from builders import synced_state, wsrep_values
 
 from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications, is_valid
 from galera_snmp.agentx import NO_SUCH_INSTANCE
@@ -19,7 +20,6 @@ from galera_snmp.state import (
     MysqlFailure,
     NodeState,
     ProcessState,
-    SeqnoSource,
     Status,
 )
 from galera_snmp.wsrep import classify
@@ -69,25 +69,16 @@ def served(publisher: Publisher, name: str) -> object:
 def synced(taken_at: float = T0, **changes) -> NodeState:
     fields = {
         "taken_at": taken_at,
-        "status": Status.RUNNING,
-        "reason": "Primary, local state 4 (Synced)",
         "seqno": 100,
-        "seqno_source": SeqnoSource.LIVE,
-        "process": ProcessState.RUNNING,
-        "pid": 4332,
-        "local_state": 4,
-        "local_state_comment": "Synced",
-        "cluster_status": "Primary",
-        "cluster_size": 3,
-        "ready": True,
-        "connected": True,
-        "desync": False,
-        "reject_queries": "NONE",
-        "node_name": "node1",
-        "wsrep": MappingProxyType({"wsrep_replicated": classify("wsrep_replicated", "7")}),
+        "state_uuid": None,
+        "safe_to_bootstrap": None,
+        "cluster_state_uuid": None,
+        "cluster_conf_id": None,
+        "cluster_name": None,
+        "wsrep": wsrep_values(wsrep_replicated="7"),
     }
     fields.update(changes)
-    return NodeState(**fields)
+    return synced_state(**fields)
 
 
 def hung(taken_at: float) -> NodeState:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
+from builders import synced_state, wsrep_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +10,6 @@ from galera_snmp import mib
 from galera_snmp.mib import BY_NAME, ServeContext, read_members, read_node, render
 from galera_snmp.snmpclient import Missing
 from galera_snmp.state import Health, Member, MysqlFailure, NodeState, ProcessState, SeqnoSource, Status
-from galera_snmp.wsrep import classify
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 MEMBERS = (
@@ -27,37 +25,21 @@ def served(ctx: ServeContext) -> dict[tuple[int, ...], object]:
 def synced(**overrides: object) -> NodeState:
     fields: dict[str, object] = {
         "taken_at": 1.0,
-        "status": Status.RUNNING,
-        "reason": "Primary, local state 4 (Synced)",
         "seqno": 2**40 + 7,
-        "seqno_source": SeqnoSource.LIVE,
-        "state_uuid": UUID,
-        "safe_to_bootstrap": False,
-        "process": ProcessState.RUNNING,
-        "local_state": 4,
-        "local_state_comment": "Synced",
-        "cluster_status": "Primary",
-        "cluster_size": 3,
-        "cluster_state_uuid": UUID,
+        "pid": None,
         "cluster_conf_id": 7,
-        "ready": True,
-        "connected": True,
-        "desync": False,
-        "reject_queries": "NONE",
         "node_name": "nöde1",
         "cluster_name": "prod",
         "members": MEMBERS,
-        "wsrep": MappingProxyType(
-            {
-                "wsrep_local_cert_failures": classify("wsrep_local_cert_failures", "12"),
-                "wsrep_flow_control_paused_ns": classify("wsrep_flow_control_paused_ns", str(2**63 + 5)),
-                "wsrep_local_recv_queue": classify("wsrep_local_recv_queue", "4"),
-                "wsrep_flow_control_paused": classify("wsrep_flow_control_paused", "0.25"),
-            }
+        "wsrep": wsrep_values(
+            wsrep_local_cert_failures="12",
+            wsrep_flow_control_paused_ns=str(2**63 + 5),
+            wsrep_local_recv_queue="4",
+            wsrep_flow_control_paused="0.25",
         ),
     }
     fields.update(overrides)
-    return NodeState(**fields)  # type: ignore[arg-type]
+    return synced_state(**fields)
 
 
 def test_round_trip_keeps_every_served_fact() -> None:

@@ -7,6 +7,7 @@ import math
 from types import MappingProxyType
 
 import pytest
+from builders import synced_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,7 @@ from galera_snmp.mib import (
     encode,
     render,
 )
-from galera_snmp.state import Health, Member, NodeState, ProcessState, SeqnoSource, Status
+from galera_snmp.state import Health, Member, NodeState, SeqnoSource, Status
 from galera_snmp.wsrep import Kind, WsrepValue, classify
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -53,34 +54,10 @@ def wsrep(**raw: str) -> dict[str, WsrepValue]:
 
 
 def node_state(**changes) -> NodeState:
-    fields = {
-        "taken_at": 1_700_000_000.0,
-        "status": Status.RUNNING,
-        "reason": "Primary, local state 4 (Synced)",
-        "seqno": 17,
-        "seqno_source": SeqnoSource.LIVE,
-        "state_uuid": UUID,
-        "safe_to_bootstrap": False,
-        "process": ProcessState.RUNNING,
-        "pid": 4332,
-        "local_state": 4,
-        "local_state_comment": "Synced",
-        "cluster_status": "Primary",
-        "cluster_size": 3,
-        "cluster_state_uuid": UUID,
-        "cluster_conf_id": 3,
-        "ready": True,
-        "connected": True,
-        "desync": False,
-        "reject_queries": "NONE",
-        "node_name": "node1",
-        "cluster_name": "galera-sandbox",
-        "members": MEMBERS,
-        "wsrep": wsrep(**WSREP_RAW),
-    }
+    fields = {"cluster_name": "galera-sandbox", "members": MEMBERS, "wsrep": wsrep(**WSREP_RAW)}
     fields.update(changes)
     fields["wsrep"] = MappingProxyType(dict(fields["wsrep"]))
-    return NodeState(**fields)
+    return synced_state(**fields)
 
 
 def context(health: Health | None = None, valid: bool = True, age: int = 0, **changes) -> ServeContext:

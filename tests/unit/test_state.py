@@ -4,6 +4,7 @@ import json
 from types import MappingProxyType
 
 import pytest
+from builders import synced_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,6 @@ from galera_snmp.state import (
     MysqlFailure,
     NodeState,
     ProcessState,
-    SeqnoSource,
     Status,
     assess_health,
     derive_status,
@@ -116,31 +116,7 @@ def test_derive_status_without_pid_does_not_invent_one():
 
 
 def node(**overrides):
-    values = {
-        "taken_at": 1763767111.5,
-        "status": Status.RUNNING,
-        "reason": "Primary, local state 4 (Synced)",
-        "seqno": 15,
-        "seqno_source": SeqnoSource.LIVE,
-        "state_uuid": UUID,
-        "process": ProcessState.RUNNING,
-        "pid": 4332,
-        "mysql_failure": None,
-        "local_state": 4,
-        "local_state_comment": "Synced",
-        "cluster_status": "Primary",
-        "cluster_size": 3,
-        "cluster_state_uuid": UUID,
-        "cluster_conf_id": 3,
-        "ready": True,
-        "connected": True,
-        "desync": False,
-        "reject_queries": "NONE",
-        "node_name": "node1",
-        "cluster_name": "galera",
-    }
-    values.update(overrides)
-    return NodeState(**values)
+    return synced_state(taken_at=1763767111.5, seqno=15, safe_to_bootstrap=None, **overrides)
 
 
 DONOR = {"local_state": 2, "local_state_comment": "Donor/Desynced"}
