@@ -9,8 +9,6 @@ snmpget/snmpwalk are the reference for the answers.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import free_udp_port, tool
 
 from galera_snmp.sandbox import wait_for
 from galera_snmp.snmpclient import Client, SnmpError, SnmpTimeout, Target
@@ -39,19 +38,6 @@ USERS = [
     ("noauth", "noAuthNoPriv", None, None, None, None),
 ]
 NET_SNMP_LEVEL = {"authPriv": "priv", "authNoPriv": "auth", "noAuthNoPriv": "noauth"}
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
-    if found is None:
-        pytest.fail(f"{name} is not installed: apt-get install snmpd snmp", pytrace=False)
-    return found
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def snmpd_conf(port: int) -> str:

@@ -5,14 +5,13 @@ agent serves galeraStatus = stopped."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import free_udp_port, tool
 
 from galera_snmp import mib
 from galera_snmp.sandbox import wait_for
@@ -23,19 +22,6 @@ EXAMPLE = REPO / "contrib" / "snmpd" / "galera-snmp.conf"
 COMMUNITY = "change-this-community"
 V3 = ["-v3", "-l", "authPriv", "-u", "galeramon", "-a", "SHA-256", "-A", "auth-pass-123", "-x", "AES"]
 STATUS_OID = ".".join(map(str, (*mib.BY_NAME["galeraStatus"].oid, 0)))
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
-    if found is None:
-        pytest.fail(f"{name} is not installed: apt-get install snmpd snmp", pytrace=False)
-    return found
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-from builders import synced_state, wsrep_values
+from support import synced_state, wsrep_values
 
 from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications, is_valid
 from galera_snmp.agentx import NO_SUCH_INSTANCE

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support import pysnmp_response
 
 from galera_snmp import ber
 from galera_snmp.ber import BerError, Missing
@@ -39,22 +40,6 @@ def oids(draw: st.DrawFn, max_arcs: int = ber.MAX_OID_ARCS) -> tuple[int, ...]:
     first = draw(st.integers(0, 2))
     second = draw(ARC if first == 2 else st.integers(0, 39))
     return (first, second, *draw(st.lists(ARC, max_size=max_arcs - 2)))
-
-
-def pysnmp_response(
-    request_id: int, varbinds: list, error_status: int = 0, error_index: int = 0, community: bytes = b"public"
-) -> bytes:
-    pdu = V2C.ResponsePDU()
-    V2C.apiPDU.set_defaults(pdu)
-    V2C.apiPDU.set_request_id(pdu, request_id)
-    V2C.apiPDU.set_error_status(pdu, error_status)
-    V2C.apiPDU.set_error_index(pdu, error_index)
-    V2C.apiPDU.set_varbinds(pdu, varbinds)
-    message = V2C.Message()
-    V2C.apiMessage.set_defaults(message)
-    V2C.apiMessage.set_community(message, community)
-    V2C.apiMessage.set_pdu(message, pdu)
-    return encoder.encode(message)
 
 
 def pysnmp_request(pdu_type: int, request_id: int, community: bytes, oids: list, max_repetitions: int = 0) -> bytes:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from builders import synced_state, wsrep_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import synced_state, wsrep_values
 
 from galera_snmp import mib
 from galera_snmp.mib import BY_NAME, ServeContext, read_members, read_node, render

@@ -7,9 +7,9 @@ import math
 from types import MappingProxyType
 
 import pytest
-from builders import synced_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import synced_state
 
 from galera_snmp.agentx import encode_varbind
 from galera_snmp.mib import (

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from support import pysnmp_response
 
 from galera_snmp.snmpclient import Client, Missing, SnmpError, SnmpTimeout, Target
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    from pyasn1.codec.ber import decoder, encoder
+    from pyasn1.codec.ber import decoder
     from pysnmp.proto import api, rfc1902, rfc1905
     from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
 
@@ -63,17 +64,7 @@ def parse(data: bytes) -> Request:
 
 
 def response(request_id: int | None, varbinds: list, error_status: int = 0, error_index: int = 0) -> bytes:
-    pdu = V2C.ResponsePDU()
-    V2C.apiPDU.set_defaults(pdu)
-    V2C.apiPDU.set_request_id(pdu, request_id)
-    V2C.apiPDU.set_error_status(pdu, error_status)
-    V2C.apiPDU.set_error_index(pdu, error_index)
-    V2C.apiPDU.set_varbinds(pdu, varbinds)
-    message = V2C.Message()
-    V2C.apiMessage.set_defaults(message)
-    V2C.apiMessage.set_community(message, "public")
-    V2C.apiMessage.set_pdu(message, pdu)
-    return encoder.encode(message)
+    return pysnmp_response(request_id, varbinds, error_status, error_index)
 
 
 class FakeAgent:

@@ -4,9 +4,9 @@ import json
 from types import MappingProxyType
 
 import pytest
-from builders import synced_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import synced_state
 
 from galera_snmp.state import (
     Health,

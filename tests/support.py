@@ -1,0 +1,84 @@
+"""What several test files share: a healthy node to change one thing of at a time, the
+net-snmp tools, a free port, and SNMP responses encoded by pysnmp (the reference codec)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from types import MappingProxyType
+
+import pytest
+
+from galera_snmp.state import NodeState, ProcessState, SeqnoSource, Status
+from galera_snmp.wsrep import WsrepValue, classify
+
+UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
+
+
+def wsrep_values(**raw: str) -> MappingProxyType[str, WsrepValue]:
+    """Typed wsrep status values, as the probe makes them from SHOW STATUS strings."""
+    return MappingProxyType({name: classify(name, value) for name, value in raw.items()})
+
+
+def synced_state(**changes: object) -> NodeState:
+    """A Synced node of a healthy 3-node Primary component; ``changes`` replace any field."""
+    fields: dict[str, object] = {
+        "taken_at": 1_700_000_000.0,
+        "status": Status.RUNNING,
+        "reason": "Primary, local state 4 (Synced)",
+        "seqno": 17,
+        "seqno_source": SeqnoSource.LIVE,
+        "state_uuid": UUID,
+        "safe_to_bootstrap": False,
+        "process": ProcessState.RUNNING,
+        "pid": 4332,
+        "local_state": 4,
+        "local_state_comment": "Synced",
+        "cluster_status": "Primary",
+        "cluster_size": 3,
+        "cluster_state_uuid": UUID,
+        "cluster_conf_id": 3,
+        "ready": True,
+        "connected": True,
+        "desync": False,
+        "reject_queries": "NONE",
+        "node_name": "node1",
+        "cluster_name": "galera",
+    }
+    fields.update(changes)
+    return NodeState(**fields)  # type: ignore[arg-type]
+
+
+def tool(name: str) -> str:
+    """A net-snmp program; missing is a failure with the install hint, never a skip."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
+    if found is None:
+        pytest.fail(f"{name} is not installed: apt-get install snmpd snmp", pytrace=False)
+    return found
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pysnmp_response(
+    request_id: int | None, varbinds: list, error_status: int = 0, error_index: int = 0, community: bytes = b"public"
+) -> bytes:
+    """An SNMPv2c Response message encoded by pysnmp, to check our codec and client against."""
+    from pyasn1.codec.ber import encoder
+    from pysnmp.proto import api
+
+    v2c = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+    pdu = v2c.ResponsePDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_request_id(pdu, request_id)
+    v2c.apiPDU.set_error_status(pdu, error_status)
+    v2c.apiPDU.set_error_index(pdu, error_index)
+    v2c.apiPDU.set_varbinds(pdu, varbinds)
+    message = v2c.Message()
+    v2c.apiMessage.set_defaults(message)
+    v2c.apiMessage.set_community(message, community)
+    v2c.apiMessage.set_pdu(message, pdu)
+    return encoder.encode(message)
