@@ -33,7 +33,7 @@ from .state import (
     SeqnoSource,
     derive_status,
 )
-from .wsrep import WsrepValue, classify
+from .wsrep import WsrepValue, classify, parse_int
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +169,6 @@ def _bool(value: str | None) -> bool | None:
     return {"ON": True, "OFF": False}.get(value.strip().upper())
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def recover_position(server: ServerConfig) -> Position:
     """Run ``mysqld --wsrep-recover`` and read the position from its error log.
 
@@ -258,14 +251,17 @@ class Probe:
             notes.append("no server process was found for the datadir, but the connection was not refused")
             process = ProcessState.UNKNOWN
         sst_in_progress = (datadir / "sst_in_progress").exists()
+        cluster_status = status_vars.get("wsrep_cluster_status")
+        local_state = parse_int(status_vars.get("wsrep_local_state"))
+        local_state_comment = status_vars.get("wsrep_local_state_comment")
         status, reason = derive_status(
             process=process,
             pid=proc.pid,
             failure=reading.failure,
             error=reading.error,
-            cluster_status=status_vars.get("wsrep_cluster_status"),
-            local_state=_int(status_vars.get("wsrep_local_state")),
-            local_state_comment=status_vars.get("wsrep_local_state_comment"),
+            cluster_status=cluster_status,
+            local_state=local_state,
+            local_state_comment=local_state_comment,
             sst_in_progress=sst_in_progress,
         )
         seqno, source, uuid = self._seqno(reading, grastate, process, notes)
@@ -285,12 +281,12 @@ class Probe:
             process=process,
             pid=proc.pid,
             mysql_failure=reading.failure,
-            local_state=_int(status_vars.get("wsrep_local_state")),
-            local_state_comment=status_vars.get("wsrep_local_state_comment"),
-            cluster_status=status_vars.get("wsrep_cluster_status"),
-            cluster_size=_int(status_vars.get("wsrep_cluster_size")),
+            local_state=local_state,
+            local_state_comment=local_state_comment,
+            cluster_status=cluster_status,
+            cluster_size=parse_int(status_vars.get("wsrep_cluster_size")),
             cluster_state_uuid=status_vars.get("wsrep_cluster_state_uuid"),
-            cluster_conf_id=_int(status_vars.get("wsrep_cluster_conf_id")),
+            cluster_conf_id=parse_int(status_vars.get("wsrep_cluster_conf_id")),
             ready=_bool(status_vars.get("wsrep_ready")),
             connected=_bool(status_vars.get("wsrep_connected")),
             desync=_bool(variables.get("wsrep_desync")),
@@ -318,7 +314,7 @@ class Probe:
     def _seqno(
         self, reading: MysqlReading, grastate: GraState | None, process: ProcessState, notes: list[str]
     ) -> tuple[int, SeqnoSource, str | None]:
-        live = _int(reading.status.get("wsrep_last_committed"))
+        live = parse_int(reading.status.get("wsrep_last_committed"))
         if reading.failure is None and live is not None and live >= 0:
             return live, SeqnoSource.LIVE, reading.status.get("wsrep_local_state_uuid")
         file_uuid = grastate.position.uuid if grastate else None

@@ -94,7 +94,10 @@ class WsrepValue:
     value: int | float | str | None
 
 
-def _int(raw: str) -> int | None:
+def parse_int(raw: str | None) -> int | None:
+    """An integer status value, or None when it is missing or not an integer."""
+    if raw is None:
+        return None
     try:
         return int(raw.strip())
     except ValueError:
@@ -118,7 +121,7 @@ def kind_of(name: str, raw: str) -> Kind:
         return Kind.GAUGE
     if name in FLOATS:
         return Kind.FLOAT
-    if _int(raw) is not None:
+    if parse_int(raw) is not None:
         return Kind.GAUGE
     if _float(raw) is not None:
         return Kind.FLOAT
@@ -130,9 +133,9 @@ def classify(name: str, raw: str) -> WsrepValue:
     kind = kind_of(name, raw)
     value: int | float | str | None
     if kind is Kind.COUNTER:
-        value = _int(raw)
+        value = parse_int(raw)
     elif kind is Kind.GAUGE:
-        value = _int(raw)
+        value = parse_int(raw)
         if value is not None and value >= 2**63:
             value -= 2**64  # Galera prints -1 as an unsigned 64-bit number (wsrep_local_index, ...)
     elif kind is Kind.FLOAT:

@@ -17,6 +17,7 @@ from nagiosplugin.state import Critical, Unknown, Warn
 
 from .. import __version__
 from ..inifile import DEFAULT_CONFIG
+from .common import ArgumentParser
 
 if TYPE_CHECKING:
     from ..snmpclient import Target
@@ -42,12 +43,8 @@ DEFAULT_RANGES = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """Exit 3 (UNKNOWN) on bad usage, --help and --version, as plugins must."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(3, f"{self.prog}: error: {message}\n")
+class _Parser(ArgumentParser):
+    """Exit 3 (UNKNOWN) on --help and --version too, as plugins must."""
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
