@@ -483,6 +483,10 @@ class Sandbox:
             if node.process() is ProcessState.ABSENT:
                 node.start()
             node.wait_synced(timeout)
+        # A later joiner's state transfer makes an earlier node its donor for a moment:
+        # "up" means every node Synced at the end, not each one at some point.
+        for node in self.nodes:
+            node.wait_synced(timeout)
         for node in self.nodes:
             node.start_services()
         for node in self.nodes:
