@@ -45,6 +45,10 @@ COMMUNITY = "public"
 EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, for the seed's extend lines
 
 
+# MariaDB's error number for a refused wsrep_desync (and other refused operations).
+ER_CANNOT_USER = 1396
+
+
 class SandboxError(Exception):
     """The sandbox cannot do what was asked; the message says why and what to do."""
 
@@ -419,6 +423,23 @@ extend galeraSeqno {check} -c {self.config_path} seqno
             conn.close()
 
 
+    def set_desync(self, on: bool, timeout: float = 30) -> None:
+        """SET GLOBAL wsrep_desync, retried while Galera refuses it for a moment.
+
+        Galera answers "Operation 'desync' failed" (1396) while the node's group is busy
+        with a view change or a state transfer; that passes.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sql(f"SET GLOBAL wsrep_desync = {'ON' if on else 'OFF'}")
+                return
+            except pymysql.OperationalError as exc:
+                if exc.args[0] != ER_CANNOT_USER or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+
+
 class Sandbox:
     def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3) -> None:
         if not 1 <= nodes <= MAX_NODES:
@@ -483,14 +504,28 @@ class Sandbox:
             if node.process() is ProcessState.ABSENT:
                 node.start()
             node.wait_synced(timeout)
-        # A later joiner's state transfer makes an earlier node its donor for a moment:
-        # "up" means every node Synced at the end, not each one at some point.
-        for node in self.nodes:
-            node.wait_synced(timeout)
+        self.wait_settled(timeout)
         for node in self.nodes:
             node.start_services()
         for node in self.nodes:
             node.wait_snmp()
+
+    def settled(self) -> bool:
+        """Every node Synced in one Primary view holding all of them.
+
+        A node's own Synced is not enough: a later joiner's state transfer makes an earlier
+        node its donor for a moment, and a node resumed after SIGSTOP still reports the
+        Synced it froze in until the others' eviction of it reaches it.
+        """
+        states = [node.snapshot() for node in self.nodes]
+        views = {(s.cluster_state_uuid, s.cluster_conf_id) for s in states}
+        return len(views) == 1 and all(
+            s.status is Status.RUNNING and s.local_state == SYNCED and s.cluster_size == len(self.nodes)
+            for s in states
+        )
+
+    def wait_settled(self, timeout: float = 120) -> None:
+        wait_for(self.settled, timeout, "every node Synced in one Primary view", interval=0.2)
 
     def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode:
         if not any(node.initialized() for node in self.nodes):

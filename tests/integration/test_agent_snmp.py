@@ -202,7 +202,7 @@ def traps(tmp_path: Path) -> Iterator[Path]:
 
 def test_desync_is_visible_within_a_second_and_notified(cluster: Sandbox, traps: Path) -> None:
     node = cluster.node(2)
-    node.sql("SET GLOBAL wsrep_desync = ON")
+    node.set_desync(True)
     changed = time.monotonic()
     try:
         wait_for(lambda: snmp_get(node, "galeraLocalState")["galeraLocalState"] == 2, 5, "galeraLocalState donor")
@@ -215,7 +215,7 @@ def test_desync_is_visible_within_a_second_and_notified(cluster: Sandbox, traps:
         trap = ".".join(map(str, mib.NOTIFICATION_OBJECTS["galeraLocalStateChange"][0]))
         wait_for(lambda: trap in traps.read_text() and "node2" in traps.read_text(), 5, "the notification")
     finally:
-        node.sql("SET GLOBAL wsrep_desync = OFF")
+        node.set_desync(False)
     wait_for(lambda: snmp_get(node, "galeraHealthy")["galeraHealthy"] == mib.TRUE, 5, "galeraHealthy back to true")
 
 
@@ -249,7 +249,7 @@ def test_hung_mysqld_keeps_snmp_fast_and_marks_data_invalid(cluster: Sandbox) ->
         assert b"does not answer" in values["galeraLastError"] or b"suspended" in values["galeraLastError"]
     finally:
         node.signal(signal.SIGCONT)
-    node.wait_synced()
+    cluster.wait_settled()
 
 
 def test_values_come_back_after_an_snmpd_restart(cluster: Sandbox) -> None:

@@ -65,14 +65,14 @@ def test_all_synced_is_ok_with_perfdata(cluster: Sandbox, cli, source) -> None:
 @pytest.mark.parametrize("source", SOURCES)
 def test_desynced_node_is_warning(cluster: Sandbox, cli, source) -> None:
     node = cluster.node(2)
-    node.sql("SET GLOBAL wsrep_desync = ON")
+    node.set_desync(True)
     try:
         wait_for(lambda: run(cli, "-m", "node", *source(node))[0] == 1, 5, "WARNING for the desynced node")
         _, line = run(cli, "-m", "node", *source(node))
         assert "wsrep_desync is ON" in line
         assert run(cli, "-m", "node", *source(cluster.node(1)))[0] == 0
     finally:
-        node.sql("SET GLOBAL wsrep_desync = OFF")
+        node.set_desync(False)
 
 
 def test_a_killed_node_shrinks_the_cluster(cluster: Sandbox, cli) -> None:

@@ -87,7 +87,7 @@ def test_a_write_on_node1_moves_every_seqno(cluster: Sandbox, cli) -> None:
 
 def test_desync_fails_health_but_status_stays_running(cluster: Sandbox, cli) -> None:
     node = cluster.node(2)
-    node.sql("SET GLOBAL wsrep_desync = ON")
+    node.set_desync(True)
     try:
         result = check(cli, node, "health")
         assert result.returncode == 1
@@ -95,7 +95,7 @@ def test_desync_fails_health_but_status_stays_running(cluster: Sandbox, cli) -> 
         assert len(result.stdout.strip().splitlines()) == 1
         assert word(cli, node, "status") == "running"
     finally:
-        node.sql("SET GLOBAL wsrep_desync = OFF")
+        node.set_desync(False)
     wait_for(lambda: check(cli, node, "health").returncode == 0, 10, "health to recover after desync OFF")
 
 
@@ -119,7 +119,7 @@ def test_hung_mysqld_is_never_reported_running(cluster: Sandbox, cli) -> None:
             assert check(cli, node, "health").returncode == 1
         finally:
             node.signal(signal.SIGCONT)
-    node.wait_synced()
+    cluster.wait_settled()
 
 
 def test_sandbox_cli_up_is_idempotent_and_down_leaves_no_process(cluster: Sandbox, cli) -> None:
