@@ -52,6 +52,22 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class KeepalivedConfig:
+    """The file keepalived's ``track_file ... weight 0 reverse`` reads: 1 serve, 0 fault."""
+
+    track_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The clustercheck-compatible health endpoint the agent serves (HAProxy ``option httpchk``)."""
+
+    enabled: bool = False
+    address: str = "0.0.0.0"
+    port: int = 9200
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     mysql: MysqlConfig
@@ -59,6 +75,8 @@ class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     health: HealthPolicy = field(default_factory=HealthPolicy)
     drain_file: Path = Path("/var/lib/galera-snmp/drained")
+    keepalived: KeepalivedConfig = field(default_factory=KeepalivedConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,8 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "wake_socket": "path",
         "event_file": "path",
     },
+    "keepalived": {"track_file": "path"},
+    "http": {"enabled": "bool", "address": "str", "port": "port"},
 }
 
 
@@ -110,6 +130,10 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
         if not 0 < value <= 3600:
             raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= 3600")
         return value
+    if kind == "port":
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise ConfigError(f"{where}: {raw!r} is not a TCP port (1-65535)")
+        return int(raw)
     if kind == "bool":
         lowered = raw.lower()
         if lowered in ("yes", "true", "on", "1"):
@@ -148,6 +172,8 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         agent=AgentConfig(**values.get("agent", {})),  # type: ignore[arg-type]
         health=HealthPolicy(**health),  # type: ignore[arg-type]
         drain_file=drain_file,  # type: ignore[arg-type]
+        keepalived=KeepalivedConfig(**values.get("keepalived", {})),  # type: ignore[arg-type]
+        http=HttpConfig(**values.get("http", {})),  # type: ignore[arg-type]
     )
 
 

@@ -49,23 +49,12 @@ class Syntax(IntEnum):
 
 
 @dataclass(frozen=True)
-class ServeContext:
-    """Everything a value may come from: the snapshot, its health, and the agent's own view."""
-
-    state: NodeState
-    health: Health
-    valid: bool  # the last refresh read mysqld, or knew for sure that it is not running
-    age: int  # seconds since the last valid refresh
-    last_error: str = ""
-
-
-@dataclass(frozen=True)
 class MibObject:
     name: str
     oid: OID  # without the .0 instance of a scalar
     syntax: Syntax
     mib_type: str  # the SYNTAX as the MIB writes it (checked by the drift test)
-    read: Callable[[ServeContext], Value]
+    read: Callable[[NodeReport], Value]
 
 
 # Enumerations: the numbers are part of the contract.
@@ -92,25 +81,25 @@ def tri_state(value: bool | None) -> int:
     return UNKNOWN_TRUTH if value is None else TRUE if value else FALSE
 
 
-def _local_state(ctx: ServeContext) -> int:
+def _local_state(ctx: NodeReport) -> int:
     value = ctx.state.local_state
     return value if value in (1, 2, 3, 4) else LOCAL_STATE_UNKNOWN
 
 
-def _seqno(ctx: ServeContext) -> int | None:
+def _seqno(ctx: NodeReport) -> int | None:
     return ctx.state.seqno if ctx.state.seqno_source is not SeqnoSource.UNKNOWN and ctx.state.seqno >= 0 else None
 
 
-def _wsrep_number(name: str) -> Callable[[ServeContext], Value]:
-    def read(ctx: ServeContext) -> Value:
+def _wsrep_number(name: str) -> Callable[[NodeReport], Value]:
+    def read(ctx: NodeReport) -> Value:
         item = ctx.state.wsrep.get(name)
         return item.value if item is not None and isinstance(item.value, int) else None
 
     return read
 
 
-def _wsrep_scaled(name: str, scale: int) -> Callable[[ServeContext], Value]:
-    def read(ctx: ServeContext) -> Value:
+def _wsrep_scaled(name: str, scale: int) -> Callable[[NodeReport], Value]:
+    def read(ctx: NodeReport) -> Value:
         item = ctx.state.wsrep.get(name)
         if item is None or not isinstance(item.value, int | float) or item.value < 0:
             return None
@@ -125,7 +114,7 @@ def _camel(wsrep_name: str) -> str:
 
 def _node_objects() -> list[MibObject]:
     s = Syntax
-    spec: list[tuple[str, Syntax, str, Callable[[ServeContext], Value]]] = [
+    spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
         ("galeraStatus", s.INTEGER, "INTEGER", lambda c: STATUS[c.state.status]),
         ("galeraStatusReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.reason),
         ("galeraSeqno", s.COUNTER64, "CounterBasedGauge64", _seqno),
@@ -292,7 +281,7 @@ def encode(syntax: Syntax, value: object) -> int | bytes | None:
     return value if 0 <= value <= MAX_UINT64 else None
 
 
-def render(ctx: ServeContext) -> list[tuple[OID, Syntax, int | bytes]]:
+def render(ctx: NodeReport) -> list[tuple[OID, Syntax, int | bytes]]:
     """Every instance the agent serves for this context, in lexicographic OID order."""
     rows: list[tuple[OID, Syntax, int | bytes]] = []
     for obj in SCALARS:

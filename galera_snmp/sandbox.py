@@ -42,6 +42,7 @@ NODE_PORTS = (3306, 4567, 4568, 4444)
 INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
 TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (v2c, community public)
 COMMUNITY = "public"
+HTTP_PORT = 9200  # the agent's clustercheck-compatible health endpoint, on each node's address
 EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, for the seed's extend lines
 
 
@@ -168,6 +169,14 @@ class SandboxNode:
         return self.dir / "my.cnf"
 
     @property
+    def track_file(self) -> Path:
+        return self.dir / "run" / "keepalived.track"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://{self.address}:{HTTP_PORT}/"
+
+    @property
     def config_path(self) -> Path:
         return self.dir / "galera-snmp.conf"
 
@@ -230,7 +239,9 @@ class SandboxNode:
             "[health]\ndrain_file = drained\n\n"
             "[agent]\nsocket = run/agentx.sock\nwake_socket = run/agent-wake.sock\nevent_file = run/last-event.json\n"
             "# wsrep_desync and FLUSH send no wsrep notification: they show within one refresh\n"
-            "refresh_interval = 0.5\n"
+            "refresh_interval = 0.5\n\n"
+            "[keepalived]\ntrack_file = run/keepalived.track\n\n"
+            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n"
         )
         self.snmpd_conf.write_text(self._snmpd_conf())
         fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -183,7 +183,16 @@ class NodeReport:
     health: Health
     valid: bool | None
     age: int | None
-    last_error: str
+    last_error: str = ""
+
+    def verdict(self) -> Health:
+        """Whether to send client traffic now (keepalived, the HTTP check): the health rule,
+        trusted only on current data — a stale "healthy" keeps traffic on a node that may be gone."""
+        if self.valid is not True:
+            return Health(False, f"no current data: {self.last_error or self.health.reason}")
+        if self.health.healthy is not True:
+            return Health(False, self.health.reason)
+        return self.health
 
 
 def assess_health(state: NodeState, policy: HealthPolicy) -> Health:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .. import __version__
-from ..config import ConfigError
+from ..config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from ..drain import drain, undrain
+from ..keepalived import TrackFile, follow
+from ..probe import Probe
 from ..sandbox import DEFAULT_DIR, MAX_NODES, Sandbox, SandboxError
+from ..watch import Reporter
 from .common import ArgumentParser, fail
 
 PROG = "galera-snmp"
@@ -25,6 +32,52 @@ def _sandbox(args: argparse.Namespace) -> int:
     else:
         _print_status(sandbox)
     return 0
+
+
+def _drain(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    try:
+        drain(config, args.reason)
+    except OSError as err:
+        raise ConfigError(f"cannot write the drain file {config.drain_file}: {err.strerror}") from None
+    print(f"drained ({config.drain_file}): health checks fail from now on; Galera is untouched")
+    return 0
+
+
+def _undrain(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    try:
+        removed = undrain(config)
+    except OSError as err:
+        raise ConfigError(f"cannot remove the drain file {config.drain_file}: {err.strerror}") from None
+    print("undrained: the node serves again when it is healthy" if removed else "was not drained")
+    return 0
+
+
+def _track_file(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    path = args.file or config.keepalived.track_file
+    if path is None:
+        raise ConfigError(f"{config.path}: no [keepalived] track_file, and no --file given")
+    track = TrackFile(Path(path))
+    if not args.follow:
+        return _write_once(config, track)
+    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    follow(config, track, stop)
+    return 0
+
+
+def _write_once(config: Config, track: TrackFile) -> int:
+    with Probe(config) as probe:
+        verdict = Reporter(config, probe.snapshot).report().verdict()
+    track.update(verdict)
+    if track.written is None:
+        raise ConfigError(f"cannot write {track.path}")
+    print(f"{track.written} ({verdict.reason})")
+    return 0 if verdict.healthy else 1
 
 
 def _print_status(sandbox: Sandbox) -> None:
@@ -65,6 +118,40 @@ def build_parser() -> ArgumentParser:
     box.add_argument("--dir", default=str(DEFAULT_DIR), help="sandbox directory (default: %(default)s)")
     box.add_argument("--purge", action="store_true", help="with down: also delete the directory")
     box.set_defaults(func=_sandbox)
+
+    def with_config(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="INI config (default: %(default)s)")
+        return command
+
+    out = with_config(
+        commands.add_parser(
+            "drain",
+            help="take this node out of client traffic (keepalived, HTTP check) without touching Galera",
+            description="Create the [health] drain_file: the health rule then fails with 'drained by the "
+            "operator', so the keepalived track file, the HTTP check and galeraHealthy say no, while "
+            "galeraStatus and Galera itself are unchanged. Survives restarts until 'undrain'.",
+        )
+    )
+    out.add_argument("--reason", default="drained by galera-snmp drain", help="a note kept in the drain file")
+    out.set_defaults(func=_drain)
+    back = with_config(commands.add_parser("undrain", help="undo drain: serve again when healthy"))
+    back.set_defaults(func=_undrain)
+
+    keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
+    actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)
+    track = with_config(
+        actions.add_parser(
+            "track-file",
+            help="write the track file (1 serve, 0 fault) once, or keep it current with --follow",
+            description="Write the keepalived track file from this node's health: 1 when it may serve, "
+            "0 when not (track it with 'weight 0 reverse'). Without --follow: once, exit 0 healthy, 1 not. "
+            "With --follow: keep it current like the agent does (for hosts without snmpd); on exit the "
+            "file says 0.",
+        )
+    )
+    track.add_argument("--file", help="the track file (default: [keepalived] track_file)")
+    track.add_argument("--follow", action="store_true", help="keep running and rewrite the file on every change")
+    track.set_defaults(func=_track_file)
     return parser
 
 

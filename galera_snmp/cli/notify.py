@@ -2,20 +2,18 @@
 
 mysqld waits for this command on every state change, so it does almost nothing: it records
 the event atomically, wakes the agent with one datagram, and always exits 0 — our side being
-down must never disturb mysqld. It imports only the standard library and inifile.py (no
+down must never disturb mysqld. It imports only the standard library, inifile.py and handoff.py (no
 argparse, no dataclasses): interpreter start-up is most of its cost.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import socket
 import sys
 import time
 
+from ..handoff import wake, write_atomically
 from ..inifile import DEFAULT_CONFIG, DEFAULT_EVENT_FILE, DEFAULT_WAKE_SOCKET, ConfigError, read_ini, resolve_path
 
 USAGE = """usage: galera-snmp-notify [-c CONFIG] --status S [--uuid U] [--primary yes|no] [--members LIST] [--index N]
@@ -62,23 +60,12 @@ def agent_paths(config: str) -> tuple[str, str]:
 
 
 def record(path: str, event: dict[str, object]) -> None:
-    """Write the event where the agent and operators find it: temp file + rename, never torn."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(event, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write the event where the agent and operators find it, never torn."""
+    write_atomically(path, json.dumps(event))
 
 
-def wake(path: str, event: dict[str, object]) -> None:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        sock.sendto(json.dumps(event).encode()[:4096], path)
+def wake_agent(path: str, event: dict[str, object]) -> None:
+    wake(path, json.dumps(event).encode())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +87,7 @@ def _main(args: list[str]) -> int:
     except ConfigError as err:
         print(f"galera-snmp-notify: {err}", file=sys.stderr)
         return 0
-    for action, target in ((record, event_file), (wake, wake_socket)):
+    for action, target in ((record, event_file), (wake_agent, wake_socket)):
         try:
             action(target, event)
         except (OSError, ValueError) as err:  # agent down, directory missing: not mysqld's problem

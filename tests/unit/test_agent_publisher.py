@@ -10,18 +10,20 @@ from types import MappingProxyType
 import pytest
 from support import synced_state, wsrep_values
 
-from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications, is_valid
+from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications
 from galera_snmp.agentx import NO_SUCH_INSTANCE
 from galera_snmp.config import Config, MysqlConfig
-from galera_snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS, ServeContext
+from galera_snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS
 from galera_snmp.state import (
     Health,
     HealthPolicy,
     MysqlFailure,
+    NodeReport,
     NodeState,
     ProcessState,
     Status,
 )
+from galera_snmp.watch import is_valid
 from galera_snmp.wsrep import classify
 
 T0 = 1_700_000_000.0
@@ -228,8 +230,8 @@ def test_health_change_queues_its_notification():
 
 
 def test_changed_notifications_order_and_first_snapshot():
-    def ctx(state: NodeState, healthy: bool) -> ServeContext:
-        return ServeContext(state, Health(healthy, ""), True, 0)
+    def ctx(state: NodeState, healthy: bool) -> NodeReport:
+        return NodeReport(state, Health(healthy, ""), True, 0)
 
     before = ctx(synced(), True)
     after = ctx(synced(status=Status.JOINING, local_state=1, cluster_size=1), False)

@@ -43,8 +43,8 @@ from galera_snmp.agentx import (
     parse_header,
     parse_request,
 )
-from galera_snmp.mib import BY_NAME, GALERA_MIB, STATUS, ServeContext, Syntax, encode, render
-from galera_snmp.state import Health, Member, NodeState, ProcessState, SeqnoSource, Status
+from galera_snmp.mib import BY_NAME, GALERA_MIB, STATUS, Syntax, encode, render
+from galera_snmp.state import Health, Member, NodeReport, NodeState, ProcessState, SeqnoSource, Status
 from galera_snmp.wsrep import classify
 
 ENTERPRISE = "1.3.6.1.4.1.32473"
@@ -825,7 +825,7 @@ def connected_session(master: FakeMaster) -> Session:
     return session
 
 
-def serve_context(**changes) -> ServeContext:
+def serve_context(**changes) -> NodeReport:
     fields = {
         "taken_at": 1000.0,
         "status": Status.RUNNING,
@@ -842,7 +842,7 @@ def serve_context(**changes) -> ServeContext:
     }
     fields.update(changes)
     fields["wsrep"] = MappingProxyType(dict(fields["wsrep"]))
-    return ServeContext(NodeState(**fields), Health(True, "Synced, Primary, ready"), True, 0)
+    return NodeReport(NodeState(**fields), Health(True, "Synced, Primary, ready"), True, 0)
 
 
 # --- stock registration errors ---------------------------------------------------------------

@@ -9,6 +9,8 @@ from galera_snmp.config import (
     ClientOptions,
     Config,
     ConfigError,
+    HttpConfig,
+    KeepalivedConfig,
     MysqlConfig,
     ServerConfig,
     load_config,
@@ -45,6 +47,14 @@ recover_timeout = 60
 donor_serves = yes
 desync_serves = On
 drain_file = run/drained
+
+[keepalived]
+track_file = run/keepalived.track
+
+[http]
+enabled = yes
+address = ::
+port = 9201
 """
 
 
@@ -70,6 +80,8 @@ def test_full_config_resolves_relative_paths(tmp_path):
     assert config.health == HealthPolicy(donor_serves=True, desync_serves=True)
     assert config.drain_file == tmp_path / "run" / "drained"
     assert config.mysql.option_file.is_absolute()
+    assert config.keepalived == KeepalivedConfig(track_file=tmp_path / "run" / "keepalived.track")
+    assert config.http == HttpConfig(enabled=True, address="::", port=9201)
 
 
 def test_relative_paths_are_relative_to_the_config_folder_not_the_cwd(tmp_path, monkeypatch):
@@ -95,6 +107,8 @@ def test_defaults(tmp_path):
     assert config.server.recover is True
     assert config.health == HealthPolicy(donor_serves=False, desync_serves=False)
     assert config.drain_file == Path("/var/lib/galera-snmp/drained")
+    assert config.keepalived.track_file is None  # no track file unless asked for
+    assert config.http == HttpConfig(enabled=False, address="0.0.0.0", port=9200)
 
 
 @pytest.mark.parametrize(
@@ -124,6 +138,12 @@ def test_bool_words(tmp_path, value, expected):
         pytest.param("[mysql]\noption_file = c.cnf\n[health]\ndonor_serves = maybe\n", ["donor_serves", "'maybe'"],
                      id="bad-bool"),
         pytest.param("[mysql]\noption_file = c.cnf\n[server]\nrecover = 2\n", ["recover", "'2'"], id="bad-bool-2"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[http]\nport = http\n", ["[http] port", "'http'"], id="port-word"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[http]\nport = 0\n", ["[http] port", "'0'"], id="port-zero"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[http]\nport = 65536\n", ["[http] port"], id="port-too-big"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[http]\nenabled = sure\n", ["[http] enabled"], id="http-bool"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[keepalived]\ntrack_file =\n", ["track_file", "empty"],
+                     id="empty-track-file"),
         pytest.param("[mysql]\noption_group = client\n", ["option_file", "required"], id="missing-option-file"),
         pytest.param("", ["option_file"], id="empty-file"),
         pytest.param("[mysql]\noption_file =\n", ["option_file", "empty"], id="empty-option-file"),

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from support import synced_state, wsrep_values
 
 from galera_snmp import mib
-from galera_snmp.mib import BY_NAME, ServeContext, read_members, read_node, render
+from galera_snmp.mib import BY_NAME, read_members, read_node, render
 from galera_snmp.snmpclient import Missing
-from galera_snmp.state import Health, Member, MysqlFailure, NodeState, ProcessState, SeqnoSource, Status
+from galera_snmp.state import Health, Member, MysqlFailure, NodeReport, NodeState, ProcessState, SeqnoSource, Status
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 MEMBERS = (
@@ -18,7 +18,7 @@ MEMBERS = (
 )
 
 
-def served(ctx: ServeContext) -> dict[tuple[int, ...], object]:
+def served(ctx: NodeReport) -> dict[tuple[int, ...], object]:
     return {oid: value for oid, _, value in render(ctx)}
 
 
@@ -44,7 +44,7 @@ def synced(**overrides: object) -> NodeState:
 
 def test_round_trip_keeps_every_served_fact() -> None:
     state = synced()
-    remote = read_node(served(ServeContext(state, Health(True, "Synced, Primary, ready"), True, 3)))
+    remote = read_node(served(NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3)))
     got = remote.state
     for field in (
         "status", "reason", "seqno", "seqno_source", "state_uuid", "safe_to_bootstrap", "local_state",
@@ -61,14 +61,14 @@ def test_round_trip_keeps_every_served_fact() -> None:
 
 
 def test_members_round_trip() -> None:
-    rows = {oid: value for oid, _, value in render(ServeContext(synced(), Health(True, "ok"), True, 0))}
+    rows = {oid: value for oid, _, value in render(NodeReport(synced(), Health(True, "ok"), True, 0))}
     assert read_members(rows) == MEMBERS
 
 
 def test_unknown_seqno_reads_as_minus_one() -> None:
     state = synced(seqno=-1, seqno_source=SeqnoSource.UNKNOWN, status=Status.STOPPED,
                    mysql_failure=MysqlFailure.REFUSED, process=ProcessState.ABSENT)
-    remote = read_node(served(ServeContext(state, Health(False, "stopped"), True, 0)))
+    remote = read_node(served(NodeReport(state, Health(False, "stopped"), True, 0)))
     assert (remote.state.seqno, remote.state.seqno_source) == (-1, SeqnoSource.UNKNOWN)
     assert remote.state.status is Status.STOPPED
 

@@ -20,7 +20,7 @@ from galera_snmp.mib import (
     RATIO_SPECS,
     SCALARS,
     STATUS,
-    ServeContext,
+    NodeReport,
     Syntax,
     encode,
     render,
@@ -60,11 +60,11 @@ def node_state(**changes) -> NodeState:
     return synced_state(**fields)
 
 
-def context(health: Health | None = None, valid: bool = True, age: int = 0, **changes) -> ServeContext:
-    return ServeContext(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age)
+def context(health: Health | None = None, valid: bool = True, age: int = 0, **changes) -> NodeReport:
+    return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age)
 
 
-def served(ctx: ServeContext) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
+def served(ctx: NodeReport) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
     rows = render(ctx)
     assert_valid(rows)
     return {oid: (syntax, value) for oid, syntax, value in rows}
@@ -74,7 +74,7 @@ def scalar(name: str) -> tuple[int, ...]:
     return (*BY_NAME[name].oid, 0)
 
 
-def value_of(ctx: ServeContext, name: str) -> int | bytes | None:
+def value_of(ctx: NodeReport, name: str) -> int | bytes | None:
     row = served(ctx).get(scalar(name))
     if row is None:
         return None
@@ -245,7 +245,7 @@ def test_seqno_source_numbers():
 
 
 def test_invalid_data_is_flagged():
-    ctx = ServeContext(node_state(), Health(False, "x"), valid=False, age=12, last_error="mysqld does not answer")
+    ctx = NodeReport(node_state(), Health(False, "x"), valid=False, age=12, last_error="mysqld does not answer")
     values = served(ctx)
     assert values[scalar("galeraDataValid")] == (Syntax.INTEGER, 2)
     assert values[scalar("galeraDataAge")] == (Syntax.GAUGE32, 12)

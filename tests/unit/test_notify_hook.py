@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from galera_snmp.cli import notify
-from galera_snmp.cli.notify import main, parse_event, record, wake
+from galera_snmp.cli.notify import main, parse_event, record, wake_agent
 
 NOTIFY_BIN = Path(sys.executable).parent / "galera-snmp-notify"
 RECV_TIMEOUT = 5.0
@@ -130,13 +130,13 @@ def bound_socket(path: Path) -> socket.socket:
 def test_wake_sends_one_datagram(short_dir):
     path = short_dir / "agent.sock"
     with bound_socket(path) as sock:
-        wake(str(path), {"status": "synced", "index": 1})
+        wake_agent(str(path), {"status": "synced", "index": 1})
         assert json.loads(sock.recv(8192)) == {"status": "synced", "index": 1}
 
 
 def test_wake_without_listener_raises_oserror(short_dir):
     with pytest.raises(OSError):
-        wake(str(short_dir / "nobody.sock"), {"status": "synced"})
+        wake_agent(str(short_dir / "nobody.sock"), {"status": "synced"})
 
 
 # --- main ------------------------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""A real keepalived per sandbox node (each in its own network namespace on a bridge), fed by
+that node's agent through the track file, or running galera-check (vrrp_script variant): the
+VIP leaves a node that must not serve and comes back when it recovers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from vrrp import CONTRIB, VrrpLab, lab_config
+
+from galera_snmp.config import load_config
+from galera_snmp.drain import drain, undrain
+from galera_snmp.sandbox import Sandbox
+
+pytestmark = pytest.mark.integration
+
+PRIORITIES = {1: 103, 2: 102, 3: 101}
+TRACK_FILE_TARGET = 1.5  # seconds from a health change to the VIP on the next node (issue 5)
+
+
+def report(what: str, seconds: float) -> None:
+    print(f"{what}: VIP moved in {seconds:.3f} s", file=sys.stderr)
+
+
+@pytest.fixture
+def track_file_lab(cluster: Sandbox, tmp_path: Path) -> Iterator[VrrpLab]:
+    with VrrpLab(tmp_path, len(cluster.nodes)) as lab:
+        for node in cluster.nodes:
+            config = lab_config(
+                CONTRIB / "keepalived.conf", node.index, PRIORITIES[node.index], tmp_path / "notify.log",
+                {r'file "/run/galera-snmp/keepalived\.track"': f'file "{node.track_file}"'},
+            )
+            lab.start(node.index, config)
+        lab.wait_holder(1)
+        yield lab
+
+
+def test_vip_follows_desync_drain_and_a_killed_mysqld(cluster: Sandbox, track_file_lab: VrrpLab) -> None:
+    lab, node1 = track_file_lab, cluster.node(1)
+    config = load_config(node1.config_path)
+
+    seconds = lab.time_move(lambda: node1.set_desync(True), to=2)
+    report("desync", seconds)
+    lab.time_move(lambda: node1.set_desync(False), to=1)
+
+    seconds = lab.time_move(lambda: drain(config, "test"), to=2)
+    report("drain", seconds)
+    assert node1.snapshot().status.value == "running"  # drained is not a Galera state
+    lab.time_move(lambda: undrain(config), to=1)
+
+    seconds = lab.time_move(node1.kill, to=2)
+    report("kill -9 of mariadbd", seconds)
+    assert seconds <= TRACK_FILE_TARGET, f"track_file failover took {seconds:.2f} s"
+    cluster.up()
+    lab.wait_holder(1, timeout=30)
+
+
+def test_vip_leaves_a_node_whose_agent_stops(cluster: Sandbox, track_file_lab: VrrpLab) -> None:
+    node1 = cluster.node(1)
+    try:
+        track_file_lab.time_move(node1.agent.stop, to=2)
+        assert node1.track_file.read_text().strip() == "0"
+    finally:
+        node1.start_services()
+    track_file_lab.wait_holder(1, timeout=30)
+
+
+def test_vrrp_script_variant_moves_the_vip(cluster: Sandbox, tmp_path: Path) -> None:
+    galera_check = Path(sys.executable).parent / "galera-check"
+    assert galera_check.exists() and os.access(galera_check, os.X_OK)
+    with VrrpLab(tmp_path, len(cluster.nodes)) as lab:
+        for node in cluster.nodes:
+            config = lab_config(
+                CONTRIB / "keepalived-vrrp-script.conf", node.index, PRIORITIES[node.index], tmp_path / "notify.log",
+                {r'script "/usr/local/bin/galera-check -c /etc/galera-snmp/galera-snmp\.conf health"':
+                 f'script "{galera_check} -c {node.config_path} health"'},
+            )
+            lab.start(node.index, config)
+        lab.wait_holder(1, timeout=30)
+        node1 = cluster.node(1)
+        seconds = lab.time_move(node1.kill, to=2)
+        report("vrrp_script, kill -9 of mariadbd", seconds)
+        cluster.up()
+        lab.wait_holder(1, timeout=30)

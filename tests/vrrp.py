@@ -1,0 +1,139 @@
+"""A VRRP lab for the keepalived tests: network namespaces on a bridge, keepalived in each.
+
+Addresses exist only inside the namespaces; everything is removed on exit, and leftovers of
+an interrupted run are removed on entry.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from galera_snmp.sandbox import wait_for
+
+CONTRIB = Path(__file__).resolve().parents[1] / "contrib" / "keepalived"
+NOTIFY_SCRIPT = CONTRIB / "galera-keepalived-notify"
+SUBNET = "10.213.0"
+VIP = f"{SUBNET}.100"
+BRIDGE = "gsvrrp0"
+
+
+def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+
+
+def keepalived_binary() -> str:
+    found = shutil.which("keepalived") or shutil.which("keepalived", path="/usr/sbin:/sbin")
+    assert found, "keepalived is not installed: apt-get install keepalived"
+    return found
+
+
+def substitute(text: str, replacements: dict[str, str]) -> str:
+    """Replace each pattern exactly once, so a changed shipped file breaks the test loudly."""
+    for pattern, replacement in replacements.items():
+        text, count = re.subn(pattern, lambda _m, r=replacement: r, text, flags=re.MULTILINE)
+        assert count == 1, f"{pattern!r} matched {count} times in the shipped config"
+    return text
+
+
+def lab_config(shipped: Path, index: int, priority: int, notify_log: Path, extra: dict[str, str]) -> str:
+    """A shipped config as node ``index`` of the lab runs it: only site/node values changed."""
+    return substitute(
+        shipped.read_text(),
+        {
+            r"router_id galera1\b": f"router_id galera{index}",
+            r"priority 100\b": f"priority {priority}",
+            r"192\.0\.2\.100/24": f"{VIP}/24",
+            r'notify "/etc/keepalived/galera-keepalived-notify --log [^"]+"':
+                f'notify "{NOTIFY_SCRIPT} --log {notify_log}"',
+            **extra,
+        },
+    )
+
+
+class VrrpLab:
+    def __init__(self, workdir: Path, size: int) -> None:
+        self.workdir = workdir
+        self.size = size
+        self.processes: dict[int, subprocess.Popen] = {}
+
+    def namespace(self, index: int) -> str:
+        return f"gsvrrp{index}"
+
+    def __enter__(self) -> VrrpLab:
+        self._remove()
+        ip("link", "add", BRIDGE, "type", "bridge")
+        # multicast snooping would hold back VRRP adverts until a querier shows up
+        ip("link", "set", BRIDGE, "type", "bridge", "mcast_snooping", "0")
+        ip("link", "set", BRIDGE, "up")
+        for i in range(1, self.size + 1):
+            ns = self.namespace(i)
+            ip("netns", "add", ns)
+            ip("link", "add", f"{ns}h", "type", "veth", "peer", "name", "eth0", "netns", ns)
+            ip("link", "set", f"{ns}h", "master", BRIDGE, "up")
+            ip("-n", ns, "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0")
+            ip("-n", ns, "link", "set", "eth0", "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for index in list(self.processes):
+            self.stop(index)
+        self._remove()
+
+    def _remove(self) -> None:
+        for i in range(1, 10):
+            ip("netns", "del", self.namespace(i), check=False)
+        ip("link", "del", BRIDGE, check=False)
+
+    def start(self, index: int, config: str) -> None:
+        conf = self.workdir / f"keepalived{index}.conf"
+        conf.write_text(config)
+        argv = [keepalived_binary(), "-t", "-f", str(conf)]
+        check = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
+        run = self.workdir / f"ka{index}"
+        run.mkdir(exist_ok=True)
+        log = open(self.workdir / f"keepalived{index}.log", "ab")  # noqa: SIM115 - kept by the process
+        self.processes[index] = subprocess.Popen(
+            ["ip", "netns", "exec", self.namespace(index), keepalived_binary(), "-n", "-l", "-D", "-P",
+             "-f", str(conf), "-p", str(run / "keepalived.pid"), "-r", str(run / "vrrp.pid"),
+             "-c", str(run / "checkers.pid")],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def stop(self, index: int) -> None:
+        process = self.processes.pop(index)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def has_vip(self, index: int) -> bool:
+        out = ip("-n", self.namespace(index), "-o", "addr", "show", "dev", "eth0").stdout
+        return f" {VIP}/" in out
+
+    def holders(self) -> set[int]:
+        return {i for i in range(1, self.size + 1) if self.has_vip(i)}
+
+    def wait_holder(self, index: int | None, timeout: float = 15) -> None:
+        """Until exactly ``index`` holds the VIP (None: nobody)."""
+        want = set() if index is None else {index}
+        what = "nobody to hold the VIP" if index is None else f"node{index} to hold the VIP"
+        wait_for(lambda: self.holders() == want, timeout, f"{what} (holders: {self.holders()}; see {self.workdir})",
+                 interval=0.02)
+
+    def time_move(self, action: Callable[[], object], to: int | None, timeout: float = 15) -> float:
+        """Seconds from ``action`` to the VIP being held by exactly ``to`` (polled every 20 ms)."""
+        started = time.monotonic()
+        action()
+        self.wait_holder(to, timeout)
+        return time.monotonic() - started
