@@ -68,6 +68,31 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class InitConfig:
+    """galera-init: who the nodes are, how to ask them, and how to start mysqld.
+
+    Empty ``nodes``/``address`` are filled from the server's my.cnf (wsrep_cluster_address,
+    wsrep_node_address) when galera-init runs. Commands are split like a shell would (no
+    shell runs them); ``{position}`` becomes ``UUID:SEQNO``. An empty ``stop_command`` means
+    SIGTERM to the mysqld of the datadir.
+    """
+
+    nodes: tuple[str, ...] = ()
+    address: str = ""
+    snmp_port: int = 161
+    snmp_credentials: Path | None = None
+    snmp_timeout: float = 1.0
+    snmp_retries: int = 1
+    poll_period: float = 2.0
+    deadline: float = 60.0
+    synced_timeout: float = 900.0
+    phase_file: Path = Path("/run/galera-snmp/init-phase.json")
+    join_command: str = "systemctl start mariadb"
+    bootstrap_command: str = "galera_new_cluster"
+    stop_command: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     mysql: MysqlConfig
@@ -77,6 +102,7 @@ class Config:
     drain_file: Path = Path("/var/lib/galera-snmp/drained")
     keepalived: KeepalivedConfig = field(default_factory=KeepalivedConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    init: InitConfig = field(default_factory=InitConfig)
 
 
 @dataclass(frozen=True)
@@ -115,6 +141,21 @@ _SCHEMA: dict[str, dict[str, str]] = {
     },
     "keepalived": {"track_file": "path"},
     "http": {"enabled": "bool", "address": "str", "port": "port"},
+    "init": {
+        "nodes": "list",
+        "address": "str",
+        "snmp_port": "port",
+        "snmp_credentials": "path",
+        "snmp_timeout": "seconds",
+        "snmp_retries": "count",
+        "poll_period": "seconds",
+        "deadline": "seconds",
+        "synced_timeout": "long-seconds",
+        "phase_file": "path",
+        "join_command": "str",
+        "bootstrap_command": "str",
+        "stop_command": "command",
+    },
 }
 
 
@@ -130,6 +171,25 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
         if not 0 < value <= 3600:
             raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= 3600")
         return value
+    if kind == "list":
+        items = tuple(item.strip() for item in raw.split(","))
+        if not raw or not all(items):
+            raise ConfigError(f"{where}: {raw!r} is not a comma-separated list")
+        return items
+    if kind == "count":
+        if not raw.isdigit() or int(raw) > 10:
+            raise ConfigError(f"{where}: {raw!r} is not a number from 0 to 10")
+        return int(raw)
+    if kind == "long-seconds":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{where}: {raw!r} is not a number of seconds") from None
+        if not 0 < value <= 86400:
+            raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= 86400")
+        return value
+    if kind == "command":
+        return raw
     if kind == "port":
         if not raw.isdigit() or not 0 < int(raw) < 65536:
             raise ConfigError(f"{where}: {raw!r} is not a TCP port (1-65535)")
@@ -174,6 +234,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         drain_file=drain_file,  # type: ignore[arg-type]
         keepalived=KeepalivedConfig(**values.get("keepalived", {})),  # type: ignore[arg-type]
         http=HttpConfig(**values.get("http", {})),  # type: ignore[arg-type]
+        init=InitConfig(**values.get("init", {})),  # type: ignore[arg-type]
     )
 
 

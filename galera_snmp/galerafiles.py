@@ -180,3 +180,21 @@ def parse_recovered_position(log: str | bytes) -> Position:
         seqno=_seqno(last.group("seqno"), "recovered seqno"),
         gtid=last.group("gtid"),
     )
+
+
+def mark_safe_to_bootstrap(data: str | bytes) -> str:
+    """grastate.dat with ``safe_to_bootstrap: 1``, everything else as it was.
+
+    mariadbd refuses ``--wsrep-new-cluster`` on a node whose grastate.dat says 0 (every node
+    after a crash). Only the elected node's file is changed, and only right before it starts.
+    """
+    text = _text(data, "grastate.dat")
+    parse_grastate(text)  # never rewrite a file we do not understand
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.partition(":")[0].strip() == "safe_to_bootstrap":
+            lines[i] = "safe_to_bootstrap: 1"
+            break
+    else:
+        lines.append("safe_to_bootstrap: 1")
+    return "\n".join(lines) + "\n"

@@ -59,17 +59,13 @@ class SnmpSource:
         self.name = target.host if target.port == 161 else f"{target.host}:{target.port}"
 
     def read(self, members: bool = False) -> NodeReport:
-        from . import mib  # imported here: MySQL runs never pay for them
-        from .snmpclient import Client, SnmpError
+        from .remote import read_report  # imported here: MySQL runs never pay for it
+        from .snmpclient import SnmpError
 
-        oids = [(*obj.oid, 0) for obj in mib.SCALARS]
         try:
-            with Client(self.target) as client:
-                values = client.get(oids)
-                rows = dict(client.walk((*mib.MEMBER_ENTRY,))) if members else None
+            return read_report(self.target, members)
         except SnmpError as err:
             raise SourceDown(str(err)) from None
-        return mib.read_node(values, mib.read_members(rows) if rows is not None else None)
 
 
 Source = MysqlSource | SnmpSource

@@ -14,6 +14,7 @@ import pwd
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +24,7 @@ from pymysql.constants import CLIENT
 
 from .config import Config, ConfigError, ServerConfig, read_option_file
 from .galerafiles import GaleraFileError, GraState, Position, parse_grastate, parse_recovered_position
+from .phase import read_phase
 from .process import find_mysqld
 from .state import (
     UNKNOWN_SEQNO,
@@ -169,6 +171,21 @@ def _bool(value: str | None) -> bool | None:
     return {"ON": True, "OFF": False}.get(value.strip().upper())
 
 
+@contextlib.contextmanager
+def datadir_lock(datadir: Path) -> Iterator[None]:
+    """Exclusive use of the datadir among our programs: a recovery run, or galera-init starting
+    mysqld, never overlaps another (two mariadbd on one datadir would fight over InnoDB)."""
+    try:
+        fd = os.open(datadir, os.O_RDONLY)
+    except OSError as err:
+        raise RecoveryError(f"cannot open datadir {datadir}: {err.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def recover_position(server: ServerConfig) -> Position:
     """Run ``mysqld --wsrep-recover`` and read the position from its error log.
 
@@ -191,27 +208,21 @@ def recover_position(server: ServerConfig) -> Position:
             os.chown(logfile, account.pw_uid, account.pw_gid)
             argv.append(f"--user={server.user}")
         try:
-            lock = os.open(server.datadir, os.O_RDONLY)
-        except OSError as err:
-            raise RecoveryError(f"cannot open datadir {server.datadir}: {err.strerror}") from None
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if find_mysqld(server.datadir).state is not ProcessState.ABSENT:
-                raise RecoveryError("mysqld started meanwhile; recovery skipped")
-            subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=server.recover_timeout,
-                check=False,
-            )
+            with datadir_lock(server.datadir):
+                if find_mysqld(server.datadir).state is not ProcessState.ABSENT:
+                    raise RecoveryError("mysqld started meanwhile; recovery skipped")
+                subprocess.run(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=server.recover_timeout,
+                    check=False,
+                )
         except subprocess.TimeoutExpired:
             raise RecoveryError(f"--wsrep-recover did not finish within {server.recover_timeout:g} s") from None
         except OSError as err:
             raise RecoveryError(f"cannot run {server.mysqld}: {err.strerror or err}") from None
-        finally:
-            os.close(lock)
         try:
             return parse_recovered_position(logfile.read_bytes())
         except GaleraFileError as err:
@@ -263,6 +274,7 @@ class Probe:
             local_state=local_state,
             local_state_comment=local_state_comment,
             sst_in_progress=sst_in_progress,
+            phase=read_phase(self.config.init.phase_file),
         )
         seqno, source, uuid = self._seqno(reading, grastate, process, notes)
         if reading.members_error:

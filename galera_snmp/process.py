@@ -56,6 +56,19 @@ def process_state(pid: int) -> ProcessState:
     return ProcessState.SUSPENDED if letter in ("T", "t") else ProcessState.RUNNING
 
 
+def process_start(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, it names one process
+    even after the pid is reused. None when there is no such process."""
+    raw = _read(f"/proc/{pid}/stat")
+    if raw is None:
+        return None
+    fields = raw.rsplit(b")", 1)[-1].split()
+    try:
+        return int(fields[19])  # field 22 of stat(5); the first two are before the ")"
+    except (IndexError, ValueError):
+        return None
+
+
 def find_mysqld(datadir: Path) -> ProcessInfo:
     """The state of the mysqld whose datadir is ``datadir``.
 

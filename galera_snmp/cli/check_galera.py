@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 import nagiosplugin
 from nagiosplugin.state import Critical, Unknown, Warn
 
-from .. import __version__
+from .. import __version__, snmpsettings
 from ..inifile import DEFAULT_CONFIG
 from .common import ArgumentParser
 
@@ -23,16 +23,6 @@ if TYPE_CHECKING:
     from ..snmpclient import Target
 
 PROG = "check_galera"
-PROTOCOLS = ("2c", "3")
-LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")
-CREDENTIALS = ("community", "protocol", "seclevel", "secname", "authproto", "authpasswd", "privproto", "privpasswd")
-SNMP_DEFAULTS = {
-    "community": "public",
-    "protocol": "2c",
-    "seclevel": "authPriv",
-    "authproto": "SHA",
-    "privproto": "AES",
-}
 MODES = ("node", "cluster", "flow-control", "queues", "conflicts", "peers")
 DEFAULT_STATE_DIR = "/var/tmp/check_galera"
 # default -w / -c per mode (cluster derives its own from --expected)
@@ -73,9 +63,9 @@ def build_parser() -> _Parser:
     snmp = parser.add_argument_group("SNMP (the node's GALERA-MIB; letters as in check_snmp)")
     snmp.add_argument("-H", "--hostname", help="node to ask")
     snmp.add_argument("-p", "--port", type=int, default=161)
-    snmp.add_argument("-P", "--protocol", choices=PROTOCOLS, help="2c (default) or 3")
+    snmp.add_argument("-P", "--protocol", choices=snmpsettings.PROTOCOLS, help="2c (default) or 3")
     snmp.add_argument("-C", "--community", help="SNMPv2c community (default: public)")
-    snmp.add_argument("-L", "--seclevel", choices=LEVELS, help="SNMPv3 security level (default: authPriv)")
+    snmp.add_argument("-L", "--seclevel", choices=snmpsettings.LEVELS, help="SNMPv3 security level (default: authPriv)")
     snmp.add_argument("-U", "--secname", help="SNMPv3 user")
     snmp.add_argument("-a", "--authproto", help="MD5, SHA (default), SHA-224, SHA-256, SHA-384, SHA-512")
     snmp.add_argument("-A", "--authpasswd", help="SNMPv3 authentication passphrase (prefer --credentials)")
@@ -84,7 +74,7 @@ def build_parser() -> _Parser:
     snmp.add_argument(
         "--credentials",
         metavar="FILE",
-        help="an [snmp] section with any of: " + ", ".join(CREDENTIALS) + "; keeps secrets out of the "
+        help="an [snmp] section with any of: " + ", ".join(snmpsettings.KEYS) + "; keeps secrets out of the "
         "process list; refused when others can read it; command-line options win",
     )
     modes = parser.add_argument_group("mode options")
@@ -119,39 +109,23 @@ def snmp_settings(args: argparse.Namespace) -> dict[str, str | None]:
         from ..config import ConfigError, read_private_section
 
         try:
-            from_file = read_private_section(args.credentials, "snmp", "credentials file")
+            from_file = read_private_section(args.credentials, snmpsettings.SECTION, "credentials file")
         except ConfigError as err:
             raise _UsageError(str(err)) from None
-        unknown = sorted(set(from_file) - set(CREDENTIALS))
-        if unknown:
-            raise _UsageError(f"credentials file {args.credentials}: unknown key(s) {', '.join(unknown)}")
-    settings = {key: getattr(args, key) or from_file.get(key) or SNMP_DEFAULTS.get(key) for key in CREDENTIALS}
-    for key, allowed in (("protocol", PROTOCOLS), ("seclevel", LEVELS)):
-        if settings[key] not in allowed:
-            raise _UsageError(f"{key} {settings[key]!r} is not one of {', '.join(allowed)}")
-    return settings
+    try:
+        from_file_checked = snmpsettings.merge(from_file)
+    except ValueError as err:
+        raise _UsageError(f"credentials file {args.credentials}: {err}") from None
+    try:
+        return snmpsettings.merge({key: getattr(args, key) for key in snmpsettings.KEYS}, from_file_checked)
+    except ValueError as err:
+        raise _UsageError(str(err)) from None
 
 
 def _target(args: argparse.Namespace, host: str, port: int) -> Target:
-    from ..snmpclient import Target
-
     timeout = max(0.5, min(2.0, args.timeout / 4))
-    snmp = snmp_settings(args)
     try:
-        return Target(
-            host,
-            port,
-            snmp["community"] or "public",
-            timeout,
-            1,
-            version=snmp["protocol"],
-            user=snmp["secname"],
-            level=snmp["seclevel"],
-            auth_protocol=snmp["authproto"],
-            auth_password=snmp["authpasswd"],
-            priv_protocol=snmp["privproto"],
-            priv_password=snmp["privpasswd"],
-        )
+        return snmpsettings.target(host, port, snmp_settings(args), timeout, 1)
     except ValueError as err:
         raise _UsageError(str(err)) from None
 

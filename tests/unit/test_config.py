@@ -319,3 +319,6 @@ def test_the_readme_example_config_loads_as_documented(tmp_path):
     assert config.server.defaults_file == Path("/etc/mysql/my.cnf")
     assert config.health.donor_serves is False
     assert config.drain_file == Path("/var/lib/galera-snmp/drained")
+    assert config.keepalived.track_file == Path("/run/galera-snmp/keepalived.track")
+    assert config.http == HttpConfig(enabled=False, address="0.0.0.0", port=9200)
+    assert config.agent.socket == Path("/var/agentx/master")
