@@ -28,6 +28,7 @@ setup(
             "galera-snmp-agent=galera_snmp.cli.agent:main",
             "galera-snmp-notify=galera_snmp.cli.notify:main",
             "check_galera=galera_snmp.cli.check_galera:main",
+            "galera-init=galera_snmp.cli.init:main",
         ],
     },
     classifiers=[

@@ -6,16 +6,14 @@ through the probe. The agent is woken so keepalived and HAProxy see it at once.
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 from .config import Config
-from .handoff import wake, write_atomically
+from .handoff import poke, write_atomically
 
 
 def _wake_agent(config: Config) -> None:
-    with contextlib.suppress(OSError):  # no agent running: it reads the file when it starts
-        wake(config.agent.wake_socket, b'{"drain": "changed"}')
+    poke(config.agent.wake_socket, b'{"drain": "changed"}')  # no agent: it reads the file when it starts
 
 
 def drain(config: Config, reason: str) -> None:

@@ -31,3 +31,13 @@ def wake(path: Path | str, payload: bytes) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         sock.sendto(payload[:4096], str(path))
+
+
+def poke(path: Path | str, payload: bytes) -> bool:
+    """wake(), for callers to whom a missing listener is no error (it reads the state when it
+    starts): False when nobody listens."""
+    try:
+        wake(path, payload)
+    except OSError:
+        return False
+    return True

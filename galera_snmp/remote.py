@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from . import mib
-from .snmpclient import OID, Client, Missing, Target
+from .snmpclient import OID, Client, Missing, SnmpError, Target
 from .state import SEQNO_MAX, Health, NodeReport, NodeState, SeqnoSource, Status
 
 NS_EXTEND_OUTPUT_1LINE: OID = (1, 3, 6, 1, 4, 1, 8072, 1, 3, 2, 3, 1, 1)
@@ -66,3 +68,40 @@ def _line(value: object) -> str | None:
     if not isinstance(value, bytes):
         return None
     return value.decode("utf-8", "replace").strip()
+
+
+def read_all(targets: Sequence[Target]) -> list[NodeReport | str]:
+    """Every node's report, asked in parallel; a node that does not answer gives the reason."""
+
+    def ask(target: Target) -> NodeReport | str:
+        try:
+            return read_report(target)
+        except SnmpError as err:
+            return str(err)
+
+    with ThreadPoolExecutor(max(1, len(targets))) as pool:
+        return list(pool.map(ask, targets))
+
+
+def disagreements(names: Sequence[str], reports: Sequence[NodeReport | str]) -> list[str]:
+    """What an operator must look at: silent or unhealthy nodes, more than one history or
+    Primary view, members that count the cluster differently."""
+    problems = []
+    primary: dict[str, NodeState] = {}
+    for name, report in zip(names, reports, strict=True):
+        if isinstance(report, str):
+            problems.append(f"{name} does not answer: {report}")
+            continue
+        if report.verdict().healthy is not True:
+            problems.append(f"{name} is {report.state.status.value}, not healthy: {report.verdict().reason}")
+        if report.state.cluster_status == "Primary":
+            primary[name] = report.state
+    histories = {state.cluster_state_uuid for state in primary.values()}
+    if len(histories) > 1:
+        problems.append("Primary nodes in different histories (split brain?): " + ", ".join(
+            f"{name} {state.cluster_state_uuid}" for name, state in primary.items()))
+    views = {(state.cluster_conf_id, state.cluster_size) for state in primary.values()}
+    if len(histories) == 1 and len(views) > 1:
+        problems.append("Primary nodes disagree on the view (conf_id, size): " + ", ".join(
+            f"{name} ({state.cluster_conf_id}, {state.cluster_size})" for name, state in primary.items()))
+    return problems

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -133,6 +134,11 @@ def _listening(address: str, port: int) -> bool:
         return probe.connect_ex((address, port)) == 0
 
 
+def _address(index: int) -> str:
+    """Sandbox node ``index`` (from 1) listens on its own loopback address."""
+    return f"127.0.0.{10 + index}"
+
+
 def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
     """Poll ``check`` until it is true; raise SandboxError naming ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
@@ -154,7 +160,7 @@ class SandboxNode:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.{10 + self.index}"
+        return _address(self.index)
 
     @property
     def dir(self) -> Path:
@@ -221,7 +227,7 @@ class SandboxNode:
         return Target(self.address, 161, COMMUNITY, timeout, retries)
 
     def cluster_address(self) -> str:
-        peers = ",".join(f"127.0.0.{10 + i}" for i in range(1, self.size + 1))
+        peers = ",".join(_address(i) for i in range(1, self.size + 1))
         return f"gcomm://{peers}"
 
     def write_files(self, monitor_password: str, admin_password: str) -> None:
@@ -241,7 +247,11 @@ class SandboxNode:
             "# wsrep_desync and FLUSH send no wsrep notification: they show within one refresh\n"
             "refresh_interval = 0.5\n\n"
             "[keepalived]\ntrack_file = run/keepalived.track\n\n"
-            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n"
+            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n\n"
+            f"[init]\nnodes = {', '.join(_address(i) for i in range(1, self.size + 1))}\naddress = {self.address}\n"
+            "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
+            f"join_command = {self._start_command()}\n"
+            f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n"
         )
         self.snmpd_conf.write_text(self._snmpd_conf())
         fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -353,6 +363,10 @@ extend galeraSeqno {check} -c {self.config_path} seqno
             tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
             raise SandboxError(f"mariadb-install-db failed for {self.name}: {' / '.join(tail)}")
 
+    def _start_command(self) -> str:
+        """How galera-init starts this node's mariadbd (detached, like an init script would)."""
+        return f"{_binary('setsid')} --fork {_binary('mariadbd')} --defaults-file={self.cnf}"
+
     def start(self, *, bootstrap: bool = False, extra_args: tuple[str, ...] = ()) -> None:
         """Start mariadbd detached (its own session), as an init script would."""
         if self.process() is not ProcessState.ABSENT:
@@ -362,7 +376,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
                 raise SandboxError(
                     f"{self.address}:{port} is already in use (another sandbox? 'galera-snmp sandbox down --dir DIR')"
                 )
-        argv = [_binary("setsid"), "--fork", _binary("mariadbd"), f"--defaults-file={self.cnf}", *extra_args]
+        argv = [*shlex.split(self._start_command()), *extra_args]
         if bootstrap:
             argv.append("--wsrep-new-cluster")
         with open(self.dir / "mariadbd.out", "ab") as out:

@@ -13,8 +13,11 @@ from .. import __version__
 from ..config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from ..drain import drain, undrain
 from ..keepalived import TrackFile, follow
+from ..peers import find_cluster, snmp_targets
 from ..probe import Probe
+from ..remote import disagreements, read_all
 from ..sandbox import DEFAULT_DIR, MAX_NODES, Sandbox, SandboxError
+from ..tables import table
 from ..watch import Reporter
 from .common import ArgumentParser, fail
 
@@ -80,6 +83,34 @@ def _write_once(config: Config, track: TrackFile) -> int:
     return 0 if verdict.healthy else 1
 
 
+def _cluster_status(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    cluster = find_cluster(config)
+    reports = read_all(snmp_targets(config, cluster))
+    rows = [("NODE", "STATUS", "SEQNO", "SOURCE", "UUID", "LOCAL STATE", "PRIMARY", "SIZE", "HEALTH")]
+    for host, report in zip(cluster.nodes, reports, strict=True):
+        if isinstance(report, str):
+            rows.append((host, "no answer", "-", "-", "-", "-", "-", "-", report))
+            continue
+        state = report.state
+        rows.append((
+            host,
+            state.status.value,
+            str(state.seqno),
+            state.seqno_source.value,
+            (state.state_uuid or "-")[:8],
+            state.local_state_comment or "-",
+            {"Primary": "yes", None: "-"}.get(state.cluster_status, "no"),
+            "-" if state.cluster_size is None else str(state.cluster_size),
+            report.verdict().reason if report.verdict().healthy else f"not healthy: {report.verdict().reason}",
+        ))
+    print(table(rows))
+    problems = disagreements(cluster.nodes, reports)
+    for problem in problems:
+        print(f"! {problem}")
+    return 1 if problems else 0
+
+
 def _print_status(sandbox: Sandbox) -> None:
     rows = [("NODE", "ADDRESS", "STATUS", "SEQNO", "SOURCE", "LOCAL STATE", "AGENT", "CONFIG")]
     for node, state in sandbox.status():
@@ -98,9 +129,7 @@ def _print_status(sandbox: Sandbox) -> None:
     if len(rows) == 1:
         print(f"no sandbox in {sandbox.root}")
         return
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(table(rows))
 
 
 def build_parser() -> ArgumentParser:
@@ -136,6 +165,18 @@ def build_parser() -> ArgumentParser:
     out.set_defaults(func=_drain)
     back = with_config(commands.add_parser("undrain", help="undo drain: serve again when healthy"))
     back.set_defaults(func=_undrain)
+
+    status = with_config(
+        commands.add_parser(
+            "status",
+            help="every configured node's state, read from its GALERA-MIB; flags disagreement",
+            description="One row per node of [init] nodes (default: wsrep_cluster_address): status, seqno "
+            "and its source, state UUID, local state, Primary, size, health — as each node's agent "
+            "publishes it over SNMP. Disagreements (more than one history or component, sizes that differ, "
+            "nodes that do not answer or are not healthy) are listed after the table; exit 1 then, else 0.",
+        )
+    )
+    status.set_defaults(func=_cluster_status)
 
     keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
     actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)

@@ -1,0 +1,144 @@
+"""Helpers for galera-init's scenarios (tests/integration/test_galera_init.py, bench/outage):
+a write load that remembers every acknowledged commit, crashing nodes under it, running
+galera-init on nodes as a boot would, and checking what came out."""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymysql
+
+from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+
+GALERA_INIT = Path(sys.executable).parent / "galera-init"
+TABLE = "loadtest.acked"
+
+
+class Load:
+    """One writer per node, autocommit INSERTs; an id counts once the server said OK."""
+
+    def __init__(self, cluster: Sandbox) -> None:
+        self.cluster = cluster
+        self.acked: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        cluster.node(1).sql("CREATE DATABASE IF NOT EXISTS loadtest")
+        cluster.node(1).sql(f"CREATE TABLE IF NOT EXISTS {TABLE} (id BIGINT PRIMARY KEY, node INT)")
+
+    def __enter__(self) -> Load:
+        for node in self.cluster.nodes:
+            thread = threading.Thread(target=self._write, args=(node,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        wait_for(lambda: len(self.acked) >= 20, 30, "the load to commit 20 rows")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+
+    def _write(self, node: SandboxNode) -> None:
+        counter = node.index * 10**12 + int(time.time() * 1000) * 1000
+        conn = None
+        while not self._stop.is_set():
+            try:
+                if conn is None:
+                    conn = node.connect()
+                    conn.ping()
+                counter += 1
+                with conn.cursor() as cur:
+                    cur.execute(f"INSERT INTO {TABLE} VALUES (%s, %s)", (counter, node.index))
+                with self._lock:
+                    self.acked.add(counter)
+            except pymysql.Error:
+                conn = None
+                self._stop.wait(0.05)
+        if conn is not None:
+            conn.close()
+
+    def missing_on(self, node: SandboxNode) -> set[int]:
+        present = {row[0] for row in node.sql(f"SELECT id FROM {TABLE}")}
+        return self.acked - present
+
+
+def crash_all(cluster: Sandbox, gap: float = 0.3, order: list[SandboxNode] | None = None) -> None:
+    """kill -9 every mariadbd, one after another: the last one killed saw the most."""
+    for i, node in enumerate(order or list(reversed(cluster.nodes))):
+        if i:
+            time.sleep(gap)  # the scenario: nodes die at different moments, the load goes on
+        node.kill()
+
+
+@dataclass
+class Boot:
+    node: SandboxNode
+    process: subprocess.Popen
+    log_offset: int
+    output: str = ""
+    returncode: int | None = None
+
+    @property
+    def bootstrapped(self) -> bool:
+        return "--wsrep-new-cluster" in self.output
+
+    def received(self) -> str:
+        """How this node caught up, from its error log since galera-init started: ist, sst or none."""
+        text = self.node.error_log.read_bytes()[self.log_offset:].decode(errors="replace")
+        if re.search(r"SST received|SST succeeded", text):
+            return "sst"
+        if "IST received" in text:
+            return "ist"
+        return "none"
+
+
+@dataclass
+class Boots:
+    boots: list[Boot] = field(default_factory=list)
+
+    def bootstrappers(self) -> list[Boot]:
+        return [boot for boot in self.boots if boot.bootstrapped]
+
+
+def start_init(node: SandboxNode, *args: str) -> Boot:
+    offset = node.error_log.stat().st_size if node.error_log.exists() else 0
+    process = subprocess.Popen([str(GALERA_INIT), "-c", str(node.config_path), *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return Boot(node, process, offset)
+
+
+def boot_all(nodes: list[SandboxNode], delays: list[float] | None = None, timeout: float = 180) -> Boots:
+    """galera-init on every node (after its delay), as hosts coming back from a power cut."""
+    boots = Boots()
+    started = time.monotonic()
+    for node, delay in sorted(zip(nodes, delays or [0.0] * len(nodes), strict=True), key=lambda item: item[1]):
+        time.sleep(max(0.0, delay - (time.monotonic() - started)))  # the scenario's staggered boot
+        boots.boots.append(start_init(node))
+    finish(boots.boots, timeout)
+    return boots
+
+
+def finish(boots: list[Boot], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for boot in boots:
+        try:
+            boot.output, _ = boot.process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            boot.process.kill()
+            boot.output, _ = boot.process.communicate()
+        boot.returncode = boot.process.returncode
+
+
+def random_delays(rng: random.Random, count: int, spread: float) -> list[float]:
+    return [rng.uniform(0, spread) for _ in range(count)]

@@ -1,0 +1,186 @@
+"""galera-init on the real sandbox: every node runs mariadbd, snmpd and the agent; galera-init
+decides from the peers' GALERA-MIB. A load records every acknowledged commit, so a lost
+transaction is counted, not guessed.
+
+Runnable by itself: pytest tests/integration/test_galera_init.py
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import pytest
+from outage import Load, boot_all, crash_all, finish, start_init
+
+from galera_snmp.remote import read_report
+from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.state import Status
+
+pytestmark = pytest.mark.integration
+
+
+def recovered(cluster: Sandbox) -> dict[int, tuple[str | None, int]]:
+    """Each stopped node's (state UUID, seqno), as its own agent publishes it."""
+    positions = {}
+    for node in cluster.nodes:
+        wait_for(lambda n=node: read_report(n.snmp_target()).state.status is Status.STOPPED, 15, f"{node.name} stopped")
+        state = read_report(node.snmp_target()).state
+        positions[node.index] = (state.state_uuid, state.seqno)
+    return positions
+
+
+def snmp_status(node: SandboxNode) -> tuple[Status, str]:
+    state = read_report(node.snmp_target()).state
+    return state.status, state.reason
+
+
+def assert_one_cluster_nothing_lost(cluster: Sandbox, load: Load, history: str) -> None:
+    cluster.wait_settled(60)
+    for node in cluster.nodes:
+        assert node.snapshot().cluster_state_uuid == history, f"{node.name} is in another history"
+        missing = load.missing_on(node)
+        assert not missing, f"{node.name} lost {len(missing)} acknowledged commits"
+
+
+@pytest.mark.parametrize("order", ["at-once", "random"])
+def test_full_outage_under_load_restarts_without_loss(cluster: Sandbox, order: str) -> None:
+    history = cluster.node(1).snapshot().cluster_state_uuid
+    with Load(cluster) as load:
+        crash_all(cluster)  # node3 first, node1 last
+    positions = recovered(cluster)
+    top = max(seqno for _, seqno in positions.values())
+    assert {uuid for uuid, _ in positions.values()} == {history}
+    seed = random.randrange(10**6)
+    delays = [0.0] * 3 if order == "at-once" else [random.Random(seed).uniform(0, 4) for _ in range(3)]
+    boots = boot_all(list(cluster.nodes), delays)
+    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots.boots)
+    print(f"seed {seed}, delays {delays}, positions {positions}", file=sys.stderr)
+    assert all(boot.returncode == 0 for boot in boots.boots), report
+    (winner,) = boots.bootstrappers()  # exactly one
+    assert positions[winner.node.index][1] == top, report
+    assert_one_cluster_nothing_lost(cluster, load, history)
+    for boot in boots.boots:
+        if boot is not winner:
+            assert boot.received() == "ist", f"{boot.node.name} caught up by {boot.received()}\n{report}"
+
+
+def test_nodes_stuck_outside_a_primary_component_are_recovered(cluster: Sandbox) -> None:
+    history = cluster.node(1).snapshot().cluster_state_uuid
+    with Load(cluster) as load:
+        crash_all(cluster)
+    recovered(cluster)
+    # Two nodes come back the ordinary way: they wait for a Primary component that never comes.
+    for node in (cluster.node(1), cluster.node(2)):
+        node.start()
+    for node in (cluster.node(1), cluster.node(2)):
+        wait_for(lambda n=node: n.snapshot().status is Status.NONPRIMARY, 30, f"{node.name} non-Primary")
+    boots = boot_all(list(cluster.nodes))
+    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots.boots)
+    assert all(boot.returncode == 0 for boot in boots.boots), report
+    assert len(boots.bootstrappers()) == 1, report
+    assert "stopping it cleanly" in boots.boots[0].output
+    assert_one_cluster_nothing_lost(cluster, load, history)
+
+
+def test_an_obsolete_node_back_first_is_blocked_until_the_newer_ones_return(cluster: Sandbox) -> None:
+    """The seed's documented data loss: node3 dies first, the others commit more and die; node3's
+    host comes back alone (the others' hosts are off: no snmpd, no agent)."""
+    history = cluster.node(1).snapshot().cluster_state_uuid
+    old, newer = cluster.node(3), [cluster.node(1), cluster.node(2)]
+    with Load(cluster) as load:
+        old.kill()
+        before = len(load.acked)
+        wait_for(lambda: len(load.acked) > before + 20, 30, "commits node3 does not have")
+        crash_all(cluster, order=newer)
+    recovered(cluster)
+    for node in newer:
+        node.stop_services()
+    boot = start_init(old)
+    try:
+        wait_for(lambda: snmp_status(old)[0] is Status.BLOCKED, 40, "node3 to say blocked")
+        _, reason = snmp_status(old)
+        assert "no report from" in reason and "127.0.0.11" in reason and "127.0.0.12" in reason, reason
+        assert old.process().value == "absent"  # it did not start mariadbd
+        for node in newer:
+            node.start_services()
+        newer_boots = [start_init(node) for node in newer]
+        finish([boot, *newer_boots], 180)
+    finally:
+        if boot.process.poll() is None:
+            boot.process.kill()
+    everything = [boot, *newer_boots]
+    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in everything)
+    assert all(b.returncode == 0 for b in everything), report
+    (winner,) = [b for b in everything if b.bootstrapped]
+    assert winner.node is not old, report
+    assert_one_cluster_nothing_lost(cluster, load, history)
+
+
+def test_a_node_restarting_while_the_cluster_runs_joins(cluster: Sandbox) -> None:
+    node = cluster.node(3)
+    node.stop()
+    boot = start_init(node)
+    finish([boot], 120)
+    assert boot.returncode == 0, boot.output
+    assert not boot.bootstrapped
+    assert "decision: join" in boot.output
+    cluster.wait_settled(60)
+
+
+def test_running_node_is_left_alone(cluster: Sandbox) -> None:
+    boot = start_init(cluster.node(2))
+    finish([boot], 60)
+    assert boot.returncode == 0 and "already in a Primary component" in boot.output, boot.output
+
+
+def test_an_unreachable_peer_means_nobody_bootstraps(cluster: Sandbox) -> None:
+    crash_all(cluster)
+    recovered(cluster)
+    silent = cluster.node(2)
+    silent.stop_services()
+    boots = [start_init(cluster.node(1)), start_init(cluster.node(3))]
+    try:
+        for node in (cluster.node(1), cluster.node(3)):
+            wait_for(lambda n=node: snmp_status(n)[0] is Status.BLOCKED, 40, f"{node.name} blocked")
+            assert "127.0.0.12" in snmp_status(node)[1]
+        assert all(node.process().value == "absent" for node in cluster.nodes)
+        silent.start_services()  # its host is back: its agent reports its position
+        boots.append(start_init(silent))
+        finish(boots, 180)
+    finally:
+        for boot in boots:
+            if boot.process.poll() is None:
+                boot.process.kill()
+    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots)
+    assert all(b.returncode == 0 for b in boots), report
+    assert len([b for b in boots if b.bootstrapped]) == 1, report
+    cluster.wait_settled(60)
+
+
+def test_clean_shutdown_of_all_bootstraps_the_safe_node(cluster: Sandbox) -> None:
+    history = cluster.node(1).snapshot().cluster_state_uuid
+    for node in reversed(cluster.nodes):  # node1 last: its grastate.dat says safe_to_bootstrap: 1
+        node.stop()
+    safe = [n for n in cluster.nodes if read_report(n.snmp_target()).state.safe_to_bootstrap]
+    assert [n.index for n in safe] == [1]
+    boots = boot_all(list(reversed(cluster.nodes)))
+    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots.boots)
+    assert all(b.returncode == 0 for b in boots.boots), report
+    (winner,) = boots.bootstrappers()
+    assert winner.node.index == 1, report
+    cluster.wait_settled(60)
+    assert cluster.node(2).snapshot().cluster_state_uuid == history
+
+
+def test_dry_run_prints_the_evidence_and_changes_nothing(cluster: Sandbox) -> None:
+    crash_all(cluster)
+    recovered(cluster)
+    boot = start_init(cluster.node(1), "--dry-run")
+    finish([boot], 60)
+    assert boot.returncode == 0, boot.output
+    assert "127.0.0.11 (this node)" in boot.output and "decision: bootstrap-intent" in boot.output, boot.output
+    assert all(node.process().value == "absent" for node in cluster.nodes)
+    assert read_report(cluster.node(1).snmp_target()).state.status is Status.STOPPED  # nothing published
+    boots = boot_all(list(cluster.nodes))  # and the real thing still works after it
+    assert all(b.returncode == 0 for b in boots.boots) and len(boots.bootstrappers()) == 1
