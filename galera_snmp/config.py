@@ -73,8 +73,9 @@ class InitConfig:
 
     Empty ``nodes``/``address`` are filled from the server's my.cnf (wsrep_cluster_address,
     wsrep_node_address) when galera-init runs. Commands are split like a shell would (no
-    shell runs them); ``{position}`` becomes ``UUID:SEQNO``. An empty ``stop_command`` means
-    SIGTERM to the mysqld of the datadir.
+    shell runs them); ``{position}`` becomes the recovered ``UUID:SEQNO`` (an argument naming
+    it is left out when the position is unknown). An empty ``stop_command`` means SIGTERM to
+    the mysqld of the datadir.
     """
 
     nodes: tuple[str, ...] = ()

@@ -32,7 +32,7 @@ from .tables import table
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT = 300.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
+STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
 APPEAR_TIMEOUT = 10.0  # seconds for a started mysqld to show in /proc
 
 
@@ -127,17 +127,33 @@ class Initiator:
     # --- mysqld ------------------------------------------------------------------------------
 
     def stop_stuck_mysqld(self, state: NodeState) -> None:
-        """A mysqld up outside a Primary component takes part in the election only once stopped."""
+        """A mysqld up outside a Primary component takes part in the election only once stopped.
+
+        It cannot commit anything there, so when it ignores the clean shutdown (a mariadbd
+        waiting for its old view's members may, for as long as they stay away) it is killed
+        after STOP_GRACE; its position is then recovered like after any crash.
+        """
         self.say(f"mysqld is up but {state.status.value} ({state.reason}): stopping it cleanly to take part")
         if self.init.stop_command:
             self._run(self.init.stop_command, None)
         elif state.pid is not None:
             os.kill(state.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
+        if self._wait_gone(STOP_GRACE):
+            return
+        info = find_mysqld(self.config.server.datadir)
+        if info.pid is not None:
+            self.say(f"mysqld (pid {info.pid}) ignored the shutdown for {STOP_GRACE:g} s: killing it")
+            os.kill(info.pid, signal.SIGKILL)
+        if not self._wait_gone(APPEAR_TIMEOUT):
+            raise InitError("mysqld does not go away, even after SIGKILL")
+
+    def _wait_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
         while find_mysqld(self.config.server.datadir).state is not ProcessState.ABSENT:
             if time.monotonic() > deadline:
-                raise InitError(f"mysqld did not stop within {STOP_TIMEOUT:g} s")
+                return False
             time.sleep(0.2)
+        return True
 
     def start_mysqld(self, command: str, position: Position | None) -> None:
         datadir = self.config.server.datadir
@@ -152,7 +168,9 @@ class Initiator:
                 time.sleep(0.05)
 
     def _run(self, command: str, position: Position | None) -> None:
-        argv = shlex.split(command.replace("{position}", str(position) if position else ""))
+        # {position} is the recovered UUID:SEQNO; an argument naming it is left out when unknown
+        argv = [arg.replace("{position}", str(position)) for arg in shlex.split(command)
+                if position is not None or "{position}" not in arg]
         self.say("running: " + " ".join(shlex.quote(arg) for arg in argv))
         # Output to a file, not a pipe: a command that leaves mysqld running in the background
         # would keep a pipe open, and reading it would wait for mysqld to exit.
@@ -244,7 +262,7 @@ class Initiator:
                     said = decision.reason
                 if decision.action is Action.JOIN:
                     self.unpublish()
-                    self.start_mysqld(self.init.join_command, None)
+                    self.start_mysqld(self.init.join_command, me.position)  # so it can catch up by IST
                     break
                 if decision.action is Action.BOOTSTRAP:
                     assert me.position is not None  # decide() never elects a node without one

@@ -250,7 +250,7 @@ class SandboxNode:
             f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n\n"
             f"[init]\nnodes = {', '.join(_address(i) for i in range(1, self.size + 1))}\naddress = {self.address}\n"
             "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
-            f"join_command = {self._start_command()}\n"
+            f"join_command = {self._start_command()} --wsrep_start_position={{position}}\n"
             f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n"
         )
         self.snmpd_conf.write_text(self._snmpd_conf())

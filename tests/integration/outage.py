@@ -88,6 +88,7 @@ class Boot:
     log_offset: int
     output: str = ""
     returncode: int | None = None
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def bootstrapped(self) -> bool:
@@ -96,9 +97,11 @@ class Boot:
     def received(self) -> str:
         """How this node caught up, from its error log since galera-init started: ist, sst or none."""
         text = self.node.error_log.read_bytes()[self.log_offset:].decode(errors="replace")
-        if re.search(r"SST received|SST succeeded", text):
+        # MariaDB logs "SST received" even when the SST script only bypasses the state dump for
+        # an IST; the script's own line names the transfer type.
+        if re.search(r"WSREP_SST: \[INFO\] \S+ SST completed on joiner", text):
             return "sst"
-        if "IST received" in text:
+        if re.search(r"IST completed on joiner|IST received", text):
             return "ist"
         return "none"
 

@@ -52,7 +52,8 @@ def test_full_outage_under_load_restarts_without_loss(cluster: Sandbox, order: s
     top = max(seqno for _, seqno in positions.values())
     assert {uuid for uuid, _ in positions.values()} == {history}
     seed = random.randrange(10**6)
-    delays = [0.0] * 3 if order == "at-once" else [random.Random(seed).uniform(0, 4) for _ in range(3)]
+    rng = random.Random(seed)
+    delays = [0.0] * 3 if order == "at-once" else [rng.uniform(0, 4) for _ in range(3)]
     boots = boot_all(list(cluster.nodes), delays)
     report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots.boots)
     print(f"seed {seed}, delays {delays}, positions {positions}", file=sys.stderr)
