@@ -7,7 +7,6 @@ Nothing here decides: every round turns what was read into NodeViews and asks
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import signal
@@ -29,8 +28,6 @@ from .remote import read_report
 from .snmpclient import SnmpError
 from .state import SYNCED, NodeReport, NodeState, ProcessState, SeqnoSource, Status
 from .tables import table
-
-log = logging.getLogger(__name__)
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
 APPEAR_TIMEOUT = 10.0  # seconds for a started mysqld to show in /proc

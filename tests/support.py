@@ -1,10 +1,14 @@
 """What several test files share: a healthy node to change one thing of at a time, the
-net-snmp tools, a free port, and SNMP responses encoded by pysnmp (the reference codec)."""
+net-snmp tools, a free port, SNMP responses encoded by pysnmp (the reference codec), and a
+network partition between loopback addresses."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
+import subprocess
+from collections.abc import Iterator, Sequence
 from types import MappingProxyType
 
 import pytest
@@ -82,3 +86,25 @@ def pysnmp_response(
     v2c.apiMessage.set_community(message, community)
     v2c.apiMessage.set_pdu(message, pdu)
     return encoder.encode(message)
+
+
+@contextlib.contextmanager
+def cut_off(address: str, others: Sequence[str]) -> Iterator[None]:
+    """Drop every packet between ``address`` and each of ``others`` (both ways), for the block.
+
+    Galera binds its connections to the node's address, so this partitions gcomm; clients that
+    do not bind (SNMP requests from 127.0.0.1) still get through.
+    """
+    iptables = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
+    if iptables is None:
+        pytest.fail("iptables is not installed: apt-get install iptables", pytrace=False)
+    rules = [("-s", a, "-d", b) for other in others for a, b in ((address, other), (other, address))]
+    added = []
+    try:
+        for rule in rules:
+            subprocess.run([iptables, "-A", "INPUT", *rule, "-j", "DROP"], check=True)
+            added.append(rule)
+        yield
+    finally:
+        for rule in added:
+            subprocess.run([iptables, "-D", "INPUT", *rule, "-j", "DROP"], check=False)

@@ -86,9 +86,14 @@ class Boot:
     node: SandboxNode
     process: subprocess.Popen
     log_offset: int
-    output: str = ""
+    log: Path
     returncode: int | None = None
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def output(self) -> str:
+        """What galera-init printed so far."""
+        return self.log.read_text(errors="replace")
 
     @property
     def bootstrapped(self) -> bool:
@@ -116,9 +121,11 @@ class Boots:
 
 def start_init(node: SandboxNode, *args: str) -> Boot:
     offset = node.error_log.stat().st_size if node.error_log.exists() else 0
-    process = subprocess.Popen([str(GALERA_INIT), "-c", str(node.config_path), *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return Boot(node, process, offset)
+    log = node.dir / "log" / "galera-init.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(GALERA_INIT), "-c", str(node.config_path), *args],
+                                   stdout=out, stderr=subprocess.STDOUT, text=True)
+    return Boot(node, process, offset, log)
 
 
 def boot_all(nodes: list[SandboxNode], delays: list[float] | None = None, timeout: float = 180) -> Boots:
@@ -136,10 +143,10 @@ def finish(boots: list[Boot], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for boot in boots:
         try:
-            boot.output, _ = boot.process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            boot.process.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             boot.process.kill()
-            boot.output, _ = boot.process.communicate()
+            boot.process.wait()
         boot.returncode = boot.process.returncode
 
 

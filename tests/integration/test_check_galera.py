@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pymysql
 import pytest
+from support import cut_off
 
 from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
 
@@ -236,21 +237,10 @@ def test_flow_control_paused_share(cluster: Sandbox, cli, state_dir: Path) -> No
 @pytest.fixture
 def split(cluster: Sandbox) -> Iterator[Sandbox]:
     """node3 cut off from node1 and node2 (gcomm and everything else between their addresses)."""
-    iptables = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
-    if iptables is None:
-        pytest.fail("iptables is not installed: apt-get install iptables", pytrace=False)
-    rules = [
-        ("-s", a, "-d", b)
-        for a, b in (("127.0.0.13", "127.0.0.11"), ("127.0.0.13", "127.0.0.12"),
-                     ("127.0.0.11", "127.0.0.13"), ("127.0.0.12", "127.0.0.13"))
-    ]
-    for rule in rules:
-        subprocess.run([iptables, "-A", "INPUT", *rule, "-j", "DROP"], check=True)
     try:
-        yield cluster
+        with cut_off("127.0.0.13", ["127.0.0.11", "127.0.0.12"]):
+            yield cluster
     finally:
-        for rule in rules:
-            subprocess.run([iptables, "-D", "INPUT", *rule, "-j", "DROP"], check=False)
         node3 = cluster.node(3)
         node3.kill()  # its history forked: throw it away, it comes back by SST
         shutil.rmtree(node3.datadir, ignore_errors=True)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 
 import pytest
 from outage import Load, boot_all, crash_all, finish, start_init
+from support import cut_off
 
 from galera_snmp.remote import read_report
 from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
@@ -126,6 +128,24 @@ def test_a_node_restarting_while_the_cluster_runs_joins(cluster: Sandbox) -> Non
     assert boot.returncode == 0, boot.output
     assert not boot.bootstrapped
     assert "decision: join" in boot.output
+    cluster.wait_settled(60)
+
+
+def test_a_partitioned_node_never_forms_a_second_primary(cluster: Sandbox) -> None:
+    node3 = cluster.node(3)
+    others = [n.address for n in cluster.nodes if n is not node3]
+    with cut_off(node3.address, others):
+        wait_for(lambda: node3.snapshot().status is Status.NONPRIMARY, 60, "node3 to lose the Primary component")
+        boot = start_init(node3)
+        # It stops the stuck mysqld, sees the others' live Primary over SNMP, and joins it...
+        wait_for(lambda: "decision: join" in boot.output, 90, f"node3's galera-init to join:\n{boot.output}")
+        # ...which it cannot reach: it must stay outside a Primary component, not make its own.
+        for _ in range(40):
+            assert node3.snapshot().cluster_status != "Primary", boot.output
+            time.sleep(0.25)
+        assert not boot.bootstrapped, boot.output
+    finish([boot], 180)  # the partition healed: it joins for real
+    assert boot.returncode == 0 and not boot.bootstrapped, boot.output
     cluster.wait_settled(60)
 
 

@@ -1,0 +1,57 @@
+"""galera-init's command line: bad usage and configuration exit 3 with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def write_config(tmp_path: Path, init: str = "") -> Path:
+    option_file = tmp_path / "client.cnf"
+    option_file.write_text("[client]\nuser = monitor\npassword = s3cret\nsocket = /nonexistent/mysqld.sock\n")
+    option_file.chmod(0o600)
+    config = tmp_path / "galera-snmp.conf"
+    config.write_text(f"[mysql]\noption_file = {option_file}\n[server]\ndatadir = {tmp_path}\nrecover = no\n{init}")
+    return config
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--force-bootstrap", "nope"], "UUID:SEQNO"),
+        (["--force-bootstrap", "00000000-0000-0000-0000-000000000000:5"], "usable position"),
+        (["--no-such-option"], "unrecognized"),
+    ],
+)
+def test_bad_usage_exits_3(cli, tmp_path: Path, args: list[str], words: str) -> None:
+    result = cli("galera-init", "-c", str(write_config(tmp_path)), *args)
+    assert result.returncode == 3, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("init", "words"),
+    [
+        ("", "defaults_file"),  # no nodes configured and no my.cnf to read them from
+        ("[init]\nnodes = 203.0.113.1, 203.0.113.2\n", "cannot tell which"),
+        ("[init]\nnodes = 203.0.113.1\naddress = 203.0.113.9\n", "not one of the nodes"),
+        ("[init]\nnodes = 203.0.113.1, 127.0.0.1\nsnmp_credentials = creds\n", "creds"),
+        ("[init]\npoll_period = soon\n", "poll_period"),
+    ],
+)
+def test_unclear_configuration_exits_3(cli, tmp_path: Path, init: str, words: str) -> None:
+    result = cli("galera-init", "-c", str(write_config(tmp_path, init)), "--dry-run")
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and words in lines[0], result.stderr
+
+
+def test_world_readable_snmp_credentials_are_refused(cli, tmp_path: Path) -> None:
+    creds = tmp_path / "snmp.conf"
+    creds.write_text("[snmp]\ncommunity = s3cret-community\n")
+    creds.chmod(0o644)
+    config = write_config(tmp_path, f"[init]\nnodes = 203.0.113.1, 127.0.0.1\nsnmp_credentials = {creds}\n")
+    result = cli("galera-init", "-c", str(config), "--dry-run")
+    assert result.returncode == 3 and "others" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
