@@ -30,6 +30,7 @@ from .state import SYNCED, NodeReport, NodeState, ProcessState, SeqnoSource, Sta
 from .tables import table
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
+SYNCED_POLL = 0.2  # seconds between looks at a starting mysqld (one local snapshot each)
 APPEAR_TIMEOUT = 10.0  # seconds for a started mysqld to show in /proc
 
 
@@ -204,7 +205,7 @@ class Initiator:
             if time.monotonic() > deadline:
                 waited = self.init.synced_timeout
                 raise InitError(f"not Synced after {waited:g} s: {state.status.value}, {state.reason}")
-            time.sleep(0.5)
+            time.sleep(SYNCED_POLL)
 
     # --- the loop ----------------------------------------------------------------------------
 

@@ -72,6 +72,17 @@ class Decision:
     evidence: tuple[NodeView, ...] = ()
 
 
+def election_facts(views: Sequence[NodeView]) -> tuple[tuple[object, ...], ...]:
+    """What an election rests on, per node: whether it answered, whether it is down and
+    electing (stopped, initiating and blocked are alike: a peer whose galera-init starts is no
+    change), its position and safe_to_bootstrap. A change of any of these aborts an announcement."""
+    return tuple(
+        (v.index, v.answered, "electing" if v.status in ELECTING_STATUSES else v.status, v.position,
+         v.safe_to_bootstrap)
+        for v in views
+    )
+
+
 def elect(views: Sequence[NodeView]) -> tuple[NodeView | None, str]:
     """The node to bootstrap, or None and why not. Needs every node's usable report."""
     missing = [v for v in views if not v.answered]
@@ -142,7 +153,7 @@ def _two_phase(
     if announced is None:
         return Decision(Action.ANNOUNCE, f"this node wins ({why}): announcing the bootstrap", me, evidence)
     since, seen = announced
-    if seen != evidence:
+    if election_facts(seen) != election_facts(evidence):
         return Decision(Action.WAIT, "reports changed after the announcement: electing again", None, evidence)
     if elapsed - since <= 2 * poll_period:
         return Decision(Action.ANNOUNCE, "announced; waiting more than two poll periods", me, evidence)

@@ -43,10 +43,22 @@ def test_seqnos_compare_as_integers_not_strings() -> None:
 
 
 def test_a_change_after_the_announcement_aborts() -> None:
-    views = [view(0, seqno=100), view(1, seqno=99)]
-    changed = [view(0, seqno=100), view(1, status=Status.INITIATING, seqno=99)]
-    decision = run(0, changed, elapsed=20.0, announced=(5.0, tuple(views)))
-    assert decision.action is Action.WAIT
+    views = [view(0, seqno=100), view(1, seqno=99), view(2, seqno=98)]
+    for changed in (
+        [view(0, seqno=100), view(1, seqno=99), view(2, seqno=97)],  # a position moved
+        [view(0, seqno=100), view(1, seqno=99), view(2, status=None)],  # a node went silent
+        [view(0, seqno=100), view(1, seqno=99), view(2, seqno=98, safe=True)],
+        [view(0, seqno=100), view(1, seqno=99), view(2, status=Status.NONPRIMARY, seqno=98)],
+    ):
+        decision = run(0, changed, elapsed=20.0, announced=(5.0, tuple(views)))
+        assert decision.action is not Action.BOOTSTRAP, changed
+
+
+def test_a_peer_whose_galera_init_starts_does_not_abort_the_announcement() -> None:
+    """stopped, initiating and blocked all mean "down, electing": no reason to start over."""
+    views = [view(0, seqno=100), view(1, seqno=99), view(2, seqno=98)]
+    later = [view(0, seqno=100), view(1, status=Status.INITIATING, seqno=99), view(2, status=Status.BLOCKED, seqno=98)]
+    assert run(0, later, elapsed=20.0, announced=(5.0, tuple(views))).action is Action.BOOTSTRAP
 
 
 def test_seed_data_loss_case_obsolete_node_alone_never_bootstraps() -> None:
