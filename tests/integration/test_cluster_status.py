@@ -1,0 +1,48 @@
+"""galera-snmp status over the real sandbox, and a node still on the seed's snmpd extend lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from galera_snmp.remote import read_report
+from galera_snmp.sandbox import Sandbox
+from galera_snmp.state import SeqnoSource, Status
+
+pytestmark = pytest.mark.integration
+
+
+def test_status_of_a_healthy_cluster(cluster: Sandbox, cli) -> None:
+    result = cli("galera-snmp", "status", "-c", str(cluster.node(1).config_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = result.stdout.splitlines()
+    assert rows[0].split()[:4] == ["NODE", "STATUS", "SEQNO", "SOURCE"]
+    for node in cluster.nodes:
+        (row,) = [r for r in rows if r.startswith(node.address)]
+        assert row.split()[1:4] == ["running", row.split()[2], "live"] and "Synced, Primary, ready" in row
+    assert not any(row.startswith("!") for row in rows)
+
+
+def test_status_flags_a_silent_node(cluster: Sandbox, cli) -> None:
+    node3 = cluster.node(3)
+    node3.stop_services()
+    try:
+        result = cli("galera-snmp", "status", "-c", str(cluster.node(1).config_path))
+    finally:
+        node3.start_services()
+        node3.wait_snmp()
+    assert result.returncode == 1, result.stdout
+    assert f"! {node3.address} does not answer" in result.stdout
+
+
+def test_a_node_on_the_seeds_extend_lines_is_read_too(cluster: Sandbox) -> None:
+    node = cluster.node(2)
+    node.agent.stop()  # snmpd stays up: GALERA-MIB is gone, the seed's extend lines still answer
+    try:
+        report = read_report(node.snmp_target(timeout=5))
+    finally:
+        node.start_services()
+        node.wait_snmp()
+    assert report.state.status is Status.RUNNING
+    assert report.state.seqno > 0 and report.state.seqno_source is SeqnoSource.UNKNOWN
+    assert report.state.state_uuid is None  # no history: it can be joined, never elected
+    assert report.valid is None
