@@ -54,7 +54,8 @@ def agent_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         stderr=open(tmp / "agent.log", "wb"),  # noqa: SIM115 - closed with the process
     )
     try:
-        wait_for(lambda: get(port, COMMUNITY, STATUS_OID).returncode == 0, 20, "the agent behind the example snmpd")
+        # snmpget exits 0 on "No Such Object" too: wait for the agent's registration, not snmpd's
+        wait_for(lambda: "INTEGER" in get(port, COMMUNITY, STATUS_OID).stdout, 20, "the agent behind the example snmpd")
         yield port
     finally:
         for process in (agent, snmpd):
