@@ -68,7 +68,6 @@ class Publisher:
     else listens (the keepalived track file)."""
 
     def __init__(self, config: Config, snapshot: Callable[[], NodeState], clock: Callable[[], float] = time.time):
-        self.config = config
         self.reporter = Reporter(config, snapshot, clock)
         self.context: NodeReport | None = None
         self.tree = OidTree([], OBJECT_OIDS)

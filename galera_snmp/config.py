@@ -160,17 +160,22 @@ _SCHEMA: dict[str, dict[str, str]] = {
 }
 
 
+# the longest value each kind of duration accepts (waiting for a node to be Synced may take hours)
+SECONDS_LIMITS = {"seconds": 3600, "long-seconds": 86400}
+
+
 def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
     raw = raw.strip()
     if kind == "path":
         return Path(inifile.resolve_path(raw, config_path, where))
-    if kind == "seconds":
+    if kind in SECONDS_LIMITS:
         try:
             value = float(raw)
         except ValueError:
             raise ConfigError(f"{where}: {raw!r} is not a number of seconds") from None
-        if not 0 < value <= 3600:
-            raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= 3600")
+        limit = SECONDS_LIMITS[kind]
+        if not 0 < value <= limit:
+            raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= {limit}")
         return value
     if kind == "list":
         items = tuple(item.strip() for item in raw.split(","))
@@ -181,14 +186,6 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
         if not raw.isdigit() or int(raw) > 10:
             raise ConfigError(f"{where}: {raw!r} is not a number from 0 to 10")
         return int(raw)
-    if kind == "long-seconds":
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{where}: {raw!r} is not a number of seconds") from None
-        if not 0 < value <= 86400:
-            raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= 86400")
-        return value
     if kind == "command":
         return raw
     if kind == "port":

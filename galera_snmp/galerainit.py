@@ -14,7 +14,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from .config import Config
 from .galerafiles import Position, mark_safe_to_bootstrap
@@ -24,8 +23,7 @@ from .peers import find_cluster, snmp_targets
 from .phase import clear_phase, write_phase
 from .probe import Probe, datadir_lock
 from .process import find_mysqld
-from .remote import read_report
-from .snmpclient import SnmpError
+from .remote import read_all
 from .state import SYNCED, NodeReport, NodeState, ProcessState, SeqnoSource, Status
 from .tables import table
 
@@ -92,17 +90,20 @@ class Initiator:
 
     # --- reading -------------------------------------------------------------------------
 
-    def views(self, me: NodeView, pool: ThreadPoolExecutor) -> list[NodeView]:
+    def views(self, me: NodeView) -> list[NodeView]:
         """This node's view and every peer's, the peers asked in parallel."""
-
-        def ask(index: int, host: str) -> NodeView:
-            try:
-                return peer_view(index, host, read_report(self.targets[index]))
-            except SnmpError as err:
-                return NodeView(index, host, problem=str(err))
-
-        futures = {i: pool.submit(ask, i, host) for i, host in enumerate(self.cluster.nodes) if i != self.cluster.me}
-        return [me if i == self.cluster.me else futures[i].result() for i in range(len(self.cluster.nodes))]
+        peers = [i for i in range(len(self.cluster.nodes)) if i != self.cluster.me]
+        reports = dict(zip(peers, read_all([self.targets[i] for i in peers]), strict=True))
+        views = []
+        for i, host in enumerate(self.cluster.nodes):
+            report = reports.get(i)
+            if i == self.cluster.me:
+                views.append(me)
+            elif isinstance(report, str):
+                views.append(NodeView(i, host, problem=report))
+            else:
+                views.append(peer_view(i, host, report))
+        return views
 
     # --- the phase, published through the agent ---------------------------------------------
 
@@ -136,21 +137,22 @@ class Initiator:
             self._run(self.init.stop_command, None)
         elif state.pid is not None:
             os.kill(state.pid, signal.SIGTERM)
-        if self._wait_gone(STOP_GRACE):
+        if self._wait_mysqld(running=False, timeout=STOP_GRACE):
             return
         info = find_mysqld(self.config.server.datadir)
         if info.pid is not None:
             self.say(f"mysqld (pid {info.pid}) ignored the shutdown for {STOP_GRACE:g} s: killing it")
             os.kill(info.pid, signal.SIGKILL)
-        if not self._wait_gone(APPEAR_TIMEOUT):
+        if not self._wait_mysqld(running=False, timeout=APPEAR_TIMEOUT):
             raise InitError("mysqld does not go away, even after SIGKILL")
 
-    def _wait_gone(self, timeout: float) -> bool:
+    def _wait_mysqld(self, *, running: bool, timeout: float) -> bool:
+        """Whether a mysqld runs on the datadir (or none does) within ``timeout``."""
         deadline = time.monotonic() + timeout
-        while find_mysqld(self.config.server.datadir).state is not ProcessState.ABSENT:
+        while (find_mysqld(self.config.server.datadir).state is not ProcessState.ABSENT) != running:
             if time.monotonic() > deadline:
                 return False
-            time.sleep(0.2)
+            time.sleep(0.05)
         return True
 
     def start_mysqld(self, command: str, position: Position | None) -> None:
@@ -159,11 +161,8 @@ class Initiator:
             if find_mysqld(datadir).state is not ProcessState.ABSENT:
                 raise InitError("a mysqld appeared on the datadir meanwhile: not starting another")
             self._run(command, position)
-            deadline = time.monotonic() + APPEAR_TIMEOUT
-            while find_mysqld(datadir).state is ProcessState.ABSENT:
-                if time.monotonic() > deadline:
-                    raise InitError(f"{command!r} ran, but no mysqld runs on {datadir}")
-                time.sleep(0.05)
+            if not self._wait_mysqld(running=True, timeout=APPEAR_TIMEOUT):
+                raise InitError(f"{command!r} ran, but no mysqld runs on {datadir}")
 
     def _run(self, command: str, position: Position | None) -> None:
         # {position} is the recovered UUID:SEQNO; an argument naming it is left out when unknown
@@ -226,8 +225,7 @@ class Initiator:
         if me is None:
             self.say("mysqld is already in a Primary component: nothing to decide")
             return 0
-        with ThreadPoolExecutor(len(self.cluster.nodes)) as pool:
-            views = self.views(me, pool)
+        views = self.views(me)
         decision = decide(self.cluster.me, views, elapsed=0.0, deadline=self.init.deadline,
                           poll_period=self.init.poll_period, force=self.force)
         self.say(evidence_table(decision, self.cluster.me))
@@ -249,33 +247,32 @@ class Initiator:
         started = time.monotonic()
         announced: tuple[float, tuple[NodeView, ...]] | None = None
         said = ""
-        with ThreadPoolExecutor(len(self.cluster.nodes)) as pool:
-            while True:
-                views = self.views(me, pool)
-                elapsed = time.monotonic() - started
-                decision = decide(self.cluster.me, views, elapsed=elapsed, deadline=self.init.deadline,
-                                  poll_period=self.init.poll_period, announced=announced, force=self.force)
-                if decision.reason != said:
-                    self.say(evidence_table(decision, self.cluster.me))
-                    said = decision.reason
-                if decision.action is Action.JOIN:
-                    self.unpublish()
-                    self.start_mysqld(self.init.join_command, me.position)  # so it can catch up by IST
-                    break
-                if decision.action is Action.BOOTSTRAP:
-                    assert me.position is not None  # decide() never elects a node without one
-                    self.mark_safe()
-                    self.start_mysqld(self.init.bootstrap_command, me.position)
-                    break
-                if decision.action is Action.ANNOUNCE:
-                    if announced is None:
-                        announced = (elapsed, decision.evidence)
-                    self.publish(Status.BOOTSTRAPPING, decision.reason)
-                else:
-                    announced = None  # a new announcement starts over: never bootstrap on old evidence
-                    blocked = decision.action is Action.BLOCKED
-                    self.publish(Status.BLOCKED if blocked else Status.INITIATING, decision.reason)
-                time.sleep(self.init.poll_period)
+        while True:
+            views = self.views(me)
+            elapsed = time.monotonic() - started
+            decision = decide(self.cluster.me, views, elapsed=elapsed, deadline=self.init.deadline,
+                              poll_period=self.init.poll_period, announced=announced, force=self.force)
+            if decision.reason != said:
+                self.say(evidence_table(decision, self.cluster.me))
+                said = decision.reason
+            if decision.action is Action.JOIN:
+                self.unpublish()
+                self.start_mysqld(self.init.join_command, me.position)  # so it can catch up by IST
+                break
+            if decision.action is Action.BOOTSTRAP:
+                assert me.position is not None  # decide() never elects a node without one
+                self.mark_safe()
+                self.start_mysqld(self.init.bootstrap_command, me.position)
+                break
+            if decision.action is Action.ANNOUNCE:
+                if announced is None:
+                    announced = (elapsed, decision.evidence)
+                self.publish(Status.BOOTSTRAPPING, decision.reason)
+            else:
+                announced = None  # a new announcement starts over: never bootstrap on old evidence
+                blocked = decision.action is Action.BLOCKED
+                self.publish(Status.BLOCKED if blocked else Status.INITIATING, decision.reason)
+            time.sleep(self.init.poll_period)
         state = self.wait_synced()
         self.say(f"Synced in a Primary component of {state.cluster_size} at seqno {state.seqno}")
         return 0

@@ -33,6 +33,7 @@ from .state import (
     NodeState,
     ProcessState,
     SeqnoSource,
+    apply_phase,
     derive_status,
 )
 from .wsrep import WsrepValue, classify, parse_int
@@ -265,7 +266,7 @@ class Probe:
         cluster_status = status_vars.get("wsrep_cluster_status")
         local_state = parse_int(status_vars.get("wsrep_local_state"))
         local_state_comment = status_vars.get("wsrep_local_state_comment")
-        status, reason = derive_status(
+        observed = derive_status(
             process=process,
             pid=proc.pid,
             failure=reading.failure,
@@ -274,8 +275,8 @@ class Probe:
             local_state=local_state,
             local_state_comment=local_state_comment,
             sst_in_progress=sst_in_progress,
-            phase=read_phase(self.config.init.phase_file),
         )
+        status, reason = apply_phase(observed, read_phase(self.config.init.phase_file))
         seqno, source, uuid = self._seqno(reading, grastate, process, notes)
         if reading.members_error:
             notes.append(f"cluster members unknown: {reading.members_error}")

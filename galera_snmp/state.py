@@ -119,6 +119,14 @@ class NodeState:
         return data
 
 
+def apply_phase(observed: tuple[Status, str], phase: tuple[Status, str] | None) -> tuple[Status, str]:
+    """What a running galera-init says it is doing (initiating, bootstrapping, blocked) speaks
+    for a node whose mysqld is stopped or not yet in a Primary component; otherwise mysqld does."""
+    if phase is not None and observed[0] in (Status.STOPPED, Status.NONPRIMARY):
+        return phase[0], f"galera-init: {phase[1]}"
+    return observed
+
+
 def derive_status(
     *,
     process: ProcessState,
@@ -129,33 +137,8 @@ def derive_status(
     local_state: int | None,
     local_state_comment: str | None,
     sst_in_progress: bool | None,
-    phase: tuple[Status, str] | None = None,
 ) -> tuple[Status, str]:
-    """The status word and why, from what the probe saw. Never guesses: unsure is ``unknown``.
-
-    ``phase`` is what a running galera-init says it is doing (initiating, bootstrapping,
-    blocked): it speaks for a node whose mysqld is stopped or not yet in a Primary component.
-    """
-    status, reason = _observed_status(
-        process=process, pid=pid, failure=failure, error=error, cluster_status=cluster_status,
-        local_state=local_state, local_state_comment=local_state_comment, sst_in_progress=sst_in_progress,
-    )
-    if phase is not None and status in (Status.STOPPED, Status.NONPRIMARY):
-        return phase[0], f"galera-init: {phase[1]}"
-    return status, reason
-
-
-def _observed_status(
-    *,
-    process: ProcessState,
-    pid: int | None,
-    failure: MysqlFailure | None,
-    error: str | None,
-    cluster_status: str | None,
-    local_state: int | None,
-    local_state_comment: str | None,
-    sst_in_progress: bool | None,
-) -> tuple[Status, str]:
+    """The status word and why, from what the probe saw. Never guesses: unsure is ``unknown``."""
     who = f"mysqld (pid {pid})" if pid else "mysqld"
     if failure is None:
         if cluster_status is None:

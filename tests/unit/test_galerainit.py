@@ -28,6 +28,7 @@ from galera_snmp.state import (
     ProcessState,
     SeqnoSource,
     Status,
+    apply_phase,
     derive_status,
 )
 
@@ -237,10 +238,11 @@ def test_write_phase_refuses_a_status_that_is_not_a_phase(tmp_path):
     ],
 )
 def test_the_phase_speaks_only_for_a_node_outside_a_primary_component(failure, process, cluster_status, published):
-    status, reason = derive_status(
+    observed = derive_status(
         process=process, pid=1, failure=failure, error="e", cluster_status=cluster_status, local_state=4,
-        local_state_comment="Synced", sst_in_progress=False, phase=(Status.BOOTSTRAPPING, "node1 wins"),
+        local_state_comment="Synced", sst_in_progress=False,
     )
+    status, reason = apply_phase(observed, (Status.BOOTSTRAPPING, "node1 wins"))
     assert (status is Status.BOOTSTRAPPING) is published
     assert (reason == "galera-init: node1 wins") is published
 
