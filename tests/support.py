@@ -5,10 +5,12 @@ network partition between loopback addresses."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -65,6 +67,35 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_get(host: str, port: int, path: str = "/", method: str = "GET",
+             headers: dict[str, str] | None = None) -> tuple[int, str | None, str]:
+    """One request to a health endpoint: status, Content-Type and body."""
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type"), response.read().decode()
+    finally:
+        conn.close()
+
+
+def stopped_node_config(folder: Path, extra: str = "", option_mode: int = 0o600) -> Path:
+    """A galera-snmp.conf (plus ``extra`` sections) for a node whose mysqld is not running: no
+    socket, no process on the datadir, no recovery."""
+    option_file = folder / "client.cnf"
+    option_file.write_text("[client]\nuser = monitor\npassword = s3cret\nsocket = /nonexistent/mysqld.sock\n")
+    option_file.chmod(option_mode)
+    config = folder / "galera-snmp.conf"
+    config.write_text(f"[mysql]\noption_file = {option_file}\n[server]\ndatadir = {folder}\nrecover = no\n{extra}")
+    return config
 
 
 def pysnmp_response(

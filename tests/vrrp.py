@@ -10,11 +10,12 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from galera_snmp.sandbox import wait_for
+from galera_snmp.sandbox import SandboxNode, wait_for
 
 CONTRIB = Path(__file__).resolve().parents[1] / "contrib" / "keepalived"
 NOTIFY_SCRIPT = CONTRIB / "galera-keepalived-notify"
@@ -53,6 +54,23 @@ def lab_config(shipped: Path, index: int, priority: int, notify_log: Path, extra
                 f'notify "{NOTIFY_SCRIPT} --log {notify_log}"',
             **extra,
         },
+    )
+
+
+PRIORITIES = {1: 103, 2: 102, 3: 101}  # sandbox node -> keepalived priority: node1 holds the VIP
+GALERA_CHECK = Path(sys.executable).parent / "galera-check"
+
+
+def sandbox_config(variant: str, node: SandboxNode, notify_log: Path) -> str:
+    """The shipped config of ``variant`` ("track_file" or "vrrp_script") for a sandbox node: fed
+    by the node's agent through its track file, or running this installation's galera-check."""
+    if variant == "track_file":
+        return lab_config(CONTRIB / "keepalived.conf", node.index, PRIORITIES[node.index], notify_log,
+                          {r'file "/run/galera-snmp/keepalived\.track"': f'file "{node.track_file}"'})
+    return lab_config(
+        CONTRIB / "keepalived-vrrp-script.conf", node.index, PRIORITIES[node.index], notify_log,
+        {r'script "/usr/local/bin/galera-check -c /etc/galera-snmp/galera-snmp\.conf health"':
+         f'script "{GALERA_CHECK} -c {node.config_path} health"'},
     )
 
 

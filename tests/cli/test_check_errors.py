@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import stopped_node_config
 
 
 def assert_one_line_exit_3(result, *needles: str) -> None:
@@ -16,15 +17,6 @@ def assert_one_line_exit_3(result, *needles: str) -> None:
         assert needle in lines[0]
 
 
-def write_config(tmp_path: Path, option_mode: int) -> Path:
-    option_file = tmp_path / "client.cnf"
-    option_file.write_text("[client]\nuser = monitor\npassword = s3cret\nsocket = /nonexistent/mysqld.sock\n")
-    option_file.chmod(option_mode)
-    config = tmp_path / "galera-snmp.conf"
-    config.write_text(f"[mysql]\noption_file = {option_file}\n[server]\ndatadir = {tmp_path}\nrecover = no\n")
-    return config
-
-
 @pytest.mark.parametrize("command", ["status", "seqno", "health"])
 def test_missing_config(cli, tmp_path: Path, command: str) -> None:
     missing = tmp_path / "nope.conf"
@@ -32,7 +24,7 @@ def test_missing_config(cli, tmp_path: Path, command: str) -> None:
 
 
 def test_option_file_readable_by_others(cli, tmp_path: Path) -> None:
-    config = write_config(tmp_path, 0o644)
+    config = stopped_node_config(tmp_path, option_mode=0o644)
     result = cli("galera-check", "-c", str(config), "status")
     assert_one_line_exit_3(result, "client.cnf", "others")
     assert "s3cret" not in result.stderr + result.stdout
@@ -45,7 +37,7 @@ def test_garbage_config(cli, tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_named(cli, tmp_path: Path) -> None:
-    config = write_config(tmp_path, 0o600)
+    config = stopped_node_config(tmp_path, option_mode=0o600)
     config.write_text(config.read_text() + "[health]\ndonor_serve = yes\n")
     assert_one_line_exit_3(cli("galera-check", "-c", str(config), "health"), "donor_serve")
 
@@ -57,7 +49,7 @@ def test_bad_usage_exits_3(cli) -> None:
 
 def test_no_server_means_stopped(cli, tmp_path: Path) -> None:
     """A valid config for a datadir with no mysqld: stopped, seqno -1, health exit 1."""
-    config = write_config(tmp_path, 0o600)
+    config = stopped_node_config(tmp_path, option_mode=0o600)
     assert cli("galera-check", "-c", str(config), "status").stdout.strip() == "stopped"
     assert cli("galera-check", "-c", str(config), "seqno").stdout.strip() == "-1"
     health = cli("galera-check", "-c", str(config), "health")

@@ -5,15 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-
-def write_config(tmp_path: Path, init: str = "") -> Path:
-    option_file = tmp_path / "client.cnf"
-    option_file.write_text("[client]\nuser = monitor\npassword = s3cret\nsocket = /nonexistent/mysqld.sock\n")
-    option_file.chmod(0o600)
-    config = tmp_path / "galera-snmp.conf"
-    config.write_text(f"[mysql]\noption_file = {option_file}\n[server]\ndatadir = {tmp_path}\nrecover = no\n{init}")
-    return config
+from support import stopped_node_config
 
 
 @pytest.mark.parametrize(
@@ -25,7 +17,7 @@ def write_config(tmp_path: Path, init: str = "") -> Path:
     ],
 )
 def test_bad_usage_exits_3(cli, tmp_path: Path, args: list[str], words: str) -> None:
-    result = cli("galera-init", "-c", str(write_config(tmp_path)), *args)
+    result = cli("galera-init", "-c", str(stopped_node_config(tmp_path)), *args)
     assert result.returncode == 3, result.stderr
     assert words in result.stderr and "Traceback" not in result.stderr
 
@@ -41,7 +33,7 @@ def test_bad_usage_exits_3(cli, tmp_path: Path, args: list[str], words: str) -> 
     ],
 )
 def test_unclear_configuration_exits_3(cli, tmp_path: Path, init: str, words: str) -> None:
-    result = cli("galera-init", "-c", str(write_config(tmp_path, init)), "--dry-run")
+    result = cli("galera-init", "-c", str(stopped_node_config(tmp_path, init)), "--dry-run")
     assert result.returncode == 3, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0], result.stderr
@@ -51,7 +43,7 @@ def test_world_readable_snmp_credentials_are_refused(cli, tmp_path: Path) -> Non
     creds = tmp_path / "snmp.conf"
     creds.write_text("[snmp]\ncommunity = s3cret-community\n")
     creds.chmod(0o644)
-    config = write_config(tmp_path, f"[init]\nnodes = 203.0.113.1, 127.0.0.1\nsnmp_credentials = {creds}\n")
+    config = stopped_node_config(tmp_path, f"[init]\nnodes = 203.0.113.1, 127.0.0.1\nsnmp_credentials = {creds}\n")
     result = cli("galera-init", "-c", str(config), "--dry-run")
     assert result.returncode == 3 and "others" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout

@@ -7,22 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support import stopped_node_config
+
 from galera_snmp.sandbox import wait_for
 
 
 def write_config(tmp_path: Path, track: bool = True) -> Path:
     """A node whose mysqld is not running (no socket, no process on the datadir)."""
-    option_file = tmp_path / "client.cnf"
-    option_file.write_text("[client]\nuser = monitor\npassword = s3cret\nsocket = /nonexistent/mysqld.sock\n")
-    option_file.chmod(0o600)
-    config = tmp_path / "galera-snmp.conf"
-    config.write_text(
-        f"[mysql]\noption_file = {option_file}\n[server]\ndatadir = {tmp_path}\nrecover = no\n"
+    return stopped_node_config(
+        tmp_path,
         "[health]\ndrain_file = drained\n"
         f"[agent]\nwake_socket = {tmp_path / 'wake.sock'}\nrefresh_interval = 0.5\n"
-        + ("[keepalived]\ntrack_file = keepalived.track\n" if track else "")
+        + ("[keepalived]\ntrack_file = keepalived.track\n" if track else ""),
     )
-    return config
 
 
 def test_drain_then_undrain(cli, tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pymysql
 
+from galera_snmp.remote import read_report
 from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.state import Status
 
 GALERA_INIT = Path(sys.executable).parent / "galera-init"
 TABLE = "loadtest.acked"
@@ -73,6 +75,17 @@ class Load:
         return self.acked - present
 
 
+def recovered_positions(cluster: Sandbox, timeout: float = 15) -> dict[int, tuple[str | None, int]]:
+    """Each stopped node's (state UUID, seqno), as its own agent publishes it over SNMP."""
+    positions = {}
+    for node in cluster.nodes:
+        wait_for(lambda n=node: read_report(n.snmp_target()).state.status is Status.STOPPED, timeout,
+                 f"{node.name} to be stopped")
+        state = read_report(node.snmp_target()).state
+        positions[node.index] = (state.state_uuid, state.seqno)
+    return positions
+
+
 def crash_all(cluster: Sandbox, gap: float = 0.3, order: list[SandboxNode] | None = None) -> None:
     """kill -9 every mariadbd, one after another: the last one killed saw the most."""
     for i, node in enumerate(order or list(reversed(cluster.nodes))):
@@ -117,6 +130,11 @@ class Boots:
 
     def bootstrappers(self) -> list[Boot]:
         return [boot for boot in self.boots if boot.bootstrapped]
+
+
+def transcript(boots: list[Boot]) -> str:
+    """What each galera-init printed, for an assertion message."""
+    return "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots)
 
 
 def start_init(node: SandboxNode, *args: str) -> Boot:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import http.client
 import shutil
 import time
 
 import pytest
+from support import http_get
 
 from galera_snmp.config import load_config, read_option_file
 from galera_snmp.probe import Probe
-from galera_snmp.sandbox import ADMIN_GROUP, Sandbox
+from galera_snmp.sandbox import ADMIN_GROUP, HTTP_PORT, Sandbox
 from galera_snmp.state import DONOR, HealthPolicy, assess_health
 
 pytestmark = pytest.mark.integration
 
 DONORS_SERVE = HealthPolicy(donor_serves=True)
 DONORS_DO_NOT_SERVE = HealthPolicy(donor_serves=False)
-
-
-def http_status(address: str) -> tuple[int, str]:
-    conn = http.client.HTTPConnection(address, 9200, timeout=2)
-    try:
-        conn.request("GET", "/")
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
 
 
 def test_a_real_mariabackup_donor_serves_only_when_donors_serve(cluster: Sandbox) -> None:
@@ -47,7 +37,8 @@ def test_a_real_mariabackup_donor_serves_only_when_donors_serve(cluster: Sandbox
                 assert time.monotonic() < deadline, f"SST did not finish: {joiner.error_tail()}"
                 state = probe.snapshot()
                 if state.local_state == DONOR:
-                    seen.append((state, http_status(donor.address)))
+                    status, _, body = http_get(donor.address, HTTP_PORT)
+                    seen.append((state, (status, body)))
                 elif seen or joiner.snapshot().local_state == 4:
                     break
     finally:

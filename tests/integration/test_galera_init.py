@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from outage import Load, boot_all, crash_all, finish, start_init
+from outage import Load, boot_all, crash_all, finish, recovered_positions, start_init, transcript
 from support import cut_off
 
 from galera_snmp.remote import read_report
@@ -20,16 +20,6 @@ from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
 from galera_snmp.state import Status
 
 pytestmark = pytest.mark.integration
-
-
-def recovered(cluster: Sandbox) -> dict[int, tuple[str | None, int]]:
-    """Each stopped node's (state UUID, seqno), as its own agent publishes it."""
-    positions = {}
-    for node in cluster.nodes:
-        wait_for(lambda n=node: read_report(n.snmp_target()).state.status is Status.STOPPED, 15, f"{node.name} stopped")
-        state = read_report(node.snmp_target()).state
-        positions[node.index] = (state.state_uuid, state.seqno)
-    return positions
 
 
 def snmp_status(node: SandboxNode) -> tuple[Status, str]:
@@ -50,14 +40,14 @@ def test_full_outage_under_load_restarts_without_loss(cluster: Sandbox, order: s
     history = cluster.node(1).snapshot().cluster_state_uuid
     with Load(cluster) as load:
         crash_all(cluster)  # node3 first, node1 last
-    positions = recovered(cluster)
+    positions = recovered_positions(cluster)
     top = max(seqno for _, seqno in positions.values())
     assert {uuid for uuid, _ in positions.values()} == {history}
     seed = random.randrange(10**6)
     rng = random.Random(seed)
     delays = [0.0] * 3 if order == "at-once" else [rng.uniform(0, 4) for _ in range(3)]
     boots = boot_all(list(cluster.nodes), delays)
-    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots.boots)
+    report = transcript(boots.boots)
     print(f"seed {seed}, delays {delays}, positions {positions}", file=sys.stderr)
     assert all(boot.returncode == 0 for boot in boots.boots), report
     (winner,) = boots.bootstrappers()  # exactly one
@@ -72,14 +62,14 @@ def test_nodes_stuck_outside_a_primary_component_are_recovered(cluster: Sandbox)
     history = cluster.node(1).snapshot().cluster_state_uuid
     with Load(cluster) as load:
         crash_all(cluster)
-    recovered(cluster)
+    recovered_positions(cluster)
     # Two nodes come back the ordinary way: they wait for a Primary component that never comes.
     for node in (cluster.node(1), cluster.node(2)):
         node.start()
     for node in (cluster.node(1), cluster.node(2)):
         wait_for(lambda n=node: n.snapshot().status is Status.NONPRIMARY, 30, f"{node.name} non-Primary")
     boots = boot_all(list(cluster.nodes))
-    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots.boots)
+    report = transcript(boots.boots)
     assert all(boot.returncode == 0 for boot in boots.boots), report
     assert len(boots.bootstrappers()) == 1, report
     assert "stopping it cleanly" in boots.boots[0].output
@@ -96,7 +86,7 @@ def test_an_obsolete_node_back_first_is_blocked_until_the_newer_ones_return(clus
         before = len(load.acked)
         wait_for(lambda: len(load.acked) > before + 20, 30, "commits node3 does not have")
         crash_all(cluster, order=newer)
-    recovered(cluster)
+    recovered_positions(cluster)
     for node in newer:
         node.stop_services()
     boot = start_init(old)
@@ -113,7 +103,7 @@ def test_an_obsolete_node_back_first_is_blocked_until_the_newer_ones_return(clus
         if boot.process.poll() is None:
             boot.process.kill()
     everything = [boot, *newer_boots]
-    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in everything)
+    report = transcript(everything)
     assert all(b.returncode == 0 for b in everything), report
     (winner,) = [b for b in everything if b.bootstrapped]
     assert winner.node is not old, report
@@ -157,7 +147,7 @@ def test_running_node_is_left_alone(cluster: Sandbox) -> None:
 
 def test_an_unreachable_peer_means_nobody_bootstraps(cluster: Sandbox) -> None:
     crash_all(cluster)
-    recovered(cluster)
+    recovered_positions(cluster)
     silent = cluster.node(2)
     silent.stop_services()
     boots = [start_init(cluster.node(1)), start_init(cluster.node(3))]
@@ -173,7 +163,7 @@ def test_an_unreachable_peer_means_nobody_bootstraps(cluster: Sandbox) -> None:
         for boot in boots:
             if boot.process.poll() is None:
                 boot.process.kill()
-    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots)
+    report = transcript(boots)
     assert all(b.returncode == 0 for b in boots), report
     assert len([b for b in boots if b.bootstrapped]) == 1, report
     cluster.wait_settled(60)
@@ -186,7 +176,7 @@ def test_clean_shutdown_of_all_bootstraps_the_safe_node(cluster: Sandbox) -> Non
     safe = [n for n in cluster.nodes if read_report(n.snmp_target()).state.safe_to_bootstrap]
     assert [n.index for n in safe] == [1]
     boots = boot_all(list(reversed(cluster.nodes)))
-    report = "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots.boots)
+    report = transcript(boots.boots)
     assert all(b.returncode == 0 for b in boots.boots), report
     (winner,) = boots.bootstrappers()
     assert winner.node.index == 1, report
@@ -196,7 +186,7 @@ def test_clean_shutdown_of_all_bootstraps_the_safe_node(cluster: Sandbox) -> Non
 
 def test_dry_run_prints_the_evidence_and_changes_nothing(cluster: Sandbox) -> None:
     crash_all(cluster)
-    recovered(cluster)
+    recovered_positions(cluster)
     boot = start_init(cluster.node(1), "--dry-run")
     finish([boot], 60)
     assert boot.returncode == 0, boot.output

@@ -4,7 +4,6 @@ HTTP health endpoint with the shipped contrib/haproxy config."""
 from __future__ import annotations
 
 import csv
-import http.client
 import io
 import shutil
 import signal
@@ -17,21 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import free_tcp_port, http_get
 from vrrp import substitute
 
 from galera_snmp.config import load_config
 from galera_snmp.drain import drain, undrain
-from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.sandbox import HTTP_PORT, Sandbox, SandboxNode, wait_for
 
 pytestmark = pytest.mark.integration
 
 SHIPPED = Path(__file__).resolve().parents[2] / "contrib" / "haproxy" / "haproxy.cfg"
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Haproxy:
@@ -108,13 +102,8 @@ def haproxy(cluster: Sandbox, tmp_path: Path) -> Iterator[Haproxy]:
 
 
 def get(node: SandboxNode, path: str = "/", method: str = "GET") -> tuple[int, str]:
-    conn = http.client.HTTPConnection(node.address, 9200, timeout=2)
-    try:
-        conn.request(method, path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
+    status, _, body = http_get(node.address, HTTP_PORT, path, method)
+    return status, body
 
 
 def test_desynced_node_is_down_and_gets_no_new_connections(cluster: Sandbox, haproxy: Haproxy) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vrrp import CONTRIB, VrrpLab, lab_config
+from vrrp import GALERA_CHECK, VrrpLab, sandbox_config
 
 from galera_snmp.config import load_config
 from galera_snmp.drain import drain, undrain
@@ -18,7 +18,6 @@ from galera_snmp.sandbox import Sandbox
 
 pytestmark = pytest.mark.integration
 
-PRIORITIES = {1: 103, 2: 102, 3: 101}
 TRACK_FILE_TARGET = 1.5  # seconds from a health change to the VIP on the next node (issue 5)
 
 
@@ -30,11 +29,7 @@ def report(what: str, seconds: float) -> None:
 def track_file_lab(cluster: Sandbox, tmp_path: Path) -> Iterator[VrrpLab]:
     with VrrpLab(tmp_path, len(cluster.nodes)) as lab:
         for node in cluster.nodes:
-            config = lab_config(
-                CONTRIB / "keepalived.conf", node.index, PRIORITIES[node.index], tmp_path / "notify.log",
-                {r'file "/run/galera-snmp/keepalived\.track"': f'file "{node.track_file}"'},
-            )
-            lab.start(node.index, config)
+            lab.start(node.index, sandbox_config("track_file", node, tmp_path / "notify.log"))
         lab.wait_holder(1)
         yield lab
 
@@ -70,16 +65,10 @@ def test_vip_leaves_a_node_whose_agent_stops(cluster: Sandbox, track_file_lab: V
 
 
 def test_vrrp_script_variant_moves_the_vip(cluster: Sandbox, tmp_path: Path) -> None:
-    galera_check = Path(sys.executable).parent / "galera-check"
-    assert galera_check.exists() and os.access(galera_check, os.X_OK)
+    assert GALERA_CHECK.exists() and os.access(GALERA_CHECK, os.X_OK)
     with VrrpLab(tmp_path, len(cluster.nodes)) as lab:
         for node in cluster.nodes:
-            config = lab_config(
-                CONTRIB / "keepalived-vrrp-script.conf", node.index, PRIORITIES[node.index], tmp_path / "notify.log",
-                {r'script "/usr/local/bin/galera-check -c /etc/galera-snmp/galera-snmp\.conf health"':
-                 f'script "{galera_check} -c {node.config_path} health"'},
-            )
-            lab.start(node.index, config)
+            lab.start(node.index, sandbox_config("vrrp_script", node, tmp_path / "notify.log"))
         lab.wait_holder(1, timeout=30)
         node1 = cluster.node(1)
         seconds = lab.time_move(node1.kill, to=2)

@@ -3,7 +3,6 @@ the watcher that decides when the next snapshot is due."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -13,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import synced_state
+from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, ServerConfig
 from galera_snmp.drain import drain, undrain
@@ -120,20 +119,8 @@ def server():
     assert not thread.is_alive()
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def ask(health: HealthServer, method: str = "GET", path: str = "/", headers: dict[str, str] | None = None):
-    conn = http.client.HTTPConnection(*health.server_address[:2], timeout=5)
-    try:
-        conn.request(method, path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.getheader("Content-Type"), response.read().decode()
-    finally:
-        conn.close()
+    return http_get(*health.server_address[:2], path, method, headers)
 
 
 def test_server_answers_every_check_method_from_the_current_report(server):
