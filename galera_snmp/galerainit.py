@@ -211,11 +211,18 @@ class Initiator:
     def prepare(self) -> NodeView | None:
         """This node's view for the election, or None when mysqld already is in a Primary component."""
         state = self.probe.snapshot()
+        # "Cannot tell" may pass: at boot the agent's own --wsrep-recover run can hold the datadir
+        # for a moment (CI saw a connection reset then). Wait it out; a hung mysqld stays unknown.
+        deadline = time.monotonic() + STOP_GRACE
+        while state.status is Status.UNKNOWN and time.monotonic() < deadline:
+            time.sleep(SYNCED_POLL)
+            state = self.probe.snapshot()
         if state.status in (Status.RUNNING, Status.JOINING):
             return None
         if state.process is not ProcessState.ABSENT:
             if state.status is Status.UNKNOWN:
-                raise InitError(f"mysqld runs but cannot be read ({state.reason}): not touching it")
+                raise InitError(f"mysqld runs but cannot be read ({state.reason}) for {STOP_GRACE:g} s: "
+                                "not touching it")
             self.stop_stuck_mysqld(state)
             state = self.probe.snapshot()
         return own_view(self.cluster.me, self.cluster.nodes[self.cluster.me], state)
