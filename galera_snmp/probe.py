@@ -251,8 +251,10 @@ class Probe:
     def snapshot(self) -> NodeState:
         taken_at = time.time()
         datadir = self.config.server.datadir
-        proc = find_mysqld(datadir)
         reading = self._mysql.read()
+        # After the read, so the process state explains its outcome: a server that was just
+        # stopped by a signal or died while we waited shows as such, not as it was before.
+        proc = find_mysqld(datadir)
         notes: list[str] = []
         grastate = self._grastate(notes)
         status_vars, variables = reading.status, reading.variables
