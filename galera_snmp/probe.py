@@ -12,15 +12,14 @@ import logging
 import os
 import pwd
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-
-import pymysql
-from pymysql.constants import CLIENT
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING
 
 from .config import Config, ConfigError, ServerConfig, read_option_file
 from .galerafiles import GaleraFileError, GraState, Position, parse_grastate, parse_recovered_position
@@ -37,6 +36,9 @@ from .state import (
     derive_status,
 )
 from .wsrep import WsrepValue, classify, parse_int
+
+if TYPE_CHECKING:
+    import pymysql
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,27 @@ class MysqlReading:
     error: str | None = None
 
 
+def _load_pymysql(over_socket: bool) -> ModuleType:
+    """PyMySQL, loaded without the modules this connection never uses.
+
+    The probe never asks for TLS, and on a unix socket the server takes the password without an
+    RSA exchange; loading ``ssl`` and ``cryptography`` for nothing is about a third of a
+    short-lived check's run time. Over TCP ``cryptography`` stays: caching_sha2_password needs it
+    without TLS. PyMySQL treats both as optional; a process that already has PyMySQL keeps it.
+    """
+    if "pymysql" in sys.modules:
+        return sys.modules["pymysql"]
+    hidden = [name for name in ("ssl", "cryptography")[: 2 if over_socket else 1] if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
+    try:
+        import pymysql
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return pymysql
+
+
 def _classify_error(exc: BaseException) -> MysqlFailure:
     chain: list[BaseException] = []
     current: BaseException | None = exc
@@ -87,13 +110,23 @@ def _classify_error(exc: BaseException) -> MysqlFailure:
             return MysqlFailure.TIMEOUT
         if isinstance(item, (ConnectionRefusedError, FileNotFoundError)):
             return MysqlFailure.REFUSED
-    if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (1044, 1045, 1698):
+    if _mysql_error_code(exc) in (1044, 1045, 1698):
         return MysqlFailure.ACCESS_DENIED
     return MysqlFailure.ERROR
 
 
+def _is_pymysql_error(exc: BaseException) -> bool:
+    errors = sys.modules.get("pymysql.err")  # loaded by whoever raised one
+    return errors is not None and isinstance(exc, errors.MySQLError)
+
+
+def _mysql_error_code(exc: BaseException) -> int | None:
+    """The error number of a PyMySQL error (it carries ``(code, message)``), else None."""
+    return exc.args[0] if _is_pymysql_error(exc) and len(exc.args) >= 2 else None
+
+
 def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, pymysql.err.MySQLError) and len(exc.args) >= 2:
+    if _mysql_error_code(exc) is not None:
         return f"{exc.args[1]} ({exc.args[0]})"
     return str(exc) or type(exc).__name__
 
@@ -109,22 +142,24 @@ class MysqlReader:
     def _connect(self) -> pymysql.connections.Connection:
         cfg = self._config.mysql
         opts = read_option_file(cfg.option_file, cfg.option_group)
+        over_socket = bool(opts.socket) and opts.host in (None, "localhost")
+        pymysql = _load_pymysql(over_socket)
         kwargs: dict[str, object] = {
             "user": opts.user or "",
             "password": opts.password or "",
             "connect_timeout": cfg.connect_timeout,
             "read_timeout": cfg.read_timeout,
             "write_timeout": cfg.read_timeout,
-            "client_flag": CLIENT.MULTI_STATEMENTS,
+            "client_flag": pymysql.constants.CLIENT.MULTI_STATEMENTS,
             "autocommit": True,
         }
-        if opts.socket and opts.host in (None, "localhost"):
+        if over_socket:
             kwargs["unix_socket"] = opts.socket
             kwargs["ssl_disabled"] = True  # TLS on a local socket buys nothing and costs ~45 ms a connect
         else:
             kwargs["host"] = opts.host or "localhost"
             kwargs["port"] = opts.port
-        return pymysql.connect(**kwargs)  # type: ignore[arg-type]
+        return pymysql.connect(**kwargs)
 
     def read(self) -> MysqlReading:
         try:
@@ -149,7 +184,9 @@ class MysqlReader:
         try:
             cur.nextset()
             rows = cur.fetchall()
-        except pymysql.err.MySQLError as err:
+        except Exception as err:
+            if not _is_pymysql_error(err):
+                raise
             return None, _error_text(err)
         return tuple(Member(*(_decode(v) for v in row)) for row in rows), None
 
