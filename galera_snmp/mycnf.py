@@ -64,12 +64,15 @@ def cluster_hosts(address: str) -> tuple[str, ...]:
     scheme, sep, rest = address.partition("://")
     if not sep or scheme != "gcomm":
         raise ConfigError(f"wsrep_cluster_address {address!r} is not a gcomm:// address")
-    hosts = []
-    for item in (part.strip() for part in rest.split("?", 1)[0].split(",")):
-        if item.startswith("["):  # [IPv6]:port
-            hosts.append(item[1:].split("]", 1)[0])
-        elif item:
-            hosts.append(item.rsplit(":", 1)[0] if item.count(":") == 1 else item)
+    hosts = [host_of(item) for item in rest.split("?", 1)[0].split(",") if item.strip()]
     if not hosts:
         raise ConfigError(f"wsrep_cluster_address {address!r} names no node")
     return tuple(hosts)
+
+
+def host_of(address: str) -> str:
+    """The host of a Galera node address: ``host``, ``host:port``, ``[IPv6]:port`` or a bare IPv6."""
+    address = address.strip()
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import snmpsettings
 from .config import Config, ConfigError, read_private_section
-from .mycnf import cluster_hosts, server_options
+from .mycnf import cluster_hosts, host_of, server_options
 from .snmpclient import Target
 
 
@@ -41,7 +41,7 @@ def find_cluster(config: Config) -> Cluster:
         nodes = cluster_hosts(address)
     me = init.address
     if not me and config.server.defaults_file is not None:
-        me = _host_of(mycnf().get("wsrep_node_address", ""))
+        me = host_of(mycnf().get("wsrep_node_address", ""))
     if not me:
         local = [node for node in nodes if is_local(node)]
         if len(local) != 1:
@@ -52,13 +52,6 @@ def find_cluster(config: Config) -> Cluster:
     if len(set(nodes)) != len(nodes):
         raise ConfigError(f"[init] nodes lists a node twice: {', '.join(nodes)}")
     return Cluster(tuple(nodes), nodes.index(me))
-
-
-def _host_of(address: str) -> str:
-    address = address.strip()
-    if address.startswith("["):
-        return address[1:].split("]", 1)[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
 
 
 def is_local(host: str) -> bool:
@@ -75,8 +68,6 @@ def is_local(host: str) -> bool:
                 continue
             return True
     return False
-
-
 
 
 def snmp_targets(config: Config, cluster: Cluster) -> list[Target]:
