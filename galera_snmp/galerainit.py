@@ -294,4 +294,3 @@ def parse_position(text: str) -> Position:
     if len(uuid) != 36 or uuid.count("-") != 4 or not position.is_known:
         raise ValueError(f"{text!r} is not a usable position (a state UUID and a seqno of 0 or more)")
     return position
-

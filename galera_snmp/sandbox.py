@@ -447,7 +447,6 @@ extend galeraSeqno {check} -c {self.config_path} seqno
         finally:
             conn.close()
 
-
     def set_desync(self, on: bool, timeout: float = 30) -> None:
         """SET GLOBAL wsrep_desync, retried while Galera refuses it for a moment.
 

@@ -21,4 +21,3 @@ def fail(prog: str, message: str) -> NoReturn:
     """One line on stderr, exit 3: the contract for anything we cannot do."""
     print(f"{prog}: error: {message}", file=sys.stderr)
     raise SystemExit(EXIT_UNKNOWN)
-
