@@ -43,13 +43,18 @@ def _datadir_of(pid: int, argv: list[str]) -> Path | None:
         return None
 
 
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name, from the state on; None when there
+    is no such process. The name may contain spaces and parentheses: it ends at the last ")"."""
+    raw = _read(f"/proc/{pid}/stat")
+    return None if raw is None else raw.rsplit(b")", 1)[-1].split()
+
+
 def process_state(pid: int) -> ProcessState:
     """RUNNING, SUSPENDED (stopped by a signal or traced), or ABSENT (gone, or a zombie)."""
-    raw = _read(f"/proc/{pid}/stat")
-    if raw is None:
+    fields = _stat_fields(pid)
+    if fields is None:
         return ProcessState.ABSENT
-    # The command name may contain spaces and parentheses: the state follows the last ")".
-    fields = raw.rsplit(b")", 1)[-1].split()
     letter = fields[0].decode() if fields else "X"
     if letter in ("Z", "X", "x"):
         return ProcessState.ABSENT
@@ -59,10 +64,9 @@ def process_state(pid: int) -> ProcessState:
 def process_start(pid: int) -> int | None:
     """When the process started (clock ticks since boot): with the pid, it names one process
     even after the pid is reused. None when there is no such process."""
-    raw = _read(f"/proc/{pid}/stat")
-    if raw is None:
+    fields = _stat_fields(pid)
+    if fields is None:
         return None
-    fields = raw.rsplit(b")", 1)[-1].split()
     try:
         return int(fields[19])  # field 22 of stat(5); the first two are before the ")"
     except (IndexError, ValueError):
