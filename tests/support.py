@@ -55,12 +55,23 @@ def synced_state(**changes: object) -> NodeState:
     return NodeState(**fields)  # type: ignore[arg-type]
 
 
-def tool(name: str) -> str:
-    """A net-snmp program; missing is a failure with the install hint, never a skip."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
+def tool(name: str, packages: str = "snmpd snmp") -> str:
+    """A program the tests run (net-snmp's by default); missing is a failure with the install
+    hint, never a skip. Daemons live in sbin, which a non-root PATH may lack."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if found is None:
-        pytest.fail(f"{name} is not installed: apt-get install snmpd snmp", pytrace=False)
+        pytest.fail(f"{name} is not installed: apt-get install {packages}", pytrace=False)
     return found
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_udp_port() -> int:
@@ -126,9 +137,7 @@ def cut_off(address: str, others: Sequence[str]) -> Iterator[None]:
     Galera binds its connections to the node's address, so this partitions gcomm; clients that
     do not bind (SNMP requests from 127.0.0.1) still get through.
     """
-    iptables = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
-    if iptables is None:
-        pytest.fail("iptables is not installed: apt-get install iptables", pytrace=False)
+    iptables = tool("iptables", "iptables")
     rules = [("-s", a, "-d", b) for other in others for a, b in ((address, other), (other, address))]
     added = []
     try:

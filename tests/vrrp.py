@@ -7,15 +7,15 @@ an interrupted run are removed on entry.
 from __future__ import annotations
 
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from galera_snmp.sandbox import SandboxNode, wait_for
+from support import stop_process, tool
+
+from galera_snmp.sandbox import SandboxError, SandboxNode, wait_for
 
 CONTRIB = Path(__file__).resolve().parents[1] / "contrib" / "keepalived"
 NOTIFY_SCRIPT = CONTRIB / "galera-keepalived-notify"
@@ -29,9 +29,12 @@ def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def keepalived_binary() -> str:
-    found = shutil.which("keepalived") or shutil.which("keepalived", path="/usr/sbin:/sbin")
-    assert found, "keepalived is not installed: apt-get install keepalived"
-    return found
+    return tool("keepalived", "keepalived")
+
+
+def check_config(conf: Path) -> subprocess.CompletedProcess:
+    """``keepalived -t``: whether keepalived accepts the config file."""
+    return subprocess.run([keepalived_binary(), "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
 
 
 def substitute(text: str, replacements: dict[str, str]) -> str:
@@ -112,8 +115,7 @@ class VrrpLab:
     def start(self, index: int, config: str) -> None:
         conf = self.workdir / f"keepalived{index}.conf"
         conf.write_text(config)
-        argv = [keepalived_binary(), "-t", "-f", str(conf)]
-        check = subprocess.run(argv, capture_output=True, text=True, check=False)
+        check = check_config(conf)
         assert check.returncode == 0, check.stdout + check.stderr
         run = self.workdir / f"ka{index}"
         run.mkdir(exist_ok=True)
@@ -127,13 +129,7 @@ class VrrpLab:
         log.close()
 
     def stop(self, index: int) -> None:
-        process = self.processes.pop(index)
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.processes.pop(index))
 
     def has_vip(self, index: int) -> bool:
         out = ip("-n", self.namespace(index), "-o", "addr", "show", "dev", "eth0").stdout
@@ -146,8 +142,10 @@ class VrrpLab:
         """Until exactly ``index`` holds the VIP (None: nobody)."""
         want = set() if index is None else {index}
         what = "nobody to hold the VIP" if index is None else f"node{index} to hold the VIP"
-        wait_for(lambda: self.holders() == want, timeout, f"{what} (holders: {self.holders()}; see {self.workdir})",
-                 interval=0.02)
+        try:
+            wait_for(lambda: self.holders() == want, timeout, what, interval=0.02)
+        except SandboxError as err:  # who holds it at the deadline, not when the wait began
+            raise SandboxError(f"{err} (holders: {self.holders()}; see {self.workdir})") from None
 
     def time_move(self, action: Callable[[], object], to: int | None, timeout: float = 15) -> float:
         """Seconds from ``action`` to the VIP being held by exactly ``to`` (polled every 20 ms)."""

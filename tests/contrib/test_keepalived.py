@@ -3,12 +3,11 @@ reading our track file (one network namespace, no Galera needed)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from vrrp import CONTRIB, NOTIFY_SCRIPT, VrrpLab, keepalived_binary, lab_config
+from vrrp import CONTRIB, GALERA_CHECK, NOTIFY_SCRIPT, VrrpLab, check_config, lab_config
 
 from galera_snmp.handoff import write_atomically
 from galera_snmp.sandbox import wait_for
@@ -18,8 +17,7 @@ SHIPPED = sorted(CONTRIB.glob("*.conf"))
 
 def installed_paths(text: str) -> str:
     """The shipped files name /usr/local/bin and /etc paths; here they live in the venv and the repo."""
-    venv_bin = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[2] / ".venv")) / "bin"
-    return text.replace("/usr/local/bin/", f"{venv_bin}/").replace(
+    return text.replace("/usr/local/bin/", f"{GALERA_CHECK.parent}/").replace(
         "/etc/keepalived/galera-keepalived-notify", str(NOTIFY_SCRIPT)
     )
 
@@ -32,16 +30,16 @@ def test_both_variants_are_shipped():
 def test_shipped_config_passes_keepalived_t(shipped: Path, tmp_path: Path) -> None:
     conf = tmp_path / shipped.name
     conf.write_text(installed_paths(shipped.read_text()))
-    result = subprocess.run([keepalived_binary(), "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
+    result = check_config(conf)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_broken_config_fails_keepalived_t(tmp_path: Path) -> None:
     """keepalived -t really checks: the seed's 2.0.0+ style (track_script inside track_file) fails."""
     conf = tmp_path / "broken.conf"
-    shipped = (CONTRIB / "keepalived.conf").read_text()
+    shipped = installed_paths((CONTRIB / "keepalived.conf").read_text())  # only the injected line is wrong
     conf.write_text(shipped.replace("weight 0 reverse", "weight 0 reverse\n    track_script x"))
-    result = subprocess.run([keepalived_binary(), "-t", "-f", str(conf)], capture_output=True, text=True, check=False)
+    result = check_config(conf)
     assert result.returncode != 0
 
 
@@ -53,7 +51,7 @@ def test_notify_script_logs_and_runs_hooks_in_order(tmp_path: Path) -> None:
         hook = hooks / name
         hook.write_text(f"#!/bin/sh\n{body}\n")
         hook.chmod(0o755)
-    (hooks / "30-not-executable").write_text("#!/bin/sh\necho never >> {seen}\n")
+    (hooks / "30-not-executable").write_text(f"#!/bin/sh\necho never >> {seen}\n")
     log = tmp_path / "notify.log"
     result = subprocess.run(
         [str(NOTIFY_SCRIPT), "--log", str(log), "--hooks", str(hooks), "INSTANCE", "galera_vip", "MASTER", "103"],
@@ -64,6 +62,7 @@ def test_notify_script_logs_and_runs_hooks_in_order(tmp_path: Path) -> None:
     lines = log.read_text().splitlines()
     assert lines[0].endswith("INSTANCE galera_vip is now MASTER (priority 103)")
     assert "10-first failed (exit 4)" in lines[1]
+    assert len(lines) == 2  # the non-executable hook is skipped silently
 
 
 def test_notify_script_without_arguments_exits_0(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import signal
 import socket
 import statistics
@@ -16,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import free_tcp_port, http_get
+from support import free_tcp_port, http_get, stop_process, tool
 from vrrp import substitute
 
 from galera_snmp.config import load_config
 from galera_snmp.drain import drain, undrain
-from galera_snmp.sandbox import HTTP_PORT, Sandbox, SandboxNode, wait_for
+from galera_snmp.sandbox import HTTP_PORT, Sandbox, SandboxError, SandboxNode, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +29,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "contrib" / "haproxy" / "haproxy
 
 class Haproxy:
     def __init__(self, workdir: Path, cluster: Sandbox) -> None:
-        binary = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
-        assert binary, "haproxy is not installed: apt-get install haproxy"
+        binary = tool("haproxy", "haproxy")
         self.port = free_tcp_port()
         self.stats = workdir / "haproxy.sock"
         replacements = {
@@ -70,8 +68,11 @@ class Haproxy:
             return {}
 
     def wait_status(self, want: dict[str, str], timeout: float = 15) -> None:
-        wait_for(lambda: all(self.status().get(k) == v for k, v in want.items()), timeout,
-                 f"haproxy to see {want} (now {self.status()}; log {self.log})", interval=0.1)
+        try:
+            wait_for(lambda: all(self.status().get(k) == v for k, v in want.items()), timeout,
+                     f"haproxy to see {want}", interval=0.1)
+        except SandboxError as err:  # what haproxy sees at the deadline, not when the wait began
+            raise SandboxError(f"{err} (now {self.status()}; log {self.log})") from None
 
     def connect_many(self, count: int) -> dict[str, int]:
         """Open ``count`` new client connections (each reads the server greeting); new sessions per node."""
@@ -83,12 +84,7 @@ class Haproxy:
         return {name: after[name] - before[name] for name in after}
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import tool
 
 from galera_snmp import mib
 from galera_snmp.state import DONOR, SYNCED
@@ -47,25 +47,12 @@ WIRE_SYNTAX = {
     "Counter64": mib.Syntax.COUNTER64,
 }
 Translate = Callable[..., subprocess.CompletedProcess[str]]
-INSTALL_HINT = {
-    "smilint": "apt-get install smitools",
-    "snmptranslate": "apt-get install snmp",
-}
-
-
 # --- the standard modules and the tools -------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def std_dirs(standard_mib_dirs: list[Path]) -> list[Path]:
     return standard_mib_dirs
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed: {INSTALL_HINT[name]}", pytrace=False)
-    return path
 
 
 def run(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
@@ -81,7 +68,7 @@ def allowed(name: str, text: str) -> bool:
 
 def test_smilint_level_6_is_clean(std_dirs: list[Path]) -> None:
     env = {**os.environ, "SMIPATH": os.pathsep.join(map(str, std_dirs))}
-    result = run([tool("smilint"), "-l", "6", "-s", "-m", str(MIB_FILE)], env)
+    result = run([tool("smilint", "smitools"), "-l", "6", "-s", "-m", str(MIB_FILE)], env)
     findings = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     unexpected = []
     for line in findings:
@@ -99,7 +86,7 @@ def test_smilint_level_6_is_clean(std_dirs: list[Path]) -> None:
 
 @pytest.fixture(scope="module")
 def snmptranslate(std_dirs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Translate:
-    executable = tool("snmptranslate")
+    executable = tool("snmptranslate", "snmp")
     # -M below replaces MIBDIRS; a private persistent dir keeps net-snmp out of /var/lib/snmp.
     env = {key: value for key, value in os.environ.items() if key not in ("MIBS", "MIBDIRS")}
     env["SNMP_PERSISTENT_DIR"] = str(tmp_path_factory.mktemp("snmp-persistent"))
