@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -232,9 +233,19 @@ def test_watcher_returns_on_event_on_process_change_or_after_the_interval(short_
 
 
 def test_watcher_without_a_wake_socket_still_sees_the_process_and_the_stop(short_dir):
-    config = config_in(short_dir)
+    base = config_in(short_dir)
+    config = replace(base, agent=replace(base.agent, refresh_interval=30))
     stop = threading.Event()
     watcher = Watcher(config, None, stop)
-    stop.set()
-    watcher.wait(synced_state())  # returns at once when stopped
-    assert stop.is_set()
+    child = subprocess.Popen(["sleep", "60"])
+    threading.Timer(0.1, child.kill).start()
+    started = time.monotonic()
+    watcher.wait(synced_state(pid=child.pid, process=ProcessState.RUNNING))  # the process vanishing
+    by_process = time.monotonic() - started
+    child.wait()
+    threading.Timer(0.1, stop.set).start()
+    started = time.monotonic()
+    watcher.wait(synced_state(pid=os.getpid(), process=ProcessState.RUNNING))  # nothing changes but the stop
+    by_stop = time.monotonic() - started
+    # relative, not wall-clock limits: without those two, each wait would last the interval
+    assert by_process < config.agent.refresh_interval and by_stop < config.agent.refresh_interval
