@@ -179,10 +179,6 @@ class SandboxNode:
         return self.dir / "run" / "keepalived.track"
 
     @property
-    def health_url(self) -> str:
-        return f"http://{self.address}:{HTTP_PORT}/"
-
-    @property
     def config_path(self) -> Path:
         return self.dir / "galera-snmp.conf"
 

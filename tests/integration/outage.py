@@ -169,4 +169,5 @@ def finish(boots: list[Boot], timeout: float) -> None:
 
 
 def random_delays(rng: random.Random, count: int, spread: float) -> list[float]:
+    """Start delays for ``count`` nodes, each up to ``spread`` seconds (a staggered power return)."""
     return [rng.uniform(0, spread) for _ in range(count)]

@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from outage import Load, boot_all, crash_all, finish, recovered_positions, start_init, transcript
+from outage import Load, boot_all, crash_all, finish, random_delays, recovered_positions, start_init, transcript
 from support import cut_off
 
 from galera_snmp.remote import read_report
@@ -45,7 +45,7 @@ def test_full_outage_under_load_restarts_without_loss(cluster: Sandbox, order: s
     assert {uuid for uuid, _ in positions.values()} == {history}
     seed = random.randrange(10**6)
     rng = random.Random(seed)
-    delays = [0.0] * 3 if order == "at-once" else [rng.uniform(0, 4) for _ in range(3)]
+    delays = [0.0] * 3 if order == "at-once" else random_delays(rng, 3, 4)
     boots = boot_all(list(cluster.nodes), delays)
     report = transcript(boots.boots)
     print(f"seed {seed}, delays {delays}, positions {positions}", file=sys.stderr)
