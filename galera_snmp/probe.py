@@ -292,6 +292,12 @@ class Probe:
         # After the read, so the process state explains its outcome: a server that was just
         # stopped by a signal or died while we waited shows as such, not as it was before.
         proc = find_mysqld(datadir)
+        if proc.state is ProcessState.ABSENT and reading.failure is MysqlFailure.ERROR:
+            # No server, yet the socket took the connection: a --wsrep-recover run binds it for a
+            # moment and resets what it accepted when it exits. Asking again tells that apart
+            # from a server we cannot see.
+            reading = self._mysql.read()
+            proc = find_mysqld(datadir)
         notes: list[str] = []
         grastate = self._grastate(notes)
         status_vars, variables = reading.status, reading.variables

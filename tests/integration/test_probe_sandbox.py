@@ -6,11 +6,13 @@ Tests that break the cluster (clean shutdown, a lone node, kill -9 of all) leave
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -44,20 +46,26 @@ def last_committed(node: SandboxNode) -> int:
     return int(rows[0][1])
 
 
+def run_recovery(node: SandboxNode, folder: Path) -> subprocess.CompletedProcess[bytes]:
+    """``mariadbd --wsrep-recover`` on the node's datadir, its log in ``folder``/recover.log."""
+    folder.chmod(0o711)
+    log = folder / "recover.log"
+    log.touch()
+    subprocess.run(["chown", "mysql:", str(log)], check=True)
+    return subprocess.run(
+        ["mariadbd", f"--defaults-file={node.cnf}", "--wsrep-recover", f"--log-error={log}"],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+
+
 def recovered_seqno(node: SandboxNode) -> int:
     """What ``mariadbd --wsrep-recover`` says, found independently of galera_snmp's parser."""
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp).chmod(0o711)
-        log = Path(tmp) / "recover.log"
-        log.touch()
-        subprocess.run(["chown", "mysql:", str(log)], check=True)
-        subprocess.run(
-            ["mariadbd", f"--defaults-file={node.cnf}", "--wsrep-recover", f"--log-error={log}"],
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
-        found = re.findall(r"Recovered position: [0-9a-f-]{36}:(-?\d+)", log.read_text())
+        result = run_recovery(node, Path(tmp))
+        assert result.returncode == 0, result.stderr
+        found = re.findall(r"Recovered position: [0-9a-f-]{36}:(-?\d+)", (Path(tmp) / "recover.log").read_text())
     assert found, "mariadbd --wsrep-recover printed no position"
     return int(found[-1])
 
@@ -170,6 +178,34 @@ def test_node_up_without_primary_is_not_stopped(cluster: Sandbox, cli) -> None:
         assert check(cli, node, "health").returncode == 1
     finally:
         node.stop()
+
+
+def test_a_recovery_run_on_the_socket_is_never_taken_for_a_server(cluster: Sandbox) -> None:
+    """A --wsrep-recover run binds the server's socket for a moment and resets what it accepted
+    as it exits; a probe of the stopped node meanwhile must say stopped, never unknown."""
+    node = cluster.node(3)
+    node.kill()
+    stop = threading.Event()
+    runs: list[int] = []
+
+    def recover_repeatedly() -> None:
+        while not stop.is_set():
+            with tempfile.TemporaryDirectory() as tmp:
+                runs.append(run_recovery(node, Path(tmp)).returncode)
+
+    thread = threading.Thread(target=recover_repeatedly)
+    thread.start()
+    seen: collections.Counter[Status] = collections.Counter()
+    try:
+        with Probe(load_config(node.config_path)) as probe:
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                seen[probe.snapshot().status] += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert runs.count(0) >= 10, f"too few recovery runs to tell: {runs}"
+    assert set(seen) == {Status.STOPPED}, seen
 
 
 def test_kill_all_then_seqno_comes_from_recovery(cluster: Sandbox, cli) -> None:

@@ -72,3 +72,22 @@ def test_probe_loads_pymysql_without_tls_and_only_needed_crypto(
     result = subprocess.run([sys.executable, "-c", _LOADED, str(config)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["refused", "False", str(cryptography), str(cryptography), "True"]
+
+
+@pytest.mark.parametrize(
+    ("failures", "expected"),
+    [
+        ((MysqlFailure.ERROR, MysqlFailure.REFUSED), Status.STOPPED),  # a --wsrep-recover run reset it
+        ((MysqlFailure.ERROR, MysqlFailure.ERROR), Status.UNKNOWN),  # something keeps answering: never "stopped"
+        ((MysqlFailure.TIMEOUT,), Status.UNKNOWN),  # not asked twice: that would double the wait
+    ],
+)
+def test_no_server_but_a_reset_connection_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failures: tuple[MysqlFailure, ...], expected: Status
+) -> None:
+    monkeypatch.setattr(probe_module, "find_mysqld", lambda datadir: ProcessInfo(ProcessState.ABSENT))
+    answers = iter(failures)
+    with Probe(load_config(stopped_node_config(tmp_path))) as probe:
+        monkeypatch.setattr(probe._mysql, "read", lambda: MysqlReading(failure=next(answers), error="reset by peer"))
+        assert probe.snapshot().status is expected
+    assert next(answers, None) is None  # every planned reading was taken, and no more
