@@ -15,11 +15,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .agentx import AgentxError, ConnectionLost, OidTree, Refused, Session, encode_varbind
 from .config import Config
-from .httpcheck import HealthServer
-from .keepalived import TrackFile
-from .mib import (
+from .node.probe import Probe
+from .node.watch import Reporter, WakeSocket, Watcher
+from .snmp.agentx import AgentxError, ConnectionLost, OidTree, Refused, Session, encode_varbind
+from .snmp.mib import (
     BY_NAME,
     GALERA_MIB,
     MEMBER_COLUMNS,
@@ -31,9 +31,9 @@ from .mib import (
     Syntax,
     render,
 )
-from .probe import Probe
 from .state import NodeReport, NodeState
-from .watch import Reporter, WakeSocket, Watcher
+from .traffic.httpcheck import HealthServer
+from .traffic.keepalived import TrackFile
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from support import stop_process, tool
 
-from galera_snmp.sandbox import SandboxError, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import SandboxError, SandboxNode, wait_for
 
 CONTRIB = Path(__file__).resolve().parents[1] / "contrib" / "keepalived"
 NOTIFY_SCRIPT = CONTRIB / "galera-keepalived-notify"

@@ -12,7 +12,7 @@ import sys
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
-from ..probe import Probe
+from ..node.probe import Probe
 from ..state import assess_health
 from .common import EXIT_UNKNOWN, ArgumentParser, fail
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, NoReturn
 import nagiosplugin
 from nagiosplugin.state import Critical, Unknown, Warn
 
-from .. import __version__, snmpsettings
+from .. import __version__
 from ..inifile import DEFAULT_CONFIG
+from ..snmp import settings as snmpsettings
 from .common import ArgumentParser
 
 if TYPE_CHECKING:
-    from ..snmpclient import Target
+    from ..snmp.client import Target
 
 PROG = "check_galera"
 MODES = ("node", "cluster", "flow-control", "queues", "conflicts", "peers")
@@ -159,7 +160,7 @@ def _state_file(args: argparse.Namespace, source_name: str) -> str:
 
 
 def build_check(args: argparse.Namespace, parser: _Parser) -> nagiosplugin.Check:
-    from .. import plugin as p  # after argument parsing: --help stays fast
+    from ..nagios import checks as p  # after argument parsing: --help stays fast
 
     warning = _range(parser, args.warning, "-w")
     critical = _range(parser, args.critical, "-c")

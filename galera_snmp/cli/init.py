@@ -7,8 +7,8 @@ import sys
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
-from ..galerainit import InitError, Initiator, parse_position
-from ..probe import RecoveryError
+from ..init.run import InitError, Initiator, parse_position
+from ..node.probe import RecoveryError
 from .common import ArgumentParser, fail
 
 PROG = "galera-init"

@@ -1,4 +1,4 @@
-"""galera-snmp: everything that is not a contract command of its own (sandbox, ...)."""
+"""galera-snmp: everything that is not a contract command of its own (status, drain, ...)."""
 
 from __future__ import annotations
 
@@ -11,30 +11,17 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG, Config, ConfigError, load_config
-from ..drain import drain, undrain
-from ..keepalived import TrackFile, follow
-from ..peers import find_cluster, snmp_targets
-from ..probe import Probe
-from ..remote import disagreements, read_all
-from ..sandbox import DEFAULT_DIR, MAX_NODES, Sandbox, SandboxError
+from ..init.peers import find_cluster, snmp_targets
+from ..node.probe import Probe
+from ..node.watch import Reporter
+from ..snmp.remote import disagreements, read_all
 from ..tables import table
-from ..watch import Reporter
+from ..traffic.drain import drain, undrain
+from ..traffic.keepalived import TrackFile, follow
 from .common import ArgumentParser, fail
 
 PROG = "galera-snmp"
-
-
-def _sandbox(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    sandbox = Sandbox(root, args.nodes) if args.action == "up" else Sandbox.existing(root)
-    if args.action == "up":
-        sandbox.up()
-        _print_status(sandbox)
-    elif args.action == "down":
-        sandbox.down(purge=args.purge)
-    else:
-        _print_status(sandbox)
-    return 0
+SANDBOX_HELP = "a local N-node MariaDB Galera cluster for trying things out and for tests (development)"
 
 
 def _drain(args: argparse.Namespace) -> int:
@@ -111,42 +98,12 @@ def _cluster_status(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _print_status(sandbox: Sandbox) -> None:
-    rows = [("NODE", "ADDRESS", "STATUS", "SEQNO", "SOURCE", "LOCAL STATE", "AGENT", "CONFIG")]
-    for node, state in sandbox.status():
-        rows.append(
-            (
-                node.name,
-                node.address,
-                state.status.value,
-                str(state.seqno),
-                state.seqno_source.value,
-                state.local_state_comment or "-",
-                "up" if node.agent.pid() else "down",
-                str(node.config_path),
-            )
-        )
-    if len(rows) == 1:
-        print(f"no sandbox in {sandbox.root}")
-        return
-    print(table(rows))
-
-
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description="galera-snmp tools.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
-    box = commands.add_parser(
-        "sandbox",
-        help="a local N-node MariaDB Galera cluster for trying things out and for tests",
-        description="Run a real MariaDB Galera cluster on this machine: node i on 127.0.0.(10+i), "
-        "files in DIR/node<i>/ (my.cnf, data/, log/, galera-snmp.conf). Needs root.",
-    )
-    box.add_argument("action", choices=("up", "down", "status"), help="up is idempotent; down stops every node")
-    box.add_argument("--nodes", type=int, default=3, help=f"with up: nodes, 1..{MAX_NODES} (default: %(default)s)")
-    box.add_argument("--dir", default=str(DEFAULT_DIR), help="sandbox directory (default: %(default)s)")
-    box.add_argument("--purge", action="store_true", help="with down: also delete the directory")
-    box.set_defaults(func=_sandbox)
+    # Listed for --help only: main() hands "sandbox ..." to the development code before parsing.
+    commands.add_parser("sandbox", help=SANDBOX_HELP, add_help=False)
 
     def with_config(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
         command.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="INI config (default: %(default)s)")
@@ -197,10 +154,15 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sandbox"]:
+        from ..dev import cli as sandbox_cli  # development code, loaded only for this command
+
+        return sandbox_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SandboxError, ConfigError) as err:
+    except ConfigError as err:
         fail(PROG, str(err))
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from vrrp import CONTRIB, GALERA_CHECK, NOTIFY_SCRIPT, VrrpLab, check_config, lab_config
 
+from galera_snmp.dev.sandbox import wait_for
 from galera_snmp.handoff import write_atomically
-from galera_snmp.sandbox import wait_for
 
 SHIPPED = sorted(CONTRIB.glob("*.conf"))
 

@@ -1,4 +1,4 @@
-"""galera_snmp.snmpclient against a real net-snmp snmpd: SNMPv2c through our own BER codec,
+"""galera_snmp.snmp.client against a real net-snmp snmpd: SNMPv2c through our own BER codec,
 SNMPv3 (every auth protocol, the four priv protocols, all three levels) through pysnmp.
 
 No agent and no database: snmpd serves its own system subtree (.1.3.6.1.2.1.1) through a
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from support import free_udp_port, tool
 
-from galera_snmp.sandbox import wait_for
-from galera_snmp.snmpclient import Client, SnmpError, SnmpTimeout, Target
+from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.snmp.client import Client, SnmpError, SnmpTimeout, Target
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
@@ -254,11 +254,11 @@ def test_print_the_wall_time_of_a_one_shot_get(port: int, capsys: pytest.Capture
     """Printed, not asserted: a Nagios plugin run must stay well under 100 ms all told."""
     answer = f"{{{SYS_UPTIME}: "  # what both one-shot GETs print first
     get = (
-        "from galera_snmp.snmpclient import Client, Target; "
+        "from galera_snmp.snmp.client import Client, Target; "
         f"print(Client(Target('127.0.0.1', {port})).get([{SYS_UPTIME}]))"
     )
     get_v3 = (
-        "from galera_snmp.snmpclient import Client, Target; "
+        "from galera_snmp.snmp.client import Client, Target; "
         f"c = Client(Target('127.0.0.1', {port}, version='3', user='sha256aes', auth_protocol='SHA-256', "
         "auth_password='auth-pass-256', priv_password='priv-pass-aes')); "
         f"print(c.get([{SYS_UPTIME}])); c.close()"
@@ -268,7 +268,7 @@ def test_print_the_wall_time_of_a_one_shot_get(port: int, capsys: pytest.Capture
         "before: import pysnmp.proto.api, pyasn1.codec.ber.decoder": best_wall_time(
             "import pysnmp.proto.api, pyasn1.codec.ber.decoder", tmp_path
         ),
-        "after: v2c Client(...).get([sysUpTime]) with galera_snmp.ber": best_wall_time(get, tmp_path, expect=answer),
+        "after: v2c Client(...).get([sysUpTime]) with snmp.ber": best_wall_time(get, tmp_path, expect=answer),
         "v3 (SHA-256/AES) Client(...).get([sysUpTime]) with pysnmp": best_wall_time(get_v3, tmp_path, 3, answer),
     }
     with capsys.disabled():

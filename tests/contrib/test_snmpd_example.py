@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from support import free_udp_port, tool
 
-from galera_snmp import mib
-from galera_snmp.sandbox import wait_for
+from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.snmp import mib
 from galera_snmp.state import Status
 
 REPO = Path(__file__).resolve().parents[2]

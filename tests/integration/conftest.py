@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from galera_snmp.sandbox import DEFAULT_DIR, INSTALL_HINT, REQUIRED_PROGRAMS, Sandbox, SandboxError
+from galera_snmp.dev.sandbox import DEFAULT_DIR, INSTALL_HINT, REQUIRED_PROGRAMS, Sandbox, SandboxError
 
 
 def _requirements() -> None:

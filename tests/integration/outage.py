@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pymysql
 
-from galera_snmp.remote import read_report
-from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import Status
 
 GALERA_INIT = Path(sys.executable).parent / "galera-init"

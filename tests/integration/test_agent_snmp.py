@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from galera_snmp import mib
-from galera_snmp.sandbox import TRAP_SINK, Sandbox, SandboxNode, wait_for
-from galera_snmp.snmpclient import Client, Missing, SnmpError
+from galera_snmp.dev.sandbox import TRAP_SINK, Sandbox, SandboxNode, wait_for
+from galera_snmp.snmp import mib
+from galera_snmp.snmp.client import Client, Missing, SnmpError
 from galera_snmp.state import SeqnoSource, Status
 
 pytestmark = pytest.mark.integration

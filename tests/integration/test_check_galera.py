@@ -15,7 +15,7 @@ import pymysql
 import pytest
 from support import cut_off
 
-from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from galera_snmp.remote import read_report
-from galera_snmp.sandbox import Sandbox
+from galera_snmp.dev.sandbox import Sandbox
+from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import SeqnoSource, Status
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import pytest
 from support import http_get
 
 from galera_snmp.config import load_config, read_option_file
-from galera_snmp.probe import Probe
-from galera_snmp.sandbox import ADMIN_GROUP, HTTP_PORT, Sandbox
+from galera_snmp.dev.sandbox import ADMIN_GROUP, HTTP_PORT, Sandbox
+from galera_snmp.node.probe import Probe
 from galera_snmp.state import DONOR, HealthPolicy, assess_health
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from galera_snmp.remote import read_report
-from galera_snmp.sandbox import Sandbox, wait_for
+from galera_snmp.dev.sandbox import Sandbox, wait_for
+from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import Status
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ import pytest
 from outage import Load, boot_all, crash_all, finish, random_delays, recovered_positions, start_init, transcript
 from support import cut_off
 
-from galera_snmp.remote import read_report
-from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import Status
 
 pytestmark = pytest.mark.integration

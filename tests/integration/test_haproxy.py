@@ -19,8 +19,8 @@ from support import free_tcp_port, http_get, stop_process, tool
 from vrrp import substitute
 
 from galera_snmp.config import load_config
-from galera_snmp.drain import drain, undrain
-from galera_snmp.sandbox import HTTP_PORT, Sandbox, SandboxError, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import HTTP_PORT, Sandbox, SandboxError, SandboxNode, wait_for
+from galera_snmp.traffic.drain import drain, undrain
 
 pytestmark = pytest.mark.integration
 

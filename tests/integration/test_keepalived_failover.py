@@ -13,8 +13,8 @@ import pytest
 from vrrp import GALERA_CHECK, VrrpLab, sandbox_config
 
 from galera_snmp.config import load_config
-from galera_snmp.drain import drain, undrain
-from galera_snmp.sandbox import Sandbox
+from galera_snmp.dev.sandbox import Sandbox
+from galera_snmp.traffic.drain import drain, undrain
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from galera_snmp.config import load_config
-from galera_snmp.probe import Probe
-from galera_snmp.process import find_mysqld
-from galera_snmp.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.node.probe import Probe
+from galera_snmp.node.process import find_mysqld
 from galera_snmp.state import ProcessState, Status
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from support import tool
 
-from galera_snmp import mib
+from galera_snmp.snmp import mib
 from galera_snmp.state import DONOR, SYNCED
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,9 +11,10 @@ import pytest
 from support import synced_state, wsrep_values
 
 from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications
-from galera_snmp.agentx import NO_SUCH_INSTANCE
 from galera_snmp.config import Config, MysqlConfig
-from galera_snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS
+from galera_snmp.node.watch import is_valid
+from galera_snmp.snmp.agentx import NO_SUCH_INSTANCE
+from galera_snmp.snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS
 from galera_snmp.state import (
     Health,
     HealthPolicy,
@@ -23,7 +24,6 @@ from galera_snmp.state import (
     ProcessState,
     Status,
 )
-from galera_snmp.watch import is_valid
 from galera_snmp.wsrep import classify
 
 T0 = 1_700_000_000.0

@@ -1,0 +1,615 @@
+"""A real N-node MariaDB Galera cluster on this machine, for the quick start and the tests.
+
+Node i listens on 127.0.0.(10+i) with the standard ports (3306, 4567, 4568, 4444), runs as
+the ``mysql`` user, and keeps everything in ``DIR/node<i>/``: ``my.cnf``, ``data/``, ``log/``,
+the option file with the monitoring credentials and our ``galera-snmp.conf``. The sandbox reads
+its nodes through the same probe every other component uses.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+
+from ..config import load_config, read_option_file
+from ..node.probe import Probe
+from ..node.process import find_mysqld, process_state
+from ..snmp.client import Client, SnmpError, Target
+from ..snmp.mib import BY_NAME
+from ..state import SYNCED, NodeState, ProcessState, Status
+
+# What tests and benches may use; everything else here is the sandbox's own business.
+__all__ = [
+    "ADMIN_GROUP",
+    "COMMUNITY",
+    "DEFAULT_DIR",
+    "HTTP_PORT",
+    "INSTALL_HINT",
+    "MAX_NODES",
+    "REQUIRED_PROGRAMS",
+    "TRAP_SINK",
+    "Sandbox",
+    "SandboxError",
+    "SandboxNode",
+    "wait_for",
+]
+
+DEFAULT_DIR = Path("/var/tmp/galera-snmp-sandbox")
+MAX_NODES = 9
+MONITOR_USER = "galera_snmp"
+ADMIN_USER = "sandbox_admin"
+ADMIN_GROUP = "sandbox-admin"
+MYSQL_USER = "mysql"
+PROVIDER = "/usr/lib/galera/libgalera_smm.so"
+REQUIRED_PROGRAMS = ("mariadbd", "mariadb", "mariadb-install-db", "rsync", "setsid", "snmpd")
+NODE_PORTS = (3306, 4567, 4568, 4444)
+INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
+TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (v2c, community public)
+COMMUNITY = "public"
+HTTP_PORT = 9200  # the agent's clustercheck-compatible health endpoint, on each node's address
+EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, for the seed's extend lines
+
+
+# MariaDB's error number for a refused wsrep_desync (and other refused operations).
+ER_CANNOT_USER = 1396
+
+
+class SandboxError(Exception):
+    """The sandbox cannot do what was asked; the message says why and what to do."""
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if not found:
+        raise SandboxError(f"{name} is not installed ({INSTALL_HINT})")
+    return found
+
+
+def _our_program(name: str) -> str:
+    """A console script of this installation (the venv's), else one on PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else _binary(name)
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether another user (mysqld's) can execute ``path``: every folder on the way needs o+x."""
+    return all(os.stat(part).st_mode & 0o001 for part in [path, *path.parents])
+
+
+def _notify_command(config: Path) -> str:
+    """wsrep_notify_cmd for a node. mysqld runs it as the mysql user, who may not reach this
+    venv's interpreter (a pyenv build under /root, say); the hook needs only the standard
+    library, so the system python3 with our package on its path does the same job."""
+    if _reachable_by_others(Path(sys.executable).resolve()):
+        return f"{_our_program('galera-snmp-notify')} -c {config}"
+    package_root = Path(__file__).resolve().parent.parent
+    python = shutil.which("python3", path="/usr/bin:/bin") or "python3"
+    return f"env PYTHONPATH={package_root} {python} -m galera_snmp.cli.notify -c {config}"
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A helper process (snmpd, the agent) known by its pid file and a marker in its argv."""
+
+    name: str
+    pid_file: Path
+    marker: str
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if self.marker in argv and process_state(pid) is not ProcessState.ABSENT else None
+
+    def start(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        if self.pid() is not None:
+            return
+        self.pid_file.unlink(missing_ok=True)
+        with open(log, "ab") as out:
+            subprocess.run(
+                [_binary("setsid"), "--fork", *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env={**os.environ, **(env or {})},
+                check=True,
+            )
+        wait_for(lambda: self.pid() is not None, 10, f"{self.name} to start (see {log})")
+
+    def stop(self, timeout: float = 10) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)
+        try:
+            wait_for(lambda: self.pid() is None, timeout, f"{self.name} to stop")
+        except SandboxError:
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: self.pid() is None, 10, f"{self.name} to die")
+
+
+def _listening(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((address, port)) == 0
+
+
+def _address(index: int) -> str:
+    """Sandbox node ``index`` (from 1) listens on its own loopback address."""
+    return f"127.0.0.{10 + index}"
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll ``check`` until it is true; raise SandboxError naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SandboxError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class SandboxNode:
+    root: Path
+    index: int
+    size: int
+
+    @property
+    def name(self) -> str:
+        return f"node{self.index}"
+
+    @property
+    def address(self) -> str:
+        return _address(self.index)
+
+    @property
+    def dir(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def datadir(self) -> Path:
+        return self.dir / "data"
+
+    @property
+    def cnf(self) -> Path:
+        return self.dir / "my.cnf"
+
+    @property
+    def track_file(self) -> Path:
+        return self.dir / "run" / "keepalived.track"
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / "galera-snmp.conf"
+
+    @property
+    def option_file(self) -> Path:
+        return self.dir / "client.cnf"
+
+    @property
+    def socket(self) -> Path:
+        return self.dir / "run" / "mysqld.sock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "run" / "mysqld.pid"
+
+    @property
+    def error_log(self) -> Path:
+        return self.dir / "log" / "error.log"
+
+    @property
+    def snmpd_conf(self) -> Path:
+        return self.dir / "snmpd.conf"
+
+    @property
+    def snmpd_extra_conf(self) -> Path:
+        """Optional extra snmpd lines (benchmarks add extend/pass_persist here), read at start."""
+        return self.dir / "snmpd.extra.conf"
+
+    @property
+    def agentx_socket(self) -> Path:
+        return self.dir / "run" / "agentx.sock"
+
+    @property
+    def snmpd(self) -> Daemon:
+        return Daemon("snmpd", self.dir / "run" / "snmpd.pid", str(self.snmpd_conf))
+
+    @property
+    def agent(self) -> Daemon:
+        return Daemon("galera-snmp-agent", self.dir / "run" / "agent.pid", str(self.config_path))
+
+    def snmp_target(self, timeout: float = 1.0, retries: int = 1) -> Target:
+        return Target(self.address, 161, COMMUNITY, timeout, retries)
+
+    def cluster_address(self) -> str:
+        peers = ",".join(_address(i) for i in range(1, self.size + 1))
+        return f"gcomm://{peers}"
+
+    def write_files(self, monitor_password: str, admin_password: str) -> None:
+        account = pwd.getpwnam(MYSQL_USER)
+        for sub in ("data", "run", "log"):
+            path = self.dir / sub
+            path.mkdir(parents=True, exist_ok=True)
+            os.chown(path, account.pw_uid, account.pw_gid)
+        (self.dir / "snmp").mkdir(exist_ok=True)
+        self.cnf.write_text(self._my_cnf())
+        self.config_path.write_text(
+            "# galera-snmp configuration of sandbox node; paths are relative to this file.\n"
+            "[mysql]\noption_file = client.cnf\nconnect_timeout = 2\nread_timeout = 2\n\n"
+            "[server]\ndatadir = data\ndefaults_file = my.cnf\n\n"
+            "[health]\ndrain_file = drained\n\n"
+            "[agent]\nsocket = run/agentx.sock\nwake_socket = run/agent-wake.sock\nevent_file = run/last-event.json\n"
+            "# wsrep_desync and FLUSH send no wsrep notification: they show within one refresh\n"
+            "refresh_interval = 0.5\n\n"
+            "[keepalived]\ntrack_file = run/keepalived.track\n\n"
+            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n\n"
+            f"[init]\nnodes = {', '.join(_address(i) for i in range(1, self.size + 1))}\naddress = {self.address}\n"
+            "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
+            f"join_command = {self._start_command()} --wsrep_start_position={{position}}\n"
+            f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n"
+        )
+        self.snmpd_conf.write_text(self._snmpd_conf())
+        fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(
+                f"[client]\nuser = {MONITOR_USER}\npassword = {monitor_password}\nsocket = {self.socket}\n\n"
+                f"[{ADMIN_GROUP}]\nuser = {ADMIN_USER}\npassword = {admin_password}\nsocket = {self.socket}\n"
+            )
+
+    def _my_cnf(self) -> str:
+        a = self.address
+        return f"""# MariaDB Galera sandbox node {self.index} (written by galera-snmp sandbox)
+[mysqld]
+user = {MYSQL_USER}
+datadir = {self.datadir}
+socket = {self.socket}
+pid-file = {self.pid_file}
+log-error = {self.error_log}
+bind-address = {a}
+port = 3306
+skip-name-resolve
+performance_schema = OFF
+innodb_buffer_pool_size = 32M
+innodb_log_file_size = 32M
+binlog_format = ROW
+default_storage_engine = InnoDB
+innodb_autoinc_lock_mode = 2
+wsrep_on = ON
+wsrep_provider = {PROVIDER}
+wsrep_cluster_name = sandbox
+wsrep_cluster_address = {self.cluster_address()}
+wsrep_node_address = {a}
+wsrep_node_name = {self.name}
+wsrep_sst_method = rsync
+wsrep_sst_receive_address = {a}:4444
+wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M"
+wsrep_notify_cmd = "{_notify_command(self.config_path)}"
+"""
+
+    def _snmpd_conf(self) -> str:
+        check = _our_program("galera-check")
+        extra = f"includeFile {self.snmpd_extra_conf}\n" if self.snmpd_extra_conf.exists() else ""
+        return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox)
+agentAddress udp:{self.address}:161
+master agentx
+agentXSocket {self.agentx_socket}
+agentXPerms 0600 0700
+view galeraView included .1.3.6.1.4.1.32473
+view galeraView included .1.3.6.1.2.1.1
+view galeraView included {EXTEND_MIB}
+rocommunity {COMMUNITY} 127.0.0.0/8 -V galeraView
+trap2sink {TRAP_SINK} {COMMUNITY}
+# the seed project's way, for nodes that still read it
+extend galeraStatus {check} -c {self.config_path} status
+extend galeraSeqno {check} -c {self.config_path} seqno
+{extra}"""
+
+    def start_services(self) -> None:
+        """snmpd (AgentX master) on the node's address, then our agent; both detached."""
+        self.snmpd_conf.write_text(self._snmpd_conf())
+        self.snmpd.start(
+            [_binary("snmpd"), "-f", "-Lf", str(self.dir / "log" / "snmpd.log"), "-C", "-c", str(self.snmpd_conf),
+             "-p", str(self.snmpd.pid_file)],
+            self.dir / "log" / "snmpd.out",
+            env={"SNMP_PERSISTENT_DIR": str(self.dir / "snmp"), "MIBS": ""},
+        )
+        self.agent.start(
+            [_our_program("galera-snmp-agent"), "-c", str(self.config_path), "--pid-file", str(self.agent.pid_file)],
+            self.dir / "log" / "agent.log",
+        )
+
+    def stop_services(self) -> None:
+        self.agent.stop()
+        self.snmpd.stop()
+
+    def wait_snmp(self, timeout: float = 30) -> None:
+        """Wait until the node's galeraStatus answers through snmpd and the agent."""
+        status_oid = (*BY_NAME["galeraStatus"].oid, 0)
+
+        def answers() -> bool:
+            try:
+                with Client(self.snmp_target(timeout=0.5, retries=0)) as client:
+                    return isinstance(client.get([status_oid])[status_oid], int)
+            except SnmpError:
+                return False
+
+        wait_for(answers, timeout, f"{self.name}'s galeraStatus over SNMP (see {self.dir / 'log'})", interval=0.2)
+
+    def snapshot(self) -> NodeState:
+        with Probe(load_config(self.config_path)) as probe:
+            return probe.snapshot()
+
+    def process(self) -> ProcessState:
+        return find_mysqld(self.datadir).state
+
+    def initialized(self) -> bool:
+        return (self.datadir / "mysql").is_dir()
+
+    def initialize(self) -> None:
+        """Create the system tables (only the first node: the others get them by SST)."""
+        result = subprocess.run(
+            [_binary("mariadb-install-db"), f"--defaults-file={self.cnf}", f"--user={MYSQL_USER}", "--skip-test-db"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+            raise SandboxError(f"mariadb-install-db failed for {self.name}: {' / '.join(tail)}")
+
+    def _start_command(self) -> str:
+        """How galera-init starts this node's mariadbd (detached, like an init script would)."""
+        return f"{_binary('setsid')} --fork {_binary('mariadbd')} --defaults-file={self.cnf}"
+
+    def start(self, *, bootstrap: bool = False, extra_args: tuple[str, ...] = ()) -> None:
+        """Start mariadbd detached (its own session), as an init script would."""
+        if self.process() is not ProcessState.ABSENT:
+            raise SandboxError(f"{self.name}: mariadbd is already running")
+        for port in NODE_PORTS:
+            if _listening(self.address, port):
+                raise SandboxError(
+                    f"{self.address}:{port} is already in use (another sandbox? 'galera-snmp sandbox down --dir DIR')"
+                )
+        argv = [*shlex.split(self._start_command()), *extra_args]
+        if bootstrap:
+            argv.append("--wsrep-new-cluster")
+        with open(self.dir / "mariadbd.out", "ab") as out:
+            subprocess.run(argv, cwd=self.datadir, stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True)
+
+    def signal(self, signum: int) -> int:
+        info = find_mysqld(self.datadir)
+        if info.pid is None:
+            raise SandboxError(f"{self.name}: mariadbd is not running")
+        os.kill(info.pid, signum)
+        return info.pid
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or power loss would; returns once the process is gone."""
+        if self.process() is ProcessState.ABSENT:
+            return
+        self.signal(signal.SIGKILL)
+        wait_for(lambda: self.process() is ProcessState.ABSENT, 30, f"{self.name} to die")
+
+    def stop(self, timeout: float = 90) -> None:
+        """Clean shutdown (SIGTERM); SIGKILL only if it does not finish in ``timeout``."""
+        info = find_mysqld(self.datadir)
+        if info.pid is None:
+            return
+        if info.state is ProcessState.SUSPENDED:
+            os.kill(info.pid, signal.SIGCONT)
+        os.kill(info.pid, signal.SIGTERM)
+        try:
+            wait_for(lambda: self.process() is ProcessState.ABSENT, timeout, f"{self.name} to shut down")
+        except SandboxError:
+            self.kill()
+
+    def wait_synced(self, timeout: float = 120) -> NodeState:
+        """Wait until the node is Synced in a Primary component; fail early if mariadbd dies."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            state = self.snapshot()
+            if state.status is Status.RUNNING and state.local_state == SYNCED:
+                return state
+            if state.process is ProcessState.ABSENT and time.monotonic() - started > 5:
+                raise SandboxError(f"{self.name}: mariadbd exited; {self.error_tail()}")
+            if time.monotonic() > deadline:
+                raise SandboxError(f"{self.name} not Synced after {timeout:g} s ({state.status.value}: {state.reason})")
+            time.sleep(0.2)
+
+    def error_tail(self, lines: int = 3) -> str:
+        try:
+            text = self.error_log.read_text(errors="replace").splitlines()
+        except OSError:
+            return "no error log"
+        errors = [line for line in text if "[ERROR]" in line] or text
+        return " / ".join(errors[-lines:])
+
+    def connect(self, group: str = ADMIN_GROUP) -> pymysql.connections.Connection:
+        """A connection as the sandbox's admin user (or another group of the option file)."""
+        opts = read_option_file(self.option_file, group)
+        return pymysql.connect(
+            unix_socket=opts.socket, user=opts.user, password=opts.password or "", autocommit=True, connect_timeout=5
+        )
+
+    def sql(self, statement: str) -> list[tuple]:
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    def set_desync(self, on: bool, timeout: float = 30) -> None:
+        """SET GLOBAL wsrep_desync, retried while Galera refuses it for a moment.
+
+        Galera answers "Operation 'desync' failed" (1396) while the node's group is busy
+        with a view change or a state transfer; that passes.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sql(f"SET GLOBAL wsrep_desync = {'ON' if on else 'OFF'}")
+                return
+            except pymysql.OperationalError as exc:
+                if exc.args[0] != ER_CANNOT_USER or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+
+
+class Sandbox:
+    def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3) -> None:
+        if not 1 <= nodes <= MAX_NODES:
+            raise SandboxError(f"--nodes must be between 1 and {MAX_NODES}")
+        self.root = Path(root).absolute()
+        self.nodes = [SandboxNode(self.root, i, nodes) for i in range(1, nodes + 1)]
+
+    @classmethod
+    def existing(cls, root: Path, default: int = 3) -> Sandbox:
+        """The sandbox already in ``root``, with as many nodes as it has folders for."""
+        count = sum(1 for i in range(1, MAX_NODES + 1) if (Path(root) / f"node{i}").is_dir())
+        return cls(root, count or default)
+
+    def node(self, index: int) -> SandboxNode:
+        return self.nodes[index - 1]
+
+    def _passwords(self) -> tuple[str, str]:
+        """Reuse the passwords of an existing sandbox, else make new ones."""
+        first = self.nodes[0].option_file
+        if first.exists():
+            monitor = read_option_file(first, "client").password
+            admin = read_option_file(first, ADMIN_GROUP).password
+            if monitor and admin:
+                return monitor, admin
+        return secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+
+    def prepare(self) -> None:
+        for program in REQUIRED_PROGRAMS:
+            _binary(program)
+        if os.geteuid() != 0:
+            raise SandboxError("the sandbox runs mariadbd as the mysql user and must be started as root")
+        try:
+            pwd.getpwnam(MYSQL_USER)
+        except KeyError:
+            raise SandboxError(f"no {MYSQL_USER} user ({INSTALL_HINT})") from None
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)  # the mysql user must reach its node directories
+        monitor, admin = self._passwords()
+        for node in self.nodes:
+            node.write_files(monitor, admin)
+
+    def up(self, timeout: float = 120) -> None:
+        """Bring every node to Synced. Idempotent: running nodes are left alone."""
+        self.prepare()
+        states = {node.index: node.snapshot() for node in self.nodes}
+        primary = [n for n in self.nodes if states[n.index].cluster_status == "Primary"]
+        if not primary:
+            busy = [n.name for n in self.nodes if states[n.index].process is not ProcessState.ABSENT]
+            if busy:
+                raise SandboxError(
+                    f"{', '.join(busy)} running but not in a Primary component; run 'galera-snmp sandbox down' first"
+                )
+            seed = self._bootstrap_node(states)
+            fresh = not seed.initialized()
+            if fresh:
+                seed.initialize()
+            seed.start(bootstrap=True)
+            if fresh:
+                self._create_users(seed, timeout)
+            seed.wait_synced(timeout)
+        for node in self.nodes:
+            if node.process() is ProcessState.ABSENT:
+                node.start()
+            node.wait_synced(timeout)
+        self.wait_settled(timeout)
+        for node in self.nodes:
+            node.start_services()
+        for node in self.nodes:
+            node.wait_snmp()
+
+    def settled(self) -> bool:
+        """Every node Synced in one Primary view holding all of them.
+
+        A node's own Synced is not enough: a later joiner's state transfer makes an earlier
+        node its donor for a moment, and a node resumed after SIGSTOP still reports the
+        Synced it froze in until the others' eviction of it reaches it.
+        """
+        states = [node.snapshot() for node in self.nodes]
+        views = {(s.cluster_state_uuid, s.cluster_conf_id) for s in states}
+        return len(views) == 1 and all(
+            s.status is Status.RUNNING and s.local_state == SYNCED and s.cluster_size == len(self.nodes)
+            for s in states
+        )
+
+    def wait_settled(self, timeout: float = 120) -> None:
+        wait_for(self.settled, timeout, "every node Synced in one Primary view", interval=0.2)
+
+    def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode:
+        if not any(node.initialized() for node in self.nodes):
+            return self.nodes[0]
+        safe = [n for n in self.nodes if states[n.index].safe_to_bootstrap]
+        if len(safe) == 1:
+            return safe[0]
+        raise SandboxError(
+            "no single node is marked safe_to_bootstrap (the cluster did not shut down cleanly); "
+            "recover it with galera-init, or start over with 'galera-snmp sandbox down --purge'"
+        )
+
+    def _create_users(self, node: SandboxNode, timeout: float) -> None:
+        """Create the monitoring and admin users as root over the socket, once it accepts."""
+        monitor, admin = self._passwords()
+        # Sent on stdin, never on the command line: argv is world-readable in /proc.
+        script = (
+            f"CREATE USER IF NOT EXISTS '{MONITOR_USER}'@'localhost' IDENTIFIED BY '{monitor}';\n"
+            f"GRANT SELECT ON mysql.wsrep_cluster_members TO '{MONITOR_USER}'@'localhost';\n"
+            f"CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'localhost' IDENTIFIED BY '{admin}';\n"
+            f"GRANT ALL ON *.* TO '{ADMIN_USER}'@'localhost' WITH GRANT OPTION;\n"
+        )
+        errors: list[str] = []
+
+        def created() -> bool:
+            result = subprocess.run(
+                [_binary("mariadb"), f"--socket={node.socket}", "--user=root"],
+                input=script,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            errors.append(result.stderr.strip())
+            return result.returncode == 0
+
+        try:
+            wait_for(created, timeout, f"{node.name} to accept the sandbox users", interval=0.2)
+        except SandboxError as err:
+            raise SandboxError(f"{err}: {errors[-1] if errors else ''}") from None
+
+    def down(self, purge: bool = False) -> None:
+        """Stop every node cleanly, the first node last (so it is safe to bootstrap next)."""
+        for node in reversed(self.nodes):
+            node.stop()
+        for node in self.nodes:
+            node.stop_services()
+        if purge and self.root.exists():
+            shutil.rmtree(self.root)
+
+    def status(self) -> list[tuple[SandboxNode, NodeState]]:
+        return [(node, node.snapshot()) for node in self.nodes if node.config_path.exists()]

@@ -1,0 +1,296 @@
+"""galera-init's I/O around the pure rule in initiator.py: find the nodes, know this node's
+position, publish the phase, poll the peers, start mysqld, wait until Synced.
+
+Nothing here decides: every round turns what was read into NodeViews and asks
+``initiator.decide``. Whatever cannot be read is missing information, never an absent node.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+
+from ..config import Config
+from ..handoff import poke, write_atomically
+from ..node.galerafiles import Position, mark_safe_to_bootstrap
+from ..node.phase import clear_phase, write_phase
+from ..node.probe import Probe, datadir_lock
+from ..node.process import find_mysqld
+from ..snmp.remote import read_all
+from ..state import SYNCED, NodeReport, NodeState, ProcessState, SeqnoSource, Status
+from ..tables import table
+from .peers import find_cluster, snmp_targets
+from .rule import Action, Decision, NodeView, decide
+
+STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
+SYNCED_POLL = 0.2  # seconds between looks at a starting mysqld (one local snapshot each)
+APPEAR_TIMEOUT = 10.0  # seconds for a started mysqld to show in /proc
+
+
+class InitError(Exception):
+    """galera-init cannot go on; the message says why (exit 1)."""
+
+
+def own_view(index: int, name: str, state: NodeState) -> NodeView:
+    """This node, mysqld stopped: its recovered position (never a guessed one)."""
+    if state.sst_in_progress:
+        return NodeView(index, name, Status.INITIATING, None, state.safe_to_bootstrap,
+                        "an interrupted state transfer (sst_in_progress): this node's data cannot be trusted")
+    position = None
+    if state.state_uuid and state.seqno >= 0 and state.seqno_source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED):
+        position = Position(state.state_uuid, state.seqno)
+    return NodeView(index, name, Status.INITIATING, position, state.safe_to_bootstrap,
+                    "" if position else f"own position unknown: {'; '.join(state.notes) or state.reason}")
+
+
+def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
+    """A peer as its agent reports it. Data not known to be current (its agent says so, the
+    seed's extend lines cannot say) counts only when it can hold us back — a peer that claims
+    to be Primary or bootstrapping — never as a vote in an election."""
+    state = report.state
+    if report.valid is not True:
+        if state.status in (Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING):
+            return NodeView(index, name, state.status, None, None, "not known to be current: may only hold us back")
+        return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})")
+    position = None
+    if state.state_uuid and state.seqno >= 0 and state.seqno_source is not SeqnoSource.UNKNOWN:
+        position = Position(state.state_uuid, state.seqno)
+    return NodeView(index, name, state.status, position, state.safe_to_bootstrap,
+                    "" if state.status is not Status.UNKNOWN else state.reason)
+
+
+def evidence_table(decision: Decision, me: int) -> str:
+    rows = [("NODE", "STATUS", "POSITION", "SAFE", "NOTE")]
+    for view in decision.evidence:
+        rows.append((
+            view.name + (" (this node)" if view.index == me else ""),
+            view.status.value if view.status else "-",
+            str(view.position) if view.position else "-",
+            {True: "1", False: "0", None: "-"}[view.safe_to_bootstrap],
+            view.problem or "",
+        ))
+    return table(rows) + f"\ndecision: {decision.action.value}: {decision.reason}"
+
+
+class Initiator:
+    def __init__(self, config: Config, *, force: Position | None = None, say: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.init = config.init
+        self.cluster = find_cluster(config)
+        self.targets = snmp_targets(config, self.cluster)
+        self.force = force
+        self.say = say
+        self.probe = Probe(config)
+        self._published: tuple[Status, str] | None = None
+
+    # --- reading -------------------------------------------------------------------------
+
+    def views(self, me: NodeView) -> list[NodeView]:
+        """This node's view and every peer's, the peers asked in parallel."""
+        peers = [i for i in range(len(self.cluster.nodes)) if i != self.cluster.me]
+        reports = dict(zip(peers, read_all([self.targets[i] for i in peers]), strict=True))
+        views = []
+        for i, host in enumerate(self.cluster.nodes):
+            report = reports.get(i)
+            if i == self.cluster.me:
+                views.append(me)
+            elif isinstance(report, str):
+                views.append(NodeView(i, host, problem=report))
+            else:
+                views.append(peer_view(i, host, report))
+        return views
+
+    # --- the phase, published through the agent ---------------------------------------------
+
+    def publish(self, status: Status, reason: str) -> None:
+        if self._published == (status, reason):
+            return
+        write_phase(self.init.phase_file, status, reason)
+        self._published = (status, reason)
+        self._wake_agent()
+
+    def unpublish(self) -> None:
+        clear_phase(self.init.phase_file)
+        self._published = None
+        self._wake_agent()
+
+    def _wake_agent(self) -> None:
+        # no agent: peers then see "stopped", which is still the truth about mysqld
+        poke(self.config.agent.wake_socket, b'{"galera-init": "phase"}')
+
+    # --- mysqld ------------------------------------------------------------------------------
+
+    def stop_stuck_mysqld(self, state: NodeState) -> None:
+        """A mysqld up outside a Primary component takes part in the election only once stopped.
+
+        It cannot commit anything there, so when it ignores the clean shutdown (a mariadbd
+        waiting for its old view's members may, for as long as they stay away) it is killed
+        after STOP_GRACE; its position is then recovered like after any crash.
+        """
+        self.say(f"mysqld is up but {state.status.value} ({state.reason}): stopping it cleanly to take part")
+        if self.init.stop_command:
+            self._run(self.init.stop_command, None)
+        elif state.pid is not None:
+            os.kill(state.pid, signal.SIGTERM)
+        if self._wait_mysqld(running=False, timeout=STOP_GRACE):
+            return
+        info = find_mysqld(self.config.server.datadir)
+        if info.pid is not None:
+            self.say(f"mysqld (pid {info.pid}) ignored the shutdown for {STOP_GRACE:g} s: killing it")
+            os.kill(info.pid, signal.SIGKILL)
+        if not self._wait_mysqld(running=False, timeout=APPEAR_TIMEOUT):
+            raise InitError("mysqld does not go away, even after SIGKILL")
+
+    def _wait_mysqld(self, *, running: bool, timeout: float) -> bool:
+        """Whether a mysqld runs on the datadir (or none does) within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while (find_mysqld(self.config.server.datadir).state is not ProcessState.ABSENT) != running:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def start_mysqld(self, command: str, position: Position | None) -> None:
+        datadir = self.config.server.datadir
+        with datadir_lock(datadir):  # no --wsrep-recover of the agent may run on it meanwhile
+            if find_mysqld(datadir).state is not ProcessState.ABSENT:
+                raise InitError("a mysqld appeared on the datadir meanwhile: not starting another")
+            self._run(command, position)
+            if not self._wait_mysqld(running=True, timeout=APPEAR_TIMEOUT):
+                raise InitError(f"{command!r} ran, but no mysqld runs on {datadir}")
+
+    def _run(self, command: str, position: Position | None) -> None:
+        # {position} is the recovered UUID:SEQNO; an argument naming it is left out when unknown
+        argv = [arg.replace("{position}", str(position)) for arg in shlex.split(command)
+                if position is not None or "{position}" not in arg]
+        self.say("running: " + " ".join(shlex.quote(arg) for arg in argv))
+        # Output to a file, not a pipe: a command that leaves mysqld running in the background
+        # would keep a pipe open, and reading it would wait for mysqld to exit.
+        with tempfile.TemporaryFile("w+") as output:
+            try:
+                result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                        timeout=self.init.synced_timeout, check=False)
+            except (OSError, subprocess.TimeoutExpired) as err:
+                raise InitError(f"{argv[0]}: {err}") from None
+            if result.returncode != 0:
+                output.seek(0)
+                tail = output.read().strip().splitlines()[-3:]
+                raise InitError(f"{argv[0]} exited {result.returncode}: {' / '.join(tail)}")
+
+    def mark_safe(self) -> None:
+        grastate = self.config.server.datadir / "grastate.dat"
+        try:
+            before = grastate.stat()
+            text = mark_safe_to_bootstrap(grastate.read_bytes())
+        except FileNotFoundError:
+            return  # no grastate.dat: nothing forbids the bootstrap
+        write_atomically(grastate, text, mode=before.st_mode & 0o777)
+        os.chown(grastate, before.st_uid, before.st_gid)
+
+    def wait_synced(self) -> NodeState:
+        deadline = time.monotonic() + self.init.synced_timeout
+        started = time.monotonic()
+        while True:
+            state = self.probe.snapshot()
+            if state.status is Status.RUNNING and state.local_state == SYNCED:
+                return state
+            if state.process is ProcessState.ABSENT and time.monotonic() - started > APPEAR_TIMEOUT:
+                raise InitError(f"mysqld exited before it was Synced ({state.reason}); see its error log")
+            if time.monotonic() > deadline:
+                waited = self.init.synced_timeout
+                raise InitError(f"not Synced after {waited:g} s: {state.status.value}, {state.reason}")
+            time.sleep(SYNCED_POLL)
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def prepare(self) -> NodeView | None:
+        """This node's view for the election, or None when mysqld already is in a Primary component."""
+        state = self.probe.snapshot()
+        # "Cannot tell" may pass: at boot the agent's own --wsrep-recover run can hold the datadir
+        # for a moment (CI saw a connection reset then). Wait it out; a hung mysqld stays unknown.
+        deadline = time.monotonic() + STOP_GRACE
+        while state.status is Status.UNKNOWN and time.monotonic() < deadline:
+            time.sleep(SYNCED_POLL)
+            state = self.probe.snapshot()
+        if state.status in (Status.RUNNING, Status.JOINING):
+            return None
+        if state.process is not ProcessState.ABSENT:
+            if state.status is Status.UNKNOWN:
+                raise InitError(f"mysqld runs but cannot be read ({state.reason}) for {STOP_GRACE:g} s: "
+                                "not touching it")
+            self.stop_stuck_mysqld(state)
+            state = self.probe.snapshot()
+        return own_view(self.cluster.me, self.cluster.nodes[self.cluster.me], state)
+
+    def dry_run(self) -> int:
+        me = self.prepare()
+        if me is None:
+            self.say("mysqld is already in a Primary component: nothing to decide")
+            return 0
+        views = self.views(me)
+        decision = decide(self.cluster.me, views, elapsed=0.0, deadline=self.init.deadline,
+                          poll_period=self.init.poll_period, force=self.force)
+        self.say(evidence_table(decision, self.cluster.me))
+        return 0
+
+    def run(self) -> int:
+        me = self.prepare()
+        if me is None:
+            self.say("mysqld is already in a Primary component")
+            self.wait_synced()
+            return 0
+        try:
+            return self._elect(me)
+        finally:
+            clear_phase(self.init.phase_file)
+
+    def _elect(self, me: NodeView) -> int:
+        self.publish(Status.INITIATING, f"polling {len(self.cluster.nodes) - 1} peers")
+        started = time.monotonic()
+        announced: tuple[float, tuple[NodeView, ...]] | None = None
+        said = ""
+        while True:
+            views = self.views(me)
+            elapsed = time.monotonic() - started
+            decision = decide(self.cluster.me, views, elapsed=elapsed, deadline=self.init.deadline,
+                              poll_period=self.init.poll_period, announced=announced, force=self.force)
+            if decision.reason != said:
+                self.say(evidence_table(decision, self.cluster.me))
+                said = decision.reason
+            if decision.action is Action.JOIN:
+                self.unpublish()
+                self.start_mysqld(self.init.join_command, me.position)  # so it can catch up by IST
+                break
+            if decision.action is Action.BOOTSTRAP:
+                assert me.position is not None  # decide() never elects a node without one
+                self.mark_safe()
+                self.start_mysqld(self.init.bootstrap_command, me.position)
+                break
+            if decision.action is Action.ANNOUNCE:
+                if announced is None:
+                    announced = (elapsed, decision.evidence)
+                self.publish(Status.BOOTSTRAPPING, decision.reason)
+            else:
+                announced = None  # a new announcement starts over: never bootstrap on old evidence
+                blocked = decision.action is Action.BLOCKED
+                self.publish(Status.BLOCKED if blocked else Status.INITIATING, decision.reason)
+            time.sleep(self.init.poll_period)
+        state = self.wait_synced()
+        self.say(f"Synced in a Primary component of {state.cluster_size} at seqno {state.seqno}")
+        return 0
+
+
+def parse_position(text: str) -> Position:
+    """``UUID:SEQNO`` as the operator types it for --force-bootstrap."""
+    uuid, sep, seqno = text.strip().rpartition(":")
+    if not sep or not seqno.lstrip("-").isdigit():
+        raise ValueError(f"{text!r} is not UUID:SEQNO")
+    position = Position(uuid.lower(), int(seqno))
+    if len(uuid) != 36 or uuid.count("-") != 4 or not position.is_known:
+        raise ValueError(f"{text!r} is not a usable position (a state UUID and a seqno of 0 or more)")
+    return position

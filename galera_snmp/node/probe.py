@@ -1,0 +1,424 @@
+"""The probe: the only code that reads a node (mysqld over one reused connection, Galera's
+files, /proc, ``--wsrep-recover``) and turns what it saw into a :class:`NodeState`.
+
+It never raises for a node problem: what it cannot read becomes ``unknown`` plus a note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import pwd
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING
+
+from ..config import Config, ConfigError, ServerConfig, read_option_file
+from ..state import (
+    UNKNOWN_SEQNO,
+    Member,
+    MysqlFailure,
+    NodeState,
+    ProcessState,
+    SeqnoSource,
+    apply_phase,
+    derive_status,
+)
+from ..wsrep import WsrepValue, classify, parse_int
+from .galerafiles import GaleraFileError, GraState, Position, parse_grastate, parse_recovered_position
+from .phase import read_phase
+from .process import find_mysqld
+
+if TYPE_CHECKING:
+    import pymysql
+
+log = logging.getLogger(__name__)
+
+# Variables (not status) the snapshot needs; one multi-statement query reads them with the status.
+VARIABLES = (
+    "wsrep_on",
+    "wsrep_desync",
+    "wsrep_reject_queries",
+    "wsrep_cluster_name",
+    "wsrep_node_name",
+    "wsrep_sst_method",
+    "wsrep_sst_donor_rejects_queries",
+)
+# Last, because it needs a SELECT grant and fails on a non-Primary node; the SHOWs still count.
+_MEMBERS = (
+    "SELECT node_uuid, node_name, node_incoming_address, cluster_uuid FROM mysql.wsrep_cluster_members"
+    " ORDER BY node_uuid"
+)
+_QUERY = "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable_name IN ({}); {}".format(
+    ", ".join(f"'{name}'" for name in VARIABLES), _MEMBERS
+)
+
+
+class RecoveryError(Exception):
+    """``--wsrep-recover`` could not run or found no position."""
+
+
+@dataclass(frozen=True)
+class MysqlReading:
+    """One answer from mysqld, or why there was none."""
+
+    status: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    members: tuple[Member, ...] | None = None
+    members_error: str | None = None
+    failure: MysqlFailure | None = None
+    error: str | None = None
+
+
+def _load_pymysql(over_socket: bool) -> ModuleType:
+    """PyMySQL, loaded without the modules this connection never uses.
+
+    The probe never asks for TLS, and on a unix socket the server takes the password without an
+    RSA exchange; loading ``ssl`` and ``cryptography`` for nothing is about a third of a
+    short-lived check's run time. Over TCP ``cryptography`` stays: caching_sha2_password needs it
+    without TLS. PyMySQL treats both as optional; a process that already has PyMySQL keeps it.
+    """
+    if "pymysql" in sys.modules:
+        return sys.modules["pymysql"]
+    hidden = [name for name in ("ssl", "cryptography")[: 2 if over_socket else 1] if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
+    try:
+        import pymysql
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return pymysql
+
+
+def _classify_error(exc: BaseException) -> MysqlFailure:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
+    for item in chain:
+        if isinstance(item, TimeoutError):
+            return MysqlFailure.TIMEOUT
+        if isinstance(item, (ConnectionRefusedError, FileNotFoundError)):
+            return MysqlFailure.REFUSED
+    if _mysql_error_code(exc) in (1044, 1045, 1698):
+        return MysqlFailure.ACCESS_DENIED
+    return MysqlFailure.ERROR
+
+
+def _is_pymysql_error(exc: BaseException) -> bool:
+    errors = sys.modules.get("pymysql.err")  # loaded by whoever raised one
+    return errors is not None and isinstance(exc, errors.MySQLError)
+
+
+def _mysql_error_code(exc: BaseException) -> int | None:
+    """The error number of a PyMySQL error (it carries ``(code, message)``), else None."""
+    return exc.args[0] if _is_pymysql_error(exc) and len(exc.args) >= 2 else None
+
+
+def _error_text(exc: BaseException) -> str:
+    if _mysql_error_code(exc) is not None:
+        return f"{exc.args[1]} ({exc.args[0]})"
+    return str(exc) or type(exc).__name__
+
+
+class MysqlReader:
+    """Reads wsrep status and variables over one connection, reconnecting after any error."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._conn: pymysql.connections.Connection | None = None
+        read_option_file(config.mysql.option_file, config.mysql.option_group)  # fail early and clearly
+
+    def _connect(self) -> pymysql.connections.Connection:
+        cfg = self._config.mysql
+        opts = read_option_file(cfg.option_file, cfg.option_group)
+        over_socket = bool(opts.socket) and opts.host in (None, "localhost")
+        pymysql = _load_pymysql(over_socket)
+        kwargs: dict[str, object] = {
+            "user": opts.user or "",
+            "password": opts.password or "",
+            "connect_timeout": cfg.connect_timeout,
+            "read_timeout": cfg.read_timeout,
+            "write_timeout": cfg.read_timeout,
+            "client_flag": pymysql.constants.CLIENT.MULTI_STATEMENTS,
+            "autocommit": True,
+        }
+        if over_socket:
+            kwargs["unix_socket"] = opts.socket
+            kwargs["ssl_disabled"] = True  # TLS on a local socket buys nothing and costs ~45 ms a connect
+        else:
+            kwargs["host"] = opts.host or "localhost"
+            kwargs["port"] = opts.port
+        return pymysql.connect(**kwargs)
+
+    def read(self) -> MysqlReading:
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            with self._conn.cursor() as cur:
+                cur.execute(_QUERY)
+                status = {str(k).lower(): _decode(v) for k, v in cur.fetchall()}
+                cur.nextset()
+                variables = {str(k).lower(): _decode(v) for k, v in cur.fetchall()}
+                members, members_error = self._members(cur)
+            return MysqlReading(status=status, variables=variables, members=members, members_error=members_error)
+        except ConfigError as err:
+            self.close()
+            return MysqlReading(failure=MysqlFailure.ERROR, error=str(err))
+        except Exception as err:  # noqa: BLE001 - any failure is reported, never raised
+            self.close()
+            return MysqlReading(failure=_classify_error(err), error=_error_text(err))
+
+    @staticmethod
+    def _members(cur: pymysql.cursors.Cursor) -> tuple[tuple[Member, ...] | None, str | None]:
+        try:
+            cur.nextset()
+            rows = cur.fetchall()
+        except Exception as err:
+            if not _is_pymysql_error(err):
+                raise
+            return None, _error_text(err)
+        return tuple(Member(*(_decode(v) for v in row)) for row in rows), None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail; nothing to do
+                self._conn.close()
+            self._conn = None
+
+
+def _decode(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return {"ON": True, "OFF": False}.get(value.strip().upper())
+
+
+@contextlib.contextmanager
+def datadir_lock(datadir: Path) -> Iterator[None]:
+    """Exclusive use of the datadir among our programs: a recovery run, or galera-init starting
+    mysqld, never overlaps another (two mariadbd on one datadir would fight over InnoDB)."""
+    try:
+        fd = os.open(datadir, os.O_RDONLY)
+    except OSError as err:
+        raise RecoveryError(f"cannot open datadir {datadir}: {err.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def recover_position(server: ServerConfig) -> Position:
+    """Run ``mysqld --wsrep-recover`` and read the position from its error log.
+
+    MariaDB writes the position to the error log, not stdout, so the log goes to a private
+    temporary file. The datadir is flock()ed so two probes never recover at once.
+    """
+    with tempfile.TemporaryDirectory(prefix="galera-recover-") as tmp:
+        os.chmod(tmp, 0o711)  # the server drops to its user and must reach the log file
+        logfile = Path(tmp) / "recover.log"
+        logfile.touch(mode=0o600)
+        argv = [server.mysqld]
+        if server.defaults_file:
+            argv.append(f"--defaults-file={server.defaults_file}")
+        argv += [f"--datadir={server.datadir}", "--wsrep-recover", f"--log-error={logfile}"]
+        if os.geteuid() == 0:
+            try:
+                account = pwd.getpwnam(server.user)
+            except KeyError:
+                raise RecoveryError(f"no such user {server.user!r} to run the recovery as") from None
+            os.chown(logfile, account.pw_uid, account.pw_gid)
+            argv.append(f"--user={server.user}")
+        try:
+            with datadir_lock(server.datadir):
+                if find_mysqld(server.datadir).state is not ProcessState.ABSENT:
+                    raise RecoveryError("mysqld started meanwhile; recovery skipped")
+                subprocess.run(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=server.recover_timeout,
+                    check=False,
+                )
+        except subprocess.TimeoutExpired:
+            raise RecoveryError(f"--wsrep-recover did not finish within {server.recover_timeout:g} s") from None
+        except OSError as err:
+            raise RecoveryError(f"cannot run {server.mysqld}: {err.strerror or err}") from None
+        try:
+            return parse_recovered_position(logfile.read_bytes())
+        except GaleraFileError as err:
+            raise RecoveryError(str(err)) from None
+
+
+class Probe:
+    """Takes snapshots of the local node. Keep one per process: it reuses its connection and
+    remembers a recovered position until the datadir changes."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._mysql = MysqlReader(config)
+        self._recovered: tuple[tuple[object, ...], Position | RecoveryError] | None = None
+
+    def __enter__(self) -> Probe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._mysql.close()
+
+    def snapshot(self) -> NodeState:
+        taken_at = time.time()
+        datadir = self.config.server.datadir
+        reading = self._mysql.read()
+        # After the read, so the process state explains its outcome: a server that was just
+        # stopped by a signal or died while we waited shows as such, not as it was before.
+        proc = find_mysqld(datadir)
+        if proc.state is ProcessState.ABSENT and reading.failure is MysqlFailure.ERROR:
+            # No server, yet the socket took the connection: a --wsrep-recover run binds it for a
+            # moment and resets what it accepted when it exits. Asking again tells that apart
+            # from a server we cannot see.
+            reading = self._mysql.read()
+            proc = find_mysqld(datadir)
+        notes: list[str] = []
+        grastate = self._grastate(notes)
+        status_vars, variables = reading.status, reading.variables
+        process = proc.state
+        if process is ProcessState.ABSENT and reading.failure is not MysqlFailure.REFUSED:
+            # Something answered (or we could not even try): never call that "stopped", and
+            # never run --wsrep-recover on a datadir a server may be using.
+            notes.append("no server process was found for the datadir, but the connection was not refused")
+            process = ProcessState.UNKNOWN
+        sst_in_progress = (datadir / "sst_in_progress").exists()
+        cluster_status = status_vars.get("wsrep_cluster_status")
+        local_state = parse_int(status_vars.get("wsrep_local_state"))
+        local_state_comment = status_vars.get("wsrep_local_state_comment")
+        observed = derive_status(
+            process=process,
+            pid=proc.pid,
+            failure=reading.failure,
+            error=reading.error,
+            cluster_status=cluster_status,
+            local_state=local_state,
+            local_state_comment=local_state_comment,
+            sst_in_progress=sst_in_progress,
+        )
+        status, reason = apply_phase(observed, read_phase(self.config.init.phase_file))
+        seqno, source, uuid = self._seqno(reading, grastate, process, notes)
+        if reading.members_error:
+            notes.append(f"cluster members unknown: {reading.members_error}")
+        wsrep: dict[str, WsrepValue] = {name: classify(name, raw) for name, raw in status_vars.items()}
+        return NodeState(
+            taken_at=taken_at,
+            status=status,
+            reason=reason,
+            seqno=seqno,
+            seqno_source=source,
+            state_uuid=uuid,
+            safe_to_bootstrap=grastate.safe_to_bootstrap if grastate else None,
+            gvwstate_present=(datadir / "gvwstate.dat").exists(),
+            sst_in_progress=sst_in_progress,
+            process=process,
+            pid=proc.pid,
+            mysql_failure=reading.failure,
+            local_state=local_state,
+            local_state_comment=local_state_comment,
+            cluster_status=cluster_status,
+            cluster_size=parse_int(status_vars.get("wsrep_cluster_size")),
+            cluster_state_uuid=status_vars.get("wsrep_cluster_state_uuid"),
+            cluster_conf_id=parse_int(status_vars.get("wsrep_cluster_conf_id")),
+            ready=_bool(status_vars.get("wsrep_ready")),
+            connected=_bool(status_vars.get("wsrep_connected")),
+            desync=_bool(variables.get("wsrep_desync")),
+            reject_queries=variables.get("wsrep_reject_queries"),
+            node_name=variables.get("wsrep_node_name"),
+            cluster_name=variables.get("wsrep_cluster_name"),
+            drained=self.config.drain_file.exists(),
+            notes=tuple(notes),
+            members=reading.members,
+            wsrep=MappingProxyType(wsrep),
+        )
+
+    def _grastate(self, notes: list[str]) -> GraState | None:
+        path = self.config.server.datadir / "grastate.dat"
+        try:
+            return parse_grastate(path.read_bytes())
+        except FileNotFoundError:
+            notes.append(f"{path} does not exist")
+        except OSError as err:
+            notes.append(f"cannot read {path}: {err.strerror}")
+        except GaleraFileError as err:
+            notes.append(f"{path}: {err}")
+        return None
+
+    def _seqno(
+        self, reading: MysqlReading, grastate: GraState | None, process: ProcessState, notes: list[str]
+    ) -> tuple[int, SeqnoSource, str | None]:
+        live = parse_int(reading.status.get("wsrep_last_committed"))
+        if reading.failure is None and live is not None and live >= 0:
+            return live, SeqnoSource.LIVE, reading.status.get("wsrep_local_state_uuid")
+        file_uuid = grastate.position.uuid if grastate else None
+        if grastate and grastate.position.is_known:
+            return grastate.position.seqno, SeqnoSource.GRASTATE, file_uuid
+        if process is not ProcessState.ABSENT:
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        if not self.config.server.recover:
+            notes.append("seqno unknown: grastate.dat has none and recovery is off")
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        try:
+            position = self._recover()
+        except RecoveryError as err:
+            notes.append(f"recovery failed: {err}")
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        if not position.is_known:
+            notes.append(f"recovery found no usable position ({position})")
+            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
+        return position.seqno, SeqnoSource.RECOVERED, position.uuid
+
+    def _datadir_key(self) -> tuple[object, ...]:
+        """Changes whenever something may have changed the recovered position."""
+        key: list[object] = []
+        for name in ("grastate.dat", "ib_logfile0", "ibdata1"):
+            try:
+                info = os.stat(self.config.server.datadir / name)
+                key.append((name, info.st_mtime_ns, info.st_size, info.st_ino))
+            except OSError:
+                key.append((name, None))
+        return tuple(key)
+
+    def _recover(self) -> Position:
+        """The recovered position, or the recovery's error, both remembered until the datadir
+        changes: a failing recovery is not rerun at every refresh."""
+        key = self._datadir_key()
+        if self._recovered and self._recovered[0] == key:
+            outcome = self._recovered[1]
+        else:
+            try:
+                outcome = recover_position(self.config.server)
+                log.info("recovered position %s", outcome)
+            except RecoveryError as err:
+                outcome = err
+            except OSError as err:  # temporary directory, chown, lock: never escapes the probe
+                outcome = RecoveryError(f"recovery could not run: {err.strerror or err}")
+            self._recovered = (self._datadir_key(), outcome)
+        if isinstance(outcome, RecoveryError):
+            raise outcome
+        return outcome

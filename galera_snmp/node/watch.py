@@ -1,0 +1,160 @@
+"""Keeping a node's report current: when to take the next snapshot, and what it says.
+
+Shared by every long-running consumer (the agent, the keepalived track-file follower), so
+they notice the same changes equally fast: a wsrep event (galera-snmp-notify wakes us), a
+mysqld that appears or vanishes (a crash sends no wsrep event), or else the refresh interval.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import socket
+import stat
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..config import Config
+from ..state import Health, NodeReport, NodeState, ProcessState, Status, assess_health
+from .process import find_mysqld, process_state
+
+log = logging.getLogger(__name__)
+
+PROCESS_WATCH = 0.2  # seconds between checks that mysqld is still (or not yet) there
+MIN_WAKE_INTERVAL = 0.05  # seconds: events a few ms apart (a view change sends several) share one refresh
+
+
+def is_valid(state: NodeState) -> bool:
+    """A snapshot is current when mysqld answered, or when we know for sure it is not running."""
+    return state.answered or state.process is ProcessState.ABSENT
+
+
+def process_changed(state: NodeState, datadir: Path) -> bool:
+    """Whether mysqld appeared or vanished since ``state`` (cheap: one /proc read, or a scan)."""
+    if state.pid is None:
+        return find_mysqld(datadir).state is not ProcessState.ABSENT
+    return process_state(state.pid) is not state.process
+
+
+class Reporter:
+    """Turns snapshots into reports: the health verdict, whether the data is current, and how
+    old the last current data is. A failed snapshot keeps what we had, marked invalid."""
+
+    def __init__(self, config: Config, snapshot: Callable[[], NodeState], clock: Callable[[], float] = time.time):
+        self.config = config
+        self._snapshot = snapshot
+        self._clock = clock
+        self._started = clock()
+        self._last_valid: float | None = None
+        self.last: NodeReport | None = None
+
+    def report(self) -> NodeReport:
+        try:
+            state = self._snapshot()
+        except Exception as err:
+            log.exception("snapshot failed")
+            self.last = self._failure(f"snapshot failed: {err!r}")
+            return self.last
+        valid = is_valid(state)
+        if valid:
+            self._last_valid = state.taken_at
+        self.last = NodeReport(
+            state=state,
+            health=assess_health(state, self.config.health),
+            valid=valid,
+            age=self._age(),
+            last_error="" if valid else state.reason,
+        )
+        return self.last
+
+    def _age(self) -> int:
+        since = self._last_valid if self._last_valid is not None else self._started
+        return max(0, int(self._clock() - since))
+
+    def _failure(self, error: str) -> NodeReport:
+        previous = self.last
+        if previous is None:
+            state = NodeState(taken_at=self._clock(), status=Status.UNKNOWN, reason=error)
+            previous = NodeReport(state, Health(None, error), valid=False, age=0)
+        return NodeReport(previous.state, previous.health, valid=False, age=self._age(), last_error=error)
+
+
+class WakeSocket:
+    """A datagram socket galera-snmp-notify writes to, so a wsrep event refreshes at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                if self._alive(path):
+                    self.sock.close()
+                    raise OSError(f"{path} is in use by another running agent or follower")
+                path.unlink()  # a stale socket of an earlier run
+        except FileNotFoundError:
+            pass
+        self.sock.bind(str(path))  # fails on anything else at that path: we never delete it
+        os.chmod(path, 0o666)  # mysqld's user runs the notify command; all it can do is wake us
+        self._inode = os.stat(path).st_ino
+
+    def _alive(self, path: Path) -> bool:
+        """Someone is bound to the socket when an empty datagram (which wakes nobody) is accepted."""
+        try:
+            self.sock.sendto(b"", str(path))
+        except OSError:
+            return False
+        return True
+
+    def wait(self, timeout: float) -> bytes | None:
+        """The first event that arrives within ``timeout`` (the rest are drained), or None."""
+        ready, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
+        if not ready:
+            return None
+        event = self.sock.recv(4096)
+        while select.select([self.sock], [], [], 0)[0]:
+            self.sock.recv(4096)
+        return event
+
+    def close(self) -> None:
+        self.sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            if os.lstat(self.path).st_ino == self._inode:  # not a newer agent's socket
+                self.path.unlink()
+
+
+class Watcher:
+    """Waits until the next snapshot is due: after the refresh interval, at once on a wsrep
+    event, or when mysqld appears or vanishes."""
+
+    def __init__(self, config: Config, wake: WakeSocket | None, stop: threading.Event) -> None:
+        self.interval = config.agent.refresh_interval
+        self.datadir = config.server.datadir
+        self.wake = wake
+        self.stop = stop
+
+    def wait(self, state: NodeState | None) -> None:
+        deadline = time.monotonic() + self.interval
+        while (left := deadline - time.monotonic()) > 0 and not self.stop.is_set():
+            if self.wake is None:
+                event = None
+                self.stop.wait(min(left, PROCESS_WATCH))
+            else:
+                event = self.wake.wait(min(left, PROCESS_WATCH))
+            if event:
+                log.info("woken by wsrep event: %r", event[:200])
+                self.stop.wait(MIN_WAKE_INTERVAL)  # a flood of wake-ups is not a flood of queries
+                return
+            if state is not None and process_changed(state, self.datadir):
+                return
+
+    def follow(self, refresh: Callable[[], NodeReport], last: NodeReport) -> None:
+        """Call ``refresh`` whenever a snapshot is due, until stopped."""
+        while not self.stop.is_set():
+            self.wait(last.state)
+            if not self.stop.is_set():
+                last = refresh()

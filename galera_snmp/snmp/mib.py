@@ -1,0 +1,395 @@
+"""GALERA-MIB as code: every object's OID, its SNMP type, and how its value is read from a
+snapshot. ``mibs/GALERA-MIB.txt`` says the same for people and NMSs; a test parses the MIB and
+checks the two are equal, so they cannot drift.
+
+Values the node does not know are not served (noSuchInstance, skipped by walks), except
+where the MIB has an explicit ``unknown`` (enumerations, ``galeraSeqnoText`` = "-1").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Any
+
+from ..state import SEQNO_MAX, Health, Member, NodeReport, NodeState, SeqnoSource, Status
+from ..wsrep import WsrepValue, kind_of
+
+# RFC 5612 documentation enterprise number, until a PEN is registered: the one place to change.
+GALERA_MIB = (1, 3, 6, 1, 4, 1, 32473)
+
+NOTIFICATIONS = (*GALERA_MIB, 0)
+OBJECTS = (*GALERA_MIB, 1)
+NODE = (*OBJECTS, 1)
+AGENT = (*OBJECTS, 2)
+COUNTERS = (*OBJECTS, 3)
+GAUGES = (*OBJECTS, 4)
+RATIOS = (*OBJECTS, 5)
+MEMBER_ENTRY = (*OBJECTS, 6, 1)
+
+OID = tuple[int, ...]
+Value = int | str | None
+
+MAX_INT32 = 2**31 - 1
+MAX_UINT32 = 2**32 - 1
+MAX_UINT64 = 2**64 - 1
+MAX_STRING = 255
+
+
+class Syntax(IntEnum):
+    """The ASN.1 type on the wire (AgentX type codes, RFC 2741 5.4)."""
+
+    INTEGER = 2  # INTEGER enumerations and Integer32
+    OCTET_STRING = 4  # DisplayString, SnmpAdminString
+    GAUGE32 = 66  # Gauge32 and Unsigned32 share the tag
+    COUNTER64 = 70  # Counter64 and CounterBasedGauge64
+
+
+@dataclass(frozen=True)
+class MibObject:
+    name: str
+    oid: OID  # without the .0 instance of a scalar
+    syntax: Syntax
+    mib_type: str  # the SYNTAX as the MIB writes it (checked by the drift test)
+    read: Callable[[NodeReport], Value]
+
+
+# Enumerations: the numbers are part of the contract.
+STATUS = {
+    Status.STOPPED: 1,
+    Status.INITIATING: 2,
+    Status.BOOTSTRAPPING: 3,
+    Status.JOINING: 4,
+    Status.RUNNING: 5,
+    Status.NONPRIMARY: 6,
+    Status.BLOCKED: 7,
+    Status.UNKNOWN: 8,
+}
+SEQNO_SOURCE = {SeqnoSource.LIVE: 1, SeqnoSource.GRASTATE: 2, SeqnoSource.RECOVERED: 3, SeqnoSource.UNKNOWN: 4}
+CLUSTER_STATUS = {"primary": 1, "non-primary": 2, "disconnected": 3}  # wsrep_cluster_status, lower-cased
+CLUSTER_STATUS_UNKNOWN = 4
+REJECT_QUERIES = {"NONE": 1, "ALL": 2, "ALL_KILL": 3}
+REJECT_QUERIES_UNKNOWN = 4
+TRUE, FALSE, UNKNOWN_TRUTH = 1, 2, 3  # GaleraTriState
+LOCAL_STATE_UNKNOWN = 0  # GaleraWsrepLocalState: Galera's own 1..4, 0 = undefined or unknown
+
+
+def tri_state(value: bool | None) -> int:
+    return UNKNOWN_TRUTH if value is None else TRUE if value else FALSE
+
+
+def _local_state(ctx: NodeReport) -> int:
+    value = ctx.state.local_state
+    return value if value in (1, 2, 3, 4) else LOCAL_STATE_UNKNOWN
+
+
+def _seqno(ctx: NodeReport) -> int | None:
+    return ctx.state.seqno if ctx.state.seqno_source is not SeqnoSource.UNKNOWN and ctx.state.seqno >= 0 else None
+
+
+def _wsrep_number(name: str) -> Callable[[NodeReport], Value]:
+    def read(ctx: NodeReport) -> Value:
+        item = ctx.state.wsrep.get(name)
+        return item.value if item is not None and isinstance(item.value, int) else None
+
+    return read
+
+
+def _wsrep_scaled(name: str, scale: int) -> Callable[[NodeReport], Value]:
+    def read(ctx: NodeReport) -> Value:
+        item = ctx.state.wsrep.get(name)
+        if item is None or not isinstance(item.value, int | float) or item.value < 0:
+            return None
+        return round(item.value * scale)
+
+    return read
+
+
+def _camel(wsrep_name: str) -> str:
+    return "galera" + "".join(part.capitalize() for part in wsrep_name.removeprefix("wsrep_").split("_"))
+
+
+def _node_objects() -> list[MibObject]:
+    s = Syntax
+    spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
+        ("galeraStatus", s.INTEGER, "INTEGER", lambda c: STATUS[c.state.status]),
+        ("galeraStatusReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.reason),
+        ("galeraSeqno", s.COUNTER64, "CounterBasedGauge64", _seqno),
+        ("galeraSeqnoText", s.OCTET_STRING, "DisplayString", lambda c: str(c.state.seqno)),
+        ("galeraSeqnoSource", s.INTEGER, "INTEGER", lambda c: SEQNO_SOURCE[c.state.seqno_source]),
+        ("galeraStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.state_uuid),
+        ("galeraSafeToBootstrap", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.safe_to_bootstrap)),
+        ("galeraLocalState", s.INTEGER, "GaleraWsrepLocalState", _local_state),
+        ("galeraLocalStateComment", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.local_state_comment),
+        (
+            "galeraClusterStatus",
+            s.INTEGER,
+            "INTEGER",
+            lambda c: CLUSTER_STATUS.get((c.state.cluster_status or "").lower(), CLUSTER_STATUS_UNKNOWN),
+        ),
+        ("galeraClusterSize", s.GAUGE32, "Gauge32", lambda c: c.state.cluster_size),
+        ("galeraClusterStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.cluster_state_uuid),
+        ("galeraClusterConfId", s.INTEGER, "Integer32", lambda c: c.state.cluster_conf_id),
+        ("galeraReady", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.ready)),
+        ("galeraConnected", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.connected)),
+        ("galeraNodeName", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.node_name),
+        ("galeraClusterName", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.cluster_name),
+        ("galeraDesync", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.desync)),
+        (
+            "galeraRejectQueries",
+            s.INTEGER,
+            "INTEGER",
+            lambda c: REJECT_QUERIES.get((c.state.reject_queries or "").upper(), REJECT_QUERIES_UNKNOWN),
+        ),
+        ("galeraHealthy", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.health.healthy)),
+        ("galeraHealthReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.health.reason),
+        ("galeraDrained", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.drained)),
+    ]
+    return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
+
+
+def _agent_objects() -> list[MibObject]:
+    return [
+        MibObject("galeraDataValid", (*AGENT, 1), Syntax.INTEGER, "TruthValue", lambda c: tri_state(c.valid)),
+        MibObject("galeraDataAge", (*AGENT, 2), Syntax.GAUGE32, "Gauge32", lambda c: c.age),
+        MibObject("galeraLastError", (*AGENT, 3), Syntax.OCTET_STRING, "SnmpAdminString", lambda c: c.last_error),
+    ]
+
+
+# Order is the OID numbering: append only.
+COUNTER_NAMES = (
+    "wsrep_replicated",
+    "wsrep_replicated_bytes",
+    "wsrep_repl_keys",
+    "wsrep_repl_keys_bytes",
+    "wsrep_repl_data_bytes",
+    "wsrep_repl_other_bytes",
+    "wsrep_received",
+    "wsrep_received_bytes",
+    "wsrep_local_commits",
+    "wsrep_local_cert_failures",
+    "wsrep_local_replays",
+    "wsrep_local_bf_aborts",
+    "wsrep_flow_control_paused_ns",
+    "wsrep_flow_control_sent",
+    "wsrep_flow_control_recv",
+    "wsrep_apply_waits",
+    "wsrep_causal_reads",
+)
+GAUGE_NAMES = (
+    "wsrep_local_send_queue",
+    "wsrep_local_send_queue_max",
+    "wsrep_local_send_queue_min",
+    "wsrep_local_recv_queue",
+    "wsrep_local_recv_queue_max",
+    "wsrep_local_recv_queue_min",
+    "wsrep_cert_index_size",
+    "wsrep_open_transactions",
+    "wsrep_open_connections",
+    "wsrep_desync_count",
+    "wsrep_applier_thread_count",
+    "wsrep_rollbacker_thread_count",
+    "wsrep_cluster_weight",
+    "wsrep_local_index",
+    "wsrep_gmcast_segment",
+)
+# (name, scale, textual convention): floats served as scaled unsigned integers.
+RATIO_SPECS = (
+    ("wsrep_flow_control_paused", 10**6, "GaleraPartsPerMillion"),
+    ("wsrep_local_send_queue_avg", 1000, "GaleraThousandths"),
+    ("wsrep_local_recv_queue_avg", 1000, "GaleraThousandths"),
+    ("wsrep_cert_deps_distance", 1000, "GaleraThousandths"),
+    ("wsrep_apply_oooe", 10**6, "GaleraPartsPerMillion"),
+    ("wsrep_apply_oool", 10**6, "GaleraPartsPerMillion"),
+    ("wsrep_apply_window", 1000, "GaleraThousandths"),
+    ("wsrep_commit_oooe", 10**6, "GaleraPartsPerMillion"),
+    ("wsrep_commit_oool", 10**6, "GaleraPartsPerMillion"),
+    ("wsrep_commit_window", 1000, "GaleraThousandths"),
+    ("wsrep_cert_interval", 1000, "GaleraThousandths"),
+)
+
+
+def _wsrep_objects() -> list[MibObject]:
+    objects = [
+        MibObject(_camel(n), (*COUNTERS, i), Syntax.COUNTER64, "Counter64", _wsrep_number(n))
+        for i, n in enumerate(COUNTER_NAMES, 1)
+    ]
+    objects += [
+        MibObject(_camel(n), (*GAUGES, i), Syntax.GAUGE32, "Gauge32", _wsrep_number(n))
+        for i, n in enumerate(GAUGE_NAMES, 1)
+    ]
+    objects.append(
+        MibObject(
+            "galeraLocalCachedDownto",
+            (*GAUGES, len(GAUGE_NAMES) + 1),
+            Syntax.COUNTER64,
+            "CounterBasedGauge64",
+            _wsrep_number("wsrep_local_cached_downto"),
+        )
+    )
+    objects += [
+        MibObject(_camel(n), (*RATIOS, i), Syntax.GAUGE32, tc, _wsrep_scaled(n, scale))
+        for i, (n, scale, tc) in enumerate(RATIO_SPECS, 1)
+    ]
+    return objects
+
+
+SCALARS: tuple[MibObject, ...] = (*_node_objects(), *_agent_objects(), *_wsrep_objects())
+
+# galeraMemberEntry columns (galeraMemberIndex, column 1, is the not-accessible index).
+MEMBER_COLUMNS = (
+    ("galeraMemberUUID", 2, "DisplayString", "uuid"),
+    ("galeraMemberName", 3, "SnmpAdminString", "name"),
+    ("galeraMemberAddress", 4, "DisplayString", "address"),
+    ("galeraMemberClusterUUID", 5, "DisplayString", "cluster_uuid"),
+)
+
+# Notifications and the objects each carries (besides sysUpTime.0 and snmpTrapOID.0).
+NOTIFICATION_OBJECTS: dict[str, tuple[OID, tuple[str, ...]]] = {
+    "galeraStatusChange": ((*NOTIFICATIONS, 1), ("galeraStatus", "galeraStatusReason", "galeraNodeName")),
+    "galeraLocalStateChange": (
+        (*NOTIFICATIONS, 2),
+        ("galeraLocalState", "galeraLocalStateComment", "galeraNodeName"),
+    ),
+    "galeraClusterSizeChange": ((*NOTIFICATIONS, 3), ("galeraClusterSize", "galeraClusterStatus", "galeraNodeName")),
+    "galeraHealthChange": ((*NOTIFICATIONS, 4), ("galeraHealthy", "galeraHealthReason", "galeraNodeName")),
+}
+
+BY_NAME: dict[str, MibObject] = {obj.name: obj for obj in SCALARS}
+
+
+def encode(syntax: Syntax, value: object) -> int | bytes | None:
+    """A value fit for the wire, or None when it cannot be represented (never raises).
+
+    Gauges latch at their maximum (RFC 2578 7.1.7); strings are UTF-8, cut at a character
+    boundary to 255 octets; anything else out of range is not served rather than wrapped.
+    """
+    if syntax is Syntax.OCTET_STRING:
+        if not isinstance(value, str):
+            return None
+        data = value.encode("utf-8", "replace")
+        return data[:MAX_STRING].decode("utf-8", "ignore").encode() if len(data) > MAX_STRING else data
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if syntax is Syntax.INTEGER:
+        return value if -MAX_INT32 - 1 <= value <= MAX_INT32 else None
+    if syntax is Syntax.GAUGE32:
+        return min(value, MAX_UINT32) if value >= 0 else None
+    return value if 0 <= value <= MAX_UINT64 else None
+
+
+def render(ctx: NodeReport) -> list[tuple[OID, Syntax, int | bytes]]:
+    """Every instance the agent serves for this context, in lexicographic OID order."""
+    rows: list[tuple[OID, Syntax, int | bytes]] = []
+    for obj in SCALARS:
+        try:
+            value = encode(obj.syntax, obj.read(ctx))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            value = None  # a reader that cannot cope with odd data serves nothing, not garbage
+        if value is not None:
+            rows.append(((*obj.oid, 0), obj.syntax, value))
+    for _name, column, _type, attribute in MEMBER_COLUMNS:
+        for index, member in enumerate(ctx.state.members or (), 1):
+            value = encode(Syntax.OCTET_STRING, getattr(member, attribute))
+            if value is not None:
+                rows.append(((*MEMBER_ENTRY, column, index), Syntax.OCTET_STRING, value))
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+# --- reading a node back from its GALERA-MIB values (check_galera, galera-init, status) --------
+
+
+_CLUSTER_STATUS_WORDS = {1: "Primary", 2: "non-Primary", 3: "Disconnected"}
+def _reverse(mapping: dict[Any, int]) -> dict[int, Any]:
+    return {number: key for key, number in mapping.items()}
+
+
+def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None = None) -> NodeReport:
+    """The inverse of render(): what a node's agent says about it, from GET answers keyed by
+    instance OID. Anything missing, of the wrong type or out of range reads as unknown: garbage
+    from a peer never becomes a number."""
+
+    def raw(name: str) -> object:
+        return values.get((*BY_NAME[name].oid, 0))
+
+    def number(name: str) -> int | None:
+        """An integer in the range of the object's wire type, else None."""
+        value = raw(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        return value if encode(BY_NAME[name].syntax, value) == value else None
+
+    def text(name: str) -> str | None:
+        value = raw(name)
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else None
+
+    def truth(name: str) -> bool | None:
+        return {TRUE: True, FALSE: False}.get(number(name))  # type: ignore[arg-type]
+
+    status = _reverse(STATUS).get(number("galeraStatus"), Status.UNKNOWN)
+    source = _reverse(SEQNO_SOURCE).get(number("galeraSeqnoSource"), SeqnoSource.UNKNOWN)
+    seqno = number("galeraSeqno")
+    if seqno is None or seqno > SEQNO_MAX or source is SeqnoSource.UNKNOWN:
+        seqno, source = -1, SeqnoSource.UNKNOWN
+    local_state = number("galeraLocalState")
+    wsrep: dict[str, WsrepValue] = {}
+    for obj in SCALARS:
+        name = _WSREP_BY_OBJECT.get(obj.name)
+        value = number(obj.name)
+        if name is None or value is None:
+            continue
+        scale = _RATIO_SCALE.get(name)
+        parsed: int | float = value / scale if scale else value
+        wsrep[name] = WsrepValue(kind_of(name, str(parsed)), str(parsed), parsed)
+    state = NodeState(
+        taken_at=time.time(),
+        status=status,
+        reason=text("galeraStatusReason") or "",
+        seqno=seqno,
+        seqno_source=source,
+        state_uuid=text("galeraStateUUID"),
+        safe_to_bootstrap=truth("galeraSafeToBootstrap"),
+        local_state=local_state if local_state in (1, 2, 3, 4) else None,
+        local_state_comment=text("galeraLocalStateComment"),
+        cluster_status=_CLUSTER_STATUS_WORDS.get(number("galeraClusterStatus")),  # type: ignore[arg-type]
+        cluster_size=number("galeraClusterSize"),
+        cluster_state_uuid=text("galeraClusterStateUUID"),
+        cluster_conf_id=number("galeraClusterConfId"),
+        ready=truth("galeraReady"),
+        connected=truth("galeraConnected"),
+        desync=truth("galeraDesync"),
+        reject_queries=_reverse(REJECT_QUERIES).get(number("galeraRejectQueries")),  # type: ignore[arg-type]
+        node_name=text("galeraNodeName"),
+        cluster_name=text("galeraClusterName"),
+        drained=truth("galeraDrained") is True,
+        members=members,
+        wsrep=MappingProxyType(wsrep),
+    )
+    health = Health(truth("galeraHealthy"), text("galeraHealthReason") or "the agent gave no reason")
+    return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "")
+
+
+def read_members(rows: Mapping[OID, object]) -> tuple[Member, ...]:
+    """galeraMemberTable rows (walk answers keyed by instance OID) as Members, by index."""
+    columns = {column: attribute for _, column, _, attribute in MEMBER_COLUMNS}
+    found: dict[int, dict[str, str]] = {}
+    for oid, value in rows.items():
+        if len(oid) != len(MEMBER_ENTRY) + 2 or oid[: len(MEMBER_ENTRY)] != MEMBER_ENTRY:
+            continue
+        column, index = oid[-2], oid[-1]
+        if column in columns and isinstance(value, bytes):
+            found.setdefault(index, {})[columns[column]] = value.decode("utf-8", "replace")
+    fields = [attribute for _, _, _, attribute in MEMBER_COLUMNS]
+    return tuple(
+        Member(**{f: row.get(f, "") for f in fields}) for _, row in sorted(found.items())  # type: ignore[arg-type]
+    )
+
+
+_WSREP_BY_OBJECT = {_camel(name): name for name in (*COUNTER_NAMES, *GAUGE_NAMES, "wsrep_local_cached_downto")} | {
+    _camel(name): name for name, _, _ in RATIO_SPECS
+}
+_RATIO_SCALE = {name: scale for name, scale, _ in RATIO_SPECS}

@@ -1,0 +1,385 @@
+"""Parsers of grastate.dat, gvwstate.dat and the --wsrep-recover log, on real and garbage input."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from galera_snmp.node.galerafiles import (
+    SEQNO_MAX,
+    ZERO_UUID,
+    GaleraFileError,
+    GraState,
+    GvwState,
+    Position,
+    parse_grastate,
+    parse_gvwstate,
+    parse_recovered_position,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+CLUSTER_UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
+UUID = CLUSTER_UUID
+
+
+def fixture_text(name):
+    return (FIXTURES / name).read_text(encoding="ascii")
+
+
+def fixture_bytes(name):
+    return (FIXTURES / name).read_bytes()
+
+
+def grastate(uuid=UUID, seqno="15", safe="0"):
+    lines = ["# GALERA saved state", "version: 2.1"]
+    if uuid is not None:
+        lines.append(f"uuid:    {uuid}")
+    if seqno is not None:
+        lines.append(f"seqno:   {seqno}")
+    if safe is not None:
+        lines.append(f"safe_to_bootstrap: {safe}")
+    return "\n".join(lines) + "\n"
+
+
+def recovered_line(position):
+    return f"2026-11-21 23:18:31 0 [Note] WSREP: Recovered position: {position}\n"
+
+
+# --- grastate.dat fixtures -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("read", [fixture_text, fixture_bytes], ids=["str", "bytes"])
+def test_grastate_running_has_unknown_seqno(read):
+    state = parse_grastate(read("grastate-running.dat"))
+    assert isinstance(state, GraState)
+    assert state.version == "2.1"
+    assert state.position == Position(CLUSTER_UUID, -1)
+    assert state.position.is_known is False
+    assert state.safe_to_bootstrap is False
+
+
+def test_grastate_clean_shutdown():
+    state = parse_grastate(fixture_text("grastate-clean-shutdown.dat"))
+    assert state.position.uuid == CLUSTER_UUID
+    assert state.position.seqno == 15
+    assert state.position.is_known is True
+    assert state.safe_to_bootstrap is False
+    assert str(state.position) == f"{CLUSTER_UUID}:15"
+
+
+def test_grastate_last_to_leave_is_safe_to_bootstrap():
+    state = parse_grastate(fixture_bytes("grastate-last-to-leave.dat"))
+    assert state.position == Position(CLUSTER_UUID, 16)
+    assert state.safe_to_bootstrap is True
+
+
+def test_grastate_old_format_has_no_safe_to_bootstrap():
+    state = parse_grastate(fixture_text("grastate-old-format.dat"))
+    assert state.position == Position("6b1c9b32-2a2f-11e6-9cd4-6f6b7a9d0e55", 8821)
+    assert state.safe_to_bootstrap is None
+    assert state.version == "2.1"
+
+
+def test_grastate_uuid_is_lowercased():
+    state = parse_grastate(grastate(uuid=UUID.upper()))
+    assert state.position.uuid == UUID
+
+
+def test_grastate_zero_uuid_is_not_known():
+    state = parse_grastate(grastate(uuid=ZERO_UUID, seqno="-1"))
+    assert state.position.uuid == ZERO_UUID
+    assert state.position.is_known is False
+
+
+def test_grastate_accepts_largest_seqno():
+    state = parse_grastate(grastate(seqno=str(SEQNO_MAX)))
+    assert state.position.seqno == 2**63 - 1
+
+
+# --- grastate.dat garbage --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param("", "empty", id="empty"),
+        pytest.param(b"", "empty", id="empty-bytes"),
+        pytest.param("  \n\n \t\n", "empty", id="blank"),
+        pytest.param(b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00\x00", "not a text file", id="binary"),
+        pytest.param(b"\x00" * 64, "NUL", id="nul-bytes"),
+        pytest.param(grastate().replace("seqno:   15", "seqno:   1\x005"), "NUL", id="nul-in-text"),
+        pytest.param(grastate(seqno="abc"), "'abc' is not an integer", id="seqno-abc"),
+        pytest.param(grastate(seqno="12abc"), "'12abc' is not an integer", id="seqno-12abc"),
+        pytest.param(grastate(seqno="1.5"), "not an integer", id="seqno-float"),
+        pytest.param(grastate(seqno="0x10"), "not an integer", id="seqno-hex"),
+        pytest.param(grastate(seqno=""), "not an integer", id="seqno-empty"),
+        pytest.param(grastate(seqno="99999999999999999999"), "out of range", id="seqno-too-big"),
+        pytest.param(grastate(seqno=str(2**63)), "out of range", id="seqno-2^63"),
+        pytest.param(grastate(seqno="-2"), "out of range", id="seqno-minus-2"),
+        pytest.param(grastate(uuid="cf45eb64-e601-11f1-9293"), "is not a UUID", id="uuid-short"),
+        pytest.param(grastate(uuid="zf45eb64-e601-11f1-9293-5ec05f0f5611"), "is not a UUID", id="uuid-not-hex"),
+        pytest.param(grastate(uuid=""), "is not a UUID", id="uuid-empty"),
+        pytest.param(grastate(uuid=None), "no 'uuid' line", id="missing-uuid"),
+        pytest.param(grastate(seqno=None), "no 'seqno' line", id="missing-seqno"),
+        pytest.param(grastate(safe="2"), "safe_to_bootstrap '2'", id="safe-2"),
+        pytest.param(grastate(safe="yes"), "safe_to_bootstrap 'yes'", id="safe-yes"),
+        pytest.param(grastate(safe=""), "safe_to_bootstrap ''", id="safe-empty"),
+        pytest.param(grastate() + "this line has no colon\n", "unexpected line", id="no-colon"),
+        pytest.param("<html><body>404</body></html>\n", "unexpected line", id="html"),
+    ],
+)
+def test_grastate_garbage_raises(data, expected):
+    with pytest.raises(GaleraFileError, match=r"grastate\.dat") as info:
+        parse_grastate(data)
+    assert expected in str(info.value)
+
+
+def test_grastate_error_is_a_value_error():
+    # Callers may catch ValueError; the subclass relationship is part of the contract.
+    with pytest.raises(ValueError):
+        parse_grastate("nonsense")
+
+
+# --- gvwstate.dat ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("read", [fixture_text, fixture_bytes], ids=["str", "bytes"])
+def test_gvwstate_fixture(read):
+    state = parse_gvwstate(read("gvwstate.dat"))
+    assert isinstance(state, GvwState)
+    assert state.my_uuid == "cf45853e-e601-11f1-8c7e-664ccf10005a"
+    assert state.view_uuid == "cf45853e-e601-11f1-8c7e-664ccf10005a"
+    assert state.view_seq == 3
+    assert state.members == (
+        "cf45853e-e601-11f1-8c7e-664ccf10005a",
+        "cf68d2c8-e601-11f1-a840-370e67513e43",
+        "d3076c0f-e601-11f1-9932-16750c4fa6b8",
+    )
+    assert len(state.members) == 3
+    assert state.my_uuid in state.members
+
+
+def _gvwstate_without(prefix):
+    text = fixture_text("gvwstate.dat")
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(prefix))
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(_gvwstate_without("member:"), "no members", id="no-members"),
+        pytest.param(_gvwstate_without("my_uuid:"), "no my_uuid or no view_id", id="no-my-uuid"),
+        pytest.param(_gvwstate_without("view_id:"), "no my_uuid or no view_id", id="no-view-id"),
+        pytest.param("", "no my_uuid", id="empty"),
+        pytest.param(b"\xff\xfe\x00garbage", "not a text file", id="binary"),
+        pytest.param(b"my_uuid: \x00", "NUL", id="nul"),
+        pytest.param(fixture_text("gvwstate.dat") + "garbage\n", "unexpected line", id="no-colon"),
+        pytest.param(
+            fixture_text("gvwstate.dat").replace("member: cf68d2c8", "member: xx68d2c8"),
+            "member",
+            id="bad-member-uuid",
+        ),
+        pytest.param(
+            fixture_text("gvwstate.dat").replace("5a 3\n", "5a three\n"),
+            "not an integer",
+            id="bad-view-seq",
+        ),
+    ],
+)
+def test_gvwstate_garbage_raises(data, expected):
+    with pytest.raises(GaleraFileError, match=r"gvwstate\.dat") as info:
+        parse_gvwstate(data)
+    assert expected in str(info.value)
+
+
+def test_gvwstate_members_outside_view_are_ignored():
+    # Without the #vwbeg / #vwend markers no line belongs to a view: no members, no view.
+    text = "\n".join(line for line in fixture_text("gvwstate.dat").splitlines() if not line.startswith("#vw"))
+    with pytest.raises(GaleraFileError):
+        parse_gvwstate(text)
+
+
+# --- --wsrep-recover logs --------------------------------------------------------------------
+
+
+def test_recover_crash_log():
+    position = parse_recovered_position(fixture_text("recover-crash.log"))
+    assert position == Position(CLUSTER_UUID, 6, None)
+    assert position.is_known is True
+
+
+def test_recover_gtid_suffix_is_stripped_from_seqno():
+    position = parse_recovered_position(fixture_bytes("recover-gtid-suffix.log"))
+    assert position.uuid == CLUSTER_UUID
+    assert position.seqno == 19
+    assert position.gtid == "0-0-0"
+    # The "Last wsrep seqno to be recovered 19" line is not the position line.
+    assert str(position) == f"{CLUSTER_UUID}:19"
+
+
+def test_recover_bracket_form_with_seqno_above_2_31():
+    position = parse_recovered_position(fixture_text("recover-bracket-form.log"))
+    assert position.uuid == "3e2f1c4a-9b6d-11ef-8a9e-0242ac120002"
+    assert position.seqno == 2147483653
+    assert position.seqno > 2**31
+    assert position.gtid is None
+
+
+def test_recover_failed_log_names_the_errors():
+    with pytest.raises(GaleraFileError, match="no 'Recovered position'") as info:
+        parse_recovered_position(fixture_text("recover-failed.log"))
+    message = str(info.value)
+    # The last two [ERROR] lines are quoted so the operator sees why recovery aborted.
+    assert "Do you already have another server running on socket" in message
+    assert "Aborting" in message
+
+
+def test_recover_log_without_errors_says_so():
+    with pytest.raises(GaleraFileError, match="no error lines either"):
+        parse_recovered_position("2026-11-21 23:18:31 0 [Note] Starting MariaDB\n")
+
+
+def test_recover_last_position_line_wins():
+    log = (
+        recovered_line(f"{CLUSTER_UUID}:6")
+        + "2026-11-21 23:19:00 0 [Note] Starting MariaDB again\n"
+        + recovered_line(f"{CLUSTER_UUID}:42,0-1-42")
+        + "2026-11-21 23:19:01 0 [Note] mariadbd: Shutdown complete\n"
+    )
+    position = parse_recovered_position(log)
+    assert position.seqno == 42
+    assert position.gtid == "0-1-42"
+
+
+def test_recover_last_position_wins_even_if_lower():
+    log = fixture_text("recover-gtid-suffix.log") + fixture_text("recover-crash.log")
+    position = parse_recovered_position(log)
+    assert position.seqno == 6
+    assert position.gtid is None
+
+
+def test_recover_unknown_position():
+    position = parse_recovered_position(recovered_line(f"{ZERO_UUID}:-1"))
+    assert position == Position(ZERO_UUID, -1)
+    assert position.is_known is False
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        pytest.param(f"{CLUSTER_UUID}:abc", id="seqno-abc"),
+        pytest.param(f"{CLUSTER_UUID}:", id="seqno-empty"),
+        pytest.param(f"{CLUSTER_UUID}:12abc", id="seqno-12abc"),
+        pytest.param(f"{CLUSTER_UUID}:1.5", id="seqno-float"),
+        pytest.param(f"{CLUSTER_UUID}:99999999999999999999", id="seqno-too-big"),
+        pytest.param(f"{CLUSTER_UUID}:-2", id="seqno-minus-2"),
+        pytest.param("------------------------------------:6", id="uuid-dashes"),
+    ],
+)
+def test_recover_bad_position_raises(position):
+    log = fixture_text("recover-crash.log").replace(f"{CLUSTER_UUID}:6", position)
+    with pytest.raises(GaleraFileError):
+        result = parse_recovered_position(log)
+        pytest.fail(f"a garbled position {position!r} gave a number: {result}")
+
+
+# --- property tests --------------------------------------------------------------------------
+
+_line_pieces = st.sampled_from(
+    [
+        "version: 2.1",
+        f"uuid: {UUID}",
+        f"uuid: {ZERO_UUID}",
+        "uuid: nonsense",
+        "seqno: -1",
+        "seqno: 15",
+        "seqno: -2",
+        f"seqno: {2**63}",
+        f"seqno: {2**63 - 1}",
+        "safe_to_bootstrap: 1",
+        "safe_to_bootstrap: 2",
+        "cert_index:",
+        "# GALERA saved state",
+        "",
+        "garbage",
+    ]
+)
+_grastate_like = st.lists(st.one_of(_line_pieces, st.text(max_size=30)), max_size=8).map("\n".join)
+
+
+@settings(max_examples=200)
+@given(st.one_of(st.text(), st.binary(), _grastate_like))
+def test_parse_grastate_returns_valid_seqno_or_raises(data):
+    try:
+        state = parse_grastate(data)
+    except GaleraFileError as err:
+        assert str(err)
+        return
+    assert isinstance(state, GraState)
+    assert -1 <= state.position.seqno < 2**63
+    assert state.safe_to_bootstrap in (True, False, None)
+
+
+_seqno_text = st.one_of(
+    st.integers(min_value=-(2**64), max_value=2**64).map(str),
+    st.text(alphabet="0123456789-,abc. ", max_size=25),
+)
+
+
+@st.composite
+def _recovery_logs(draw):
+    prefix = draw(st.sampled_from(["", "[Note] WSREP: Recovered position: ", "[WSREP] Recovered position: "]))
+    uuid = draw(st.sampled_from([UUID, ZERO_UUID, UUID.upper(), "x" * 36, ""]))
+    return draw(st.text(max_size=40)) + prefix + uuid + ":" + draw(_seqno_text) + draw(st.text(max_size=40))
+
+
+@settings(max_examples=200)
+@given(st.one_of(st.text(), st.binary(), _recovery_logs(), _recovery_logs().map(str.encode)))
+def test_parse_recovered_position_returns_valid_seqno_or_raises(data):
+    try:
+        position = parse_recovered_position(data)
+    except GaleraFileError as err:
+        assert str(err)
+        return
+    assert isinstance(position, Position)
+    assert -1 <= position.seqno < 2**63
+
+
+@st.composite
+def _gvwstate_like(draw):
+    lines = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        f"my_uuid: {UUID}",
+                        "#vwbeg",
+                        "#vwend",
+                        f"view_id: 3 {UUID} 3",
+                        f"view_id: 3 {UUID} -5",
+                        f"view_id: 3 {UUID} 99999999999999999999",
+                        f"member: {UUID} 0",
+                        "member: nonsense 0",
+                        "bootstrap: 0",
+                    ]
+                ),
+                st.text(max_size=30),
+            ),
+            max_size=10,
+        )
+    )
+    return "\n".join(lines).encode("utf-8")
+
+
+@settings(max_examples=200)
+@given(st.one_of(st.binary(), _gvwstate_like()))
+def test_parse_gvwstate_returns_valid_view_or_raises(data):
+    try:
+        state = parse_gvwstate(data)
+    except GaleraFileError as err:
+        assert str(err)
+        return
+    assert isinstance(state, GvwState)
+    assert -1 <= state.view_seq < 2**63
+    assert state.members

@@ -1,0 +1,118 @@
+"""mib.read_node is the inverse of mib.render, and garbage from a peer never becomes a value."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import synced_state, wsrep_values
+
+from galera_snmp.snmp import mib
+from galera_snmp.snmp.client import Missing
+from galera_snmp.snmp.mib import BY_NAME, read_members, read_node, render
+from galera_snmp.state import Health, Member, MysqlFailure, NodeReport, NodeState, ProcessState, SeqnoSource, Status
+
+UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
+MEMBERS = (
+    Member("a1", "node1", "127.0.0.11:3306", UUID),
+    Member("b2", "nöde2", "127.0.0.12:3306", UUID),
+)
+
+
+def served(ctx: NodeReport) -> dict[tuple[int, ...], object]:
+    return {oid: value for oid, _, value in render(ctx)}
+
+
+def synced(**overrides: object) -> NodeState:
+    fields: dict[str, object] = {
+        "taken_at": 1.0,
+        "seqno": 2**40 + 7,
+        "pid": None,
+        "cluster_conf_id": 7,
+        "node_name": "nöde1",
+        "cluster_name": "prod",
+        "members": MEMBERS,
+        "wsrep": wsrep_values(
+            wsrep_local_cert_failures="12",
+            wsrep_flow_control_paused_ns=str(2**63 + 5),
+            wsrep_local_recv_queue="4",
+            wsrep_flow_control_paused="0.25",
+        ),
+    }
+    fields.update(overrides)
+    return synced_state(**fields)
+
+
+def test_round_trip_keeps_every_served_fact() -> None:
+    state = synced()
+    remote = read_node(served(NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3)))
+    got = remote.state
+    for field in (
+        "status", "reason", "seqno", "seqno_source", "state_uuid", "safe_to_bootstrap", "local_state",
+        "local_state_comment", "cluster_status", "cluster_size", "cluster_state_uuid", "cluster_conf_id", "ready",
+        "connected", "desync", "reject_queries", "node_name", "cluster_name", "drained",
+    ):
+        assert getattr(got, field) == getattr(state, field), field
+    assert remote.health == Health(True, "Synced, Primary, ready")
+    assert (remote.valid, remote.age) == (True, 3)
+    assert got.wsrep["wsrep_local_cert_failures"].value == 12
+    assert got.wsrep["wsrep_flow_control_paused_ns"].value == 2**63 + 5
+    assert got.wsrep["wsrep_local_recv_queue"].value == 4
+    assert got.wsrep["wsrep_flow_control_paused"].value == 0.25
+
+
+def test_members_round_trip() -> None:
+    rows = {oid: value for oid, _, value in render(NodeReport(synced(), Health(True, "ok"), True, 0))}
+    assert read_members(rows) == MEMBERS
+
+
+def test_unknown_seqno_reads_as_minus_one() -> None:
+    state = synced(seqno=-1, seqno_source=SeqnoSource.UNKNOWN, status=Status.STOPPED,
+                   mysql_failure=MysqlFailure.REFUSED, process=ProcessState.ABSENT)
+    remote = read_node(served(NodeReport(state, Health(False, "stopped"), True, 0)))
+    assert (remote.state.seqno, remote.state.seqno_source) == (-1, SeqnoSource.UNKNOWN)
+    assert remote.state.status is Status.STOPPED
+
+
+def test_garbage_from_a_peer_is_unknown_not_a_value() -> None:
+    def oid(name: str) -> tuple[int, ...]:
+        return (*BY_NAME[name].oid, 0)
+
+    garbage = {
+        oid("galeraStatus"): b"running",  # a string where an enumeration belongs
+        oid("galeraSeqno"): b"12345",  # a seqno string
+        oid("galeraSeqnoSource"): 1,
+        oid("galeraClusterSize"): Missing("NoSuchObject"),
+        oid("galeraLocalState"): 77,
+        oid("galeraClusterStatus"): 99,
+        oid("galeraStateUUID"): 12,
+        oid("galeraHealthy"): True,  # a bool is not an SNMP integer
+    }
+    remote = read_node(garbage)
+    assert remote.state.status is Status.UNKNOWN
+    assert (remote.state.seqno, remote.state.seqno_source) == (-1, SeqnoSource.UNKNOWN)
+    assert remote.state.cluster_size is None
+    assert remote.state.local_state is None
+    assert remote.state.cluster_status is None
+    assert remote.state.state_uuid is None
+    assert remote.health.healthy is None
+    assert remote.valid is None
+
+
+@settings(max_examples=200)
+@given(
+    st.dictionaries(
+        st.sampled_from([(*obj.oid, 0) for obj in mib.SCALARS]),
+        st.one_of(st.integers(-(2**70), 2**70), st.binary(max_size=40), st.none(), st.booleans(),
+                  st.builds(Missing, st.sampled_from(["NoSuchObject", "NoSuchInstance", "EndOfMibView"]))),
+    )
+)
+def test_read_node_never_raises(values: dict[tuple[int, ...], object]) -> None:
+    remote = read_node(values)
+    state = remote.state
+    if state.seqno_source is SeqnoSource.UNKNOWN:
+        assert state.seqno == -1
+    else:
+        assert 0 <= state.seqno <= 2**63 - 1
+    assert state.status in Status
+    assert state.cluster_size is None or 0 <= state.cluster_size < 2**32
+    assert remote.age is None or 0 <= remote.age < 2**32
