@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import inifile
 from .inifile import ConfigError
+from .mycnf import read_groups
 from .state import HealthPolicy
 
 DEFAULT_CONFIG = Path(inifile.DEFAULT_CONFIG)
@@ -236,30 +237,6 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     )
 
 
-def _option_value(raw: str | None) -> str | None:
-    """A value as the MySQL client library reads it: a ``#`` outside quotes starts a comment,
-    surrounding quotes are removed (quoting is how a value holds a ``#``)."""
-    if raw is None:
-        return None
-    quote = ""
-    escaped = False
-    end = len(raw)
-    for pos, char in enumerate(raw):
-        if char in "'\"" and not escaped:
-            if not quote:
-                quote = char
-            elif quote == char:
-                quote = ""
-        elif char == "#" and not quote:
-            end = pos
-            break
-        escaped = bool(quote) and char == "\\" and not escaped
-    value = raw[:end].strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
-
-
 def check_private(path: Path | str, what: str) -> None:
     """Refuse a file that holds secrets when others may read or write it."""
     try:
@@ -285,12 +262,9 @@ def read_private_section(path: Path | str, section: str, what: str) -> dict[str,
 def read_option_file(path: Path, group: str = "client") -> ClientOptions:
     """Read credentials from a my.cnf-style file, refusing one that others can read."""
     check_private(path, "option file")
-    parser = inifile.read_ini(
-        path, configparser.RawConfigParser(allow_no_value=True, strict=False), "option file", "my.cnf file"
-    )
-    if not parser.has_section(group):
+    options, groups = read_groups(path, (group.lower(),), includes=False)
+    if group.lower() not in groups:
         raise ConfigError(f"option file {path} has no [{group}] group")
-    options = {key.replace("-", "_"): _option_value(value) for key, value in parser.items(group)}
     port_raw = options.get("port") or "3306"
     try:
         port = int(port_raw)

@@ -9,9 +9,9 @@ import socket
 from dataclasses import dataclass
 
 from ..config import Config, ConfigError, read_private_section
+from ..mycnf import server_options
 from ..snmp import settings as snmpsettings
 from ..snmp.client import Target
-from .mycnf import cluster_hosts, host_of, server_options
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,22 @@ def snmp_targets(config: Config, cluster: Cluster) -> list[Target]:
                 for host in cluster.nodes]
     except ValueError as err:
         raise ConfigError(f"{init.snmp_credentials or 'SNMP settings'}: {err}") from None
+
+
+def cluster_hosts(address: str) -> tuple[str, ...]:
+    """The hosts of a ``wsrep_cluster_address`` (``gcomm://a,b:4567,c?pc.wait_prim=no``)."""
+    scheme, sep, rest = address.partition("://")
+    if not sep or scheme != "gcomm":
+        raise ConfigError(f"wsrep_cluster_address {address!r} is not a gcomm:// address")
+    hosts = [host_of(item) for item in rest.split("?", 1)[0].split(",") if item.strip()]
+    if not hosts:
+        raise ConfigError(f"wsrep_cluster_address {address!r} names no node")
+    return tuple(hosts)
+
+
+def host_of(address: str) -> str:
+    """The host of a Galera node address: ``host``, ``host:port``, ``[IPv6]:port`` or a bare IPv6."""
+    address = address.strip()
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address

@@ -12,10 +12,10 @@ import pytest
 from support import synced_state
 
 from galera_snmp.config import Config, ConfigError, InitConfig, MysqlConfig, ServerConfig
-from galera_snmp.init.mycnf import cluster_hosts, server_options
-from galera_snmp.init.peers import find_cluster, is_local
+from galera_snmp.init.peers import cluster_hosts, find_cluster, is_local
 from galera_snmp.init.rule import Action, NodeView, decide
 from galera_snmp.init.run import evidence_table, own_view, parse_position, peer_view
+from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, Position, mark_safe_to_bootstrap, parse_grastate
 from galera_snmp.node.phase import clear_phase, read_phase, write_phase
 from galera_snmp.snmp import settings as snmpsettings
