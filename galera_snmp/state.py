@@ -7,6 +7,7 @@ disagree about a node.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum, StrEnum
@@ -20,6 +21,9 @@ DONOR = 2
 PRIMARY = "Primary"
 UNKNOWN_SEQNO = -1
 SEQNO_MAX = 2**63 - 1  # Galera's seqno is a signed 64-bit integer
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"  # Galera's "no history"
+
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class Status(StrEnum):
@@ -40,6 +44,35 @@ class SeqnoSource(StrEnum):
     GRASTATE = "grastate"  # grastate.dat after a clean shutdown
     RECOVERED = "recovered"  # mariadbd --wsrep-recover after a crash
     UNKNOWN = "unknown"
+
+
+def is_uuid(text: str) -> bool:
+    """Whether ``text`` is a UUID in the 8-4-4-4-12 hexadecimal form (either case), as Galera writes one."""
+    return _UUID_RE.fullmatch(text) is not None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a node is in Galera's history, as one value: the state UUID and seqno, where they
+    came from, and grastate.dat's safe_to_bootstrap. Kept together so that no consumer pairs a
+    seqno with another source's UUID, or re-derives which source counts."""
+
+    uuid: str | None = None
+    seqno: int = UNKNOWN_SEQNO
+    source: SeqnoSource = SeqnoSource.UNKNOWN
+    safe_to_bootstrap: bool | None = None  # None: grastate.dat unreadable, or older than Galera 25.3.19
+
+    @property
+    def is_known(self) -> bool:
+        """The one rule for "names a real point in a real history": a well-formed, non-zero state
+        UUID and a seqno of 0 .. 2^63-1. The probe's assemble() and galera-init ask it; GALERA-MIB
+        carries a position unchanged, so a peer reading it back gets the same answer."""
+        return (
+            self.uuid is not None and is_uuid(self.uuid) and self.uuid != ZERO_UUID and 0 <= self.seqno <= SEQNO_MAX
+        )
+
+    def __str__(self) -> str:
+        return f"{self.uuid}:{self.seqno}"
 
 
 class ProcessState(StrEnum):
@@ -75,10 +108,7 @@ class NodeState:
     taken_at: float
     status: Status
     reason: str
-    seqno: int = UNKNOWN_SEQNO
-    seqno_source: SeqnoSource = SeqnoSource.UNKNOWN
-    state_uuid: str | None = None
-    safe_to_bootstrap: bool | None = None
+    position: Position = Position()
     gvwstate_present: bool | None = None
     sst_in_progress: bool | None = None
     process: ProcessState = ProcessState.UNKNOWN
@@ -105,12 +135,23 @@ class NodeState:
     def answered(self) -> bool:
         return self.mysql_failure is None
 
+    @property
+    def seqno(self) -> int:
+        """``position.seqno``: what ``galera-check seqno``, tables and perfdata print."""
+        return self.position.seqno
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (enums as their words, wsrep values with their kinds)."""
+        """A JSON-ready dict (enums as their words, wsrep values with their kinds). The position
+        stays flat (seqno, seqno_source, state_uuid, safe_to_bootstrap), as scripts read it."""
         data: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
             data[item.name] = value.value if isinstance(value, Enum) else value
+        position = data.pop("position")
+        data["seqno"] = position.seqno
+        data["seqno_source"] = position.source.value
+        data["state_uuid"] = position.uuid
+        data["safe_to_bootstrap"] = position.safe_to_bootstrap
         data["notes"] = list(self.notes)
         data["members"] = None if self.members is None else [asdict(m) for m in self.members]
         data["wsrep"] = {

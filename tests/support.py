@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 import pytest
 
-from galera_snmp.state import NodeState, ProcessState, SeqnoSource, Status
+from galera_snmp.state import NodeState, Position, ProcessState, SeqnoSource, Status
 from galera_snmp.wsrep import WsrepValue, classify
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -32,10 +32,7 @@ def synced_state(**changes: object) -> NodeState:
         "taken_at": 1_700_000_000.0,
         "status": Status.RUNNING,
         "reason": "Primary, local state 4 (Synced)",
-        "seqno": 17,
-        "seqno_source": SeqnoSource.LIVE,
-        "state_uuid": UUID,
-        "safe_to_bootstrap": False,
+        "position": Position(UUID, 17, SeqnoSource.LIVE, False),
         "process": ProcessState.RUNNING,
         "pid": 4332,
         "local_state": 4,

@@ -12,8 +12,7 @@ import sys
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
-from ..node.probe import Probe
-from ..state import assess_health
+from ..node.watch import local_report
 from .common import EXIT_UNKNOWN, ArgumentParser, fail
 
 PROG = "galera-check"
@@ -45,12 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("a command (status, seqno, health) or --json is required")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format=f"{PROG}: %(message)s")
     try:
-        config = load_config(args.config)
-        with Probe(config) as probe:
-            state = probe.snapshot()
+        report = local_report(load_config(args.config))
     except ConfigError as err:
         fail(PROG, str(err))
-    health = assess_health(state, config.health)
+    state, health = report.state, report.health
     code = 0
     if args.command == "health":
         code = {True: 0, False: 1, None: EXIT_UNKNOWN}[health.healthy]
@@ -62,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "status":
         print(state.status.value)
     elif args.command == "seqno":
-        print(state.seqno)
+        print(state.position.seqno)
     else:
         word = {True: "healthy", False: "unhealthy", None: "unknown"}[health.healthy]
         print(f"{word}: {health.reason}")

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 import nagiosplugin
@@ -21,10 +22,11 @@ from ..snmp import settings as snmpsettings
 from .common import ArgumentParser
 
 if TYPE_CHECKING:
+    from ..nagios.rates import CounterResource
+    from ..nagios.sources import Source
     from ..snmp.client import Target
 
 PROG = "check_galera"
-MODES = ("node", "cluster", "flow-control", "queues", "conflicts", "peers")
 DEFAULT_STATE_DIR = "/var/tmp/check_galera"
 # default -w / -c per mode (cluster derives its own from --expected)
 DEFAULT_RANGES = {
@@ -66,7 +68,9 @@ def build_parser() -> _Parser:
     snmp.add_argument("-p", "--port", type=int, default=161)
     snmp.add_argument("-P", "--protocol", choices=snmpsettings.PROTOCOLS, help="2c (default) or 3")
     snmp.add_argument("-C", "--community", help="SNMPv2c community (default: public)")
-    snmp.add_argument("-L", "--seclevel", choices=snmpsettings.LEVELS, help="SNMPv3 security level (default: authPriv)")
+    snmp.add_argument(
+        "-L", "--seclevel", choices=snmpsettings.SECURITY_LEVELS, help="SNMPv3 security level (default: authPriv)"
+    )
     snmp.add_argument("-U", "--secname", help="SNMPv3 user")
     snmp.add_argument("-a", "--authproto", help="MD5, SHA (default), SHA-224, SHA-256, SHA-384, SHA-512")
     snmp.add_argument("-A", "--authpasswd", help="SNMPv3 authentication passphrase (prefer --credentials)")
@@ -159,69 +163,131 @@ def _state_file(args: argparse.Namespace, source_name: str) -> str:
     return os.path.join(args.state_dir, f"{args.mode}-{key}.json")
 
 
-def build_check(args: argparse.Namespace, parser: _Parser) -> nagiosplugin.Check:
-    from ..nagios import checks as p  # after argument parsing: --help stays fast
+def _one_node(args: argparse.Namespace) -> Source:
+    """The node a single-node mode reads: over SNMP with -H (or --source snmp), else the local mysqld."""
+    from ..nagios.sources import MysqlSource, SnmpSource
 
-    warning = _range(parser, args.warning, "-w")
-    critical = _range(parser, args.critical, "-c")
-    if args.mode == "peers":
-        if not args.peers:
-            raise _UsageError("peers mode needs --peers HOST[,HOST...]")
-        sources = [p.SnmpSource(_target(args, host, port)) for host, port in _peer_list(args.peers)]
-        unreachable = {"critical": Critical, "unknown": Unknown}.get(args.unreachable, Warn)
-        return nagiosplugin.Check(
-            p.PeersResource(sources), p.PeersContext(unreachable, args.expected), p.PerfdataContext()
-        )
     use_snmp = args.source == "snmp" or (args.source is None and args.hostname)
     if use_snmp:
         if not args.hostname:
             raise _UsageError("the snmp source needs -H HOST")
-        source: p.Source = p.SnmpSource(_target(args, args.hostname, args.port))
+        source: Source = SnmpSource(_target(args, args.hostname, args.port))
     else:
-        source = p.MysqlSource(args.config)
+        source = MysqlSource(args.config)
     if args.unreachable == "warning":
         raise _UsageError("--unreachable warning is for the peers mode; use unknown or critical")
-    critical_down = args.unreachable == "critical"
-    perf, down = p.PerfdataContext(), p.UnreachableContext()
-    if args.mode == "node":
-        return nagiosplugin.Check(
-            p.NodeResource(source, critical_down), p.NodeContext(source, args.donor_ok), perf, down
-        )
-    if args.mode == "cluster":
-        expected = args.expected
-        if warning is None and expected:
-            warning = f"{expected}:"
-        if critical is None and expected:
-            critical = f"{expected // 2 + 1}:"
-        return nagiosplugin.Check(
-            p.ClusterResource(source, critical_down),
-            p.PrimaryContext(source),
-            nagiosplugin.ScalarContext("cluster_size", warning, critical, fmt_metric="size {value}"),
-            perf,
-            down,
-        )
-    default_w, default_c = DEFAULT_RANGES[args.mode]
-    warning, critical = warning or default_w, critical or default_c
-    if args.mode == "queues":
-        return nagiosplugin.Check(
-            p.QueueResource(source, critical_down),
-            down,
-            nagiosplugin.ScalarContext("recv_queue", warning, critical, fmt_metric="recv queue {value}"),
-            nagiosplugin.ScalarContext(
-                "send_queue",
-                _range(parser, args.send_warning, "--send-warning"),
-                _range(parser, args.send_critical, "--send-critical"),
-                fmt_metric="send queue {value}",
-            ),
-        )
-    state_file = _state_file(args, source.name)
-    if args.mode == "flow-control":
-        resource: p.CounterResource = p.FlowControlResource(source, state_file, critical_down)
-        context = nagiosplugin.ScalarContext("paused", warning, critical, fmt_metric="paused {value:.2f}% of the time")
-    else:
-        resource = p.ConflictResource(source, state_file, critical_down)
-        context = nagiosplugin.ScalarContext("conflicts", warning, critical, fmt_metric="{name} {value}")
-    return nagiosplugin.Check(resource, context, perf, down, p.RateSummary(resource))
+    return source
+
+
+def _node(args: argparse.Namespace, parser: _Parser, source: Source) -> nagiosplugin.Check:
+    from ..nagios import checks
+
+    return nagiosplugin.Check(
+        checks.NodeResource(source, args.unreachable == "critical"),
+        checks.NodeContext(source, args.donor_ok),
+        checks.PerfdataContext(),
+        checks.UnreachableContext(),
+    )
+
+
+def _cluster(args: argparse.Namespace, parser: _Parser, source: Source) -> nagiosplugin.Check:
+    from ..nagios import checks
+
+    warning, critical, expected = args.warning, args.critical, args.expected
+    if warning is None and expected:
+        warning = f"{expected}:"
+    if critical is None and expected:
+        critical = f"{expected // 2 + 1}:"
+    return nagiosplugin.Check(
+        checks.ClusterResource(source, args.unreachable == "critical"),
+        checks.PrimaryContext(source),
+        nagiosplugin.ScalarContext("cluster_size", warning, critical, fmt_metric="size {value}"),
+        checks.PerfdataContext(),
+        checks.UnreachableContext(),
+    )
+
+
+def _thresholds(args: argparse.Namespace) -> tuple[str, str]:
+    """-w and -c, or the mode's defaults."""
+    default_warning, default_critical = DEFAULT_RANGES[args.mode]
+    return args.warning or default_warning, args.critical or default_critical
+
+
+def _queues(args: argparse.Namespace, parser: _Parser, source: Source) -> nagiosplugin.Check:
+    from ..nagios import checks
+
+    warning, critical = _thresholds(args)
+    return nagiosplugin.Check(
+        checks.QueueResource(source, args.unreachable == "critical"),
+        checks.UnreachableContext(),
+        nagiosplugin.ScalarContext("recv_queue", warning, critical, fmt_metric="recv queue {value}"),
+        nagiosplugin.ScalarContext(
+            "send_queue",
+            _range(parser, args.send_warning, "--send-warning"),
+            _range(parser, args.send_critical, "--send-critical"),
+            fmt_metric="send queue {value}",
+        ),
+    )
+
+
+def _rate_check(args: argparse.Namespace, resource: CounterResource, fmt_metric: str) -> nagiosplugin.Check:
+    """A rate mode's check: its resource, its main value against -w/-c, the notes in the summary."""
+    from ..nagios import checks, rates
+
+    warning, critical = _thresholds(args)
+    context = nagiosplugin.ScalarContext(resource.CONTEXT, warning, critical, fmt_metric=fmt_metric)
+    return nagiosplugin.Check(
+        resource, context, checks.PerfdataContext(), checks.UnreachableContext(), rates.RateSummary(resource)
+    )
+
+
+def _flow_control(args: argparse.Namespace, parser: _Parser, source: Source) -> nagiosplugin.Check:
+    from ..nagios import rates
+
+    resource = rates.FlowControlResource(source, _state_file(args, source.name), args.unreachable == "critical")
+    return _rate_check(args, resource, "paused {value:.2f}% of the time")
+
+
+def _conflicts(args: argparse.Namespace, parser: _Parser, source: Source) -> nagiosplugin.Check:
+    from ..nagios import rates
+
+    resource = rates.ConflictResource(source, _state_file(args, source.name), args.unreachable == "critical")
+    return _rate_check(args, resource, "{name} {value}")
+
+
+def _peers(args: argparse.Namespace, parser: _Parser, source: None) -> nagiosplugin.Check:
+    from ..nagios import checks, peers
+    from ..nagios.sources import SnmpSource
+
+    if not args.peers:
+        raise _UsageError("peers mode needs --peers HOST[,HOST...]")
+    sources = [SnmpSource(_target(args, host, port)) for host, port in _peer_list(args.peers)]
+    unreachable = {"critical": Critical, "unknown": Unknown}.get(args.unreachable, Warn)
+    return nagiosplugin.Check(
+        peers.PeersResource(sources), peers.PeersContext(unreachable, args.expected), checks.PerfdataContext()
+    )
+
+
+# mode -> factory(args, parser, source) -> Check; source is the node a single-node mode reads,
+# None for peers, which reads every node of --peers
+FACTORIES: dict[str, Callable[..., nagiosplugin.Check]] = {
+    "node": _node,
+    "cluster": _cluster,
+    "flow-control": _flow_control,
+    "queues": _queues,
+    "conflicts": _conflicts,
+    "peers": _peers,
+}
+MODES = tuple(FACTORIES)
+
+
+def build_check(args: argparse.Namespace, parser: _Parser) -> nagiosplugin.Check:
+    """The chosen mode's check, built after argument parsing so --help stays fast; each
+    factory imports only the check modules its mode needs."""
+    _range(parser, args.warning, "-w")
+    _range(parser, args.critical, "-c")
+    source = None if args.mode == "peers" else _one_node(args)
+    return FACTORIES[args.mode](args, parser, source)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from ..init.peers import find_cluster, snmp_targets
-from ..node.probe import Probe
-from ..node.watch import Reporter
+from ..node.watch import local_report
 from ..snmp.remote import disagreements, read_all
 from ..tables import table
 from ..traffic.drain import drain, undrain
@@ -61,8 +60,7 @@ def _track_file(args: argparse.Namespace) -> int:
 
 
 def _write_once(config: Config, track: TrackFile) -> int:
-    with Probe(config) as probe:
-        verdict = Reporter(config, probe.snapshot).report().verdict()
+    verdict = local_report(config).verdict()
     track.update(verdict)
     if track.written is None:
         raise ConfigError(f"cannot write {track.path}")
@@ -73,7 +71,7 @@ def _write_once(config: Config, track: TrackFile) -> int:
 def _cluster_status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     cluster = find_cluster(config)
-    reports = read_all(snmp_targets(config, cluster))
+    reports = read_all(snmp_targets(config, cluster), members=True)  # the peers mode's inputs: one cluster rule
     rows = [("NODE", "STATUS", "SEQNO", "SOURCE", "UUID", "LOCAL STATE", "PRIMARY", "SIZE", "HEALTH")]
     for host, report in zip(cluster.nodes, reports, strict=True):
         if isinstance(report, str):
@@ -84,8 +82,8 @@ def _cluster_status(args: argparse.Namespace) -> int:
             host,
             state.status.value,
             str(state.seqno),
-            state.seqno_source.value,
-            (state.state_uuid or "-")[:8],
+            state.position.source.value,
+            (state.position.uuid or "-")[:8],
             state.local_state_comment or "-",
             {"Primary": "yes", None: "-"}.get(state.cluster_status, "no"),
             "-" if state.cluster_size is None else str(state.cluster_size),

@@ -38,7 +38,7 @@ def print_status(sandbox: Sandbox) -> None:
                 node.address,
                 state.status.value,
                 str(state.seqno),
-                state.seqno_source.value,
+                state.position.source.value,
                 state.local_state_comment or "-",
                 "up" if node.agent.pid() else "down",
                 str(node.config_path),

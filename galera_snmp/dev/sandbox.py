@@ -566,7 +566,7 @@ class Sandbox:
     def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode:
         if not any(node.initialized() for node in self.nodes):
             return self.nodes[0]
-        safe = [n for n in self.nodes if states[n.index].safe_to_bootstrap]
+        safe = [n for n in self.nodes if states[n.index].position.safe_to_bootstrap]
         if len(safe) == 1:
             return safe[0]
         raise SandboxError(

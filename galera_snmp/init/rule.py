@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..node.galerafiles import ZERO_UUID, Position
-from ..state import Status
+from ..state import Position, Status
 
 PRIMARY_STATUSES = frozenset({Status.RUNNING, Status.JOINING})
 # A node in one of these states is down and takes part in the election.
@@ -46,8 +45,7 @@ class NodeView:
     index: int  # position in the configured node list, 0-based; also the last tie-breaker
     name: str
     status: Status | None = None  # None: no usable report (unreachable, garbage)
-    position: Position | None = None  # None or seqno -1: unknown
-    safe_to_bootstrap: bool | None = None
+    position: Position | None = None  # the node's reported position; None when it may not vote
     problem: str = ""  # why there is no usable report, or what is wrong with it
 
     @property
@@ -56,6 +54,10 @@ class NodeView:
 
     def usable_position(self) -> bool:
         return self.position is not None and self.position.is_known
+
+    @property
+    def safe_to_bootstrap(self) -> bool | None:
+        return self.position.safe_to_bootstrap if self.position else None
 
     def describe(self) -> str:
         if not self.answered:
@@ -75,11 +77,9 @@ class Decision:
 def election_facts(views: Sequence[NodeView]) -> tuple[tuple[object, ...], ...]:
     """What an election rests on, per node: whether it answered, whether it is down and
     electing (stopped, initiating and blocked are alike: a peer whose galera-init starts is no
-    change), its position and safe_to_bootstrap. A change of any of these aborts an announcement."""
+    change), its position (with its safe_to_bootstrap). A change of any of these aborts an announcement."""
     return tuple(
-        (v.index, v.answered, "electing" if v.status in ELECTING_STATUSES else v.status, v.position,
-         v.safe_to_bootstrap)
-        for v in views
+        (v.index, v.answered, "electing" if v.status in ELECTING_STATUSES else v.status, v.position) for v in views
     )
 
 
@@ -95,7 +95,7 @@ def elect(views: Sequence[NodeView]) -> tuple[NodeView | None, str]:
     if unknown:
         return None, "unknown position on " + ", ".join(v.describe() for v in unknown)
     uuids = {v.position.uuid for v in views if v.position}
-    if len(uuids) != 1 or ZERO_UUID in uuids:
+    if len(uuids) != 1:
         return None, "nodes do not share one history: " + ", ".join(v.describe() for v in views)
     top = max(v.position.seqno for v in views if v.position)
     tied = [v for v in views if v.position and v.position.seqno == top]

@@ -17,12 +17,12 @@ from collections.abc import Callable
 
 from ..config import Config
 from ..handoff import poke, write_atomically
-from ..node.galerafiles import Position, mark_safe_to_bootstrap
+from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
 from ..node.process import find_mysqld
 from ..snmp.remote import read_all
-from ..state import SYNCED, NodeReport, NodeState, ProcessState, SeqnoSource, Status
+from ..state import SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .peers import find_cluster, snmp_targets
 from .rule import Action, Decision, NodeView, decide
@@ -37,15 +37,15 @@ class InitError(Exception):
 
 
 def own_view(index: int, name: str, state: NodeState) -> NodeView:
-    """This node, mysqld stopped: its recovered position (never a guessed one)."""
+    """This node, mysqld stopped: its saved or recovered position (never a guessed one)."""
     if state.sst_in_progress:
-        return NodeView(index, name, Status.INITIATING, None, state.safe_to_bootstrap,
-                        "an interrupted state transfer (sst_in_progress): this node's data cannot be trusted")
-    position = None
-    if state.state_uuid and state.seqno >= 0 and state.seqno_source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED):
-        position = Position(state.state_uuid, state.seqno)
-    return NodeView(index, name, Status.INITIATING, position, state.safe_to_bootstrap,
-                    "" if position else f"own position unknown: {'; '.join(state.notes) or state.reason}")
+        problem = "an interrupted state transfer (sst_in_progress): this node's data cannot be trusted"
+        return NodeView(index, name, Status.INITIATING, problem=problem)
+    position = state.position
+    if position.is_known and position.source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED):
+        return NodeView(index, name, Status.INITIATING, position)
+    return NodeView(index, name, Status.INITIATING,
+                    problem=f"own position unknown: {'; '.join(state.notes) or state.reason}")
 
 
 def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
@@ -55,12 +55,10 @@ def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
     state = report.state
     if report.valid is not True:
         if state.status in (Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING):
-            return NodeView(index, name, state.status, None, None, "not known to be current: may only hold us back")
+            return NodeView(index, name, state.status, problem="not known to be current: may only hold us back")
         return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})")
-    position = None
-    if state.state_uuid and state.seqno >= 0 and state.seqno_source is not SeqnoSource.UNKNOWN:
-        position = Position(state.state_uuid, state.seqno)
-    return NodeView(index, name, state.status, position, state.safe_to_bootstrap,
+    known = state.position.is_known and state.position.source is not SeqnoSource.UNKNOWN
+    return NodeView(index, name, state.status, state.position if known else None,
                     "" if state.status is not Status.UNKNOWN else state.reason)
 
 
@@ -281,7 +279,7 @@ class Initiator:
                 self.publish(Status.BLOCKED if blocked else Status.INITIATING, decision.reason)
             time.sleep(self.init.poll_period)
         state = self.wait_synced()
-        self.say(f"Synced in a Primary component of {state.cluster_size} at seqno {state.seqno}")
+        self.say(f"Synced in a Primary component of {state.cluster_size} at seqno {state.position.seqno}")
         return 0
 
 
@@ -291,6 +289,6 @@ def parse_position(text: str) -> Position:
     if not sep or not seqno.lstrip("-").isdigit():
         raise ValueError(f"{text!r} is not UUID:SEQNO")
     position = Position(uuid.lower(), int(seqno))
-    if len(uuid) != 36 or uuid.count("-") != 4 or not position.is_known:
+    if not position.is_known:
         raise ValueError(f"{text!r} is not a usable position (a state UUID and a seqno of 0 or more)")
     return position

@@ -1,5 +1,5 @@
-"""Parsers for the files Galera leaves on disk: grastate.dat, gvwstate.dat and the error log
-of ``mariadbd --wsrep-recover``.
+"""Parsers for the files Galera leaves on disk: grastate.dat and the error log of
+``mariadbd --wsrep-recover``.
 
 Pure functions of text. Anything that is not clearly a valid file raises
 :class:`GaleraFileError` with a reason; a parser never guesses a number, because a wrong seqno
@@ -11,17 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..state import SEQNO_MAX
+from ..state import SEQNO_MAX, UNKNOWN_SEQNO, Position, SeqnoSource, is_uuid
 
-ZERO_UUID = "00000000-0000-0000-0000-000000000000"
-
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _INT_RE = re.compile(r"^-?[0-9]+$")
 # MariaDB: "[Note] WSREP: Recovered position: UUID:SEQNO[,D-S-N]"
 # MySQL 8 / PXC: "[Note] [MY-000000] [WSREP] Recovered position: UUID:SEQNO"
 _RECOVERED_RE = re.compile(
     r"(?:WSREP:|\[WSREP\])\s+Recovered position:?\s+"
-    r"(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?[0-9]+)(?:,(?P<gtid>[0-9]+-[0-9]+-[0-9]+))?(?=\s|$)"
+    r"(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?[0-9]+)(?:,[0-9]+-[0-9]+-[0-9]+)?(?=\s|$)"
 )
 _ERROR_LINE_RE = re.compile(r"\[ERROR\]\s*(?:\[[^\]]*\]\s*)*(?P<msg>.*)")
 
@@ -31,43 +28,16 @@ class GaleraFileError(ValueError):
 
 
 @dataclass(frozen=True)
-class Position:
-    """A Galera history position: state UUID and seqno (-1 when none)."""
-
-    uuid: str
-    seqno: int
-    gtid: str | None = None
-
-    @property
-    def is_known(self) -> bool:
-        """True when this position names a real point in a real history."""
-        return self.uuid != ZERO_UUID and self.seqno >= 0
-
-    def __str__(self) -> str:
-        return f"{self.uuid}:{self.seqno}"
-
-
-@dataclass(frozen=True)
 class GraState:
-    """Contents of grastate.dat. ``safe_to_bootstrap`` is None in files older than Galera 25.3.19."""
+    """Contents of grastate.dat: its position (source ``grastate``, seqno -1 while mysqld runs or
+    after a crash) with its safe_to_bootstrap (None in files older than Galera 25.3.19)."""
 
     version: str | None
     position: Position
-    safe_to_bootstrap: bool | None
-
-
-@dataclass(frozen=True)
-class GvwState:
-    """Contents of gvwstate.dat: the last Primary view this node saw (used by pc.recovery)."""
-
-    my_uuid: str
-    view_uuid: str
-    view_seq: int
-    members: tuple[str, ...]
 
 
 def _uuid(value: str, what: str) -> str:
-    if not _UUID_RE.match(value):
+    if not is_uuid(value):
         raise GaleraFileError(f"{what} {value!r} is not a UUID")
     return value.lower()
 
@@ -76,7 +46,7 @@ def _seqno(value: str, what: str) -> int:
     if not _INT_RE.match(value):
         raise GaleraFileError(f"{what} {value!r} is not an integer")
     seqno = int(value)
-    if not -1 <= seqno <= SEQNO_MAX:
+    if not UNKNOWN_SEQNO <= seqno <= SEQNO_MAX:
         raise GaleraFileError(f"{what} {seqno} is out of range (-1 .. 2^63-1)")
     return seqno
 
@@ -117,53 +87,19 @@ def parse_grastate(data: str | bytes) -> GraState:
     for required in ("uuid", "seqno"):
         if required not in fields:
             raise GaleraFileError(f"grastate.dat has no {required!r} line")
-    position = Position(
-        _uuid(fields["uuid"], "grastate.dat uuid"), _seqno(fields["seqno"], "grastate.dat seqno")
-    )
+    uuid, seqno = _uuid(fields["uuid"], "grastate.dat uuid"), _seqno(fields["seqno"], "grastate.dat seqno")
     safe: bool | None = None
     if "safe_to_bootstrap" in fields:
         raw = fields["safe_to_bootstrap"]
         if raw not in ("0", "1"):
             raise GaleraFileError(f"grastate.dat safe_to_bootstrap {raw!r} is neither 0 nor 1")
         safe = raw == "1"
-    return GraState(version=fields.get("version"), position=position, safe_to_bootstrap=safe)
-
-
-def parse_gvwstate(data: str | bytes) -> GvwState:
-    """Parse gvwstate.dat, the saved Primary view."""
-    text = _text(data, "gvwstate.dat")
-    my_uuid = view = None
-    members: list[str] = []
-    in_view = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line == "#vwbeg":
-            in_view = True
-            continue
-        if line == "#vwend":
-            in_view = False
-            continue
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition(":")
-        if not sep:
-            raise GaleraFileError(f"gvwstate.dat: unexpected line {line[:60]!r}")
-        parts = value.split()
-        if key == "my_uuid" and len(parts) == 1:
-            my_uuid = _uuid(parts[0], "gvwstate.dat my_uuid")
-        elif key == "view_id" and in_view and len(parts) == 3:
-            view = (_uuid(parts[1], "gvwstate.dat view uuid"), _seqno(parts[2], "gvwstate.dat view seq"))
-        elif key == "member" and in_view and parts:
-            members.append(_uuid(parts[0], "gvwstate.dat member"))
-    if my_uuid is None or view is None:
-        raise GaleraFileError("gvwstate.dat has no my_uuid or no view_id")
-    if not members:
-        raise GaleraFileError("gvwstate.dat view has no members")
-    return GvwState(my_uuid=my_uuid, view_uuid=view[0], view_seq=view[1], members=tuple(members))
+    return GraState(version=fields.get("version"), position=Position(uuid, seqno, SeqnoSource.GRASTATE, safe))
 
 
 def parse_recovered_position(log: str | bytes) -> Position:
-    """Find the position ``mariadbd --wsrep-recover`` wrote to its error log.
+    """Find the position ``mariadbd --wsrep-recover`` wrote to its error log (source ``recovered``;
+    a MariaDB GTID suffix is not part of it).
 
     The last "Recovered position" line wins (a log file may hold several runs). A log with no
     such line means recovery failed: the error names the log's own [ERROR] lines.
@@ -175,11 +111,8 @@ def parse_recovered_position(log: str | bytes) -> Position:
         detail = "; ".join(errors[-2:]) if errors else "no error lines either"
         raise GaleraFileError(f"no 'Recovered position' in the recovery log ({detail})")
     last = matches[-1]
-    return Position(
-        uuid=_uuid(last.group("uuid"), "recovered uuid"),
-        seqno=_seqno(last.group("seqno"), "recovered seqno"),
-        gtid=last.group("gtid"),
-    )
+    uuid, seqno = _uuid(last.group("uuid"), "recovered uuid"), _seqno(last.group("seqno"), "recovered seqno")
+    return Position(uuid, seqno, SeqnoSource.RECOVERED)
 
 
 def mark_safe_to_bootstrap(data: str | bytes) -> str:

@@ -1,5 +1,6 @@
 """The probe: the only code that reads a node (mysqld over one reused connection, Galera's
-files, /proc, ``--wsrep-recover``) and turns what it saw into a :class:`NodeState`.
+files, /proc, ``--wsrep-recover``). It gathers what it read into an :class:`Observation` and
+leaves every decision about it to :func:`~galera_snmp.node.assemble.assemble`.
 
 It never raises for a node problem: what it cannot read becomes ``unknown`` plus a note.
 """
@@ -16,24 +17,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..config import Config, ConfigError, ServerConfig, read_option_file
-from ..state import (
-    UNKNOWN_SEQNO,
-    Member,
-    MysqlFailure,
-    NodeState,
-    ProcessState,
-    SeqnoSource,
-    apply_phase,
-    derive_status,
-)
-from ..wsrep import WsrepValue, classify, parse_int
-from .galerafiles import GaleraFileError, GraState, Position, parse_grastate, parse_recovered_position
+from ..state import Member, MysqlFailure, NodeState, Position, ProcessState
+from .assemble import MysqlReading, Observation, assemble, recovery_wanted
+from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
 from .phase import read_phase
 from .process import find_mysqld
 
@@ -64,18 +56,6 @@ _QUERY = "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable
 
 class RecoveryError(Exception):
     """``--wsrep-recover`` could not run or found no position."""
-
-
-@dataclass(frozen=True)
-class MysqlReading:
-    """One answer from mysqld, or why there was none."""
-
-    status: dict[str, str] = field(default_factory=dict)
-    variables: dict[str, str] = field(default_factory=dict)
-    members: tuple[Member, ...] | None = None
-    members_error: str | None = None
-    failure: MysqlFailure | None = None
-    error: str | None = None
 
 
 def _load_pymysql(over_socket: bool) -> ModuleType:
@@ -203,12 +183,6 @@ def _decode(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _bool(value: str | None) -> bool | None:
-    if value is None:
-        return None
-    return {"ON": True, "OFF": False}.get(value.strip().upper())
-
-
 @contextlib.contextmanager
 def datadir_lock(datadir: Path) -> Iterator[None]:
     """Exclusive use of the datadir among our programs: a recovery run, or galera-init starting
@@ -274,7 +248,7 @@ class Probe:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._mysql = MysqlReader(config)
-        self._recovered: tuple[tuple[object, ...], Position | RecoveryError] | None = None
+        self._recovered: tuple[tuple[object, ...], Position | str] | None = None
 
     def __enter__(self) -> Probe:
         return self
@@ -286,6 +260,15 @@ class Probe:
         self._mysql.close()
 
     def snapshot(self) -> NodeState:
+        """The node now: observe, recover when :func:`recovery_wanted` says so, assemble."""
+        observation = self.observe()
+        recover = self.config.server.recover
+        if recovery_wanted(observation, recover):
+            observation = replace(observation, recovered=self._recover())
+        return assemble(observation, recover=recover)
+
+    def observe(self) -> Observation:
+        """Everything a snapshot needs from the node, except a recovery run."""
         taken_at = time.time()
         datadir = self.config.server.datadir
         reading = self._mysql.read()
@@ -298,100 +281,29 @@ class Probe:
             # from a server we cannot see.
             reading = self._mysql.read()
             proc = find_mysqld(datadir)
-        notes: list[str] = []
-        grastate = self._grastate(notes)
-        status_vars, variables = reading.status, reading.variables
-        process = proc.state
-        if process is ProcessState.ABSENT and reading.failure is not MysqlFailure.REFUSED:
-            # Something answered (or we could not even try): never call that "stopped", and
-            # never run --wsrep-recover on a datadir a server may be using.
-            notes.append("no server process was found for the datadir, but the connection was not refused")
-            process = ProcessState.UNKNOWN
-        sst_in_progress = (datadir / "sst_in_progress").exists()
-        cluster_status = status_vars.get("wsrep_cluster_status")
-        local_state = parse_int(status_vars.get("wsrep_local_state"))
-        local_state_comment = status_vars.get("wsrep_local_state_comment")
-        observed = derive_status(
-            process=process,
-            pid=proc.pid,
-            failure=reading.failure,
-            error=reading.error,
-            cluster_status=cluster_status,
-            local_state=local_state,
-            local_state_comment=local_state_comment,
-            sst_in_progress=sst_in_progress,
-        )
-        status, reason = apply_phase(observed, read_phase(self.config.init.phase_file))
-        seqno, source, uuid = self._seqno(reading, grastate, process, notes)
-        if reading.members_error:
-            notes.append(f"cluster members unknown: {reading.members_error}")
-        wsrep: dict[str, WsrepValue] = {name: classify(name, raw) for name, raw in status_vars.items()}
-        return NodeState(
+        return Observation(
             taken_at=taken_at,
-            status=status,
-            reason=reason,
-            seqno=seqno,
-            seqno_source=source,
-            state_uuid=uuid,
-            safe_to_bootstrap=grastate.safe_to_bootstrap if grastate else None,
-            gvwstate_present=(datadir / "gvwstate.dat").exists(),
-            sst_in_progress=sst_in_progress,
-            process=process,
+            reading=reading,
+            process=proc.state,
             pid=proc.pid,
-            mysql_failure=reading.failure,
-            local_state=local_state,
-            local_state_comment=local_state_comment,
-            cluster_status=cluster_status,
-            cluster_size=parse_int(status_vars.get("wsrep_cluster_size")),
-            cluster_state_uuid=status_vars.get("wsrep_cluster_state_uuid"),
-            cluster_conf_id=parse_int(status_vars.get("wsrep_cluster_conf_id")),
-            ready=_bool(status_vars.get("wsrep_ready")),
-            connected=_bool(status_vars.get("wsrep_connected")),
-            desync=_bool(variables.get("wsrep_desync")),
-            reject_queries=variables.get("wsrep_reject_queries"),
-            node_name=variables.get("wsrep_node_name"),
-            cluster_name=variables.get("wsrep_cluster_name"),
+            grastate=self._grastate(),
+            sst_in_progress=(datadir / "sst_in_progress").exists(),
+            gvwstate_present=(datadir / "gvwstate.dat").exists(),
+            phase=read_phase(self.config.init.phase_file),
             drained=self.config.drain_file.exists(),
-            notes=tuple(notes),
-            members=reading.members,
-            wsrep=MappingProxyType(wsrep),
         )
 
-    def _grastate(self, notes: list[str]) -> GraState | None:
+    def _grastate(self) -> GraState | str:
+        """The parsed grastate.dat, or the note saying why there is none."""
         path = self.config.server.datadir / "grastate.dat"
         try:
             return parse_grastate(path.read_bytes())
         except FileNotFoundError:
-            notes.append(f"{path} does not exist")
+            return f"{path} does not exist"
         except OSError as err:
-            notes.append(f"cannot read {path}: {err.strerror}")
+            return f"cannot read {path}: {err.strerror}"
         except GaleraFileError as err:
-            notes.append(f"{path}: {err}")
-        return None
-
-    def _seqno(
-        self, reading: MysqlReading, grastate: GraState | None, process: ProcessState, notes: list[str]
-    ) -> tuple[int, SeqnoSource, str | None]:
-        live = parse_int(reading.status.get("wsrep_last_committed"))
-        if reading.failure is None and live is not None and live >= 0:
-            return live, SeqnoSource.LIVE, reading.status.get("wsrep_local_state_uuid")
-        file_uuid = grastate.position.uuid if grastate else None
-        if grastate and grastate.position.is_known:
-            return grastate.position.seqno, SeqnoSource.GRASTATE, file_uuid
-        if process is not ProcessState.ABSENT:
-            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
-        if not self.config.server.recover:
-            notes.append("seqno unknown: grastate.dat has none and recovery is off")
-            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
-        try:
-            position = self._recover()
-        except RecoveryError as err:
-            notes.append(f"recovery failed: {err}")
-            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
-        if not position.is_known:
-            notes.append(f"recovery found no usable position ({position})")
-            return UNKNOWN_SEQNO, SeqnoSource.UNKNOWN, file_uuid
-        return position.seqno, SeqnoSource.RECOVERED, position.uuid
+            return f"{path}: {err}"
 
     def _datadir_key(self) -> tuple[object, ...]:
         """Changes whenever something may have changed the recovered position."""
@@ -404,21 +316,18 @@ class Probe:
                 key.append((name, None))
         return tuple(key)
 
-    def _recover(self) -> Position:
+    def _recover(self) -> Position | str:
         """The recovered position, or the recovery's error, both remembered until the datadir
         changes: a failing recovery is not rerun at every refresh."""
-        key = self._datadir_key()
-        if self._recovered and self._recovered[0] == key:
-            outcome = self._recovered[1]
-        else:
-            try:
-                outcome = recover_position(self.config.server)
-                log.info("recovered position %s", outcome)
-            except RecoveryError as err:
-                outcome = err
-            except OSError as err:  # temporary directory, chown, lock: never escapes the probe
-                outcome = RecoveryError(f"recovery could not run: {err.strerror or err}")
-            self._recovered = (self._datadir_key(), outcome)
-        if isinstance(outcome, RecoveryError):
-            raise outcome
+        if self._recovered and self._recovered[0] == self._datadir_key():
+            return self._recovered[1]
+        outcome: Position | str
+        try:
+            outcome = recover_position(self.config.server)
+            log.info("recovered position %s", outcome)
+        except RecoveryError as err:
+            outcome = str(err)
+        except OSError as err:  # temporary directory, chown, lock: never escapes the probe
+            outcome = f"recovery could not run: {err.strerror or err}"
+        self._recovered = (self._datadir_key(), outcome)
         return outcome

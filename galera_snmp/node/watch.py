@@ -3,6 +3,8 @@
 Shared by every long-running consumer (the agent, the keepalived track-file follower), so
 they notice the same changes equally fast: a wsrep event (galera-snmp-notify wakes us), a
 mysqld that appears or vanishes (a crash sends no wsrep event), or else the refresh interval.
+The one-shot commands take their single report through :func:`local_report`, so they judge a
+node exactly as the agent does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..state import Health, NodeReport, NodeState, ProcessState, Status, assess_health
+from .probe import Probe
 from .process import find_mysqld, process_state
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,13 @@ class Reporter:
             state = NodeState(taken_at=self._clock(), status=Status.UNKNOWN, reason=error)
             previous = NodeReport(state, Health(None, error), valid=False, age=0)
         return NodeReport(previous.state, previous.health, valid=False, age=self._age(), last_error=error)
+
+
+def local_report(config: Config) -> NodeReport:
+    """This node's report from one fresh snapshot, judged exactly as the agent judges its own: the
+    one way the one-shot commands (galera-check, the track-file writer, check_galera) read the node."""
+    with Probe(config) as probe:
+        return Reporter(config, probe.snapshot).report()
 
 
 class WakeSocket:

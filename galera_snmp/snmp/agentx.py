@@ -25,16 +25,12 @@ from typing import NamedTuple
 import pyagentx3
 from pyagentx3.pdu import PDU
 
-from .mib import OID, Syntax
+from .types import OID, Syntax
 
 log = logging.getLogger(__name__)
 
 INTERNET = (1, 3, 6, 1)
 SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
-OBJECT_IDENTIFIER = 6
-NO_SUCH_OBJECT = pyagentx3.TYPE_NOSUCHOBJECT
-NO_SUCH_INSTANCE = pyagentx3.TYPE_NOSUCHINSTANCE
-END_OF_MIB_VIEW = pyagentx3.TYPE_ENDOFMIBVIEW
 
 GET, GETNEXT, GETBULK = pyagentx3.AGENTX_GET_PDU, pyagentx3.AGENTX_GETNEXT_PDU, pyagentx3.AGENTX_GETBULK_PDU
 TESTSET, CLEANUPSET = pyagentx3.AGENTX_TESTSET_PDU, pyagentx3.AGENTX_CLEANUPSET_PDU
@@ -77,14 +73,14 @@ def encode_varbind(oid: OID, syntax: int, value: int | bytes | OID | None = None
     head = struct.pack("!HH", syntax, 0) + encode_oid(oid)
     if syntax == Syntax.INTEGER:
         return head + struct.pack("!i", value)
-    if syntax in (Syntax.GAUGE32, pyagentx3.TYPE_COUNTER32, pyagentx3.TYPE_TIMETICKS):
+    if syntax in (Syntax.GAUGE32, Syntax.COUNTER32, Syntax.TIMETICKS):
         return head + struct.pack("!I", value)
     if syntax == Syntax.COUNTER64:
         return head + struct.pack("!Q", value)
     if syntax == Syntax.OCTET_STRING:
         assert isinstance(value, bytes)
         return head + _octets(value)
-    if syntax == OBJECT_IDENTIFIER:
+    if syntax == Syntax.OBJECT_IDENTIFIER:
         assert isinstance(value, tuple)
         return head + encode_oid(value)
     return head  # noSuchObject, noSuchInstance, endOfMibView: no data
@@ -202,12 +198,12 @@ class OidTree:
             return varbind
         # RFC 3416 4.2.1: under a known object it is a missing instance, else a missing object
         known = any(oid[:n] in self._objects for n in range(1, len(oid)))
-        return encode_varbind(oid, NO_SUCH_INSTANCE if known else NO_SUCH_OBJECT)
+        return encode_varbind(oid, Syntax.NO_SUCH_INSTANCE if known else Syntax.NO_SUCH_OBJECT)
 
     def get_next(self, start: OID, end: OID = (), include: bool = False) -> tuple[OID, bytes]:
         found = self.next_oid(start, end, include)
         if found is None:
-            return start, encode_varbind(start, END_OF_MIB_VIEW)
+            return start, encode_varbind(start, Syntax.END_OF_MIB_VIEW)
         return found, self._varbinds[found]
 
     def answer(self, request: Request) -> bytes:
@@ -375,7 +371,7 @@ class Session:
 
     def notify(self, trap_oid: OID, varbinds: Iterable[bytes]) -> None:
         """Send an SNMPv2 notification through the master (it adds sysUpTime.0)."""
-        payload = encode_varbind(SNMP_TRAP_OID, OBJECT_IDENTIFIER, trap_oid) + b"".join(varbinds)
+        payload = encode_varbind(SNMP_TRAP_OID, Syntax.OBJECT_IDENTIFIER, trap_oid) + b"".join(varbinds)
         self._send(encode_header(NOTIFY, self.session_id, 0, self._next_packet(), payload))
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-OID = tuple[int, ...]
+from .types import MAX_ARC, MAX_OID_ARCS, OID, UNSIGNED_MAX, Syntax
 
 
 class BerError(ValueError):
@@ -30,17 +30,17 @@ class Missing:
 
 Value = int | bytes | OID | Missing | None  # None: a NULL value
 
-# Universal, SNMP application (RFC 2578) and PDU (RFC 3416) tags.
-INTEGER, OCTET_STRING, NULL, OBJECT_IDENTIFIER, SEQUENCE = 0x02, 0x04, 0x05, 0x06, 0x30
-IP_ADDRESS, COUNTER32, GAUGE32, TIMETICKS, OPAQUE, COUNTER64 = 0x40, 0x41, 0x42, 0x43, 0x44, 0x46
-GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5
-MISSING = {0x80: Missing("NoSuchObject"), 0x81: Missing("NoSuchInstance"), 0x82: Missing("EndOfMibView")}
-UNSIGNED_MAX = {COUNTER32: 2**32 - 1, GAUGE32: 2**32 - 1, TIMETICKS: 2**32 - 1, COUNTER64: 2**64 - 1}
+# The message's structure (the value types are Syntax, in types.py).
+SEQUENCE = 0x30
+GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5  # PDU tags (RFC 3416)
+MISSING = {
+    Syntax.NO_SUCH_OBJECT: Missing("NoSuchObject"),
+    Syntax.NO_SUCH_INSTANCE: Missing("NoSuchInstance"),
+    Syntax.END_OF_MIB_VIEW: Missing("EndOfMibView"),
+}
 
 VERSION_2C = 1  # the version field of an SNMPv2c message
 MAX_INTEGER_OCTETS = 9  # a Counter64 over 2**63 needs a leading zero octet
-MAX_OID_ARCS = 128  # RFC 2578 section 3.5
-MAX_ARC = 2**32 - 1  # RFC 2578 section 7.1.3
 MAX_LENGTH_OCTETS = 4  # a UDP datagram is under 64 KiB: more length octets is garbage
 
 # --- encoding (requests only: every value is NULL) --------------------------------------------
@@ -55,7 +55,7 @@ def tlv(tag: int, content: bytes) -> bytes:
     return bytes((tag, 0x80 | len(octets))) + octets + content
 
 
-def encode_integer(value: int, tag: int = INTEGER) -> bytes:
+def encode_integer(value: int, tag: int = Syntax.INTEGER) -> bytes:
     """Minimal two's complement: 127 is one octet, 128 two (0x00 0x80), -128 one (0x80)."""
     magnitude = value if value >= 0 else ~value
     return tlv(tag, value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True))
@@ -76,7 +76,7 @@ def encode_oid(oid: Sequence[int]) -> bytes:
         while arc := arc >> 7:
             groups.append(0x80 | (arc & 0x7F))
         content += bytes(reversed(groups))
-    return tlv(OBJECT_IDENTIFIER, bytes(content))
+    return tlv(Syntax.OBJECT_IDENTIFIER, bytes(content))
 
 
 def encode_request(
@@ -102,7 +102,7 @@ def encode_request(
     varbinds = b"".join(tlv(SEQUENCE, encode_oid(oid) + b"\x05\x00") for oid in oids)
     fields = encode_integer(request_id) + encode_integer(non_repeaters) + encode_integer(max_repetitions)
     pdu = tlv(pdu_type, fields + tlv(SEQUENCE, varbinds))
-    return tlv(SEQUENCE, encode_integer(VERSION_2C) + tlv(OCTET_STRING, community) + pdu)
+    return tlv(SEQUENCE, encode_integer(VERSION_2C) + tlv(Syntax.OCTET_STRING, community) + pdu)
 
 
 # --- decoding: each reader takes the buffer and the [pos, end) window it may not leave -----------
@@ -144,7 +144,7 @@ def _integer(content: bytes, signed: bool = True) -> int:
 
 def _integer_field(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
     """An INTEGER field of the message: (its value, the position after it)."""
-    start, stop = _expect(data, pos, end, INTEGER, what)
+    start, stop = _expect(data, pos, end, Syntax.INTEGER, what)
     return _integer(data[start:stop]), stop
 
 
@@ -173,11 +173,11 @@ def _oid(content: bytes) -> OID:
 
 
 def _value(tag: int, content: bytes) -> Value:
-    if tag == INTEGER:
+    if tag == Syntax.INTEGER:
         return _integer(content)
-    if tag in (OCTET_STRING, OPAQUE):
+    if tag in (Syntax.OCTET_STRING, Syntax.OPAQUE):
         return content
-    if tag == OBJECT_IDENTIFIER:
+    if tag == Syntax.OBJECT_IDENTIFIER:
         return _oid(content)
     if tag in UNSIGNED_MAX:
         # unsigned whatever the first bit: some agents drop the leading zero octet
@@ -185,11 +185,11 @@ def _value(tag: int, content: bytes) -> Value:
         if value > UNSIGNED_MAX[tag]:
             raise BerError(f"0x{tag:02x} value {value} out of range")
         return value
-    if tag == IP_ADDRESS:
+    if tag == Syntax.IP_ADDRESS:
         if len(content) != 4:
             raise BerError(f"IpAddress of {len(content)} octets")
         return content
-    if tag == NULL or tag in MISSING:
+    if tag == Syntax.NULL or tag in MISSING:
         if content:
             raise BerError(f"0x{tag:02x} (a NULL) with content")
         return MISSING.get(tag)
@@ -217,7 +217,7 @@ def decode_response(data: bytes) -> tuple[int, int, int, list[tuple[OID, Value]]
     version, pos = _integer_field(data, start, end, "version")
     if version != VERSION_2C:
         raise BerError(f"not an SNMPv2c message (version {version})")
-    _, pos = _expect(data, pos, end, OCTET_STRING, "community")
+    _, pos = _expect(data, pos, end, Syntax.OCTET_STRING, "community")
     pos, pdu_end = _expect(data, pos, end, RESPONSE, "Response PDU")
     if pdu_end != end:
         raise BerError("trailing octets after the PDU")
@@ -230,7 +230,7 @@ def decode_response(data: bytes) -> tuple[int, int, int, list[tuple[OID, Value]]
     varbinds = []
     while pos < end:
         start, stop = _expect(data, pos, end, SEQUENCE, "varbind")
-        name_start, name_end = _expect(data, start, stop, OBJECT_IDENTIFIER, "varbind name")
+        name_start, name_end = _expect(data, start, stop, Syntax.OBJECT_IDENTIFIER, "varbind name")
         tag, value_start, value_end = _header(data, name_end, stop)
         if value_end != stop:
             raise BerError(f"trailing octets in the varbind at octet {pos}")

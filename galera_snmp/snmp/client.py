@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import ber
-from .ber import OID, Missing, Value
+from .ber import Missing, Value
+from .types import ERROR_STATUS, OID, SECURITY_LEVELS
 
 __all__ = ["OID", "Client", "Missing", "SnmpError", "SnmpTimeout", "Target", "Value"]
 
-LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")
 # the names check_snmp (net-snmp) takes for -a and -x; pysnmp's constant for each
 AUTH_PROTOCOLS = {
     "MD5": "USM_AUTH_HMAC96_MD5",
@@ -44,12 +44,6 @@ PRIV_PROTOCOLS = {
 PRIV_ALIASES = {"AES-128": "AES", "AES128": "AES", "AES192": "AES-192", "AES256": "AES-256"}
 MIN_PASSWORD = 8  # RFC 3414 section 11.2; net-snmp refuses shorter pass phrases too
 
-# RFC 3416 section 3
-ERROR_STATUS = (
-    "noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess", "wrongType", "wrongLength",
-    "wrongEncoding", "wrongValue", "noCreation", "inconsistentValue", "resourceUnavailable", "commitFailed",
-    "undoFailed", "authorizationError", "notWritable", "inconsistentName",
-)  # fmt: skip
 
 
 class SnmpError(Exception):
@@ -91,8 +85,8 @@ class Target:
             return
         if not self.user:
             raise ValueError("SNMPv3 needs a user (-U)")
-        if self.level not in LEVELS:
-            raise ValueError(f"SNMPv3 level must be one of {', '.join(LEVELS)}, not {self.level!r}")
+        if self.level not in SECURITY_LEVELS:
+            raise ValueError(f"SNMPv3 level must be one of {', '.join(SECURITY_LEVELS)}, not {self.level!r}")
         if self.level == "noAuthNoPriv":
             return
         auth = self.auth_protocol.upper()

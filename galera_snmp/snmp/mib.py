@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import IntEnum
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from ..state import SEQNO_MAX, Health, Member, NodeReport, NodeState, SeqnoSource, Status
+from ..state import SEQNO_MAX, Health, Member, NodeReport, NodeState, Position, SeqnoSource, Status
 from ..wsrep import WsrepValue, kind_of
+from .types import MAX_INT32, MAX_STRING, MAX_UINT32, MAX_UINT64, MIN_INT32, OID, Syntax
 
 # RFC 5612 documentation enterprise number, until a PEN is registered: the one place to change.
 GALERA_MIB = (1, 3, 6, 1, 4, 1, 32473)
@@ -30,22 +30,7 @@ GAUGES = (*OBJECTS, 4)
 RATIOS = (*OBJECTS, 5)
 MEMBER_ENTRY = (*OBJECTS, 6, 1)
 
-OID = tuple[int, ...]
 Value = int | str | None
-
-MAX_INT32 = 2**31 - 1
-MAX_UINT32 = 2**32 - 1
-MAX_UINT64 = 2**64 - 1
-MAX_STRING = 255
-
-
-class Syntax(IntEnum):
-    """The ASN.1 type on the wire (AgentX type codes, RFC 2741 5.4)."""
-
-    INTEGER = 2  # INTEGER enumerations and Integer32
-    OCTET_STRING = 4  # DisplayString, SnmpAdminString
-    GAUGE32 = 66  # Gauge32 and Unsigned32 share the tag
-    COUNTER64 = 70  # Counter64 and CounterBasedGauge64
 
 
 @dataclass(frozen=True)
@@ -87,7 +72,9 @@ def _local_state(ctx: NodeReport) -> int:
 
 
 def _seqno(ctx: NodeReport) -> int | None:
-    return ctx.state.seqno if ctx.state.seqno_source is not SeqnoSource.UNKNOWN and ctx.state.seqno >= 0 else None
+    """galeraSeqno: served whenever its source is known (Counter64 cannot say -1)."""
+    position = ctx.state.position
+    return position.seqno if position.source is not SeqnoSource.UNKNOWN and position.seqno >= 0 else None
 
 
 def _wsrep_number(name: str) -> Callable[[NodeReport], Value]:
@@ -118,10 +105,15 @@ def _node_objects() -> list[MibObject]:
         ("galeraStatus", s.INTEGER, "INTEGER", lambda c: STATUS[c.state.status]),
         ("galeraStatusReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.reason),
         ("galeraSeqno", s.COUNTER64, "CounterBasedGauge64", _seqno),
-        ("galeraSeqnoText", s.OCTET_STRING, "DisplayString", lambda c: str(c.state.seqno)),
-        ("galeraSeqnoSource", s.INTEGER, "INTEGER", lambda c: SEQNO_SOURCE[c.state.seqno_source]),
-        ("galeraStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.state_uuid),
-        ("galeraSafeToBootstrap", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.safe_to_bootstrap)),
+        ("galeraSeqnoText", s.OCTET_STRING, "DisplayString", lambda c: str(c.state.position.seqno)),
+        ("galeraSeqnoSource", s.INTEGER, "INTEGER", lambda c: SEQNO_SOURCE[c.state.position.source]),
+        ("galeraStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.position.uuid),
+        (
+            "galeraSafeToBootstrap",
+            s.INTEGER,
+            "GaleraTriState",
+            lambda c: tri_state(c.state.position.safe_to_bootstrap),
+        ),
         ("galeraLocalState", s.INTEGER, "GaleraWsrepLocalState", _local_state),
         ("galeraLocalStateComment", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.local_state_comment),
         (
@@ -275,7 +267,7 @@ def encode(syntax: Syntax, value: object) -> int | bytes | None:
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     if syntax is Syntax.INTEGER:
-        return value if -MAX_INT32 - 1 <= value <= MAX_INT32 else None
+        return value if MIN_INT32 <= value <= MAX_INT32 else None
     if syntax is Syntax.GAUGE32:
         return min(value, MAX_UINT32) if value >= 0 else None
     return value if 0 <= value <= MAX_UINT64 else None
@@ -331,10 +323,11 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         return {TRUE: True, FALSE: False}.get(number(name))  # type: ignore[arg-type]
 
     status = _reverse(STATUS).get(number("galeraStatus"), Status.UNKNOWN)
+    position = Position(text("galeraStateUUID"), safe_to_bootstrap=truth("galeraSafeToBootstrap"))
     source = _reverse(SEQNO_SOURCE).get(number("galeraSeqnoSource"), SeqnoSource.UNKNOWN)
     seqno = number("galeraSeqno")
-    if seqno is None or seqno > SEQNO_MAX or source is SeqnoSource.UNKNOWN:
-        seqno, source = -1, SeqnoSource.UNKNOWN
+    if seqno is not None and seqno <= SEQNO_MAX and source is not SeqnoSource.UNKNOWN:
+        position = replace(position, seqno=seqno, source=source)
     local_state = number("galeraLocalState")
     wsrep: dict[str, WsrepValue] = {}
     for obj in SCALARS:
@@ -349,10 +342,7 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         taken_at=time.time(),
         status=status,
         reason=text("galeraStatusReason") or "",
-        seqno=seqno,
-        seqno_source=source,
-        state_uuid=text("galeraStateUUID"),
-        safe_to_bootstrap=truth("galeraSafeToBootstrap"),
+        position=position,
         local_state=local_state if local_state in (1, 2, 3, 4) else None,
         local_state_comment=text("galeraLocalStateComment"),
         cluster_status=_CLUSTER_STATUS_WORDS.get(number("galeraClusterStatus")),  # type: ignore[arg-type]

@@ -16,7 +16,8 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..state import SEQNO_MAX, Health, NodeReport, NodeState, SeqnoSource, Status
+from ..cluster import assess_cluster
+from ..state import SEQNO_MAX, UNKNOWN_SEQNO, Health, NodeReport, NodeState, Position, Status
 from . import mib
 from .client import OID, Client, Missing, SnmpError, Target
 
@@ -51,15 +52,14 @@ def seed_report(values: dict[OID, object]) -> NodeReport:
         status = Status(word)
     except ValueError:
         status = Status.UNKNOWN
-    seqno = int(number) if number is not None and re.fullmatch(r"-?\d{1,20}", number) else -1
-    if not -1 <= seqno <= SEQNO_MAX:
-        seqno = -1
+    seqno = int(number) if number is not None and re.fullmatch(r"-?\d{1,20}", number) else UNKNOWN_SEQNO
+    if not UNKNOWN_SEQNO <= seqno <= SEQNO_MAX:
+        seqno = UNKNOWN_SEQNO
     state = NodeState(
         taken_at=time.time(),
         status=status,
         reason=f"{word!r} from {SEED_SOURCE}",
-        seqno=seqno,
-        seqno_source=SeqnoSource.UNKNOWN,  # grastate, recovered or live: the seed does not say
+        position=Position(seqno=seqno),  # no UUID, no source (live, grastate, recovered): the seed says neither
     )
     return NodeReport(state, Health(None, f"{SEED_SOURCE} say nothing about health"), None, None, "")
 
@@ -70,12 +70,13 @@ def _line(value: object) -> str | None:
     return value.decode("utf-8", "replace").strip()
 
 
-def read_all(targets: Sequence[Target]) -> list[NodeReport | str]:
-    """Every node's report, asked in parallel; a node that does not answer gives the reason."""
+def read_all(targets: Sequence[Target], members: bool = False) -> list[NodeReport | str]:
+    """Every node's report (with its member table if asked), asked in parallel; a node that does
+    not answer gives the reason."""
 
     def ask(target: Target) -> NodeReport | str:
         try:
-            return read_report(target)
+            return read_report(target, members)
         except SnmpError as err:
             return str(err)
 
@@ -84,24 +85,22 @@ def read_all(targets: Sequence[Target]) -> list[NodeReport | str]:
 
 
 def disagreements(names: Sequence[str], reports: Sequence[NodeReport | str]) -> list[str]:
-    """What an operator must look at: silent or unhealthy nodes, more than one history or
-    Primary view, members that count the cluster differently."""
+    """What an operator must look at: silent, unhealthy or non-Primary nodes, a split brain,
+    Primary nodes counting the cluster differently. The cluster rule is the peers mode's
+    (galera_snmp.cluster), so ``galera-snmp status`` and check_galera cannot disagree."""
+    by_name = dict(zip(names, reports, strict=True))
+    verdict = assess_cluster(by_name)
     problems = []
-    primary: dict[str, NodeState] = {}
-    for name, report in zip(names, reports, strict=True):
+    for name, report in by_name.items():
         if isinstance(report, str):
             problems.append(f"{name} does not answer: {report}")
-            continue
-        if report.verdict().healthy is not True:
+        elif name in verdict.outside or report.verdict().healthy is not True:
             problems.append(f"{name} is {report.state.status.value}, not healthy: {report.verdict().reason}")
-        if report.state.cluster_status == "Primary":
-            primary[name] = report.state
-    histories = {state.cluster_state_uuid for state in primary.values()}
-    if len(histories) > 1:
-        problems.append("Primary nodes in different histories (split brain?): " + ", ".join(
-            f"{name} {state.cluster_state_uuid}" for name, state in primary.items()))
-    views = {(state.cluster_conf_id, state.cluster_size) for state in primary.values()}
-    if len(histories) == 1 and len(views) > 1:
-        problems.append("Primary nodes disagree on the view (conf_id, size): " + ", ".join(
-            f"{name} ({state.cluster_conf_id}, {state.cluster_size})" for name, state in primary.items()))
+    if not verdict.components:
+        problems.append("no node is in a Primary component")
+    elif verdict.split:
+        problems.append(f"split brain: {verdict.describe_split()}")
+    for component in verdict.size_disagreement:
+        problems.append("Primary nodes disagree on the cluster size: " + ", ".join(
+            f"{name} {size}" for name, size in component.sizes.items()))
     return problems

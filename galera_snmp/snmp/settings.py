@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from .types import SECURITY_LEVELS
+
 if TYPE_CHECKING:
     from .client import Target
 
 PROTOCOLS = ("2c", "3")
-LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")
 KEYS = ("community", "protocol", "seclevel", "secname", "authproto", "authpasswd", "privproto", "privpasswd")
 DEFAULTS = {"community": "public", "protocol": "2c", "seclevel": "authPriv", "authproto": "SHA", "privproto": "AES"}
 SECTION = "snmp"  # the section of a credentials file
@@ -28,7 +29,7 @@ def merge(*layers: Mapping[str, str | None]) -> dict[str, str | None]:
         if unknown:
             raise ValueError(f"unknown key(s) {', '.join(unknown)} (known: {', '.join(KEYS)})")
     settings = {key: next((layer[key] for layer in layers if layer.get(key)), DEFAULTS.get(key)) for key in KEYS}
-    for key, allowed in (("protocol", PROTOCOLS), ("seclevel", LEVELS)):
+    for key, allowed in (("protocol", PROTOCOLS), ("seclevel", SECURITY_LEVELS)):
         if settings[key] not in allowed:
             raise ValueError(f"{key} {settings[key]!r} is not one of {', '.join(allowed)}")
     return settings

@@ -36,7 +36,7 @@ def describe(report: NodeReport | None) -> tuple[int, str, dict[str, object]]:
         "local_state_comment": state.local_state_comment,
         "cluster_status": state.cluster_status,
         "cluster_size": state.cluster_size,
-        "seqno": state.seqno,
+        "seqno": state.position.seqno,
         "drained": state.drained,
         "data_valid": report.valid,
         "data_age": report.age,

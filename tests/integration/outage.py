@@ -82,7 +82,7 @@ def recovered_positions(cluster: Sandbox, timeout: float = 15) -> dict[int, tupl
         wait_for(lambda n=node: read_report(n.snmp_target()).state.status is Status.STOPPED, timeout,
                  f"{node.name} to be stopped")
         state = read_report(node.snmp_target()).state
-        positions[node.index] = (state.state_uuid, state.seqno)
+        positions[node.index] = (state.position.uuid, state.seqno)
     return positions
 
 

@@ -253,6 +253,8 @@ def test_split_brain_is_critical_naming_both_components(split: Sandbox, cli) -> 
     node3 = split.node(3)
     peers = ",".join(node.address for node in split.nodes)
     wait_for(lambda: node3.snapshot().cluster_status == "non-Primary", 30, "node3 to lose the Primary component")
+    # the plugin reads the agents, which see the change at their next refresh (refresh_interval)
+    wait_for(lambda: "outside it: node3" in run(cli, "-m", "peers", "--peers", peers)[1], 10, "the agents to see it")
     code, line = run(cli, "-m", "peers", "--peers", peers)
     assert code == 1 and "outside it: node3" in line, line
     node3.sql("SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")

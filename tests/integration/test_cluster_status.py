@@ -45,6 +45,6 @@ def test_a_node_on_the_seeds_extend_lines_is_read_too(cluster: Sandbox) -> None:
         node.start_services()
         node.wait_snmp()
     assert report.state.status is Status.RUNNING
-    assert report.state.seqno > 0 and report.state.seqno_source is SeqnoSource.UNKNOWN
-    assert report.state.state_uuid is None  # no history: it can be joined, never elected
+    assert report.state.seqno > 0 and report.state.position.source is SeqnoSource.UNKNOWN
+    assert report.state.position.uuid is None  # no history: it can be joined, never elected
     assert report.valid is None

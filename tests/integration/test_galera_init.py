@@ -173,7 +173,7 @@ def test_clean_shutdown_of_all_bootstraps_the_safe_node(cluster: Sandbox) -> Non
     history = cluster.node(1).snapshot().cluster_state_uuid
     for node in reversed(cluster.nodes):  # node1 last: its grastate.dat says safe_to_bootstrap: 1
         node.stop()
-    safe = [n for n in cluster.nodes if read_report(n.snmp_target()).state.safe_to_bootstrap]
+    safe = [n for n in cluster.nodes if read_report(n.snmp_target()).state.position.safe_to_bootstrap]
     assert [n.index for n in safe] == [1]
     boots = boot_all(list(reversed(cluster.nodes)))
     report = transcript(boots.boots)

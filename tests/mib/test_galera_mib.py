@@ -18,6 +18,7 @@ import pytest
 from support import tool
 
 from galera_snmp.snmp import mib
+from galera_snmp.snmp.types import Syntax
 from galera_snmp.state import DONOR, SYNCED
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,12 +40,12 @@ IMPORTED_TC_BASE = {
     "CounterBasedGauge64": "Counter64",
 }
 WIRE_SYNTAX = {
-    "INTEGER": mib.Syntax.INTEGER,
-    "Integer32": mib.Syntax.INTEGER,
-    "OCTET STRING": mib.Syntax.OCTET_STRING,
-    "Gauge32": mib.Syntax.GAUGE32,
-    "Unsigned32": mib.Syntax.GAUGE32,
-    "Counter64": mib.Syntax.COUNTER64,
+    "INTEGER": Syntax.INTEGER,
+    "Integer32": Syntax.INTEGER,
+    "OCTET STRING": Syntax.OCTET_STRING,
+    "Gauge32": Syntax.GAUGE32,
+    "Unsigned32": Syntax.GAUGE32,
+    "Counter64": Syntax.COUNTER64,
 }
 Translate = Callable[..., subprocess.CompletedProcess[str]]
 # --- the standard modules and the tools -------------------------------------------------------

@@ -13,15 +13,17 @@ from support import synced_state, wsrep_values
 from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications
 from galera_snmp.config import Config, MysqlConfig
 from galera_snmp.node.watch import is_valid
-from galera_snmp.snmp.agentx import NO_SUCH_INSTANCE
 from galera_snmp.snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS
+from galera_snmp.snmp.types import Syntax
 from galera_snmp.state import (
     Health,
     HealthPolicy,
     MysqlFailure,
     NodeReport,
     NodeState,
+    Position,
     ProcessState,
+    SeqnoSource,
     Status,
 )
 from galera_snmp.wsrep import classify
@@ -65,15 +67,13 @@ def scalar(name: str) -> tuple[int, ...]:
 def served(publisher: Publisher, name: str) -> object:
     vtype, oid, value = decode_varbind(publisher.tree.get(scalar(name)))
     assert oid == scalar(name)
-    return None if vtype == NO_SUCH_INSTANCE else value
+    return None if vtype == Syntax.NO_SUCH_INSTANCE else value
 
 
 def synced(taken_at: float = T0, **changes) -> NodeState:
     fields = {
         "taken_at": taken_at,
-        "seqno": 100,
-        "state_uuid": None,
-        "safe_to_bootstrap": None,
+        "position": Position(seqno=100, source=SeqnoSource.LIVE),
         "cluster_state_uuid": None,
         "cluster_conf_id": None,
         "cluster_name": None,
@@ -380,7 +380,7 @@ def test_tree_serves_no_such_instance_for_known_objects():
     publisher.refresh()
     assert BY_NAME["galeraNodeName"].oid in OBJECT_OIDS
     vtype, _, _ = decode_varbind(publisher.tree.get(scalar("galeraNodeName")))
-    assert vtype == NO_SUCH_INSTANCE
+    assert vtype == Syntax.NO_SUCH_INSTANCE
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,15 @@ from hypothesis import strategies as st
 from support import synced_state
 
 from galera_snmp.state import (
+    SEQNO_MAX,
+    ZERO_UUID,
     Health,
     HealthPolicy,
     MysqlFailure,
     NodeState,
+    Position,
     ProcessState,
+    SeqnoSource,
     Status,
     assess_health,
     derive_status,
@@ -116,7 +120,7 @@ def test_derive_status_without_pid_does_not_invent_one():
 
 
 def node(**overrides):
-    return synced_state(taken_at=1763767111.5, seqno=15, safe_to_bootstrap=None, **overrides)
+    return synced_state(**{"taken_at": 1763767111.5, "position": Position(UUID, 15, SeqnoSource.LIVE), **overrides})
 
 
 DONOR = {"local_state": 2, "local_state_comment": "Donor/Desynced"}
@@ -312,6 +316,74 @@ def test_to_dict_of_defaults():
     assert data["mysql_failure"] is None
     assert data["wsrep"] == {}
     assert data["notes"] == []
+
+
+# The JSON keys galera-check --json has always printed: the position stays flat in them.
+JSON_KEYS = {
+    "taken_at", "status", "reason", "seqno", "seqno_source", "state_uuid", "safe_to_bootstrap", "gvwstate_present",
+    "sst_in_progress", "process", "pid", "mysql_failure", "local_state", "local_state_comment", "cluster_status",
+    "cluster_size", "cluster_state_uuid", "cluster_conf_id", "ready", "connected", "desync", "reject_queries",
+    "node_name", "cluster_name", "drained", "notes", "members", "wsrep",
+}
+
+
+def test_to_dict_keeps_the_position_flat():
+    state = node(position=Position(UUID, 15, SeqnoSource.GRASTATE, True))
+    data = json.loads(json.dumps(state.to_dict(), allow_nan=False))
+    assert set(data) == JSON_KEYS
+    assert (data["seqno"], data["seqno_source"], data["state_uuid"], data["safe_to_bootstrap"]) == (
+        15, "grastate", UUID, True)
+    assert (state.position.seqno, state.position.source, state.position.uuid) == (15, SeqnoSource.GRASTATE, UUID)
+
+
+# --- Position.is_known: the one "known position" rule ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uuid", "seqno", "known"),
+    [
+        (UUID, 0, True),
+        (UUID, SEQNO_MAX, True),
+        (UUID.upper(), 7, True),  # Galera writes lower case; either is a UUID
+        (UUID, -1, False),  # Galera's "no seqno"
+        (UUID, SEQNO_MAX + 1, False),
+        (ZERO_UUID, 7, False),  # Galera's "no history"
+        (None, 7, False),
+        ("", 7, False),
+        (UUID[:-1], 7, False),
+        (UUID + "0", 7, False),
+        (UUID + "\n", 7, False),
+        (UUID.replace("-", "_"), 7, False),
+        ("g" + UUID[1:], 7, False),
+    ],
+)
+def test_position_is_known(uuid, seqno, known):
+    for source in SeqnoSource:  # where it came from does not make it more or less real
+        for safe in (True, False, None):
+            assert Position(uuid, seqno, source, safe).is_known is known
+
+
+def spec_known(uuid: str | None, seqno: int) -> bool:
+    """The rule written out by hand: 8-4-4-4-12 hex digits, not all zero, a seqno 0 .. 2^63-1."""
+    if uuid is None or len(uuid) != 36 or [i for i, c in enumerate(uuid) if c == "-"] != [8, 13, 18, 23]:
+        return False
+    digits = uuid.replace("-", "")
+    return all(c in "0123456789abcdefABCDEF" for c in digits) and set(digits) != {"0"} and 0 <= seqno < 2**63
+
+
+_uuids = st.one_of(
+    st.none(),
+    st.sampled_from([UUID, UUID.upper(), ZERO_UUID]),
+    st.uuids().map(str),
+    st.text(alphabet="0123456789abcdefABCDEFG-", min_size=30, max_size=40),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=300)
+@given(_uuids, st.integers(min_value=-(2**64), max_value=2**64))
+def test_position_is_known_follows_the_written_rule(uuid, seqno):
+    assert Position(uuid, seqno).is_known is spec_known(uuid, seqno)
 
 
 _wsrep_maps = st.dictionaries(

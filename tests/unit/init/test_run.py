@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from galera_snmp.init.peers import cluster_hosts, find_cluster, is_local
 from galera_snmp.init.rule import Action, NodeView, decide
 from galera_snmp.init.run import evidence_table, own_view, parse_position, peer_view
 from galera_snmp.mycnf import server_options
-from galera_snmp.node.galerafiles import GaleraFileError, Position, mark_safe_to_bootstrap, parse_grastate
+from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
 from galera_snmp.node.phase import clear_phase, read_phase, write_phase
 from galera_snmp.snmp import settings as snmpsettings
 from galera_snmp.snmp.client import Missing
@@ -25,6 +26,7 @@ from galera_snmp.state import (
     Health,
     MysqlFailure,
     NodeReport,
+    Position,
     ProcessState,
     SeqnoSource,
     Status,
@@ -136,18 +138,22 @@ def test_is_local():
 # --- views -----------------------------------------------------------------------------------
 
 
+def at(seqno: int, source: SeqnoSource = SeqnoSource.RECOVERED, uuid: str | None = UUID) -> Position:
+    return Position(uuid, seqno, source, False)
+
+
 def stopped(**changes: object):
     fields = {"status": Status.STOPPED, "process": ProcessState.ABSENT, "pid": None,
-              "mysql_failure": MysqlFailure.REFUSED, "state_uuid": UUID, "seqno": 42,
-              "seqno_source": SeqnoSource.RECOVERED, "safe_to_bootstrap": False}
+              "mysql_failure": MysqlFailure.REFUSED, "position": at(42)}
     return synced_state(**{**fields, **changes})
 
 
 def test_own_view_uses_only_a_recovered_or_saved_position():
-    assert own_view(0, "a", stopped()).position == Position(UUID, 42)
-    assert own_view(0, "a", stopped(seqno_source=SeqnoSource.GRASTATE)).position == Position(UUID, 42)
-    assert own_view(0, "a", stopped(seqno=-1, seqno_source=SeqnoSource.UNKNOWN)).position is None
-    assert own_view(0, "a", stopped(state_uuid=None)).position is None
+    assert own_view(0, "a", stopped()).position == at(42)
+    assert own_view(0, "a", stopped(position=at(42, SeqnoSource.GRASTATE))).position == at(42, SeqnoSource.GRASTATE)
+    assert own_view(0, "a", stopped(position=at(-1, SeqnoSource.UNKNOWN))).position is None
+    assert own_view(0, "a", stopped(position=at(42, uuid=None))).position is None
+    assert own_view(0, "a", stopped(position=at(42, SeqnoSource.LIVE))).position is None  # mysqld is stopped
 
 
 def test_an_interrupted_sst_never_gives_a_position():
@@ -162,7 +168,7 @@ def report(valid: bool | None = True, **changes: object) -> NodeReport:
 def test_peer_view_from_a_report():
     view = peer_view(2, "c", report())
     assert (view.status, view.position, view.safe_to_bootstrap, view.answered) == (
-        Status.STOPPED, Position(UUID, 42), False, True)
+        Status.STOPPED, at(42), False, True)
 
 
 def test_a_peer_whose_agent_has_no_current_data_is_no_report():
@@ -179,11 +185,12 @@ def test_unverified_claims_of_a_primary_still_hold_us_back(status):
 
 
 def test_a_peer_without_a_seqno_source_has_no_position():
-    assert peer_view(2, "c", report(seqno_source=SeqnoSource.UNKNOWN)).position is None
+    assert peer_view(2, "c", report(position=at(42, SeqnoSource.UNKNOWN))).position is None
 
 
 def test_evidence_table_names_every_node_and_the_decision():
-    views = [own_view(0, "a", stopped()), peer_view(1, "b", report(seqno=50)), peer_view(2, "c", report(valid=False))]
+    views = [own_view(0, "a", stopped()), peer_view(1, "b", report(position=at(50))),
+             peer_view(2, "c", report(valid=False))]
     text = evidence_table(decide(0, views, elapsed=0, deadline=10, poll_period=1), 0)
     assert "a (this node)" in text and f"{UUID}:50" in text and "no current data" in text
     assert text.splitlines()[-1].startswith("decision: wait: no report from c")
@@ -252,8 +259,7 @@ def test_the_phase_speaks_only_for_a_node_outside_a_primary_component(failure, p
 def test_mark_safe_to_bootstrap_changes_only_that(fixture):
     before = (FIXTURES / fixture).read_text()
     after = mark_safe_to_bootstrap(before)
-    assert parse_grastate(after).safe_to_bootstrap is True
-    assert parse_grastate(after).position == parse_grastate(before).position
+    assert parse_grastate(after).position == replace(parse_grastate(before).position, safe_to_bootstrap=True)
     changed = set(after.splitlines()) ^ set(before.splitlines())
     assert all("safe_to_bootstrap" in line for line in changed)
 
@@ -289,8 +295,9 @@ def test_snmp_settings_refuse_unknown_keys_and_values(layer):
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 
 
-def served_peer(**changes: object) -> dict:
-    return {oid: value for oid, _, value in render(NodeReport(stopped(**changes), Health(False, "stopped"), True, 0))}
+def served_peer(seqno: int) -> dict:
+    state = stopped(position=at(seqno))
+    return {oid: value for oid, _, value in render(NodeReport(state, Health(False, "stopped"), True, 0))}
 
 
 def scalar(name: str) -> tuple[int, ...]:

@@ -1,52 +1,85 @@
-"""The peers mode's split-brain rule: components by overlapping member tables, not by conf_id."""
+"""The peers mode: every node over SNMP at once, judged by the cluster rule (tests/unit/nagios/
+test_cluster.py has the rule itself and its agreement with ``galera-snmp status``)."""
 
 from __future__ import annotations
 
-from galera_snmp.nagios.checks import primary_components
-from galera_snmp.state import Health, Member, NodeReport, NodeState, Status
+import pytest
+from nagiosplugin import Metric
+from nagiosplugin.state import Critical, Ok, Unknown, Warn
+from support import UUID
 
-UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
+from galera_snmp.nagios.peers import PeersContext, PeersResource
 
 
-def report(name: str, conf_id: int | None, members: list[str] | None, status: str = "Primary") -> NodeReport:
-    state = NodeState(
-        taken_at=0.0,
-        status=Status.RUNNING if status == "Primary" else Status.NONPRIMARY,
-        reason="",
-        node_name=name,
-        cluster_status=status,
-        cluster_state_uuid=UUID,
-        cluster_conf_id=conf_id,
-        members=None if members is None else tuple(Member(m, m, "", UUID) for m in members),
+def judge(reports: dict, unreachable=Warn, expected: int | None = None):
+    return PeersContext(unreachable, expected).evaluate(Metric("peers", reports, context="peers"), None)
+
+
+def three(peer, **changes: object) -> dict:
+    return {f"db{i}": peer(f"node{i}", **changes) for i in (1, 2, 3)}
+
+
+def test_one_component_of_the_expected_size_is_ok(peer) -> None:
+    result = judge(three(peer), expected=3)
+    assert result.state == Ok
+    assert result.hint == f"one Primary component [node1, node2, node3] uuid {UUID} conf_id 3, size 3"
+
+
+def test_a_split_brain_is_critical_naming_both_components(peer) -> None:
+    reports = {"db1": peer("node1", members=("u1", "u2")), "db2": peer("node2", conf_id=4, members=("u3",))}
+    result = judge(reports)
+    assert result.state == Critical
+    assert result.hint == (
+        f"split brain: 2 Primary components: [node1] uuid {UUID} conf_id 3 and [node2] uuid {UUID} conf_id 4"
     )
-    return NodeReport(state, Health(True, ""), True, 0, "")
 
 
-def test_a_view_change_in_flight_is_one_component() -> None:
-    reports = {
-        "a": report("node1", 12, ["u1", "u2"]),
-        "b": report("node2", 11, ["u1", "u2", "u3"]),  # has not seen the new view yet
-        "c": report("node3", 11, ["u1", "u2", "u3"]),
+def test_no_primary_component_is_critical(peer) -> None:
+    result = judge({"db1": peer("node1", primary=False), "db2": "no answer"})
+    assert result.state == Critical
+    assert result.hint == "no node is in a Primary component"
+
+
+@pytest.mark.parametrize("unreachable", [Warn, Critical, Unknown])
+def test_a_silent_node_gets_the_unreachable_state(peer, unreachable) -> None:
+    reports = {"db1": peer("node1"), "db2": peer("node2"), "db3.example.com": "no answer from db3 after 2 tries"}
+    result = judge(reports, unreachable)
+    assert result.state == unreachable
+    assert result.hint.endswith("conf_id 3; not answering: db3.example.com")
+
+
+def test_a_node_outside_the_component_is_a_warning_by_its_node_name(peer) -> None:
+    reports = three(peer) | {"db3": peer("node3", primary=False)}
+    result = judge(reports)
+    assert result.state == Warn
+    assert result.hint == f"one Primary component [node1, node2] uuid {UUID} conf_id 3; outside it: node3"
+
+
+def test_a_node_without_a_name_is_named_as_it_was_reached(peer) -> None:
+    reports = three(peer) | {"db3": peer("", primary=False)}
+    assert judge(reports).hint.endswith("; outside it: db3")
+
+
+def test_sizes_that_disagree_are_a_warning(peer) -> None:
+    reports = three(peer) | {"db3": peer("node3", size=2)}
+    result = judge(reports)
+    assert result.state == Warn
+    assert result.hint.endswith("conf_id 3; sizes disagree: [2, 3]")
+
+
+def test_fewer_members_than_expected_is_a_warning(peer) -> None:
+    result = judge(three(peer, members=("u1", "u2")), expected=3)
+    assert result.state == Warn
+    assert result.hint.endswith("conf_id 3; size 2 < expected 3")
+
+
+def test_the_resource_reads_every_node_and_counts(peer, answering, silent) -> None:
+    sources = [answering(peer("node1"), "db1"), answering(peer("node2"), "db2"), silent("db3")]
+    metrics = {m.name: m for m in PeersResource(sources).probe()}
+    assert metrics["peers"].value == {
+        "db1": peer("node1"),
+        "db2": peer("node2"),
+        "db3": "no answer from db3:161 after 2 tries",
     }
-    components = primary_components(reports)
-    assert len(components) == 1
-    assert sorted(components[0].nodes) == ["node1", "node2", "node3"]
-    assert components[0].conf_ids == {11, 12}
-
-
-def test_disjoint_members_are_a_split_brain() -> None:
-    reports = {
-        "a": report("node1", 12, ["u1", "u2"]),
-        "b": report("node2", 12, ["u1", "u2"]),
-        "c": report("node3", 13, ["u3"]),
-        "d": "no answer",
-        "e": report("node5", 12, ["u1", "u2"], status="non-Primary"),
-    }
-    components = primary_components(reports)
-    assert [sorted(c.nodes) for c in components] == [["node1", "node2"], ["node3"]]
-    assert "[node3] uuid" in components[1].describe()
-
-
-def test_without_member_tables_conf_ids_decide() -> None:
-    reports = {"a": report("node1", 5, None), "b": report("node2", 5, None), "c": report("node3", 6, None)}
-    assert [sorted(c.nodes) for c in primary_components(reports)] == [["node1", "node2"], ["node3"]]
+    assert (metrics["answering"].value, metrics["answering"].max) == (2, 3)
+    assert metrics["primary_components"].value == 1

@@ -1,4 +1,4 @@
-"""Parsers of grastate.dat, gvwstate.dat and the --wsrep-recover log, on real and garbage input."""
+"""Parsers of grastate.dat and the --wsrep-recover log, on real and garbage input."""
 
 from pathlib import Path
 
@@ -6,17 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from galera_snmp.node.galerafiles import (
-    SEQNO_MAX,
-    ZERO_UUID,
-    GaleraFileError,
-    GraState,
-    GvwState,
-    Position,
-    parse_grastate,
-    parse_gvwstate,
-    parse_recovered_position,
-)
+from galera_snmp.node.galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
+from galera_snmp.state import SEQNO_MAX, ZERO_UUID, Position, SeqnoSource
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CLUSTER_UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -54,9 +45,8 @@ def test_grastate_running_has_unknown_seqno(read):
     state = parse_grastate(read("grastate-running.dat"))
     assert isinstance(state, GraState)
     assert state.version == "2.1"
-    assert state.position == Position(CLUSTER_UUID, -1)
+    assert state.position == Position(CLUSTER_UUID, -1, SeqnoSource.GRASTATE, False)
     assert state.position.is_known is False
-    assert state.safe_to_bootstrap is False
 
 
 def test_grastate_clean_shutdown():
@@ -64,20 +54,18 @@ def test_grastate_clean_shutdown():
     assert state.position.uuid == CLUSTER_UUID
     assert state.position.seqno == 15
     assert state.position.is_known is True
-    assert state.safe_to_bootstrap is False
+    assert state.position.safe_to_bootstrap is False
     assert str(state.position) == f"{CLUSTER_UUID}:15"
 
 
 def test_grastate_last_to_leave_is_safe_to_bootstrap():
     state = parse_grastate(fixture_bytes("grastate-last-to-leave.dat"))
-    assert state.position == Position(CLUSTER_UUID, 16)
-    assert state.safe_to_bootstrap is True
+    assert state.position == Position(CLUSTER_UUID, 16, SeqnoSource.GRASTATE, True)
 
 
 def test_grastate_old_format_has_no_safe_to_bootstrap():
     state = parse_grastate(fixture_text("grastate-old-format.dat"))
-    assert state.position == Position("6b1c9b32-2a2f-11e6-9cd4-6f6b7a9d0e55", 8821)
-    assert state.safe_to_bootstrap is None
+    assert state.position == Position("6b1c9b32-2a2f-11e6-9cd4-6f6b7a9d0e55", 8821, SeqnoSource.GRASTATE, None)
     assert state.version == "2.1"
 
 
@@ -141,71 +129,12 @@ def test_grastate_error_is_a_value_error():
         parse_grastate("nonsense")
 
 
-# --- gvwstate.dat ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("read", [fixture_text, fixture_bytes], ids=["str", "bytes"])
-def test_gvwstate_fixture(read):
-    state = parse_gvwstate(read("gvwstate.dat"))
-    assert isinstance(state, GvwState)
-    assert state.my_uuid == "cf45853e-e601-11f1-8c7e-664ccf10005a"
-    assert state.view_uuid == "cf45853e-e601-11f1-8c7e-664ccf10005a"
-    assert state.view_seq == 3
-    assert state.members == (
-        "cf45853e-e601-11f1-8c7e-664ccf10005a",
-        "cf68d2c8-e601-11f1-a840-370e67513e43",
-        "d3076c0f-e601-11f1-9932-16750c4fa6b8",
-    )
-    assert len(state.members) == 3
-    assert state.my_uuid in state.members
-
-
-def _gvwstate_without(prefix):
-    text = fixture_text("gvwstate.dat")
-    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(prefix))
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        pytest.param(_gvwstate_without("member:"), "no members", id="no-members"),
-        pytest.param(_gvwstate_without("my_uuid:"), "no my_uuid or no view_id", id="no-my-uuid"),
-        pytest.param(_gvwstate_without("view_id:"), "no my_uuid or no view_id", id="no-view-id"),
-        pytest.param("", "no my_uuid", id="empty"),
-        pytest.param(b"\xff\xfe\x00garbage", "not a text file", id="binary"),
-        pytest.param(b"my_uuid: \x00", "NUL", id="nul"),
-        pytest.param(fixture_text("gvwstate.dat") + "garbage\n", "unexpected line", id="no-colon"),
-        pytest.param(
-            fixture_text("gvwstate.dat").replace("member: cf68d2c8", "member: xx68d2c8"),
-            "member",
-            id="bad-member-uuid",
-        ),
-        pytest.param(
-            fixture_text("gvwstate.dat").replace("5a 3\n", "5a three\n"),
-            "not an integer",
-            id="bad-view-seq",
-        ),
-    ],
-)
-def test_gvwstate_garbage_raises(data, expected):
-    with pytest.raises(GaleraFileError, match=r"gvwstate\.dat") as info:
-        parse_gvwstate(data)
-    assert expected in str(info.value)
-
-
-def test_gvwstate_members_outside_view_are_ignored():
-    # Without the #vwbeg / #vwend markers no line belongs to a view: no members, no view.
-    text = "\n".join(line for line in fixture_text("gvwstate.dat").splitlines() if not line.startswith("#vw"))
-    with pytest.raises(GaleraFileError):
-        parse_gvwstate(text)
-
-
 # --- --wsrep-recover logs --------------------------------------------------------------------
 
 
 def test_recover_crash_log():
     position = parse_recovered_position(fixture_text("recover-crash.log"))
-    assert position == Position(CLUSTER_UUID, 6, None)
+    assert position == Position(CLUSTER_UUID, 6, SeqnoSource.RECOVERED)
     assert position.is_known is True
 
 
@@ -213,7 +142,6 @@ def test_recover_gtid_suffix_is_stripped_from_seqno():
     position = parse_recovered_position(fixture_bytes("recover-gtid-suffix.log"))
     assert position.uuid == CLUSTER_UUID
     assert position.seqno == 19
-    assert position.gtid == "0-0-0"
     # The "Last wsrep seqno to be recovered 19" line is not the position line.
     assert str(position) == f"{CLUSTER_UUID}:19"
 
@@ -223,7 +151,6 @@ def test_recover_bracket_form_with_seqno_above_2_31():
     assert position.uuid == "3e2f1c4a-9b6d-11ef-8a9e-0242ac120002"
     assert position.seqno == 2147483653
     assert position.seqno > 2**31
-    assert position.gtid is None
 
 
 def test_recover_failed_log_names_the_errors():
@@ -249,19 +176,17 @@ def test_recover_last_position_line_wins():
     )
     position = parse_recovered_position(log)
     assert position.seqno == 42
-    assert position.gtid == "0-1-42"
 
 
 def test_recover_last_position_wins_even_if_lower():
     log = fixture_text("recover-gtid-suffix.log") + fixture_text("recover-crash.log")
     position = parse_recovered_position(log)
     assert position.seqno == 6
-    assert position.gtid is None
 
 
 def test_recover_unknown_position():
     position = parse_recovered_position(recovered_line(f"{ZERO_UUID}:-1"))
-    assert position == Position(ZERO_UUID, -1)
+    assert position == Position(ZERO_UUID, -1, SeqnoSource.RECOVERED)
     assert position.is_known is False
 
 
@@ -318,7 +243,11 @@ def test_parse_grastate_returns_valid_seqno_or_raises(data):
         return
     assert isinstance(state, GraState)
     assert -1 <= state.position.seqno < 2**63
-    assert state.safe_to_bootstrap in (True, False, None)
+    assert state.position.source is SeqnoSource.GRASTATE
+    text = data.decode("ascii") if isinstance(data, bytes) else data
+    lines = (line.strip().partition(":") for line in text.splitlines())
+    flags = [value.strip() for key, _, value in lines if key.strip() == "safe_to_bootstrap"]
+    assert state.position.safe_to_bootstrap is (flags[0] == "1" if flags else None)  # the first line counts
 
 
 _seqno_text = st.one_of(
@@ -344,42 +273,3 @@ def test_parse_recovered_position_returns_valid_seqno_or_raises(data):
         return
     assert isinstance(position, Position)
     assert -1 <= position.seqno < 2**63
-
-
-@st.composite
-def _gvwstate_like(draw):
-    lines = draw(
-        st.lists(
-            st.one_of(
-                st.sampled_from(
-                    [
-                        f"my_uuid: {UUID}",
-                        "#vwbeg",
-                        "#vwend",
-                        f"view_id: 3 {UUID} 3",
-                        f"view_id: 3 {UUID} -5",
-                        f"view_id: 3 {UUID} 99999999999999999999",
-                        f"member: {UUID} 0",
-                        "member: nonsense 0",
-                        "bootstrap: 0",
-                    ]
-                ),
-                st.text(max_size=30),
-            ),
-            max_size=10,
-        )
-    )
-    return "\n".join(lines).encode("utf-8")
-
-
-@settings(max_examples=200)
-@given(st.one_of(st.binary(), _gvwstate_like()))
-def test_parse_gvwstate_returns_valid_view_or_raises(data):
-    try:
-        state = parse_gvwstate(data)
-    except GaleraFileError as err:
-        assert str(err)
-        return
-    assert isinstance(state, GvwState)
-    assert -1 <= state.view_seq < 2**63
-    assert state.members

@@ -1,4 +1,5 @@
-"""How the probe reads the local server: the order of its observations, and what it loads."""
+"""How the probe reads the local node: the order of its observations, what it reads from the
+datadir, when it runs a recovery, and what it loads. What it makes of them: test_assemble.py."""
 
 import subprocess
 import sys
@@ -7,11 +8,17 @@ from pathlib import Path
 import pytest
 from support import free_tcp_port, stopped_node_config
 
-from galera_snmp.config import load_config
+from galera_snmp.config import ServerConfig, load_config
 from galera_snmp.node import probe as probe_module
-from galera_snmp.node.probe import MysqlReading, Probe
+from galera_snmp.node.assemble import MysqlReading
+from galera_snmp.node.galerafiles import parse_grastate
+from galera_snmp.node.phase import write_phase
+from galera_snmp.node.probe import Probe, RecoveryError
 from galera_snmp.node.process import ProcessInfo
-from galera_snmp.state import MysqlFailure, ProcessState, Status
+from galera_snmp.state import MysqlFailure, Position, ProcessState, SeqnoSource, Status
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 
 
 @pytest.mark.parametrize(
@@ -91,3 +98,93 @@ def test_no_server_but_a_reset_connection_is_asked_again(
         monkeypatch.setattr(probe._mysql, "read", lambda: MysqlReading(failure=next(answers), error="reset by peer"))
         assert probe.snapshot().status is expected
     assert next(answers, None) is None  # every planned reading was taken, and no more
+
+
+# --- the datadir and recovery -------------------------------------------------------------------
+
+
+def recovering_config(folder: Path) -> Path:
+    """A stopped node (no socket) whose probe may run --wsrep-recover."""
+    config = stopped_node_config(folder, f"[health]\ndrain_file = {folder / 'drained'}\n"
+                                         f"[init]\nphase_file = {folder / 'phase.json'}\n")
+    config.write_text(config.read_text().replace("recover = no", "recover = yes"))
+    return config
+
+
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No mysqld on the test's datadir, whatever else runs on this machine."""
+    monkeypatch.setattr(probe_module, "find_mysqld", lambda datadir: ProcessInfo(ProcessState.ABSENT))
+
+
+@pytest.mark.usefixtures("no_server")
+def test_observe_reads_the_datadir(tmp_path: Path) -> None:
+    grastate = (FIXTURES / "grastate-last-to-leave.dat").read_bytes()
+    (tmp_path / "grastate.dat").write_bytes(grastate)
+    for name in ("sst_in_progress", "gvwstate.dat", "drained"):
+        (tmp_path / name).touch()
+    write_phase(tmp_path / "phase.json", Status.BLOCKED, "no report from node2")
+    with Probe(load_config(recovering_config(tmp_path))) as probe:
+        observation = probe.observe()
+    assert observation.reading.failure is MysqlFailure.REFUSED
+    assert (observation.process, observation.pid) == (ProcessState.ABSENT, None)
+    assert observation.grastate == parse_grastate(grastate)
+    assert (observation.sst_in_progress, observation.gvwstate_present, observation.drained) == (True, True, True)
+    assert observation.phase == (Status.BLOCKED, "no report from node2")
+    assert observation.recovered is None
+
+
+@pytest.mark.usefixtures("no_server")
+def test_observe_notes_a_missing_or_garbled_grastate(tmp_path: Path) -> None:
+    with Probe(load_config(recovering_config(tmp_path))) as probe:
+        assert probe.observe().grastate == f"{tmp_path / 'grastate.dat'} does not exist"
+        (tmp_path / "grastate.dat").write_text("")
+        assert probe.observe().grastate == f"{tmp_path / 'grastate.dat'}: grastate.dat is empty"
+        observation = probe.observe()
+    assert (observation.sst_in_progress, observation.gvwstate_present, observation.drained) == (False, False, False)
+    assert observation.phase is None
+
+
+@pytest.mark.parametrize(
+    ("fixture", "runs", "position"),
+    [
+        ("grastate-clean-shutdown.dat", 0, Position(UUID, 15, SeqnoSource.GRASTATE, False)),
+        ("grastate-running.dat", 1, Position(UUID, 6, SeqnoSource.RECOVERED, False)),  # seqno -1 after a crash
+    ],
+)
+@pytest.mark.usefixtures("no_server")
+def test_recovery_runs_only_when_wanted_and_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture: str, runs: int, position: Position
+) -> None:
+    calls: list[ServerConfig] = []
+
+    def recover(server: ServerConfig) -> Position:
+        calls.append(server)
+        return Position(UUID, 6, SeqnoSource.RECOVERED)
+
+    monkeypatch.setattr(probe_module, "recover_position", recover)
+    (tmp_path / "grastate.dat").write_bytes((FIXTURES / fixture).read_bytes())
+    with Probe(load_config(recovering_config(tmp_path))) as probe:
+        assert [probe.snapshot().position for _ in range(3)] == [position] * 3
+    assert len(calls) == runs  # remembered while the datadir is unchanged
+
+
+@pytest.mark.usefixtures("no_server")
+def test_a_failed_recovery_is_a_note_and_not_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[ServerConfig] = []
+
+    def recover(server: ServerConfig) -> Position:
+        calls.append(server)
+        raise RecoveryError("--wsrep-recover did not finish within 300 s")
+
+    monkeypatch.setattr(probe_module, "recover_position", recover)
+    (tmp_path / "grastate.dat").write_bytes((FIXTURES / "grastate-running.dat").read_bytes())
+    with Probe(load_config(recovering_config(tmp_path))) as probe:
+        states = [probe.snapshot() for _ in range(2)]
+        (tmp_path / "grastate.dat").write_bytes((FIXTURES / "grastate-running.dat").read_bytes() + b"\n")
+        states.append(probe.snapshot())  # the datadir changed: worth another try
+    assert len(calls) == 2
+    for state in states:
+        assert state.position == Position(UUID, safe_to_bootstrap=False)
+        assert state.notes == ("recovery failed: --wsrep-recover did not finish within 300 s",)
+

@@ -9,7 +9,19 @@ from support import synced_state, wsrep_values
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.client import Missing
 from galera_snmp.snmp.mib import BY_NAME, read_members, read_node, render
-from galera_snmp.state import Health, Member, MysqlFailure, NodeReport, NodeState, ProcessState, SeqnoSource, Status
+from galera_snmp.state import (
+    SEQNO_MAX,
+    ZERO_UUID,
+    Health,
+    Member,
+    MysqlFailure,
+    NodeReport,
+    NodeState,
+    Position,
+    ProcessState,
+    SeqnoSource,
+    Status,
+)
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 MEMBERS = (
@@ -25,7 +37,7 @@ def served(ctx: NodeReport) -> dict[tuple[int, ...], object]:
 def synced(**overrides: object) -> NodeState:
     fields: dict[str, object] = {
         "taken_at": 1.0,
-        "seqno": 2**40 + 7,
+        "position": Position(UUID, 2**40 + 7, SeqnoSource.LIVE, False),
         "pid": None,
         "cluster_conf_id": 7,
         "node_name": "nöde1",
@@ -47,7 +59,7 @@ def test_round_trip_keeps_every_served_fact() -> None:
     remote = read_node(served(NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3)))
     got = remote.state
     for field in (
-        "status", "reason", "seqno", "seqno_source", "state_uuid", "safe_to_bootstrap", "local_state",
+        "status", "reason", "position", "local_state",
         "local_state_comment", "cluster_status", "cluster_size", "cluster_state_uuid", "cluster_conf_id", "ready",
         "connected", "desync", "reject_queries", "node_name", "cluster_name", "drained",
     ):
@@ -66,10 +78,10 @@ def test_members_round_trip() -> None:
 
 
 def test_unknown_seqno_reads_as_minus_one() -> None:
-    state = synced(seqno=-1, seqno_source=SeqnoSource.UNKNOWN, status=Status.STOPPED,
+    state = synced(position=Position(UUID, safe_to_bootstrap=False), status=Status.STOPPED,
                    mysql_failure=MysqlFailure.REFUSED, process=ProcessState.ABSENT)
     remote = read_node(served(NodeReport(state, Health(False, "stopped"), True, 0)))
-    assert (remote.state.seqno, remote.state.seqno_source) == (-1, SeqnoSource.UNKNOWN)
+    assert remote.state.position == Position(UUID, -1, SeqnoSource.UNKNOWN, False)
     assert remote.state.status is Status.STOPPED
 
 
@@ -89,11 +101,10 @@ def test_garbage_from_a_peer_is_unknown_not_a_value() -> None:
     }
     remote = read_node(garbage)
     assert remote.state.status is Status.UNKNOWN
-    assert (remote.state.seqno, remote.state.seqno_source) == (-1, SeqnoSource.UNKNOWN)
+    assert remote.state.position == Position()
     assert remote.state.cluster_size is None
     assert remote.state.local_state is None
     assert remote.state.cluster_status is None
-    assert remote.state.state_uuid is None
     assert remote.health.healthy is None
     assert remote.valid is None
 
@@ -109,10 +120,37 @@ def test_garbage_from_a_peer_is_unknown_not_a_value() -> None:
 def test_read_node_never_raises(values: dict[tuple[int, ...], object]) -> None:
     remote = read_node(values)
     state = remote.state
-    if state.seqno_source is SeqnoSource.UNKNOWN:
-        assert state.seqno == -1
+    if state.position.source is SeqnoSource.UNKNOWN:
+        assert state.position.seqno == -1
     else:
-        assert 0 <= state.seqno <= 2**63 - 1
+        assert 0 <= state.position.seqno <= 2**63 - 1
     assert state.status in Status
     assert state.cluster_size is None or 0 <= state.cluster_size < 2**32
     assert remote.age is None or 0 <= remote.age < 2**32
+
+
+# --- the position: one value, the same on both sides -------------------------------------------
+
+_safe = st.one_of(st.booleans(), st.none())
+_known_positions = st.builds(
+    Position,
+    st.one_of(st.uuids().map(str), st.just(UUID)),
+    st.integers(0, SEQNO_MAX),
+    st.sampled_from([SeqnoSource.LIVE, SeqnoSource.GRASTATE, SeqnoSource.RECOVERED]),
+    _safe,
+)
+# Unknown: no seqno and no source, but grastate.dat's UUID (any it holds, even Galera's zero) and flag.
+_unknown_positions = st.builds(
+    Position, st.one_of(st.none(), st.just(ZERO_UUID), st.uuids().map(str)), safe_to_bootstrap=_safe
+)
+
+
+@settings(max_examples=200)
+@given(st.one_of(_known_positions, _unknown_positions))
+def test_a_position_reads_back_equal(position: Position) -> None:
+    """Every position a snapshot holds (known with its source, or unknown) crosses GALERA-MIB
+    unchanged, so the known-position rule answers the same on the agent's side and the reader's."""
+    remote = read_node(served(NodeReport(synced(position=position), Health(True, "ok"), True, 0)))
+    assert remote.state.position == position
+    assert remote.state.position.is_known is position.is_known
+

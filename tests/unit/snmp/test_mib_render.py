@@ -20,12 +20,11 @@ from galera_snmp.snmp.mib import (
     RATIO_SPECS,
     SCALARS,
     STATUS,
-    NodeReport,
-    Syntax,
     encode,
     render,
 )
-from galera_snmp.state import Health, Member, NodeState, SeqnoSource, Status
+from galera_snmp.snmp.types import Syntax
+from galera_snmp.state import Health, Member, NodeReport, NodeState, Position, SeqnoSource, Status
 from galera_snmp.wsrep import Kind, WsrepValue, classify
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -161,7 +160,7 @@ def test_every_scalar_is_served_for_a_complete_snapshot():
     [(-1, SeqnoSource.UNKNOWN), (-1, SeqnoSource.GRASTATE), (42, SeqnoSource.UNKNOWN)],
 )
 def test_unknown_seqno_is_not_served_but_its_text_is(seqno, source):
-    values = served(context(seqno=seqno, seqno_source=source))
+    values = served(context(position=Position(UUID, seqno, source)))
     assert scalar("galeraSeqno") not in values
     assert values[scalar("galeraSeqnoText")] == (Syntax.OCTET_STRING, str(seqno).encode())
     if seqno == -1:
@@ -170,7 +169,7 @@ def test_unknown_seqno_is_not_served_but_its_text_is(seqno, source):
 
 @pytest.mark.parametrize("seqno", [2**31 - 1, 2**31 + 5, 2**32 + 7, 2**63 + 1, 2**64 - 1])
 def test_big_seqno_is_served_exactly_as_counter64(seqno):
-    values = served(context(seqno=seqno, seqno_source=SeqnoSource.RECOVERED))
+    values = served(context(position=Position(UUID, seqno, SeqnoSource.RECOVERED)))
     assert values[scalar("galeraSeqno")] == (Syntax.COUNTER64, seqno)
     assert values[scalar("galeraSeqnoText")] == (Syntax.OCTET_STRING, str(seqno).encode())
     assert values[scalar("galeraSeqnoSource")] == (Syntax.INTEGER, 3)
@@ -228,7 +227,8 @@ def test_reject_queries(reject, number):
 
 @pytest.mark.parametrize(("truth", "number"), [(True, 1), (False, 2), (None, 3)])
 def test_tri_states(truth, number):
-    ctx = context(ready=truth, connected=truth, desync=truth, safe_to_bootstrap=truth, health=Health(truth, "x"))
+    ctx = context(ready=truth, connected=truth, desync=truth, position=Position(UUID, 17, SeqnoSource.LIVE, truth),
+                  health=Health(truth, "x"))
     for name in ("galeraReady", "galeraConnected", "galeraDesync", "galeraSafeToBootstrap", "galeraHealthy"):
         assert value_of(ctx, name) == number, name
 
@@ -241,7 +241,7 @@ def test_local_state(local_state, number):
 def test_seqno_source_numbers():
     numbers = {SeqnoSource.LIVE: 1, SeqnoSource.GRASTATE: 2, SeqnoSource.RECOVERED: 3, SeqnoSource.UNKNOWN: 4}
     for source, number in numbers.items():
-        assert value_of(context(seqno_source=source), "galeraSeqnoSource") == number
+        assert value_of(context(position=Position(UUID, 17, source)), "galeraSeqnoSource") == number
 
 
 def test_invalid_data_is_flagged():
@@ -378,7 +378,8 @@ def test_missing_wsrep_rows_are_absent_and_the_rest_present():
 
 
 def test_none_strings_are_not_served():
-    values = served(context(node_name=None, cluster_name=None, state_uuid=None, local_state_comment=None))
+    values = served(context(node_name=None, cluster_name=None, position=Position(seqno=17, source=SeqnoSource.LIVE),
+                            local_state_comment=None))
     for name in ("galeraNodeName", "galeraClusterName", "galeraStateUUID", "galeraLocalStateComment"):
         assert scalar(name) not in values
 
@@ -426,7 +427,7 @@ def test_render_never_raises_and_serves_only_valid_values(values, text, number, 
         cluster_size=number,
         cluster_conf_id=number,
         local_state=number,
-        seqno=seqno,
+        position=Position(UUID, seqno, SeqnoSource.LIVE),
         members=(Member(text, text, text, text),),
     )
     rows = render(ctx)

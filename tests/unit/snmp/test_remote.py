@@ -8,7 +8,7 @@ from support import synced_state
 
 from galera_snmp.snmp.client import Missing
 from galera_snmp.snmp.remote import SEED_SEQNO, SEED_STATUS, disagreements, extend_oid, seed_report
-from galera_snmp.state import SEQNO_MAX, Health, NodeReport, SeqnoSource, Status
+from galera_snmp.state import SEQNO_MAX, Health, NodeReport, Position, SeqnoSource, Status
 
 
 def seed(status: object, seqno: object) -> dict:
@@ -38,9 +38,9 @@ def test_extend_oid_is_the_name_as_a_length_prefixed_index():
 def test_seed_lines_are_read_strictly(status, seqno, want_status, want_seqno):
     report = seed_report(seed(status, seqno))
     assert report.state.status is want_status
-    assert report.state.seqno == want_seqno
-    assert report.state.state_uuid is None  # the seed publishes no history: never a bootstrap voter
-    assert report.state.seqno_source is SeqnoSource.UNKNOWN
+    # the seed publishes no history and no source: never a bootstrap voter
+    assert report.state.position == Position(None, want_seqno, SeqnoSource.UNKNOWN, None)
+    assert report.state.position.is_known is False
     assert report.health.healthy is None
 
 
@@ -70,6 +70,9 @@ def test_two_histories_is_a_split_brain():
     assert len(problems) == 1 and "split brain" in problems[0] and other in problems[0]
 
 
-def test_one_history_but_two_views_is_flagged():
+def test_two_views_without_member_tables_are_two_components():
+    """Without member tables only equal conf_ids show two Primary nodes share a component (a
+    bootstrapped minority keeps the history UUID), so this is called a split (galera_snmp.cluster)."""
     problems = disagreements(["a", "b"], [node("a"), node("b", cluster_conf_id=99, cluster_size=2)])
-    assert len(problems) == 1 and "disagree on the view" in problems[0]
+    assert len(problems) == 1
+    assert problems[0].startswith("split brain: 2 Primary components")
