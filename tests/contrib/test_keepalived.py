@@ -41,6 +41,7 @@ def test_a_broken_config_fails_keepalived_t(tmp_path: Path) -> None:
     conf.write_text(shipped.replace("weight 0 reverse", "weight 0 reverse\n    track_script x"))
     result = check_config(conf)
     assert result.returncode != 0
+    assert "Unknown keyword 'track_script'" in result.stderr  # refused for that line, not for another reason
 
 
 def test_notify_script_logs_and_runs_hooks_in_order(tmp_path: Path) -> None:

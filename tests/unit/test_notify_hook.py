@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from galera_snmp.cli import notify
 from galera_snmp.cli.notify import main, parse_event, record, wake_agent
 
 NOTIFY_BIN = Path(sys.executable).parent / "galera-snmp-notify"
@@ -23,14 +22,15 @@ RECV_TIMEOUT = 5.0
 
 
 def test_parse_galera3_style():
+    before = time.time()
     event = parse_event(["--status", "Synced", "--uuid", "U", "--primary", "yes", "--members", "a,b", "--index", "1"])
+    after = time.time()
     assert event["status"] == "synced"
     assert event["uuid"] == "U"
     assert event["primary"] is True
     assert event["members"] == ["a", "b"]
     assert event["index"] == 1
-    assert isinstance(event["time"], float)
-    assert abs(event["time"] - time.time()) < 60
+    assert before <= event["time"] <= after  # when the event was parsed
     assert event["config"] == "/etc/galera-snmp/galera-snmp.conf"
 
 
@@ -103,7 +103,7 @@ def test_record_failure_leaves_no_temp_file(tmp_path):
     target = tmp_path / "is-a-directory"
     target.mkdir()
     (target / "keep").write_text("x")  # os.replace onto a non-empty directory fails
-    with pytest.raises(OSError):
+    with pytest.raises(IsADirectoryError):
         record(str(target), {"status": "synced"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["is-a-directory"]
 
@@ -135,7 +135,7 @@ def test_wake_sends_one_datagram(short_dir):
 
 
 def test_wake_without_listener_raises_oserror(short_dir):
-    with pytest.raises(OSError):
+    with pytest.raises(FileNotFoundError):
         wake_agent(str(short_dir / "nobody.sock"), {"status": "synced"})
 
 
@@ -214,14 +214,12 @@ def test_notify_imports_only_the_standard_library_and_config():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "[]"
-    assert notify.__name__ == "galera_snmp.cli.notify"
 
 
 def test_console_script(short_dir):
     conf = write_config(short_dir)
     assert NOTIFY_BIN.exists(), f"{NOTIFY_BIN} is not installed"
     with bound_socket(short_dir / "agent.sock") as sock:
-        started = time.monotonic()
         result = subprocess.run(
             [str(NOTIFY_BIN), "-c", str(conf), "--status", "synced"],
             capture_output=True,
@@ -229,9 +227,7 @@ def test_console_script(short_dir):
             timeout=60,
             check=False,
         )
-        elapsed = time.monotonic() - started
         assert result.returncode == 0, result.stderr
         assert json.loads(sock.recv(8192))["status"] == "synced"
-    print(f"galera-snmp-notify wall time: {elapsed * 1000:.0f} ms")
     assert json.loads((short_dir / "last-event.json").read_text())["status"] == "synced"
     assert result.stderr == ""

@@ -347,10 +347,14 @@ def test_bad_targets_are_refused_with_a_clear_message(options: dict, error: str)
 
 
 def test_v3_fields_are_checked_only_as_the_level_needs() -> None:
-    assert Target("192.0.2.1", version="3", user="u", level="noAuthNoPriv").level == "noAuthNoPriv"
-    assert Target("192.0.2.1", version="3", user="u", level="authNoPriv", auth_password="12345678", priv_protocol="?")
+    # what a level does not use stays as given, unchecked: "?" is no protocol at all
+    assert Target("192.0.2.1", version="3", user="u", level="noAuthNoPriv", auth_protocol="?").auth_protocol == "?"
+    no_priv = Target("192.0.2.1", version="3", user="u", level="authNoPriv", auth_protocol="sha",
+                     auth_password="12345678", priv_protocol="?")
+    assert (no_priv.auth_protocol, no_priv.priv_protocol) == ("SHA", "?")  # auth checked, priv not looked at
     # check_galera passes every option, v3 ones unset, for version 2c: they are not looked at
-    assert Target("192.0.2.1", 161, "public", version="2c", user=None, auth_password=None, priv_protocol="?")
+    v2c = Target("192.0.2.1", 161, "public", version="2c", user=None, auth_password=None, priv_protocol="?")
+    assert v2c.priv_protocol == "?"  # version 3 would refuse it
 
 
 def test_protocol_names_are_case_insensitive_and_aes128_is_aes() -> None:
