@@ -10,6 +10,7 @@ from __future__ import annotations
 import configparser
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +209,7 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     """Read and validate the INI file. Relative paths inside it are relative to its folder."""
     path = Path(path)
-    parser = inifile.read_ini(path)
+    parser = inifile.read_ini(path, text=_read_checked(path, "config", _trusted_by_root))
     values: dict[str, dict[str, object]] = {}
     for section in parser.sections():
         if section not in _SCHEMA:
@@ -237,23 +238,63 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     )
 
 
-def check_private(path: Path | str, what: str) -> None:
-    """Refuse a file that holds secrets when others may read or write it."""
+def _read_checked(path: Path | str, what: str, check: Callable[[os.stat_result], str | None]) -> str:
+    """The text of ``path`` after ``check`` accepted the very file it came from: the checks look
+    at the open file (fstat), so nobody can swap the file between the check and the read."""
     try:
-        info = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{what} {path} is not a regular file")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{what} {path} is not a regular file")
+        problem = check(info)
+        if problem:
+            raise ConfigError(f"{what} {path} {problem}")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(inifile.MAX_SIZE + 1)
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > inifile.MAX_SIZE:
+        raise ConfigError(f"{what} {path} is larger than {inifile.MAX_SIZE} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not a valid INI file: not UTF-8 text") from None
+
+
+def _private(info: os.stat_result) -> str | None:
+    """A file that holds secrets must not be accessible by others."""
     if info.st_mode & (stat.S_IROTH | stat.S_IWOTH):
         mode = stat.S_IMODE(info.st_mode)
-        raise ConfigError(f"{what} {path} is accessible by others (mode {mode:04o}); it holds secrets: chmod o-rw it")
+        return f"is accessible by others (mode {mode:04o}); it holds secrets: chmod o-rw it"
+    return None
+
+
+def _trusted_by_root(info: os.stat_result) -> str | None:
+    """The main config names commands galera-init runs: as root, only root may have written it."""
+    if os.geteuid() != 0:
+        return None
+    if info.st_uid != 0:
+        return f"is owned by uid {info.st_uid}, not root; it names commands run as root: chown root it"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        mode = stat.S_IMODE(info.st_mode)
+        return f"is writable by others (mode {mode:04o}); it names commands run as root: chmod go-w it"
+    return None
+
+
+def read_private(path: Path | str, what: str) -> str:
+    """The text of a secrets file, refused when others may read or write it."""
+    return _read_checked(path, what, _private)
 
 
 def read_private_section(path: Path | str, section: str, what: str) -> dict[str, str]:
-    """One section of a secrets file (SNMP credentials, say), after check_private()."""
-    check_private(path, what)
-    parser = inifile.read_ini(path, configparser.RawConfigParser(strict=False), what)
+    """One section of a secrets file (SNMP credentials, say)."""
+    text = read_private(path, what)
+    parser = inifile.read_ini(path, configparser.RawConfigParser(strict=False), what, text=text)
     if not parser.has_section(section):
         raise ConfigError(f"{what} {path} has no [{section}] section")
     return {key: value.strip() for key, value in parser.items(section)}
@@ -261,8 +302,8 @@ def read_private_section(path: Path | str, section: str, what: str) -> dict[str,
 
 def read_option_file(path: Path, group: str = "client") -> ClientOptions:
     """Read credentials from a my.cnf-style file, refusing one that others can read."""
-    check_private(path, "option file")
-    options, groups = read_groups(path, (group.lower(),), includes=False)
+    text = read_private(path, "option file")
+    options, groups = read_groups(path, (group.lower(),), includes=False, text=text)
     if group.lower() not in groups:
         raise ConfigError(f"option file {path} has no [{group}] group")
     port_raw = options.get("port") or "3306"

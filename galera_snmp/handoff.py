@@ -1,29 +1,74 @@
 """How short-lived commands hand something to a long-running one: a file replaced in one
-rename (never read half-written) and a datagram on the agent's wake socket.
+rename (never read half-written) and a datagram on the agent's wake socket; and how root reads
+and writes files in folders other users can write (the datadir, state folders) without
+following a symlink one of them planted.
 
 Kept free of heavy imports: galera-snmp-notify runs while mysqld waits for it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
+import stat
 import tempfile
 from pathlib import Path
 
+MAX_READ = 1 << 20  # the files we read are a few hundred bytes; more is not one of them
 
-def write_atomically(path: Path | str, text: str, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``text`` by temp file + rename (keepalived's inotify sees IN_MOVED_TO)."""
+
+def write_atomically(path: Path | str, text: str, mode: int = 0o644, owner: tuple[int, int] | None = None) -> None:
+    """Replace ``path`` with ``text`` by temp file + rename (keepalived's inotify sees IN_MOVED_TO).
+
+    Mode and owner are set on the open temporary file, never through the path (which another
+    user may have swapped for a symlink meanwhile), and the data is on disk before the rename,
+    so a crash leaves the old file or the new one, never an empty one.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+            handle.flush()
             os.fchmod(handle.fileno(), mode)
+            if owner is not None:
+                os.fchown(handle.fileno(), *owner)
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable; a folder that cannot be opened is left as it is."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder: the rename itself happened
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: Path | str, limit: int = MAX_READ) -> tuple[bytes, os.stat_result]:
+    """The content of a regular file and its status, read without following a symlink at
+    ``path``; OSError for a symlink (ELOOP), anything but a regular file, or more than ``limit``
+    bytes. The status comes from the open file (fstat), not from a second look at the path."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    return data, info
 
 
 def wake(path: Path | str, payload: bytes) -> None:

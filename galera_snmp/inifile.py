@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import os
 
+MAX_SIZE = 1 << 20  # a configuration file is a few KiB; more is not one of ours
 DEFAULT_CONFIG = "/etc/galera-snmp/galera-snmp.conf"
 DEFAULT_WAKE_SOCKET = "/run/galera-snmp/agent.sock"
 DEFAULT_EVENT_FILE = "/run/galera-snmp/last-event.json"
@@ -23,13 +24,17 @@ def read_ini(
     parser: configparser.RawConfigParser | None = None,
     what: str = "config",
     kind: str = "INI file",
+    text: str | None = None,
 ) -> configparser.RawConfigParser:
-    """Read ``path`` into ``parser`` (our INI dialect by default); errors name the file."""
+    """Read ``path`` (or ``text``, already read from it) into ``parser`` (our INI dialect by
+    default); errors name the file."""
     if parser is None:  # "; comment" and "# comment" after a value, as in the documented examples
         parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
+        if text is None:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        parser.read_string(text, source=os.fspath(path))
     except OSError as err:
         raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
     except (configparser.Error, UnicodeDecodeError) as err:

@@ -17,12 +17,13 @@ MAX_DEPTH = 10
 
 
 def read_groups(
-    path: Path | str, groups: tuple[str, ...], includes: bool = True
+    path: Path | str, groups: tuple[str, ...], includes: bool = True, text: str | None = None
 ) -> tuple[dict[str, str | None], set[str]]:
     """Every ``key = value`` of ``groups`` (keys with ``_``; ``None`` for a bare key), and the
-    names of all groups the file has. ``includes``: follow ``!include``/``!includedir``."""
+    names of all groups the file has. ``includes``: follow ``!include``/``!includedir``;
+    ``text``: the file's content, already read by the caller."""
     reader = _Reader(groups, includes)
-    reader.read(Path(path), 0)
+    reader.read(Path(path), 0, text)
     return reader.options, reader.seen
 
 
@@ -39,13 +40,14 @@ class _Reader:
         self.options: dict[str, str | None] = {}
         self.seen: set[str] = set()
 
-    def read(self, path: Path, depth: int) -> None:
+    def read(self, path: Path, depth: int, text: str | None = None) -> None:
         if depth > MAX_DEPTH:
             raise ConfigError(f"{path}: includes nested more than {MAX_DEPTH} deep")
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as err:
-            raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+        if text is None:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError as err:
+                raise ConfigError(f"cannot read {path}: {err.strerror}") from None
         group = None
         for number, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()

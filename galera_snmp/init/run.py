@@ -14,9 +14,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ..config import Config
-from ..handoff import poke, write_atomically
+from ..handoff import poke, read_regular, write_atomically
 from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
@@ -181,14 +182,7 @@ class Initiator:
                 raise InitError(f"{argv[0]} exited {result.returncode}: {' / '.join(tail)}")
 
     def mark_safe(self) -> None:
-        grastate = self.config.server.datadir / "grastate.dat"
-        try:
-            before = grastate.stat()
-            text = mark_safe_to_bootstrap(grastate.read_bytes())
-        except FileNotFoundError:
-            return  # no grastate.dat: nothing forbids the bootstrap
-        write_atomically(grastate, text, mode=before.st_mode & 0o777)
-        os.chown(grastate, before.st_uid, before.st_gid)
+        mark_safe(self.config.server.datadir / "grastate.dat")
 
     def wait_synced(self) -> NodeState:
         deadline = time.monotonic() + self.init.synced_timeout
@@ -292,3 +286,17 @@ def parse_position(text: str) -> Position:
     if not position.is_known:
         raise ValueError(f"{text!r} is not a usable position (a state UUID and a seqno of 0 or more)")
     return position
+
+
+def mark_safe(grastate: Path) -> None:
+    """Set ``safe_to_bootstrap: 1`` in the elected node's grastate.dat, keeping its owner and
+    mode. Root does this in a folder the mysql user owns: the file is read without following a
+    symlink, and its owner is set on the new file before it replaces the old one."""
+    try:
+        data, before = read_regular(grastate)
+    except FileNotFoundError:
+        return  # no grastate.dat: nothing forbids the bootstrap
+    except OSError as err:
+        raise InitError(f"cannot read {grastate}: {err.strerror}") from None
+    text = mark_safe_to_bootstrap(data)
+    write_atomically(grastate, text, mode=before.st_mode & 0o777, owner=(before.st_uid, before.st_gid))

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from ..handoff import write_atomically
+from ..handoff import read_regular, write_atomically
 from ..state import ProcessState, Status
 from .process import process_start, process_state
 
@@ -36,7 +36,7 @@ def clear_phase(path: Path) -> None:
 def read_phase(path: Path) -> tuple[Status, str] | None:
     """The phase of a live galera-init, or None (no file, a dead writer, or garbage)."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_regular(path)[0])
         status, reason, pid, start = Status(data["status"]), str(data["reason"]), data["pid"], data["start"]
     except (OSError, ValueError, KeyError, TypeError):
         return None

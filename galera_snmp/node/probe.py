@@ -23,11 +23,12 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..config import Config, ConfigError, ServerConfig, read_option_file
+from ..handoff import read_regular
 from ..state import Member, MysqlFailure, NodeState, Position, ProcessState
 from .assemble import MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
 from .phase import read_phase
-from .process import find_mysqld
+from .process import find_server
 
 if TYPE_CHECKING:
     import pymysql
@@ -221,7 +222,7 @@ def recover_position(server: ServerConfig) -> Position:
             argv.append(f"--user={server.user}")
         try:
             with datadir_lock(server.datadir):
-                if find_mysqld(server.datadir).state is not ProcessState.ABSENT:
+                if find_server(server).state is not ProcessState.ABSENT:
                     raise RecoveryError("mysqld started meanwhile; recovery skipped")
                 subprocess.run(
                     argv,
@@ -274,13 +275,13 @@ class Probe:
         reading = self._mysql.read()
         # After the read, so the process state explains its outcome: a server that was just
         # stopped by a signal or died while we waited shows as such, not as it was before.
-        proc = find_mysqld(datadir)
+        proc = find_server(self.config.server)
         if proc.state is ProcessState.ABSENT and reading.failure is MysqlFailure.ERROR:
             # No server, yet the socket took the connection: a --wsrep-recover run binds it for a
             # moment and resets what it accepted when it exits. Asking again tells that apart
             # from a server we cannot see.
             reading = self._mysql.read()
-            proc = find_mysqld(datadir)
+            proc = find_server(self.config.server)
         return Observation(
             taken_at=taken_at,
             reading=reading,
@@ -297,7 +298,7 @@ class Probe:
         """The parsed grastate.dat, or the note saying why there is none."""
         path = self.config.server.datadir / "grastate.dat"
         try:
-            return parse_grastate(path.read_bytes())
+            return parse_grastate(read_regular(path)[0])
         except FileNotFoundError:
             return f"{path} does not exist"
         except OSError as err:

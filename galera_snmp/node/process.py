@@ -2,15 +2,25 @@
 
 A mariadbd waiting for a Primary component may have no pid file yet, and one killed with
 SIGKILL leaves a stale one behind; both would make a pid-file check lie.
+
+A process counts only when it is the configured server binary run by the configured user: any
+local user can start a program named ``mariadbd`` with ``--datadir=`` ours, and it must not
+make a stopped node look running (or hold back a recovery, or a bootstrap).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..state import ProcessState
+
+if TYPE_CHECKING:
+    from ..config import ServerConfig
 
 SERVER_NAMES = frozenset({"mariadbd", "mysqld"})
 # A --wsrep-recover run is a short-lived mariadbd on the same datadir, not the server.
@@ -73,17 +83,26 @@ def process_start(pid: int) -> int | None:
         return None
 
 
-def find_mysqld(datadir: Path) -> ProcessInfo:
-    """The state of the mysqld whose datadir is ``datadir``.
+def find_server(server: ServerConfig) -> ProcessInfo:
+    """The state of the configured server on the configured datadir: its binary, its user."""
+    return find_mysqld(server.datadir, binary=server.mysqld, user=server.user)
+
+
+def find_mysqld(datadir: Path, binary: str | None = None, user: str | None = None) -> ProcessInfo:
+    """The state of the mysqld whose datadir is ``datadir``; with ``binary`` and ``user``, only a
+    process running that executable as that user counts (see the module's docstring).
 
     A server process whose datadir cannot be determined (another user's process seen by a
     non-root caller, started without ``--datadir``) counts only when it is the only server on
-    the host, which is the common single-instance case.
+    the host, which is the common single-instance case. UNKNOWN when /proc cannot be read or
+    ``user`` does not exist: then nothing can be ruled out.
     """
     try:
         entries = [int(name) for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
+        uid = None if user is None else pwd.getpwnam(user).pw_uid
+    except (OSError, KeyError):
         return ProcessInfo(ProcessState.UNKNOWN)
+    executable = None if binary is None else _resolve(Path(shutil.which(binary) or binary))
     wanted = _resolve(datadir)
     matches: list[int] = []
     undetermined: list[int] = []
@@ -94,6 +113,8 @@ def find_mysqld(datadir: Path) -> ProcessInfo:
             continue
         argv = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
         if os.path.basename(argv[0]) not in SERVER_NAMES or any(a.startswith(_NOT_A_SERVER) for a in argv):
+            continue
+        if not _is_ours(pid, executable, uid):
             continue
         servers += 1
         found = _datadir_of(pid, argv)
@@ -108,6 +129,29 @@ def find_mysqld(datadir: Path) -> ProcessInfo:
         if state is not ProcessState.ABSENT:  # else it exited meanwhile, or is a zombie
             return ProcessInfo(state, pid)
     return ProcessInfo(ProcessState.ABSENT)
+
+
+def _is_ours(pid: int, executable: Path | None, uid: int | None) -> bool:
+    """Whether the process runs ``executable`` as ``uid`` (None: not checked). The effective uid
+    is in /proc/PID/status for anyone; /proc/PID/exe only for root and the process's owner — where
+    it cannot be read, the uid alone decides (a user who is the server's user owns the datadir)."""
+    if uid is not None:
+        status = _read(f"/proc/{pid}/status") or b""
+        line = next((row for row in status.splitlines() if row.startswith(b"Uid:")), b"")
+        ids = line.split()[1:3]
+        if len(ids) < 2 or int(ids[1]) != uid:
+            return False
+    if executable is not None:
+        try:
+            running = os.readlink(f"/proc/{pid}/exe")
+        except PermissionError:
+            return uid is not None
+        except OSError:
+            return False
+        # a binary replaced by a package upgrade while the server runs reads "... (deleted)"
+        if Path(running.removesuffix(" (deleted)")) != executable:
+            return False
+    return True
 
 
 def _resolve(path: Path) -> Path:

@@ -18,12 +18,13 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, ServerConfig
 from ..state import Health, NodeReport, NodeState, ProcessState, Status, assess_health
 from .probe import Probe
-from .process import find_mysqld, process_state
+from .process import find_server, process_state
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,10 @@ def is_valid(state: NodeState) -> bool:
     return state.answered or state.process is ProcessState.ABSENT
 
 
-def process_changed(state: NodeState, datadir: Path) -> bool:
+def process_changed(state: NodeState, server: ServerConfig) -> bool:
     """Whether mysqld appeared or vanished since ``state`` (cheap: one /proc read, or a scan)."""
     if state.pid is None:
-        return find_mysqld(datadir).state is not ProcessState.ABSENT
+        return find_server(server).state is not ProcessState.ABSENT
     return process_state(state.pid) is not state.process
 
 
@@ -137,17 +138,27 @@ class WakeSocket:
                 self.path.unlink()
 
 
+class Wake(StrEnum):
+    """Why :meth:`Watcher.wait` returned."""
+
+    EVENT = "event"  # a datagram on the wake socket (galera-snmp-notify, drain)
+    PROCESS = "process"  # mysqld appeared or vanished
+    INTERVAL = "interval"  # the refresh interval passed
+    STOP = "stop"  # the stop event was set
+
+
 class Watcher:
     """Waits until the next snapshot is due: after the refresh interval, at once on a wsrep
     event, or when mysqld appears or vanishes."""
 
     def __init__(self, config: Config, wake: WakeSocket | None, stop: threading.Event) -> None:
         self.interval = config.agent.refresh_interval
-        self.datadir = config.server.datadir
+        self.server = config.server
         self.wake = wake
         self.stop = stop
 
-    def wait(self, state: NodeState | None) -> None:
+    def wait(self, state: NodeState | None) -> Wake:
+        """Wait until the next snapshot is due, and say why it is (an empty datagram wakes nobody)."""
         deadline = time.monotonic() + self.interval
         while (left := deadline - time.monotonic()) > 0 and not self.stop.is_set():
             if self.wake is None:
@@ -158,9 +169,10 @@ class Watcher:
             if event:
                 log.info("woken by wsrep event: %r", event[:200])
                 self.stop.wait(MIN_WAKE_INTERVAL)  # a flood of wake-ups is not a flood of queries
-                return
-            if state is not None and process_changed(state, self.datadir):
-                return
+                return Wake.EVENT
+            if state is not None and process_changed(state, self.server):
+                return Wake.PROCESS
+        return Wake.STOP if self.stop.is_set() else Wake.INTERVAL
 
     def follow(self, refresh: Callable[[], NodeReport], last: NodeReport) -> None:
         """Call ``refresh`` whenever a snapshot is due, until stopped."""

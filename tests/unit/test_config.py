@@ -1,6 +1,7 @@
 """The INI configuration and the my.cnf-style option file."""
 
 import os
+import pwd
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,43 @@ def test_the_readme_example_config_loads_as_documented(tmp_path):
     assert config.keepalived.track_file == Path("/run/galera-snmp/keepalived.track")
     assert config.http == HttpConfig(enabled=False, address="0.0.0.0", port=9200)
     assert config.agent.socket == Path("/var/agentx/master")
+
+
+# --- the main config as root -----------------------------------------------------------------
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the ownership rule applies to root")
+
+
+@root_only
+def test_as_root_a_config_another_user_owns_is_refused(tmp_path):
+    conf = write(tmp_path / "galera-snmp.conf", "[mysql]\noption_file = client.cnf\n", 0o644)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(conf, nobody.pw_uid, nobody.pw_gid)
+    with pytest.raises(ConfigError) as info:
+        load_config(conf)
+    assert str(info.value) == (
+        f"config {conf} is owned by uid {nobody.pw_uid}, not root; it names commands run as root: chown root it"
+    )
+
+
+@root_only
+@pytest.mark.parametrize("mode", [0o664, 0o646, 0o666])
+def test_as_root_a_config_others_may_write_is_refused(tmp_path, mode):
+    conf = write(tmp_path / "galera-snmp.conf", "[mysql]\noption_file = client.cnf\n", mode)
+    with pytest.raises(ConfigError, match=f"writable by others \\(mode {mode:04o}\\)"):
+        load_config(conf)
+
+
+@root_only
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600, 0o444])
+def test_as_root_a_root_owned_config_not_writable_by_others_loads(tmp_path, mode):
+    write(tmp_path / "client.cnf", "[client]\nuser = monitor\n", 0o600)
+    conf = write(tmp_path / "galera-snmp.conf", "[mysql]\noption_file = client.cnf\n", mode)
+    assert load_config(conf).mysql.option_file == tmp_path / "client.cnf"
+
+
+def test_a_fifo_option_file_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "client.cnf"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        read_option_file(fifo)

@@ -1,5 +1,6 @@
 """Parsers of grastate.dat and the --wsrep-recover log, on real and garbage input."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,7 @@ def recovered_line(position):
 @pytest.mark.parametrize("read", [fixture_text, fixture_bytes], ids=["str", "bytes"])
 def test_grastate_running_has_unknown_seqno(read):
     state = parse_grastate(read("grastate-running.dat"))
-    assert isinstance(state, GraState)
-    assert state.version == "2.1"
-    assert state.position == Position(CLUSTER_UUID, -1, SeqnoSource.GRASTATE, False)
+    assert state == GraState(version="2.1", position=Position(CLUSTER_UUID, -1, SeqnoSource.GRASTATE, False))
     assert state.position.is_known is False
 
 
@@ -231,17 +230,52 @@ _line_pieces = st.sampled_from(
     ]
 )
 _grastate_like = st.lists(st.one_of(_line_pieces, st.text(max_size=30)), max_size=8).map("\n".join)
+_HEX_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def grastate_complaint(data):
+    """What parse_grastate must say about ``data``, or None when it must accept it: the first
+    problem a reader meets, written independently of the code under test."""
+    if isinstance(data, bytes):
+        if not data.isascii():
+            return "grastate.dat is not a text file"
+        data = data.decode("ascii")
+    if "\x00" in data:
+        return "grastate.dat contains NUL bytes"
+    if not data.strip():
+        return "grastate.dat is empty"
+    first = {}  # the first line of each key counts
+    for line in (raw.strip() for raw in data.splitlines()):
+        if not line or line.startswith("#"):
+            continue
+        if ":" not in line:
+            return f"grastate.dat: unexpected line {line[:60]!r}"
+        key, _, value = line.partition(":")
+        first.setdefault(key.strip(), value.strip())
+    for key in ("uuid", "seqno"):
+        if key not in first:
+            return f"grastate.dat has no {key!r} line"
+    if not _HEX_UUID.fullmatch(first["uuid"]):
+        return f"grastate.dat uuid {first['uuid']!r} is not a UUID"
+    if not re.fullmatch(r"-?[0-9]+", first["seqno"]):
+        return f"grastate.dat seqno {first['seqno']!r} is not an integer"
+    if not -1 <= int(first["seqno"]) <= SEQNO_MAX:
+        return f"grastate.dat seqno {int(first['seqno'])} is out of range (-1 .. 2^63-1)"
+    if first.get("safe_to_bootstrap", "0") not in ("0", "1"):
+        return f"grastate.dat safe_to_bootstrap {first['safe_to_bootstrap']!r} is neither 0 nor 1"
+    return None
 
 
 @settings(max_examples=200)
 @given(st.one_of(st.text(), st.binary(), _grastate_like))
 def test_parse_grastate_returns_valid_seqno_or_raises(data):
+    complaint = grastate_complaint(data)
     try:
         state = parse_grastate(data)
     except GaleraFileError as err:
-        assert str(err)
+        assert str(err) == complaint
         return
-    assert isinstance(state, GraState)
+    assert complaint is None
     assert -1 <= state.position.seqno < 2**63
     assert state.position.source is SeqnoSource.GRASTATE
     text = data.decode("ascii") if isinstance(data, bytes) else data
@@ -266,10 +300,27 @@ def _recovery_logs(draw):
 @settings(max_examples=200)
 @given(st.one_of(st.text(), st.binary(), _recovery_logs(), _recovery_logs().map(str.encode)))
 def test_parse_recovered_position_returns_valid_seqno_or_raises(data):
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     try:
         position = parse_recovered_position(data)
     except GaleraFileError as err:
-        assert str(err)
+        message = str(err)
+        # Each message names what is wrong, and only what this log shows.
+        no_line = re.fullmatch(r"no 'Recovered position' in the recovery log \((.*)\)", message, re.DOTALL)
+        bad_uuid = re.fullmatch(r"recovered uuid '([0-9a-fA-F-]{36})' is not a UUID", message)
+        bad_seqno = re.fullmatch(r"recovered seqno (-?[0-9]+) is out of range \(-1 \.\. 2\^63-1\)", message)
+        if "Recovered position" not in text:
+            assert no_line, message
+        if no_line:
+            if "[ERROR]" not in text:
+                assert no_line[1] == "no error lines either"
+        elif bad_uuid:
+            assert f"{bad_uuid[1]}:" in text and not _HEX_UUID.fullmatch(bad_uuid[1])
+        else:
+            assert bad_seqno, message
+            assert not -1 <= int(bad_seqno[1]) <= SEQNO_MAX
         return
-    assert isinstance(position, Position)
+    assert position.source is SeqnoSource.RECOVERED
+    assert _HEX_UUID.fullmatch(position.uuid) and position.uuid == position.uuid.lower()
+    assert f"{position.uuid}:" in text.lower()
     assert -1 <= position.seqno < 2**63

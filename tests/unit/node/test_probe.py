@@ -32,7 +32,7 @@ def test_process_change_during_the_read_is_what_the_snapshot_shows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, during_read: ProcessState, failure: MysqlFailure, expected: Status
 ) -> None:
     process = {"now": ProcessInfo(ProcessState.RUNNING, 4242)}
-    monkeypatch.setattr(probe_module, "find_mysqld", lambda datadir: process["now"])
+    monkeypatch.setattr(probe_module, "find_server", lambda server: process["now"])
 
     def read() -> MysqlReading:
         process["now"] = ProcessInfo(during_read, None if during_read is ProcessState.ABSENT else 4242)
@@ -57,7 +57,7 @@ import pymysql
 print(state.mysql_failure, "ssl" in sys.modules, "cryptography" in sys.modules, pymysql._auth._have_cryptography)
 import ssl  # hidden only while PyMySQL loaded
 
-print(ssl.PROTOCOL_TLS_CLIENT is not None)
+print(sys.modules["ssl"] is ssl, ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).protocol.name)
 """
 
 
@@ -78,7 +78,9 @@ def test_probe_loads_pymysql_without_tls_and_only_needed_crypto(
     )
     result = subprocess.run([sys.executable, "-c", _LOADED, str(config)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["refused", "False", str(cryptography), str(cryptography), "True"]
+    assert result.stdout.split() == [
+        "refused", "False", str(cryptography), str(cryptography), "True", "PROTOCOL_TLS_CLIENT"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -92,7 +94,7 @@ def test_probe_loads_pymysql_without_tls_and_only_needed_crypto(
 def test_no_server_but_a_reset_connection_is_asked_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failures: tuple[MysqlFailure, ...], expected: Status
 ) -> None:
-    monkeypatch.setattr(probe_module, "find_mysqld", lambda datadir: ProcessInfo(ProcessState.ABSENT))
+    monkeypatch.setattr(probe_module, "find_server", lambda server: ProcessInfo(ProcessState.ABSENT))
     answers = iter(failures)
     with Probe(load_config(stopped_node_config(tmp_path))) as probe:
         monkeypatch.setattr(probe._mysql, "read", lambda: MysqlReading(failure=next(answers), error="reset by peer"))
@@ -114,7 +116,7 @@ def recovering_config(folder: Path) -> Path:
 @pytest.fixture
 def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
     """No mysqld on the test's datadir, whatever else runs on this machine."""
-    monkeypatch.setattr(probe_module, "find_mysqld", lambda datadir: ProcessInfo(ProcessState.ABSENT))
+    monkeypatch.setattr(probe_module, "find_server", lambda server: ProcessInfo(ProcessState.ABSENT))
 
 
 @pytest.mark.usefixtures("no_server")

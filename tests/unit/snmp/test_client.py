@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -202,11 +201,11 @@ def test_an_answer_lacking_a_requested_oid_is_an_error(agent_factory: Callable) 
 
 def test_no_answer_is_a_timeout_after_every_retry(agent_factory: Callable) -> None:
     agent = agent_factory(lambda r: [])
-    started = time.monotonic()
     with Client(target(agent, timeout=0.2, retries=2)) as client, pytest.raises(SnmpTimeout, match=r"3 x 0.2 s"):
         client.get([SYS_UPTIME])
-    assert time.monotonic() - started >= 0.6
-    assert len({request.request_id for request in agent.received(3)}) == 1
+    tries = agent.received(3)  # the first request and its 2 retries, each the same datagram
+    assert [(r.kind, r.oids) for r in tries] == [("GetRequestPDU", [SYS_UPTIME])] * 3
+    assert len({r.raw for r in tries}) == 1
     assert agent.requests.empty()
 
 
@@ -221,12 +220,10 @@ def test_icmp_port_unreachable_is_an_error_not_a_timeout() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    started = time.monotonic()
     with Client(Target("127.0.0.1", port, timeout=5, retries=0)) as client, pytest.raises(SnmpError) as caught:
         client.get([SYS_UPTIME])
     assert "refused" in str(caught.value)
     assert not isinstance(caught.value, SnmpTimeout)
-    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize("version", ["2c", "3"])

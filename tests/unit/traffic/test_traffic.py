@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, ServerConfig
-from galera_snmp.node.watch import WakeSocket, Watcher
+from galera_snmp.node.watch import Wake, WakeSocket, Watcher
 from galera_snmp.state import Health, NodeReport, ProcessState, Status
 from galera_snmp.traffic.drain import drain, undrain
 from galera_snmp.traffic.httpcheck import HealthServer, describe
@@ -207,7 +206,8 @@ def test_wake_socket_replaces_a_stale_one_but_not_a_live_one(short_dir):
 
 
 def test_watcher_returns_on_event_on_process_change_or_after_the_interval(short_dir):
-    config = config_in(short_dir)
+    short = config_in(short_dir)  # refresh_interval 0.5
+    config = replace(short, agent=replace(short.agent, refresh_interval=30))  # the event and the process come first
     wake = WakeSocket(config.agent.wake_socket)
     watcher = Watcher(config, wake, threading.Event())
     try:
@@ -215,22 +215,14 @@ def test_watcher_returns_on_event_on_process_change_or_after_the_interval(short_
         running = synced_state(pid=child.pid, process=ProcessState.RUNNING)
         threading.Timer(0.1, lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(
             b"event", str(config.agent.wake_socket))).start()
-        started = time.monotonic()
-        watcher.wait(running)  # the event
-        by_event = time.monotonic() - started
+        assert watcher.wait(running) is Wake.EVENT
         threading.Timer(0.1, child.kill).start()
-        started = time.monotonic()
-        watcher.wait(running)  # the process vanishing
+        assert watcher.wait(running) is Wake.PROCESS  # the process vanishing
         child.wait()
-        by_process = time.monotonic() - started
-        started = time.monotonic()
-        watcher.wait(synced_state(pid=None, process=ProcessState.ABSENT, status=Status.STOPPED))
-        by_interval = time.monotonic() - started
+        stopped = synced_state(pid=None, process=ProcessState.ABSENT, status=Status.STOPPED)
+        assert Watcher(short, wake, threading.Event()).wait(stopped) is Wake.INTERVAL  # nothing happens
     finally:
         wake.close()
-    # relative, not wall-clock limits: each early return comes well before the interval
-    assert by_event < by_interval and by_process < by_interval
-    assert by_interval >= config.agent.refresh_interval
 
 
 def test_watcher_without_a_wake_socket_still_sees_the_process_and_the_stop(short_dir):
@@ -240,13 +232,8 @@ def test_watcher_without_a_wake_socket_still_sees_the_process_and_the_stop(short
     watcher = Watcher(config, None, stop)
     child = subprocess.Popen(["sleep", "60"])
     threading.Timer(0.1, child.kill).start()
-    started = time.monotonic()
-    watcher.wait(synced_state(pid=child.pid, process=ProcessState.RUNNING))  # the process vanishing
-    by_process = time.monotonic() - started
+    assert watcher.wait(synced_state(pid=child.pid, process=ProcessState.RUNNING)) is Wake.PROCESS
     child.wait()
     threading.Timer(0.1, stop.set).start()
-    started = time.monotonic()
-    watcher.wait(synced_state(pid=os.getpid(), process=ProcessState.RUNNING))  # nothing changes but the stop
-    by_stop = time.monotonic() - started
-    # relative, not wall-clock limits: without those two, each wait would last the interval
-    assert by_process < config.agent.refresh_interval and by_stop < config.agent.refresh_interval
+    # nothing changes but the stop (the interval is 30 s)
+    assert watcher.wait(synced_state(pid=os.getpid(), process=ProcessState.RUNNING)) is Wake.STOP
