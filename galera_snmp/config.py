@@ -51,6 +51,9 @@ class AgentConfig:
     reconnect_timeout: float = 60.0  # then exit non-zero, so the service manager restarts us
     wake_socket: Path = Path(inifile.DEFAULT_WAKE_SOCKET)
     event_file: Path = Path(inifile.DEFAULT_EVENT_FILE)
+    # What the agent keeps across restarts (the recovered position for one-shot commands, ...):
+    # root's, never a world-writable folder such as /var/tmp.
+    state_dir: Path = Path("/var/lib/galera-snmp")
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "reconnect_timeout": "seconds",
         "wake_socket": "path",
         "event_file": "path",
+        "state_dir": "path",
     },
     "keepalived": {"track_file": "path"},
     "http": {"enabled": "bool", "address": "str", "port": "port"},

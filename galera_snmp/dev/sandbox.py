@@ -256,6 +256,7 @@ class SandboxNode:
             "[server]\ndatadir = data\ndefaults_file = my.cnf\n\n"
             "[health]\ndrain_file = drained\n\n"
             "[agent]\nsocket = run/agentx.sock\nwake_socket = run/agent-wake.sock\nevent_file = run/last-event.json\n"
+            "state_dir = state\n"
             "# wsrep_desync and FLUSH send no wsrep notification: they show within one refresh\n"
             "refresh_interval = 0.5\n\n"
             "[keepalived]\ntrack_file = run/keepalived.track\n\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import pwd
@@ -23,8 +24,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..config import Config, ConfigError, ServerConfig, read_option_file
-from ..handoff import read_regular
-from ..state import Member, MysqlFailure, NodeState, Position, ProcessState
+from ..handoff import read_regular, write_atomically
+from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
 from .assemble import MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
 from .phase import read_phase
@@ -242,12 +243,22 @@ def recover_position(server: ServerConfig) -> Position:
             raise RecoveryError(str(err)) from None
 
 
+RECOVERED_FILE = "recovered.json"  # in [agent] state_dir: the agent's last recovery, for one-shot commands
+
+
 class Probe:
     """Takes snapshots of the local node. Keep one per process: it reuses its connection and
-    remembers a recovered position until the datadir changes."""
+    remembers a recovered position until the datadir changes.
 
-    def __init__(self, config: Config) -> None:
+    Only a long-running probe (``recover=True``: the agent, galera-init) runs ``--wsrep-recover``;
+    it keeps the outcome in ``[agent] state_dir``. One-shot commands (galera-check, check_galera,
+    the track-file writer: a ``vrrp_script`` runs them every second, as root) read that file, and
+    report the position as unknown, with the reason, when it does not match the datadir as it is.
+    """
+
+    def __init__(self, config: Config, recover: bool = True) -> None:
         self.config = config
+        self.recover = recover
         self._mysql = MysqlReader(config)
         self._recovered: tuple[tuple[object, ...], Position | str] | None = None
 
@@ -265,7 +276,8 @@ class Probe:
         observation = self.observe()
         recover = self.config.server.recover
         if recovery_wanted(observation, recover):
-            observation = replace(observation, recovered=self._recover())
+            outcome = self._recover() if self.recover else self._recovered_by_agent()
+            observation = replace(observation, recovered=outcome)
         return assemble(observation, recover=recover)
 
     def observe(self) -> Observation:
@@ -331,4 +343,39 @@ class Probe:
         except OSError as err:  # temporary directory, chown, lock: never escapes the probe
             outcome = f"recovery could not run: {err.strerror or err}"
         self._recovered = (self._datadir_key(), outcome)
+        self._keep(*self._recovered)
         return outcome
+
+    def _keep(self, key: tuple[object, ...], outcome: Position | str) -> None:
+        """Leave the outcome for one-shot commands; failing to is logged, never fatal."""
+        record: dict[str, object] = {"datadir": str(self.config.server.datadir), "key": key}
+        if isinstance(outcome, Position):
+            record |= {"uuid": outcome.uuid, "seqno": outcome.seqno}
+        else:
+            record["error"] = outcome
+        folder = self.config.agent.state_dir
+        try:
+            folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+            write_atomically(folder / RECOVERED_FILE, json.dumps(record) + "\n")
+        except OSError as err:
+            log.warning("cannot keep the recovered position in %s: %s", folder, err.strerror or err)
+
+    def _recovered_by_agent(self) -> Position | str:
+        """What the agent's recovery found for the datadir as it is now, or why that is unknown."""
+        path = self.config.agent.state_dir / RECOVERED_FILE
+        hint = "one-shot commands never run --wsrep-recover; galera-snmp-agent does and keeps its result"
+        try:
+            record = json.loads(read_regular(path)[0])
+            key = json.loads(json.dumps(self._datadir_key()))  # as the agent wrote it
+            if record.get("datadir") != str(self.config.server.datadir) or record.get("key") != key:
+                return f"no recovered position for the datadir as it is now ({hint})"
+            if "error" in record:
+                return f"the agent's recovery failed: {record['error']}"
+            uuid, seqno = record["uuid"], record["seqno"]
+            if not isinstance(uuid, str) or type(seqno) is not int:
+                raise ValueError("not a position")
+            return Position(uuid, seqno, SeqnoSource.RECOVERED)
+        except FileNotFoundError:
+            return f"no recovered position in {path} ({hint})"
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            return f"cannot read {path}: {err}"

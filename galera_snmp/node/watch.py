@@ -89,8 +89,9 @@ class Reporter:
 
 def local_report(config: Config) -> NodeReport:
     """This node's report from one fresh snapshot, judged exactly as the agent judges its own: the
-    one way the one-shot commands (galera-check, the track-file writer, check_galera) read the node."""
-    with Probe(config) as probe:
+    one way the one-shot commands (galera-check, the track-file writer, check_galera) read the node.
+    They never run ``--wsrep-recover``: they read the agent's result (see Probe)."""
+    with Probe(config, recover=False) as probe:
         return Reporter(config, probe.snapshot).report()
 
 

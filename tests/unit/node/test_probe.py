@@ -3,6 +3,7 @@ datadir, when it runs a recovery, and what it loads. What it makes of them: test
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,8 @@ def test_no_server_but_a_reset_connection_is_asked_again(
 def recovering_config(folder: Path) -> Path:
     """A stopped node (no socket) whose probe may run --wsrep-recover."""
     config = stopped_node_config(folder, f"[health]\ndrain_file = {folder / 'drained'}\n"
-                                         f"[init]\nphase_file = {folder / 'phase.json'}\n")
+                                         f"[init]\nphase_file = {folder / 'phase.json'}\n"
+                                         f"[agent]\nstate_dir = {folder / 'state'}\n")
     config.write_text(config.read_text().replace("recover = no", "recover = yes"))
     return config
 
@@ -190,3 +192,53 @@ def test_a_failed_recovery_is_a_note_and_not_rerun(tmp_path: Path, monkeypatch: 
         assert state.position == Position(UUID, safe_to_bootstrap=False)
         assert state.notes == ("recovery failed: --wsrep-recover did not finish within 300 s",)
 
+
+
+@pytest.mark.usefixtures("no_server")
+def test_a_one_shot_probe_never_recovers_and_reads_the_agents_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """galera-check and check_galera run every second from vrrp_script/NRPE, as root: they read
+    what the agent's recovery found for the datadir as it is, never run --wsrep-recover."""
+    recovered = Position(UUID, 6, SeqnoSource.RECOVERED)
+    runs: list[bool] = []
+
+    def recover(server: ServerConfig) -> Position:
+        runs.append(True)
+        return recovered
+
+    monkeypatch.setattr(probe_module, "recover_position", recover)
+    (tmp_path / "grastate.dat").write_bytes((FIXTURES / "grastate-running.dat").read_bytes())
+    config = load_config(recovering_config(tmp_path))
+    hint = "one-shot commands never run --wsrep-recover; galera-snmp-agent does and keeps its result"
+    with Probe(config, recover=False) as one_shot:
+        before = one_shot.snapshot()
+    assert before.position == Position(UUID, safe_to_bootstrap=False)
+    assert before.notes == (f"recovery failed: no recovered position in {tmp_path / 'state' / 'recovered.json'} "
+                            f"({hint})",)
+    with Probe(config) as agent:
+        assert agent.snapshot().position == replace(recovered, safe_to_bootstrap=False)
+    with Probe(config, recover=False) as one_shot:
+        assert one_shot.snapshot().position == replace(recovered, safe_to_bootstrap=False)
+        (tmp_path / "grastate.dat").write_bytes((FIXTURES / "grastate-running.dat").read_bytes() + b"\n")
+        changed = one_shot.snapshot()  # the datadir changed since the agent's recovery
+    assert changed.position == Position(UUID, safe_to_bootstrap=False)
+    assert changed.notes == (f"recovery failed: no recovered position for the datadir as it is now ({hint})",)
+    assert runs == [True]
+
+
+@pytest.mark.usefixtures("no_server")
+def test_the_agents_failed_recovery_is_what_a_one_shot_probe_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def recover(server: ServerConfig) -> Position:
+        raise RecoveryError("no 'Recovered position' in the error log")
+
+    monkeypatch.setattr(probe_module, "recover_position", recover)
+    (tmp_path / "grastate.dat").write_bytes((FIXTURES / "grastate-running.dat").read_bytes())
+    config = load_config(recovering_config(tmp_path))
+    with Probe(config) as agent:
+        agent.snapshot()
+    with Probe(config, recover=False) as one_shot:
+        state = one_shot.snapshot()
+    assert state.notes == ("recovery failed: the agent's recovery failed: no 'Recovered position' in the error log",)
