@@ -52,6 +52,7 @@ class Observation:
     phase: tuple[Status, str] | None  # what a live galera-init publishes, if one runs
     drained: bool
     recovered: Position | str | None = None  # --wsrep-recover's position or error; None when not run
+    initialized: bool = True  # the datadir holds a server's data (its mysql/ schema folder): something to recover
 
 
 def _process(observation: Observation) -> ProcessState:
@@ -82,9 +83,13 @@ def _known_without_recovery(observation: Observation) -> Position | None:
 def recovery_wanted(observation: Observation, enabled: bool) -> bool:
     """Whether to run ``--wsrep-recover`` before assembling: only when it is ``enabled``, neither
     mysqld nor grastate.dat knows the position, and no server runs on the datadir (two mariadbd
-    on one datadir would fight over InnoDB)."""
+    on one datadir would fight over InnoDB). Never on a datadir with nothing to recover (no
+    mysql/ folder: wiped for a state transfer, a recovery run would create InnoDB files in it) or one
+    a state transfer left half-written (sst_in_progress): its position must stay unknown."""
     return (
         enabled
+        and observation.initialized
+        and not observation.sst_in_progress
         and _process(observation) is ProcessState.ABSENT
         and _known_without_recovery(observation) is None
     )

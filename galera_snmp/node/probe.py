@@ -301,6 +301,7 @@ class Probe:
             pid=proc.pid,
             grastate=self._grastate(),
             sst_in_progress=(datadir / "sst_in_progress").exists(),
+            initialized=(datadir / "mysql").is_dir(),
             gvwstate_present=(datadir / "gvwstate.dat").exists(),
             phase=read_phase(self.config.init.phase_file),
             drained=self.config.drain_file.exists(),

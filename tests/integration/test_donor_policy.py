@@ -10,7 +10,7 @@ from support import http_get
 
 from galera_snmp.config import load_config, read_option_file
 from galera_snmp.dev.sandbox import ADMIN_GROUP, HTTP_PORT, Sandbox
-from galera_snmp.node.probe import Probe
+from galera_snmp.node.probe import Probe, datadir_lock
 from galera_snmp.state import DONOR, HealthPolicy, assess_health
 
 pytestmark = pytest.mark.integration
@@ -25,9 +25,14 @@ def test_a_real_mariabackup_donor_serves_only_when_donors_serve(cluster: Sandbox
     # the SST user's credentials go to the donor at run time, never into a file
     donor.sql(f"SET GLOBAL wsrep_sst_auth = '{admin.user}:{admin.password}'")
     joiner.stop()
-    shutil.rmtree(joiner.datadir)
-    joiner.datadir.mkdir()
-    shutil.chown(joiner.datadir, "mysql", "mysql")
+    # wiped under the lock our recovery takes, so the node's agent cannot recover it meanwhile;
+    # without a mysql/ folder it leaves the empty datadir alone afterwards
+    with datadir_lock(joiner.datadir):
+        for item in list(joiner.datadir.iterdir()):
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
     joiner.start(extra_args=("--wsrep_sst_method=mariabackup", f"--wsrep_sst_donor={donor.name}"))
     seen = []
     try:

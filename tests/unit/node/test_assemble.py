@@ -219,6 +219,8 @@ def test_position(observation, recover, position, notes):
         (running(reading=REFUSED, process=ProcessState.SUSPENDED), True, False),
         (stopped(process=ProcessState.UNKNOWN), True, False),  # cannot tell whether one runs
         (stopped(reading=MysqlReading(failure=MysqlFailure.TIMEOUT, error="timed out")), True, False),
+        (stopped(sst_in_progress=True), True, False),  # an aborted state transfer: never a position
+        (stopped(initialized=False), True, False),  # a wiped datadir: nothing to recover
     ],
 )
 def test_recovery_wanted(observation, enabled, wanted):

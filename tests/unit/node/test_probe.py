@@ -107,7 +107,8 @@ def test_no_server_but_a_reset_connection_is_asked_again(
 
 
 def recovering_config(folder: Path) -> Path:
-    """A stopped node (no socket) whose probe may run --wsrep-recover."""
+    """A stopped node (no socket, an initialized datadir) whose probe may run --wsrep-recover."""
+    (folder / "mysql").mkdir()
     config = stopped_node_config(folder, f"[health]\ndrain_file = {folder / 'drained'}\n"
                                          f"[init]\nphase_file = {folder / 'phase.json'}\n"
                                          f"[agent]\nstate_dir = {folder / 'state'}\n")
