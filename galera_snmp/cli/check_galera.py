@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
+import stat
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NoReturn
 
 import nagiosplugin
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from ..snmp.client import Target
 
 PROG = "check_galera"
-DEFAULT_STATE_DIR = "/var/tmp/check_galera"
+ENV_PREFIX = "CHECK_GALERA_"  # CHECK_GALERA_AUTHPASSWD=...: secrets from Icinga's env, off the command line
 # default -w / -c per mode (cluster derives its own from --expected)
 DEFAULT_RANGES = {
     "flow-control": ("10", "25"),  # percent of time paused since the last run
@@ -91,7 +93,9 @@ def build_parser() -> _Parser:
         choices=("unknown", "warning", "critical"),
         help="state when a node does not answer over SNMP (default: unknown; peers: warning)",
     )
-    modes.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="flow-control, conflicts: where runs are kept")
+    modes.add_argument(
+        "--state-dir", help="flow-control, conflicts: where runs are kept (default: ~/.local/state/check_galera)"
+    )
     modes.add_argument("--send-warning", metavar="RANGE", help="queues: warning range of the send queue")
     modes.add_argument("--send-critical", metavar="RANGE", help="queues: critical range of the send queue")
     return parser
@@ -107,8 +111,22 @@ def _range(parser: _Parser, value: str | None, option: str) -> str | None:
     return value
 
 
+def default_state_dir() -> str:
+    """Our own folder ($XDG_STATE_HOME or ~/.local/state): never a shared one such as /var/tmp,
+    where another user could create the folder first or plant a symlink in it."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".local", "state")
+    return os.path.join(base, "check_galera")
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """SNMP settings from CHECK_GALERA_<KEY> variables (Icinga 2's ``env`` of a CheckCommand)."""
+    names = {key: ENV_PREFIX + key.upper() for key in snmpsettings.KEYS}
+    return {key: environ[name] for key, name in names.items() if environ.get(name)}
+
+
 def snmp_settings(args: argparse.Namespace) -> dict[str, str | None]:
-    """SNMP settings: the command line, else the --credentials file, else the defaults."""
+    """SNMP settings: the command line, else CHECK_GALERA_* variables, else the --credentials
+    file, else the defaults."""
     from_file: dict[str, str] = {}
     if args.credentials:
         from ..config import ConfigError, read_private_section
@@ -121,8 +139,9 @@ def snmp_settings(args: argparse.Namespace) -> dict[str, str | None]:
         from_file_checked = snmpsettings.merge(from_file)
     except ValueError as err:
         raise _UsageError(f"credentials file {args.credentials}: {err}") from None
+    command_line = {key: getattr(args, key) for key in snmpsettings.KEYS}
     try:
-        return snmpsettings.merge({key: getattr(args, key) for key in snmpsettings.KEYS}, from_file_checked)
+        return snmpsettings.merge(command_line, from_environment(os.environ), from_file_checked)
     except ValueError as err:
         raise _UsageError(str(err)) from None
 
@@ -154,13 +173,17 @@ def _peer_list(text: str) -> list[tuple[str, int]]:
 def _state_file(args: argparse.Namespace, source_name: str) -> str:
     import hashlib
 
-    os.makedirs(args.state_dir, mode=0o700, exist_ok=True)
-    info = os.stat(args.state_dir)
-    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+    folder = args.state_dir or default_state_dir()
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError as err:
+        raise _UsageError(f"--state-dir {folder}: {err.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         # someone else's directory could hold a symlink where our state file goes
-        raise _UsageError(f"--state-dir {args.state_dir} must be ours and not writable by others")
+        raise _UsageError(f"--state-dir {folder} must be our own directory, not writable by others")
     key = hashlib.sha1(f"{args.mode}|{source_name}|{args.config}".encode()).hexdigest()[:16]
-    return os.path.join(args.state_dir, f"{args.mode}-{key}.json")
+    return os.path.join(folder, f"{args.mode}-{key}.json")
 
 
 def _one_node(args: argparse.Namespace) -> Source:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from galera_snmp.cli.check_galera import build_parser
+from galera_snmp.cli.check_galera import build_parser, from_environment
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "contrib" / "icinga2" / "check_galera.conf"
@@ -219,7 +219,8 @@ def test_broken_copy_is_refused(tmp_path: Path, breakage: str) -> None:
 
 FAKE_PLUGIN = """#!{python}
 import hashlib, json, os, sys
-args = json.dumps(sys.argv[1:])
+env = {{k: v for k, v in os.environ.items() if k.startswith("CHECK_GALERA_")}}
+args = json.dumps({{"argv": sys.argv[1:], "env": env}})
 path = os.path.join({out!r}, hashlib.sha1(args.encode()).hexdigest() + ".json")
 with open(path + ".tmp", "w") as handle:
     handle.write(args)
@@ -230,7 +231,8 @@ print("GALERA OK - stand-in")
 
 def test_command_lines_built_by_icinga(tmp_path: Path) -> None:
     """A few seconds of a real daemon: each Service runs the stand-in check_galera, which keeps
-    its argv; build_parser() must read every one as the custom variables meant."""
+    its argv and environment; check_galera must read them as the custom variables meant, with
+    the secrets in the environment and never on the command line."""
     out = tmp_path / "argv"
     out.mkdir()
     plugin = tmp_path / "check_galera"
@@ -252,11 +254,15 @@ def test_command_lines_built_by_icinga(tmp_path: Path) -> None:
     recorded = [json.loads(path.read_text()) for path in out.glob("*.json")]
     by_timeout = {}
     parser = build_parser()
-    for argv in recorded:
+    for record in recorded:
+        argv = record["argv"]
         try:
             args = parser.parse_args(argv)
         except SystemExit as exit_:
             pytest.fail(f"check_galera refuses the command line Icinga built (exit {exit_.code}): {argv}")
+        for key, value in from_environment(record["env"]).items():
+            assert getattr(args, key) is None, (key, argv)  # a secret is never on the command line
+            setattr(args, key, value)
         by_timeout[args.timeout] = (argv, args)
     daemon_log = (tmp_path / "daemon.log").read_text()
     assert len(recorded) == len(CASES), f"{recorded}\n{daemon_log}"
