@@ -56,6 +56,23 @@ _QUERY = "SHOW GLOBAL STATUS LIKE 'wsrep%'; SHOW GLOBAL VARIABLES WHERE Variable
 )
 
 
+CLEAR_TEXT_PLUGINS = (b"mysql_clear_password", b"dialog")  # the password itself goes on the wire
+
+
+class ClearTextRefused(Exception):
+    """The server asked for the password in clear text over TCP."""
+
+
+class _RefuseClearText:
+    """PyMySQL's handler for those plugins (it calls ``authenticate`` before its own code)."""
+
+    def __init__(self, connection: object) -> None:
+        self.connection = connection
+
+    def authenticate(self, packet: object) -> None:
+        raise ClearTextRefused("refusing to send the password in clear text over TCP (the server asked for it)")
+
+
 class RecoveryError(Exception):
     """``--wsrep-recover`` could not run or found no position."""
 
@@ -141,6 +158,9 @@ class MysqlReader:
         else:
             kwargs["host"] = opts.host or "localhost"
             kwargs["port"] = opts.port
+            # Over TCP the password never travels in clear, whatever the server (or whoever took
+            # its port) asks for: PyMySQL would answer these two plugins with the bare password.
+            kwargs["auth_plugin_map"] = dict.fromkeys(CLEAR_TEXT_PLUGINS, _RefuseClearText)
         return pymysql.connect(**kwargs)
 
     def read(self) -> MysqlReading:
