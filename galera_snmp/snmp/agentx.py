@@ -25,7 +25,7 @@ from typing import NamedTuple
 import pyagentx3
 from pyagentx3.pdu import PDU
 
-from .types import OID, Syntax
+from .types import MAX_BULK_BYTES, OID, Syntax
 
 log = logging.getLogger(__name__)
 
@@ -216,17 +216,22 @@ class OidTree:
         return self._bulk(request)
 
     def _bulk(self, request: Request) -> bytes:
-        # RFC 2741 7.2.3.3: non-repeaters once, then up to max-repetitions rounds of the rest.
+        # RFC 2741 7.2.3.3: non-repeaters once, then up to max-repetitions rounds of the rest,
+        # fewer once the answer reaches MAX_BULK_BYTES (each round stays whole).
         n = min(request.non_repeaters, len(request.ranges))
         out = [self.get_next(*r)[1] for r in request.ranges[:n]]
+        size = sum(map(len, out))
         cursors = list(request.ranges[n:])
         for _ in range(request.max_repetitions if cursors else 0):
             advanced = []
             for start, end, include in cursors:
                 found, varbind = self.get_next(start, end, include)
                 out.append(varbind)
+                size += len(varbind)
                 advanced.append((found, end, False))
             cursors = advanced
+            if size >= MAX_BULK_BYTES:
+                break
             if all(self.next_oid(start, end) is None for start, end, _ in cursors):
                 break  # every repeater is at its end: more rounds would only repeat endOfMibView
         return b"".join(out)

@@ -38,6 +38,10 @@ UNSIGNED_MAX = {
     Syntax.COUNTER64: MAX_UINT64,
 }
 MAX_STRING = 255  # octets of a DisplayString / SnmpAdminString (SIZE (0..255))
+# A GetBulk answer stops after the round that reaches this (RFC 2741 7.2.3.3 and RFC 3416 4.2.3
+# allow fewer repetitions than asked): no request makes the agent build more than an SNMP message
+# over UDP can carry anyway.
+MAX_BULK_BYTES = 65507
 MAX_OID_ARCS = 128  # RFC 2578 section 3.5
 MAX_ARC = MAX_UINT32  # RFC 2578 section 7.1.3
 

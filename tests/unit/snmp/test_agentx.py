@@ -1035,3 +1035,18 @@ def test_notify_sends_snmp_trap_oid_first(master):
         assert SNMP_TRAP_OID == (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
     finally:
         session.close()
+
+
+def test_a_getbulk_answer_is_capped_in_size_round_by_round():
+    """Many repeaters with a huge max-repetitions over a big tree: the answer stops after the
+    round that reaches MAX_BULK_BYTES, and every round in it is whole."""
+    tree = make_tree([(1, 3, 6, 1, 4, 1, 32473, 9, i, 0) for i in range(400)])
+    starts = [(1, 3, 6, 1, 4, 1, 32473, 9, i) for i in range(0, 400, 4)]  # 100 repeaters
+    request = parse(request_pdu(GETBULK, [(s, (), False) for s in starts], max_repetitions=10000))
+    answer = tree.answer(request)
+    varbinds = decode_varbinds(answer)
+    rounds, rest = divmod(len(varbinds), len(starts))
+    assert rest == 0
+    assert len(answer) >= agentx.MAX_BULK_BYTES
+    assert len(answer) - len(answer) // rounds < agentx.MAX_BULK_BYTES  # the round before was under the cap
+    assert [name for _, name, _ in varbinds[: len(starts)]] == [(*s, 0) for s in starts]
