@@ -204,11 +204,13 @@ def decode_value(data: bytes) -> Value:
     return _value(tag, data[start:stop])
 
 
-def decode_response(data: bytes) -> tuple[int, int, int, list[tuple[OID, Value]]]:
+def decode_response(data: bytes, community: bytes | None = None) -> tuple[int, int, int, list[tuple[OID, Value]]]:
     """An SNMPv2c Response message: (request-id, error-status, error-index, varbinds).
 
-    The community is not returned: a UDP datagram's community proves nothing, the request-id
-    is what ties an answer to its request. Each TLV must exactly fill its container.
+    With ``community``, an answer carrying another one is refused (BerError), like a garbled
+    one: it is not an answer to us. (It proves little — a forger who sees the request sees the
+    community too — which is why galera-init trusts only SNMPv3 by default.) Each TLV must
+    exactly fill its container.
     """
     data = bytes(data)
     start, end = _expect(data, 0, len(data), SEQUENCE, "message")
@@ -217,7 +219,9 @@ def decode_response(data: bytes) -> tuple[int, int, int, list[tuple[OID, Value]]
     version, pos = _integer_field(data, start, end, "version")
     if version != VERSION_2C:
         raise BerError(f"not an SNMPv2c message (version {version})")
-    _, pos = _expect(data, pos, end, Syntax.OCTET_STRING, "community")
+    community_start, pos = _expect(data, pos, end, Syntax.OCTET_STRING, "community")
+    if community is not None and data[community_start:pos] != community:
+        raise BerError("an answer with another community")
     pos, pdu_end = _expect(data, pos, end, RESPONSE, "Response PDU")
     if pdu_end != end:
         raise BerError("trailing octets after the PDU")

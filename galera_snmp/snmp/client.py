@@ -189,12 +189,11 @@ class Client:
         return self._v2c(ber.GET_BULK if repetitions else ber.GET, oids, repetitions)
 
     def _v2c(self, pdu_type: int, oids: list[OID], repetitions: int = 0) -> list[tuple[OID, Value]]:
-        """One request, resent ``retries`` times; only the answer with our request-id counts."""
+        """One request, resent ``retries`` times; only an answer with our request-id and community counts."""
         assert self._sock is not None
         request_id = int.from_bytes(os.urandom(4), "big") >> 1 or 1
-        payload = ber.encode_request(
-            pdu_type, request_id, self.target.community.encode(), oids, max_repetitions=repetitions
-        )
+        community = self.target.community.encode()
+        payload = ber.encode_request(pdu_type, request_id, community, oids, max_repetitions=repetitions)
         garbled, why = 0, ""
         for _attempt in range(self.target.retries + 1):
             try:
@@ -211,7 +210,7 @@ class Client:
                 except OSError as err:  # ICMP port unreachable shows up here
                     raise SnmpError(f"{self._where}: {err.strerror or err}") from None
                 try:
-                    answer_id, status, index, varbinds = ber.decode_response(data)
+                    answer_id, status, index, varbinds = ber.decode_response(data, community)
                 except ber.BerError as err:
                     garbled, why = garbled + 1, str(err)
                     continue  # noise, or a broken agent: the timeout message tells

@@ -137,7 +137,11 @@ VALUES = [
 def test_get_sends_the_community_and_returns_every_value_type(agent_factory: Callable) -> None:
     oids = [(*SYS, 9, i, 0) for i in range(len(VALUES))]
     agent = agent_factory(
-        lambda r: [response(r.request_id, [(oid, v) for oid, (v, _) in zip(r.oids, VALUES, strict=True)])]
+        lambda r: [
+            pysnmp_response(
+                r.request_id, [(oid, v) for oid, (v, _) in zip(r.oids, VALUES, strict=True)], community=r.community
+            )
+        ]
     )
     with Client(target(agent, community="s3cret-community")) as client:
         answer = client.get(oids)
@@ -173,6 +177,27 @@ def test_a_retry_resends_the_same_request_and_its_answer_counts(agent_factory: C
         assert client.get([SYS_UPTIME]) == {SYS_UPTIME: 5}
     first, second = agent.received(2)
     assert first.raw == second.raw
+
+
+def test_forged_answers_with_another_request_id_or_community_are_ignored(agent_factory: Callable) -> None:
+    def answer(request: Request) -> list[bytes]:
+        forged = [(SYS_UPTIME, rfc1902.TimeTicks(666))]
+        return [
+            pysnmp_response(request.request_id, forged, community=b"not-ours"),
+            pysnmp_response(request.request_id ^ 1, forged, community=b"s3cret-community"),
+            pysnmp_response(request.request_id, [(SYS_UPTIME, rfc1902.TimeTicks(7))], community=b"s3cret-community"),
+        ]
+
+    agent = agent_factory(answer)
+    with Client(target(agent, community="s3cret-community")) as client:
+        assert client.get([SYS_UPTIME]) == {SYS_UPTIME: 7}
+
+
+def test_an_answer_with_another_community_alone_is_a_timeout_that_says_so(agent_factory: Callable) -> None:
+    agent = agent_factory(lambda r: [pysnmp_response(r.request_id, [(SYS_UPTIME, rfc1902.TimeTicks(1))])])
+    with Client(target(agent, community="s3cret-community")) as client, pytest.raises(SnmpTimeout) as info:
+        client.get([SYS_UPTIME])
+    assert str(info.value).endswith("ignored 1 undecodable datagram(s), last: an answer with another community")
 
 
 def test_garbage_datagrams_are_ignored(agent_factory: Callable) -> None:
