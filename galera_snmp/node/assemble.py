@@ -80,19 +80,27 @@ def _known_without_recovery(observation: Observation) -> Position | None:
     return saved if saved.is_known else None
 
 
+def _why_not_recover(observation: Observation, enabled: bool) -> str | None:
+    """Why ``--wsrep-recover`` is not to run, as the snapshot's note ("" when no note is due);
+    None when it is. It runs only when it is ``enabled``, neither mysqld nor grastate.dat knows
+    the position, and no server runs on the datadir (two mariadbd on one datadir would fight over
+    InnoDB) — and never on a datadir with nothing to recover (no mysql/ folder: wiped for a state
+    transfer, where a recovery run would create InnoDB files) or one a state transfer left
+    half-written (sst_in_progress): that position must stay unknown."""
+    if _known_without_recovery(observation) is not None or _process(observation) is not ProcessState.ABSENT:
+        return ""
+    if not enabled:
+        return "seqno unknown: grastate.dat has none and recovery is off"
+    if observation.sst_in_progress:
+        return "seqno unknown: a state transfer was interrupted (sst_in_progress); the data is incomplete"
+    if not observation.initialized:
+        return "seqno unknown: the datadir holds no data (no mysql/ folder)"
+    return None
+
+
 def recovery_wanted(observation: Observation, enabled: bool) -> bool:
-    """Whether to run ``--wsrep-recover`` before assembling: only when it is ``enabled``, neither
-    mysqld nor grastate.dat knows the position, and no server runs on the datadir (two mariadbd
-    on one datadir would fight over InnoDB). Never on a datadir with nothing to recover (no
-    mysql/ folder: wiped for a state transfer, a recovery run would create InnoDB files in it) or one
-    a state transfer left half-written (sst_in_progress): its position must stay unknown."""
-    return (
-        enabled
-        and observation.initialized
-        and not observation.sst_in_progress
-        and _process(observation) is ProcessState.ABSENT
-        and _known_without_recovery(observation) is None
-    )
+    """Whether to run ``--wsrep-recover`` before assembling (see _why_not_recover)."""
+    return _why_not_recover(observation, enabled) is None
 
 
 def _position(observation: Observation, recover: bool, notes: list[str]) -> Position:
@@ -104,10 +112,10 @@ def _position(observation: Observation, recover: bool, notes: list[str]) -> Posi
     saved = _saved(observation)
     unknown = Position(saved.uuid, safe_to_bootstrap=saved.safe_to_bootstrap)
     recovered = observation.recovered
-    if _process(observation) is not ProcessState.ABSENT:
-        return unknown
-    if not recover:
-        notes.append("seqno unknown: grastate.dat has none and recovery is off")
+    why_not = _why_not_recover(observation, recover)
+    if why_not is not None:
+        if why_not:
+            notes.append(why_not)
     elif isinstance(recovered, Position) and recovered.is_known:
         return replace(recovered, source=SeqnoSource.RECOVERED, safe_to_bootstrap=saved.safe_to_bootstrap)
     elif isinstance(recovered, Position):
