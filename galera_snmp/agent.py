@@ -14,8 +14,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
-from .config import Config
+from .config import Config, ConfigError
+from .init.nodeset import node_set
+from .init.peers import data_nodes
 from .node.probe import Probe
 from .node.watch import Reporter, WakeSocket, Watcher
 from .snmp.agentx import AgentxError, ConnectionLost, OidTree, Refused, Session, encode_varbind
@@ -31,7 +34,7 @@ from .snmp.mib import (
     Syntax,
     render,
 )
-from .state import NodeReport, NodeState
+from .state import NodeReport, NodeSet, NodeState
 from .traffic.httpcheck import HealthServer
 from .traffic.keepalived import TrackFile
 
@@ -68,19 +71,34 @@ class Publisher:
     else listens (the keepalived track file)."""
 
     def __init__(self, config: Config, snapshot: Callable[[], NodeState], clock: Callable[[], float] = time.time):
+        self.config = config
         self.reporter = Reporter(config, snapshot, clock)
         self.context: NodeReport | None = None
+        self._node_set_problem = ""
         self.tree = OidTree([], OBJECT_OIDS)
         # appended by the refresh thread, drained by the session thread (deque ops are atomic)
         self.notifications: deque[tuple[OID, list[bytes]]] = deque()
         self.listeners: list[Callable[[NodeReport], None]] = []
 
     def refresh(self) -> NodeReport:
-        report = self.reporter.report()
+        report = replace(self.reporter.report(), node_set=self.node_set())
         self._publish(report)
         for listener in self.listeners:
             listener(report)
         return report
+
+    def node_set(self) -> NodeSet | None:
+        """The data nodes galera-init elects with (galeraNodeSetDigest), computed as galera-init
+        computes them, again at each refresh so that an edited wsrep_cluster_address shows without
+        a restart; None, so not served, when the configuration does not tell them."""
+        try:
+            found, problem = node_set(data_nodes(self.config)), ""
+        except ConfigError as err:
+            found, problem = None, str(err)
+        if problem and problem != self._node_set_problem:
+            log.warning("galeraNodeSetDigest not served: %s", problem)
+        self._node_set_problem = problem
+        return found
 
     def _publish(self, context: NodeReport) -> None:
         tree = OidTree(render(context), OBJECT_OIDS)

@@ -65,11 +65,20 @@ class KeepalivedConfig:
 
 @dataclass(frozen=True)
 class HttpConfig:
-    """The clustercheck-compatible health endpoint the agent serves (HAProxy ``option httpchk``)."""
+    """The clustercheck-compatible health endpoint the agent serves (HAProxy ``option httpchk``).
+
+    It faces the network unauthenticated, so its costs are bounded: a connection lives at most
+    ``request_timeout`` seconds, at most ``max_connections`` are open (a new one closes the oldest),
+    and the reason it gives is a short class unless ``detailed_reasons`` (mysqld's error text may
+    name users, hosts and paths).
+    """
 
     enabled: bool = False
     address: str = "0.0.0.0"
     port: int = 9200
+    request_timeout: float = 2.0
+    max_connections: int = 64
+    detailed_reasons: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,14 +86,16 @@ class InitConfig:
     """galera-init: who the nodes are, how to ask them, and how to start mysqld.
 
     Empty ``nodes``/``address`` are filled from the server's my.cnf (wsrep_cluster_address,
-    wsrep_node_address) when galera-init runs. Commands are split like a shell would (no
-    shell runs them); ``{position}`` becomes the recovered ``UUID:SEQNO`` (an argument naming
-    it is left out when the position is unknown). An empty ``stop_command`` means SIGTERM to
-    the mysqld of the datadir.
+    wsrep_node_address) when galera-init runs. ``arbitrators`` (garbd hosts, which have no agent)
+    are left out of the nodes, whichever their source: never waited for, never counted. Commands
+    are split like a shell would (no shell runs them); ``{position}`` becomes the recovered
+    ``UUID:SEQNO`` (an argument naming it is left out when the position is unknown). An empty
+    ``stop_command`` means SIGTERM to the mysqld of the datadir.
     """
 
     nodes: tuple[str, ...] = ()
     address: str = ""
+    arbitrators: tuple[str, ...] = ()
     snmp_port: int = 161
     snmp_credentials: Path | None = None
     snmp_timeout: float = 1.0
@@ -147,10 +158,18 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "state_dir": "path",
     },
     "keepalived": {"track_file": "path"},
-    "http": {"enabled": "bool", "address": "str", "port": "port"},
+    "http": {
+        "enabled": "bool",
+        "address": "str",
+        "port": "port",
+        "request_timeout": "seconds",
+        "max_connections": "connections",
+        "detailed_reasons": "bool",
+    },
     "init": {
         "nodes": "list",
         "address": "str",
+        "arbitrators": "list",
         "snmp_port": "port",
         "snmp_credentials": "path",
         "snmp_timeout": "seconds",
@@ -168,6 +187,8 @@ _SCHEMA: dict[str, dict[str, str]] = {
 
 # the longest value each kind of duration accepts (waiting for a node to be Synced may take hours)
 SECONDS_LIMITS = {"seconds": 3600, "long-seconds": 86400}
+# the most connections [http] max_connections allows (each costs a file descriptor of the agent)
+MAX_CONNECTIONS = 10000
 
 
 def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
@@ -191,6 +212,10 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
     if kind == "count":
         if not raw.isdigit() or int(raw) > 10:
             raise ConfigError(f"{where}: {raw!r} is not a number from 0 to 10")
+        return int(raw)
+    if kind == "connections":
+        if not raw.isdigit() or not 0 < int(raw) <= MAX_CONNECTIONS:
+            raise ConfigError(f"{where}: {raw!r} is not a number from 1 to {MAX_CONNECTIONS}")
         return int(raw)
     if kind == "command":
         return raw

@@ -223,16 +223,32 @@ class Health:
     reason: str
 
 
+NODE_SET_DIGEST_DIGITS = 16  # galeraNodeSetDigest: this many lowercase hex digits
+
+
+@dataclass(frozen=True)
+class NodeSet:
+    """The data nodes a node's galera-init elects with, as its agent publishes them: the digest of
+    their ordered, normalised addresses (galeraNodeSetDigest) and the addresses (galeraNodeSet, cut
+    short past 255 octets). Nodes that elect from different sets may elect different winners, so
+    galera-init elects only when every digest equals its own (``galera_snmp/init/nodeset.py``)."""
+
+    digest: str
+    nodes: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class NodeReport:
     """A node as a consumer sees it: the snapshot, the health verdict, and whether the data is
-    current (``valid``) and how old (``age``, seconds) — from the probe, or from a peer's agent."""
+    current (``valid``) and how old (``age``, seconds) — from the probe, or from a peer's agent —
+    and the node set its agent publishes (None: its configuration cannot tell)."""
 
     state: NodeState
     health: Health
     valid: bool | None
     age: int | None
     last_error: str = ""
+    node_set: NodeSet | None = None
 
     def verdict(self) -> Health:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,

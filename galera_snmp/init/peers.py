@@ -1,57 +1,79 @@
-"""The cluster's nodes as galera-init and ``galera-snmp status`` know them: the configured list
-(or the server's wsrep_cluster_address), which one is this node, and how to reach each node's
-snmpd ([init] snmp_port, snmp_credentials: check_snmp-style settings in a private file).
+"""The cluster's nodes as galera-init, the agent and ``galera-snmp status`` know them: the data
+nodes (the configured list, or the server's wsrep_cluster_address, normalised, arbitrators left
+out: ``nodeset.py``), which one is this node, and how to reach each node's snmpd ([init]
+snmp_port, snmp_credentials: check_snmp-style settings in a private file).
 """
 
 from __future__ import annotations
 
+import functools
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Config, ConfigError, read_private_section
 from ..mycnf import server_options
 from ..snmp import settings as snmpsettings
 from ..snmp.client import Target
+from .nodeset import host_of, normalise
 
 
 @dataclass(frozen=True)
 class Cluster:
-    nodes: tuple[str, ...]  # hosts, in configured order: the index is the last tie-breaker
+    nodes: tuple[str, ...]  # the data nodes' normalised addresses, in configured order (which decides nothing)
     me: int
 
 
 def find_cluster(config: Config) -> Cluster:
-    """The configured nodes and which one is this node; ConfigError when it cannot be told."""
-    init = config.init
-    options: dict[str, str] | None = None
-
-    def mycnf() -> dict[str, str]:
-        nonlocal options
-        if options is None:
-            if config.server.defaults_file is None:
-                raise ConfigError(f"{config.path}: [init] nodes is empty and [server] defaults_file is not set")
-            options = server_options(config.server.defaults_file)
-        return options
-
-    nodes = init.nodes
-    if not nodes:
-        address = mycnf().get("wsrep_cluster_address")
-        if not address:
-            raise ConfigError(f"no [init] nodes and no wsrep_cluster_address in {config.server.defaults_file}")
-        nodes = cluster_hosts(address)
-    me = init.address
+    """The data nodes and which one is this node; ConfigError when it cannot be told."""
+    mycnf = _server_options(config)
+    nodes = data_nodes(config, mycnf)
+    me = config.init.address
     if not me and config.server.defaults_file is not None:
-        me = host_of(mycnf().get("wsrep_node_address", ""))
+        me = mycnf().get("wsrep_node_address", "")
+    me = normalise(me) if me else ""
     if not me:
         local = [node for node in nodes if is_local(node)]
         if len(local) != 1:
             raise ConfigError(f"cannot tell which of {', '.join(nodes)} is this node: set [init] address")
         me = local[0]
+    if me in {normalise(host) for host in config.init.arbitrators}:
+        raise ConfigError(f"[init] address {me!r} is listed as an arbitrator: galera-init runs on data nodes")
     if me not in nodes:
         raise ConfigError(f"[init] address {me!r} is not one of the nodes {', '.join(nodes)}")
+    return Cluster(nodes, nodes.index(me))
+
+
+def data_nodes(config: Config, mycnf: Callable[[], dict[str, str]] | None = None) -> tuple[str, ...]:
+    """The nodes that elect, normalised: [init] nodes, else the hosts of wsrep_cluster_address,
+    without the [init] arbitrators (garbd has no agent: it is never waited for, never counted).
+    galera-init elects with them and the agent publishes their digest: one function for both."""
+    listed = config.init.nodes
+    if not listed:
+        address = (mycnf or _server_options(config))().get("wsrep_cluster_address")
+        if not address:
+            raise ConfigError(f"no [init] nodes and no wsrep_cluster_address in {config.server.defaults_file}")
+        listed = cluster_hosts(address)
+    nodes = [normalise(host) for host in listed]
     if len(set(nodes)) != len(nodes):
-        raise ConfigError(f"[init] nodes lists a node twice: {', '.join(nodes)}")
-    return Cluster(tuple(nodes), nodes.index(me))
+        raise ConfigError(f"[init] nodes lists a node twice: {', '.join(listed)}")
+    arbitrators = {normalise(host) for host in config.init.arbitrators}
+    kept = tuple(node for node in nodes if node not in arbitrators)
+    if not kept:
+        raise ConfigError(f"no data node among {', '.join(listed)} once the [init] arbitrators are left out")
+    return kept
+
+
+def _server_options(config: Config) -> Callable[[], dict[str, str]]:
+    """The server's my.cnf options, read once and only when asked for."""
+
+    @functools.cache
+    def read() -> dict[str, str]:
+        if config.server.defaults_file is None:
+            raise ConfigError(f"{config.path}: [init] nodes is empty and [server] defaults_file is not set")
+        return server_options(config.server.defaults_file)
+
+    return read
 
 
 def is_local(host: str) -> bool:
@@ -93,11 +115,3 @@ def cluster_hosts(address: str) -> tuple[str, ...]:
     if not hosts:
         raise ConfigError(f"wsrep_cluster_address {address!r} names no node")
     return tuple(hosts)
-
-
-def host_of(address: str) -> str:
-    """The host of a Galera node address: ``host``, ``host:port``, ``[IPv6]:port`` or a bare IPv6."""
-    address = address.strip()
-    if address.startswith("["):
-        return address[1:].split("]", 1)[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address

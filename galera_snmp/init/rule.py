@@ -1,20 +1,47 @@
 """galera-init's decision: bootstrap, join, wait or refuse — a pure function of what is known.
 
 This is where a mistake loses committed transactions or splits the brain, so the rule is
-small, takes no I/O, and is tested exhaustively (tests/unit/init/test_rule.py):
+small, takes no I/O, and is tested exhaustively (tests/unit/init/test_rule.py), down to
+simulated schedules of whole clusters:
 
-- any configured node in a Primary component → join it; one announcing a bootstrap → wait;
-- bootstrap only with usable reports from *every* configured node, none Primary, all sharing
-  one non-zero state UUID and a known seqno; the winner is the highest seqno, then the one
-  safe_to_bootstrap node among those tied, then the lowest configured index — every node
-  computes the same winner from the same reports;
-- the winner first announces its intent, and bootstraps only when the reports still say the
-  same after more than two poll periods;
+- any other node in a Primary component → join it;
+- every node that answers must elect from this node's node set (its galeraNodeSetDigest equals
+  ours, ``nodeset.py``): a node missing from a list, an extra one, a hostname on one node and its
+  address on another → blocked at once, naming the nodes and how their sets differ. Waiting
+  cannot mend a configuration; galera-init keeps polling, so mending it un-blocks;
+- bootstrap only with usable reports from *every* node of the set, none Primary, all sharing one
+  non-zero state UUID and a known seqno, all publishing the set; the winner is the highest seqno,
+  then the one safe_to_bootstrap node among those tied, then the lowest address (nodeset.py's
+  order, never a position in a list): every node computes the same winner from the same
+  reports, whatever the order of its list;
+- a node announcing a bootstrap (status bootstrapping) → wait for it, unless the rule names
+  this node;
+- the winner announces, and bootstraps only once (1) the facts of the election stayed the same
+  for more than two poll periods, (2) no other node announces, and (3) its own snmpd serves its
+  announcement (its own status read over SNMP, as the peers read it);
 - with incomplete information nothing is bootstrapped: wait until the deadline, then blocked,
   naming whom we wait for. An operator may force an expected ``uuid:seqno``, refused when any
   node reports a newer position.
 
 An unreachable node is never "absent": it is missing information.
+
+When announcements cross. Nodes may see different facts for a while (a position or a node
+published late) and name different winners, so several may announce. Each follows the rule:
+
+- a node the rule does not name withdraws: it waits, and galera-init publishes ``initiating``;
+- the node the rule names keeps announcing and never waits for another announcer, but does not
+  bootstrap while one announces. Another's announcement is an election fact, so its withdrawal
+  restarts the two-poll-period wait;
+- once all see the same facts they name the same node: the others withdraw, its wait runs out,
+  it bootstraps. No node waits for a node that waits for it, so announcing cannot livelock.
+
+Why at most one node bootstraps: a node bootstraps only when, in one poll, its snmpd serves its
+announcement and no other node's does. What an snmpd serves is the same for every reader, and a
+served announcement stays served until its node is Primary (then the others join). So if X and Y
+both bootstrapped, Y's last poll came before X's announcement was served, so before X's own last
+poll, and X's before Y's: impossible. The announcement a node sees served is its current one
+when what galera-init publishes reaches snmpd within the two-poll-period wait (the agent's
+refresh_interval must stay below it).
 """
 
 from __future__ import annotations
@@ -23,11 +50,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..state import Position, Status
+from ..state import NodeSet, Position, Status
+from .nodeset import address_key, difference, node_set
 
 PRIMARY_STATUSES = frozenset({Status.RUNNING, Status.JOINING})
-# A node in one of these states is down and takes part in the election.
-ELECTING_STATUSES = frozenset({Status.STOPPED, Status.INITIATING, Status.BLOCKED})
+# Down and electing; a change among these is no change for the election.
+DOWN_STATUSES = frozenset({Status.STOPPED, Status.INITIATING, Status.BLOCKED})
+# A node in one of these states is down and takes part in the election (an announcing one too).
+ELECTING_STATUSES = DOWN_STATUSES | {Status.BOOTSTRAPPING}
 
 
 class Action(StrEnum):
@@ -35,18 +65,19 @@ class Action(StrEnum):
     WAIT = "wait"  # not yet: poll again
     ANNOUNCE = "bootstrap-intent"  # publish "bootstrapping", then poll again
     BOOTSTRAP = "bootstrap"  # start mysqld with --wsrep-new-cluster at our position
-    BLOCKED = "blocked"  # deadline passed without enough information: never guess
+    BLOCKED = "blocked"  # deadline passed without enough information, or the node sets differ: never guess
 
 
 @dataclass(frozen=True)
 class NodeView:
-    """What is known of one configured node: its report, or why there is none."""
+    """What is known of one node of the set: its report, or why there is none."""
 
-    index: int  # position in the configured node list, 0-based; also the last tie-breaker
-    name: str
+    index: int  # position in this node's list (how views refer to each other): decides nothing
+    name: str  # the node's normalised address: its identity, and the election's last tie-breaker
     status: Status | None = None  # None: no usable report (unreachable, garbage)
     position: Position | None = None  # the node's reported position; None when it may not vote
     problem: str = ""  # why there is no usable report, or what is wrong with it
+    node_set: NodeSet | None = None  # the set its agent publishes; None: none (or none readable)
 
     @property
     def answered(self) -> bool:
@@ -66,21 +97,52 @@ class NodeView:
         return f"{self.name}: {self.status.value if self.status else '?'} at {where}"
 
 
+Facts = tuple[tuple[object, ...], ...]
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """This node's standing bootstrap announcement: since when (elapsed seconds) the facts it rests
+    on have not changed, and those facts."""
+
+    since: float
+    facts: Facts
+
+
 @dataclass(frozen=True)
 class Decision:
     action: Action
     reason: str
     winner: int | None = None  # index of the node that bootstraps, when one is known
     evidence: tuple[NodeView, ...] = ()
+    announcement: Announcement | None = None  # this node's announcement, to pass back as ``announced``
 
 
-def election_facts(views: Sequence[NodeView]) -> tuple[tuple[object, ...], ...]:
-    """What an election rests on, per node: whether it answered, whether it is down and
-    electing (stopped, initiating and blocked are alike: a peer whose galera-init starts is no
-    change), its position (with its safe_to_bootstrap). A change of any of these aborts an announcement."""
+def election_facts(me: int, views: Sequence[NodeView]) -> Facts:
+    """What an election rests on, per node: whether it answered, what it does — down and electing
+    (stopped, initiating and blocked are alike: a peer whose galera-init starts is no change),
+    announcing, or else its status —, its position (with its safe_to_bootstrap) and its node set.
+    This node's own status is left out: its own announcement changes it. A change of any of these
+    restarts an announcement's wait."""
     return tuple(
-        (v.index, v.answered, "electing" if v.status in ELECTING_STATUSES else v.status, v.position) for v in views
+        (v.name, v.answered, None if v.index == me else "down" if v.status in DOWN_STATUSES else v.status,
+         v.position, v.node_set)
+        for v in views
     )
+
+
+def node_set_mismatch(me: int, views: Sequence[NodeView]) -> str:
+    """Why the nodes that answer do not all elect from this node's set (its views' names), or ""."""
+    mine = node_set(v.name for v in views)
+    differing = [
+        f"{v.name}{' (its agent)' if v.index == me else ''} {difference(mine, v.node_set)}"
+        for v in views
+        if v.node_set is not None and v.node_set.digest != mine.digest
+    ]
+    if not differing:
+        return ""
+    return (f"node sets differ from this node's ({', '.join(mine.nodes)}): {'; '.join(differing)} — "
+            "every node must list the same data nodes ([init] nodes, arbitrators, wsrep_cluster_address)")
 
 
 def elect(views: Sequence[NodeView]) -> tuple[NodeView | None, str]:
@@ -94,6 +156,9 @@ def elect(views: Sequence[NodeView]) -> tuple[NodeView | None, str]:
     unknown = [v for v in views if not v.usable_position()]
     if unknown:
         return None, "unknown position on " + ", ".join(v.describe() for v in unknown)
+    unset = [v.name for v in views if v.node_set is None]
+    if unset:
+        return None, "no node set (galeraNodeSetDigest) from " + ", ".join(unset)
     uuids = {v.position.uuid for v in views if v.position}
     if len(uuids) != 1:
         return None, "nodes do not share one history: " + ", ".join(v.describe() for v in views)
@@ -102,8 +167,8 @@ def elect(views: Sequence[NodeView]) -> tuple[NodeView | None, str]:
     safe = [v for v in tied if v.safe_to_bootstrap]
     if len(safe) == 1:
         return safe[0], f"highest seqno {top}, marked safe_to_bootstrap"
-    winner = min(tied, key=lambda v: v.index)
-    return winner, f"highest seqno {top}" + (f", lowest index of {len(tied)} tied" if len(tied) > 1 else "")
+    winner = min(tied, key=lambda v: address_key(v.name))
+    return winner, f"highest seqno {top}" + (f", lowest address of {len(tied)} tied" if len(tied) > 1 else "")
 
 
 def decide(
@@ -113,23 +178,27 @@ def decide(
     elapsed: float,
     deadline: float,
     poll_period: float,
-    announced: tuple[float, tuple[NodeView, ...]] | None = None,
+    announced: Announcement | None = None,
     force: Position | None = None,
 ) -> Decision:
-    """What node ``me`` (an index into ``views``, which lists every configured node, this
-    one included) does now.
+    """What node ``me`` (an index into ``views``, which lists every node of the set, this one
+    included, as its snmpd serves it) does now.
 
-    ``announced`` is (elapsed time, views) when this node published its bootstrap intent; the
-    bootstrap happens only if the views are the same more than two poll periods later.
+    ``announced`` is the announcement of the previous decision (``Decision.announcement``); the
+    bootstrap happens only if its facts stayed the same more than two poll periods.
     """
     evidence = tuple(views)
-    primary = [v for v in views if v.index != me and v.status in PRIMARY_STATUSES]
+    peers = [v for v in views if v.index != me]
+    primary = [v for v in peers if v.status in PRIMARY_STATUSES]
     if primary:
         return Decision(Action.JOIN, f"{primary[0].name} is in a Primary component", None, evidence)
-    starting = [v for v in views if v.index != me and v.status is Status.BOOTSTRAPPING]
-    if starting:
-        return Decision(Action.WAIT, f"{starting[0].name} is bootstrapping; join once it is Primary", None, evidence)
+    mismatch = node_set_mismatch(me, views)
+    if mismatch:
+        return Decision(Action.BLOCKED, mismatch, None, evidence)
     winner, why = elect(views)
+    starting = [v for v in peers if v.status is Status.BOOTSTRAPPING]
+    if winner is None and starting:
+        return Decision(Action.WAIT, f"{starting[0].name} is bootstrapping; join once it is Primary", None, evidence)
     if winner is None and force is not None:
         return _forced(me, views, force, elapsed=elapsed, poll_period=poll_period, announced=announced)
     if winner is None:
@@ -148,16 +217,25 @@ def _two_phase(
     *,
     elapsed: float,
     poll_period: float,
-    announced: tuple[float, tuple[NodeView, ...]] | None,
+    announced: Announcement | None,
 ) -> Decision:
-    if announced is None:
-        return Decision(Action.ANNOUNCE, f"this node wins ({why}): announcing the bootstrap", me, evidence)
-    since, seen = announced
-    if election_facts(seen) != election_facts(evidence):
-        return Decision(Action.WAIT, "reports changed after the announcement: electing again", None, evidence)
-    if elapsed - since <= 2 * poll_period:
-        return Decision(Action.ANNOUNCE, "announced; waiting more than two poll periods", me, evidence)
-    return Decision(Action.BOOTSTRAP, f"this node wins ({why}) and nothing changed since announcing", me, evidence)
+    facts = election_facts(me, evidence)
+    if announced is None or announced.facts != facts:
+        again = "" if announced is None else "the reports changed: "
+        return Decision(Action.ANNOUNCE, f"this node wins ({why}): {again}announcing the bootstrap", me, evidence,
+                        Announcement(elapsed, facts))
+    others = [v.name for v in evidence if v.index != me and v.status is Status.BOOTSTRAPPING]
+    own = evidence[me].status
+    if others:
+        reason = f"{', '.join(others)} announcing too; this node wins ({why}): they withdraw once they see it"
+    elif elapsed - announced.since <= 2 * poll_period:
+        reason = "announced; waiting more than two poll periods"
+    elif own is not Status.BOOTSTRAPPING:
+        reason = f"own announcement not visible through snmpd (it serves {own.value if own else 'nothing'})"
+    else:
+        return Decision(Action.BOOTSTRAP, f"this node wins ({why}) and nothing changed since announcing", me,
+                        evidence, announced)
+    return Decision(Action.ANNOUNCE, reason, me, evidence, announced)
 
 
 def _forced(
@@ -167,7 +245,7 @@ def _forced(
     *,
     elapsed: float,
     poll_period: float,
-    announced: tuple[float, tuple[NodeView, ...]] | None,
+    announced: Announcement | None,
 ) -> Decision:
     """The operator's override: bootstrap at ``force`` even without every report, but only
     from the node that holds exactly that position, and never past a newer one seen anywhere."""

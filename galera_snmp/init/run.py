@@ -1,8 +1,8 @@
-"""galera-init's I/O around the pure rule in initiator.py: find the nodes, know this node's
-position, publish the phase, poll the peers, start mysqld, wait until Synced.
+"""galera-init's I/O around the pure rule in rule.py: find the nodes, know this node's
+position, publish the phase, poll every node (this one included), start mysqld, wait until Synced.
 
 Nothing here decides: every round turns what was read into NodeViews and asks
-``initiator.decide``. Whatever cannot be read is missing information, never an absent node.
+``rule.decide``. Whatever cannot be read is missing information, never an absent node.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config
@@ -26,7 +27,7 @@ from ..snmp.remote import read_all
 from ..state import SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .peers import find_cluster, snmp_targets
-from .rule import Action, Decision, NodeView, decide
+from .rule import Action, Announcement, Decision, NodeView, decide
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
 SYNCED_POLL = 0.2  # seconds between looks at a starting mysqld (one local snapshot each)
@@ -52,25 +53,36 @@ def own_view(index: int, name: str, state: NodeState) -> NodeView:
 def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
     """A peer as its agent reports it. Data not known to be current (its agent says so, the
     seed's extend lines cannot say) counts only when it can hold us back — a peer that claims
-    to be Primary or bootstrapping — never as a vote in an election."""
+    to be Primary or bootstrapping — never as a vote in an election. The node set comes from the
+    agent's configuration, not from mysqld: it counts either way."""
     state = report.state
     if report.valid is not True:
         if state.status in (Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING):
-            return NodeView(index, name, state.status, problem="not known to be current: may only hold us back")
-        return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})")
+            return NodeView(index, name, state.status, problem="not known to be current: may only hold us back",
+                            node_set=report.node_set)
+        return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})",
+                        node_set=report.node_set)
     known = state.position.is_known and state.position.source is not SeqnoSource.UNKNOWN
     return NodeView(index, name, state.status, state.position if known else None,
-                    "" if state.status is not Status.UNKNOWN else state.reason)
+                    "" if state.status is not Status.UNKNOWN else state.reason, report.node_set)
+
+
+def as_served(own: NodeView, served: NodeView) -> NodeView:
+    """This node for the rule: its position from the probe (``own``), its status and node set as its
+    snmpd serves them to the peers (``served``) — so the rule sees whether its announcement is
+    visible, and whether its agent publishes the node set galera-init elects with."""
+    return replace(served, position=own.position, problem="; ".join(p for p in (own.problem, served.problem) if p))
 
 
 def evidence_table(decision: Decision, me: int) -> str:
-    rows = [("NODE", "STATUS", "POSITION", "SAFE", "NOTE")]
+    rows = [("NODE", "STATUS", "POSITION", "SAFE", "NODE SET", "NOTE")]
     for view in decision.evidence:
         rows.append((
             view.name + (" (this node)" if view.index == me else ""),
             view.status.value if view.status else "-",
             str(view.position) if view.position else "-",
             {True: "1", False: "0", None: "-"}[view.safe_to_bootstrap],
+            view.node_set.digest if view.node_set else "-",
             view.problem or "",
         ))
     return table(rows) + f"\ndecision: {decision.action.value}: {decision.reason}"
@@ -89,19 +101,14 @@ class Initiator:
 
     # --- reading -------------------------------------------------------------------------
 
-    def views(self, me: NodeView) -> list[NodeView]:
-        """This node's view and every peer's, the peers asked in parallel."""
-        peers = [i for i in range(len(self.cluster.nodes)) if i != self.cluster.me]
-        reports = dict(zip(peers, read_all([self.targets[i] for i in peers]), strict=True))
-        views = []
-        for i, host in enumerate(self.cluster.nodes):
-            report = reports.get(i)
-            if i == self.cluster.me:
-                views.append(me)
-            elif isinstance(report, str):
-                views.append(NodeView(i, host, problem=report))
-            else:
-                views.append(peer_view(i, host, report))
+    def views(self, state: NodeState) -> list[NodeView]:
+        """Every node as its snmpd serves it, asked in parallel — this one too, as the peers see it
+        (``as_served``) — with this node's position from ``state``, its probe's."""
+        reports = read_all(self.targets)
+        views = [NodeView(i, host, problem=report) if isinstance(report, str) else peer_view(i, host, report)
+                 for i, (host, report) in enumerate(zip(self.cluster.nodes, reports, strict=True))]
+        me = self.cluster.me
+        views[me] = as_served(own_view(me, self.cluster.nodes[me], state), views[me])
         return views
 
     # --- the phase, published through the agent ---------------------------------------------
@@ -200,8 +207,9 @@ class Initiator:
 
     # --- the loop ----------------------------------------------------------------------------
 
-    def prepare(self) -> NodeView | None:
-        """This node's view for the election, or None when mysqld already is in a Primary component."""
+    def prepare(self) -> NodeState | None:
+        """This node with mysqld stopped, for the election, or None when mysqld already is in a Primary
+        component."""
         state = self.probe.snapshot()
         # "Cannot tell" may pass: at boot the agent's own --wsrep-recover run can hold the datadir
         # for a moment (CI saw a connection reset then). Wait it out; a hung mysqld stays unknown.
@@ -217,58 +225,58 @@ class Initiator:
                                 "not touching it")
             self.stop_stuck_mysqld(state)
             state = self.probe.snapshot()
-        return own_view(self.cluster.me, self.cluster.nodes[self.cluster.me], state)
+        return state
 
     def dry_run(self) -> int:
-        me = self.prepare()
-        if me is None:
+        state = self.prepare()
+        if state is None:
             self.say("mysqld is already in a Primary component: nothing to decide")
             return 0
-        views = self.views(me)
+        views = self.views(state)
         decision = decide(self.cluster.me, views, elapsed=0.0, deadline=self.init.deadline,
                           poll_period=self.init.poll_period, force=self.force)
         self.say(evidence_table(decision, self.cluster.me))
         return 0
 
     def run(self) -> int:
-        me = self.prepare()
-        if me is None:
+        state = self.prepare()
+        if state is None:
             self.say("mysqld is already in a Primary component")
             self.wait_synced()
             return 0
         try:
-            return self._elect(me)
+            return self._elect(state)
         finally:
             clear_phase(self.init.phase_file)
 
-    def _elect(self, me: NodeView) -> int:
+    def _elect(self, state: NodeState) -> int:
         self.publish(Status.INITIATING, f"polling {len(self.cluster.nodes) - 1} peers")
         started = time.monotonic()
-        announced: tuple[float, tuple[NodeView, ...]] | None = None
+        announced: Announcement | None = None
         said = ""
         while True:
-            views = self.views(me)
+            views = self.views(state)
+            position = views[self.cluster.me].position
             elapsed = time.monotonic() - started
             decision = decide(self.cluster.me, views, elapsed=elapsed, deadline=self.init.deadline,
                               poll_period=self.init.poll_period, announced=announced, force=self.force)
+            # only ANNOUNCE and BOOTSTRAP carry it: any other decision starts an announcement over
+            announced = decision.announcement
             if decision.reason != said:
                 self.say(evidence_table(decision, self.cluster.me))
                 said = decision.reason
             if decision.action is Action.JOIN:
                 self.unpublish()
-                self.start_mysqld(self.init.join_command, me.position)  # so it can catch up by IST
+                self.start_mysqld(self.init.join_command, position)  # so it can catch up by IST
                 break
             if decision.action is Action.BOOTSTRAP:
-                assert me.position is not None  # decide() never elects a node without one
+                assert position is not None  # decide() never elects a node without one
                 self.mark_safe()
-                self.start_mysqld(self.init.bootstrap_command, me.position)
+                self.start_mysqld(self.init.bootstrap_command, position)
                 break
             if decision.action is Action.ANNOUNCE:
-                if announced is None:
-                    announced = (elapsed, decision.evidence)
                 self.publish(Status.BOOTSTRAPPING, decision.reason)
             else:
-                announced = None  # a new announcement starts over: never bootstrap on old evidence
                 blocked = decision.action is Action.BLOCKED
                 self.publish(Status.BLOCKED if blocked else Status.INITIATING, decision.reason)
             time.sleep(self.init.poll_period)

@@ -14,7 +14,18 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from ..state import SEQNO_MAX, Health, Member, NodeReport, NodeState, Position, SeqnoSource, Status
+from ..state import (
+    NODE_SET_DIGEST_DIGITS,
+    SEQNO_MAX,
+    Health,
+    Member,
+    NodeReport,
+    NodeSet,
+    NodeState,
+    Position,
+    SeqnoSource,
+    Status,
+)
 from ..wsrep import WsrepValue, kind_of
 from .types import MAX_INT32, MAX_STRING, MAX_UINT32, MAX_UINT64, MIN_INT32, OID, Syntax
 
@@ -139,6 +150,13 @@ def _node_objects() -> list[MibObject]:
         ("galeraHealthy", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.health.healthy)),
         ("galeraHealthReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.health.reason),
         ("galeraDrained", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.drained)),
+        ("galeraNodeSetDigest", s.OCTET_STRING, "DisplayString", lambda c: c.node_set.digest if c.node_set else None),
+        (
+            "galeraNodeSet",
+            s.OCTET_STRING,
+            "DisplayString",
+            lambda c: ",".join(c.node_set.nodes) if c.node_set else None,
+        ),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -360,7 +378,12 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         wsrep=MappingProxyType(wsrep),
     )
     health = Health(truth("galeraHealthy"), text("galeraHealthReason") or "the agent gave no reason")
-    return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "")
+    digest, listed = text("galeraNodeSetDigest"), text("galeraNodeSet")
+    node_set = None
+    if digest is not None and len(digest) == NODE_SET_DIGEST_DIGITS and set(digest) <= set("0123456789abcdef"):
+        node_set = NodeSet(digest, tuple(listed.split(",")) if listed else ())
+    return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "",
+                      node_set)
 
 
 def read_members(rows: Mapping[OID, object]) -> tuple[Member, ...]:

@@ -11,7 +11,7 @@ import pytest
 from support import synced_state, wsrep_values
 
 from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications
-from galera_snmp.config import Config, MysqlConfig
+from galera_snmp.config import Config, InitConfig, MysqlConfig, ServerConfig
 from galera_snmp.node.watch import is_valid
 from galera_snmp.snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS
 from galera_snmp.snmp.types import Syntax
@@ -409,3 +409,41 @@ def test_tree_serves_no_such_instance_for_known_objects():
 )
 def test_is_valid(state, valid):
     assert is_valid(state) is valid
+
+
+# --- the node set galera-init elects with ------------------------------------------------------
+
+
+def with_init(tmp_path: Path, init: InitConfig, defaults_file: Path | None = None) -> Publisher:
+    config = Config(path=tmp_path / "galera-snmp.conf", mysql=MysqlConfig(option_file=tmp_path / "client.cnf"),
+                    server=ServerConfig(defaults_file=defaults_file), init=init)
+    publisher = Publisher(config, synced, clock=Clock())
+    publisher.refresh()
+    return publisher
+
+
+def test_the_node_set_is_served_from_the_init_nodes_as_galera_init_computes_it(tmp_path):
+    publisher = with_init(tmp_path, InitConfig(nodes=("10.0.0.13", "10.0.0.11:4567", "10.0.0.12")))
+    assert served(publisher, "galeraNodeSetDigest") == b"c77f8cedecd9b486"
+    assert served(publisher, "galeraNodeSet") == b"10.0.0.11,10.0.0.12,10.0.0.13"
+
+
+def test_the_node_set_follows_wsrep_cluster_address_without_arbitrators_and_its_edits(tmp_path):
+    mycnf = tmp_path / "my.cnf"
+    mycnf.write_text("[galera]\nwsrep_cluster_address = gcomm://10.0.0.13,garbd.example,10.0.0.11\n")
+    publisher = with_init(tmp_path, InitConfig(arbitrators=("garbd.example",)), defaults_file=mycnf)
+    assert served(publisher, "galeraNodeSet") == b"10.0.0.11,10.0.0.13"
+    mycnf.write_text("[galera]\nwsrep_cluster_address = gcomm://10.0.0.13,garbd.example,10.0.0.11,10.0.0.12\n")
+    publisher.refresh()  # read again: no agent restart needed
+    assert served(publisher, "galeraNodeSetDigest") == b"c77f8cedecd9b486"
+
+
+def test_no_node_set_without_the_configuration_to_tell_it(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        publisher = with_init(tmp_path, InitConfig())
+        publisher.refresh()
+    assert (served(publisher, "galeraNodeSetDigest"), served(publisher, "galeraNodeSet")) == (None, None)
+    assert served(publisher, "galeraStatus") == STATUS[Status.RUNNING]  # the rest is served all the same
+    assert [r.getMessage() for r in caplog.records] == [  # once, not at every refresh
+        f"galeraNodeSetDigest not served: {tmp_path / 'galera-snmp.conf'}: [init] nodes is empty and [server] "
+        "defaults_file is not set"]

@@ -322,6 +322,25 @@ def test_the_readme_example_config_loads_as_documented(tmp_path):
     assert config.agent.socket == Path("/var/agentx/master")
 
 
+def test_the_init_doc_example_config_loads_as_documented(tmp_path):
+    """docs/INIT.md's [init] example, arbitrators included, means what it says."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "INIT.md").read_text()
+    example = doc.split("## Configuration", 1)[1].split("```ini", 1)[1].split("```", 1)[0]
+    path = tmp_path / "galera-snmp.conf"
+    path.write_text("[mysql]\noption_file = client.cnf\n" + example)
+    init = load_config(path).init
+    assert (init.nodes, init.address, init.arbitrators) == (
+        ("10.0.0.11", "10.0.0.12", "10.0.0.13"), "10.0.0.11", ("10.0.0.20",))
+    assert (init.poll_period, init.deadline, init.stop_command) == (2.0, 60.0, "")
+
+
+def test_init_arbitrators_are_a_list_and_default_to_none(tmp_path):
+    conf = write(tmp_path / "c.conf", "[mysql]\noption_file = x.cnf\n[init]\narbitrators = garbd1, 10.0.0.20:4567\n")
+    assert load_config(conf).init.arbitrators == ("garbd1", "10.0.0.20:4567")
+    plain = write(tmp_path / "d.conf", "[mysql]\noption_file = x.cnf\n")
+    assert load_config(plain).init.arbitrators == ()
+
+
 # --- the main config as root -----------------------------------------------------------------
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the ownership rule applies to root")

@@ -1,21 +1,24 @@
-"""galera-init's pieces around the decision: reading my.cnf, finding this node, turning reports
-into views, the published phase, safe_to_bootstrap, the operator's position."""
+"""galera-init's pieces around the decision: reading my.cnf, turning reports into views (this
+node's as its snmpd serves it), the published phase, the polling loop, safe_to_bootstrap, the
+operator's position."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from support import synced_state
+from support import stopped_node_config, synced_state
 
-from galera_snmp.config import Config, ConfigError, InitConfig, MysqlConfig, ServerConfig
-from galera_snmp.init.peers import cluster_hosts, find_cluster, is_local
+from galera_snmp.config import ConfigError, load_config
+from galera_snmp.init import run as init_run
+from galera_snmp.init.nodeset import node_set
 from galera_snmp.init.rule import Action, NodeView, decide
-from galera_snmp.init.run import evidence_table, own_view, parse_position, peer_view
+from galera_snmp.init.run import Initiator, as_served, evidence_table, own_view, parse_position, peer_view
 from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
 from galera_snmp.node.phase import clear_phase, read_phase, write_phase
@@ -69,72 +72,6 @@ def test_server_options_include_loop_and_missing_file_are_errors(tmp_path):
         server_options(tmp_path / "missing.cnf")
 
 
-@pytest.mark.parametrize(
-    ("address", "hosts"),
-    [
-        ("gcomm://a,b,c", ("a", "b", "c")),
-        ("gcomm://10.0.0.1:4567,10.0.0.2?pc.wait_prim=no", ("10.0.0.1", "10.0.0.2")),
-        ("gcomm://[fd00::1]:4567,[fd00::2]", ("fd00::1", "fd00::2")),
-    ],
-)
-def test_cluster_hosts(address, hosts):
-    assert cluster_hosts(address) == hosts
-
-
-@pytest.mark.parametrize("address", ["gcomm://", "mysql://a,b", "a,b,c"])
-def test_cluster_hosts_refuses_what_is_not_a_cluster(address):
-    with pytest.raises(ConfigError):
-        cluster_hosts(address)
-
-
-# --- which node am I ---------------------------------------------------------------------------
-
-
-def config_with(tmp_path: Path, **init: object) -> Config:
-    return Config(
-        path=tmp_path / "galera-snmp.conf",
-        mysql=MysqlConfig(option_file=tmp_path / "client.cnf"),
-        server=ServerConfig(datadir=tmp_path, defaults_file=init.pop("defaults_file", None)),  # type: ignore[arg-type]
-        init=InitConfig(**init),  # type: ignore[arg-type]
-    )
-
-
-def test_nodes_and_address_from_the_config(tmp_path):
-    cluster = find_cluster(config_with(tmp_path, nodes=("10.9.9.1", "10.9.9.2", "10.9.9.3"), address="10.9.9.2"))
-    assert (cluster.nodes, cluster.me) == (("10.9.9.1", "10.9.9.2", "10.9.9.3"), 1)
-
-
-def test_nodes_and_address_from_my_cnf(tmp_path):
-    mycnf = tmp_path / "my.cnf"
-    mycnf.write_text("[galera]\nwsrep_cluster_address = gcomm://10.9.9.1,10.9.9.2\nwsrep_node_address = 10.9.9.2\n")
-    cluster = find_cluster(config_with(tmp_path, defaults_file=mycnf))
-    assert (cluster.nodes, cluster.me) == (("10.9.9.1", "10.9.9.2"), 1)
-
-
-def test_this_node_found_by_its_local_address(tmp_path):
-    cluster = find_cluster(config_with(tmp_path, nodes=("203.0.113.1", "127.0.0.1", "203.0.113.3")))
-    assert cluster.me == 1
-
-
-@pytest.mark.parametrize(
-    ("init", "words"),
-    [
-        ({"nodes": ("203.0.113.1", "203.0.113.2")}, "cannot tell which"),
-        ({"nodes": ("203.0.113.1", "203.0.113.2"), "address": "203.0.113.9"}, "not one of the nodes"),
-        ({"nodes": ("203.0.113.1", "203.0.113.1"), "address": "203.0.113.1"}, "twice"),
-        ({}, "defaults_file"),
-    ],
-)
-def test_unclear_cluster_is_a_config_error(tmp_path, init, words):
-    with pytest.raises(ConfigError, match=words):
-        find_cluster(config_with(tmp_path, **init))
-
-
-def test_is_local():
-    assert is_local("127.0.0.1") and is_local("localhost")
-    assert not is_local("203.0.113.77") and not is_local("no-such-host.invalid")
-
-
 # --- views -----------------------------------------------------------------------------------
 
 
@@ -161,19 +98,38 @@ def test_an_interrupted_sst_never_gives_a_position():
     assert view.position is None and "sst_in_progress" in view.problem
 
 
+SET = node_set(("a", "b", "c"))
+
+
 def report(valid: bool | None = True, **changes: object) -> NodeReport:
-    return NodeReport(stopped(**changes), Health(False, "stopped"), valid, 0, "" if valid else "mysqld hangs")
+    return NodeReport(stopped(**changes), Health(False, "stopped"), valid, 0, "" if valid else "mysqld hangs", SET)
 
 
 def test_peer_view_from_a_report():
     view = peer_view(2, "c", report())
-    assert (view.status, view.position, view.safe_to_bootstrap, view.answered) == (
-        Status.STOPPED, at(42), False, True)
+    assert (view.status, view.position, view.safe_to_bootstrap, view.answered, view.node_set) == (
+        Status.STOPPED, at(42), False, True, SET)
 
 
-def test_a_peer_whose_agent_has_no_current_data_is_no_report():
+def test_a_peer_whose_agent_has_no_current_data_is_no_report_but_keeps_its_node_set():
+    """The node set comes from the agent's configuration, not from mysqld: a mismatch counts anyway."""
     view = peer_view(2, "c", report(valid=False))
-    assert not view.answered and "no current data" in view.problem
+    assert (view.answered, view.problem, view.node_set) == (False, "no current data (mysqld hangs)", SET)
+
+
+def test_this_node_as_its_snmpd_serves_it_with_the_probes_position():
+    """Status and node set as the peers read them (the announcement visible or not), the position
+    from the probe (saved or recovered, never a guessed one)."""
+    mine = own_view(0, "a", stopped())
+    served = as_served(mine, peer_view(0, "a", report(status=Status.BOOTSTRAPPING, position=at(41))))
+    assert (served.status, served.position, served.node_set, served.problem) == (
+        Status.BOOTSTRAPPING, at(42), SET, "")
+    silent = as_served(mine, NodeView(0, "a", problem="no answer from 127.0.0.1:161 after 2 tries (timeout)"))
+    assert (silent.status, silent.position, silent.node_set, silent.answered) == (None, at(42), None, False)
+    assert silent.problem == "no answer from 127.0.0.1:161 after 2 tries (timeout)"
+    sst = as_served(own_view(0, "a", stopped(sst_in_progress=True)), peer_view(0, "a", report()))
+    assert (sst.status, sst.position) == (Status.STOPPED, None)
+    assert sst.problem == ("an interrupted state transfer (sst_in_progress): this node's data cannot be trusted")
 
 
 @pytest.mark.parametrize("status", [Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING])
@@ -189,11 +145,14 @@ def test_a_peer_without_a_seqno_source_has_no_position():
 
 
 def test_evidence_table_names_every_node_and_the_decision():
-    views = [own_view(0, "a", stopped()), peer_view(1, "b", report(position=at(50))),
-             peer_view(2, "c", report(valid=False))]
-    text = evidence_table(decide(0, views, elapsed=0, deadline=10, poll_period=1), 0)
-    assert "a (this node)" in text and f"{UUID}:50" in text and "no current data" in text
-    assert text.splitlines()[-1].startswith("decision: wait: no report from c")
+    views = [as_served(own_view(0, "a", stopped()), peer_view(0, "a", report(status=Status.INITIATING))),
+             peer_view(1, "b", report(position=at(50))), peer_view(2, "c", report(valid=False))]
+    lines = evidence_table(decide(0, views, elapsed=0, deadline=10, poll_period=1), 0).splitlines()
+    assert lines[0].split() == ["NODE", "STATUS", "POSITION", "SAFE", "NODE", "SET", "NOTE"]
+    assert lines[1].split() == ["a", "(this", "node)", "initiating", f"{UUID}:42", "0", SET.digest]
+    assert lines[2].split() == ["b", "stopped", f"{UUID}:50", "0", SET.digest]
+    assert lines[3].split() == ["c", "-", "-", "-", SET.digest, "no", "current", "data", "(mysqld", "hangs)"]
+    assert lines[4] == "decision: wait: no report from c: no report (no current data (mysqld hangs))"
 
 
 # --- the phase -------------------------------------------------------------------------------
@@ -297,7 +256,7 @@ OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 
 def served_peer(seqno: int) -> dict:
     state = stopped(position=at(seqno))
-    return {oid: value for oid, _, value in render(NodeReport(state, Health(False, "stopped"), True, 0))}
+    return {oid: value for oid, _, value in render(NodeReport(state, Health(False, "stopped"), True, 0, "", SET))}
 
 
 def scalar(name: str) -> tuple[int, ...]:
@@ -316,6 +275,11 @@ GARBAGE = {
     "another-cluster": {scalar("galeraStateUUID"): OTHER_UUID.encode()},
     "data-not-valid": {scalar("galeraDataValid"): 2},
     "data-valid-garbage": {scalar("galeraDataValid"): b"yes"},
+    "node-set-no-such-instance": {scalar("galeraNodeSetDigest"): Missing("NoSuchInstance")},
+    "node-set-digest-wrong-type": {scalar("galeraNodeSetDigest"): 5},
+    "node-set-digest-upper-case": {scalar("galeraNodeSetDigest"): SET.digest.upper().encode()},
+    "node-set-digest-short": {scalar("galeraNodeSetDigest"): SET.digest[:15].encode()},
+    "node-set-of-another-cluster": {scalar("galeraNodeSetDigest"): node_set(("a", "b", "d")).digest.encode()},
 }
 
 
@@ -342,3 +306,68 @@ def test_the_same_reports_untouched_do_elect():
     """The control for the garbage tests: without the garbage the highest seqno wins."""
     views = [peer_view(i, name, read_node(served_peer(seqno=40 + i))) for i, name in enumerate(("a", "b", "c"))]
     assert decide(2, views, elapsed=0, deadline=10, poll_period=1).action is Action.ANNOUNCE
+
+
+# --- the loop: every node polled, this one too; the bootstrap waits for the own announcement -------
+
+
+class Stop(Exception):
+    """Ends a loop that would poll forever."""
+
+
+@dataclass
+class Loop:
+    init: Initiator
+    polls: list[list[str]] = field(default_factory=list)  # the hosts each round read
+    done: list[object] = field(default_factory=list)  # what would have changed the node
+
+
+def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase: bool) -> Loop:
+    """galera-init on 127.0.0.1 (recovered at seqno 42) with one peer stopped at seqno 40, over a
+    fake SNMP: this node's agent serves the phase galera-init publishes, or (dead, or stuck) keeps
+    serving "stopped". Starting mysqld is recorded, not done; time is a fake clock that sleeping
+    advances; after 100 polls the loop stops."""
+    config = load_config(stopped_node_config(tmp_path, (
+        "[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\npoll_period = 0.01\n"
+        f"phase_file = {tmp_path / 'phase.json'}\n[agent]\nwake_socket = {tmp_path / 'wake'}\n")))
+    run = Loop(Initiator(config, say=lambda line: None))
+    served_set = node_set(run.init.cluster.nodes)
+    now = [0.0]
+
+    def read_all(targets):
+        run.polls.append([target.host for target in targets])
+        published = run.init._published
+        own = published[0] if agent_serves_phase and published else Status.STOPPED
+        return [NodeReport(stopped(status=own), Health(False, "stopped"), True, 0, "", served_set),
+                NodeReport(stopped(position=at(40)), Health(False, "stopped"), True, 0, "", served_set)]
+
+    def sleep(seconds: float) -> None:
+        if len(run.polls) >= 100:
+            raise Stop
+        now[0] += seconds
+
+    monkeypatch.setattr(init_run, "read_all", read_all)
+    monkeypatch.setattr(init_run, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
+    monkeypatch.setattr(run.init, "mark_safe", lambda: run.done.append("marked safe"))
+    monkeypatch.setattr(run.init, "start_mysqld", lambda command, position: run.done.append((command, position)))
+    monkeypatch.setattr(run.init, "wait_synced", synced_state)
+    return run
+
+
+def test_the_winner_bootstraps_once_its_own_snmpd_serves_its_announcement(tmp_path, monkeypatch):
+    run = loop(tmp_path, monkeypatch, agent_serves_phase=True)
+    assert run.init._elect(stopped()) == 0
+    # announced at 0 s, served from the next poll, bootstrapped at the first poll past 2 * 0.01 s
+    assert run.polls == [["127.0.0.1", "203.0.113.2"]] * 4  # this node is read through its snmpd, like the peer
+    assert run.init._published == (Status.BOOTSTRAPPING, "announced; waiting more than two poll periods")
+    assert run.done == ["marked safe", ("galera_new_cluster", at(42))]
+
+
+def test_an_announcement_its_own_snmpd_never_serves_never_bootstraps(tmp_path, monkeypatch):
+    run = loop(tmp_path, monkeypatch, agent_serves_phase=False)
+    with pytest.raises(Stop):
+        run.init._elect(stopped())
+    assert len(run.polls) == 100
+    assert run.init._published == (Status.BOOTSTRAPPING, "own announcement not visible through snmpd (it serves "
+                                                         "stopped)")
+    assert run.done == []

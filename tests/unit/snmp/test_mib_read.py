@@ -16,6 +16,7 @@ from galera_snmp.state import (
     Member,
     MysqlFailure,
     NodeReport,
+    NodeSet,
     NodeState,
     Position,
     ProcessState,
@@ -159,3 +160,30 @@ def test_a_position_reads_back_equal(position: Position) -> None:
     assert remote.state.position == position
     assert remote.state.position.is_known is position.is_known
 
+
+
+# --- the node set ----------------------------------------------------------------------------
+
+NODE_SET = NodeSet("c77f8cedecd9b486", ("10.0.0.11", "10.0.0.12", "10.0.0.13"))
+
+
+def test_the_node_set_reads_back_equal() -> None:
+    remote = read_node(served(NodeReport(synced(), Health(True, "ok"), True, 0, "", NODE_SET)))
+    assert remote.node_set == NODE_SET
+    assert read_node(served(NodeReport(synced(), Health(True, "ok"), True, 0))).node_set is None
+
+
+def test_a_list_cut_short_reads_as_what_was_served() -> None:
+    """The digest stays whole; galera-init sees that the list does not match it."""
+    nodes = tuple(f"db{i:02}.galera.example.org" for i in range(12))
+    long = NodeSet("0123456789abcdef", nodes)  # 12 * 23 octets + 11 commas = 287
+    remote = read_node(served(NodeReport(synced(), Health(True, "ok"), True, 0, "", long)))
+    assert remote.node_set == NodeSet("0123456789abcdef", (*nodes[:10], "db10.galera.exa"))
+
+
+def test_a_digest_that_is_not_16_lowercase_hex_digits_is_no_node_set() -> None:
+    good = served(NodeReport(synced(), Health(True, "ok"), True, 0, "", NODE_SET))
+    digest = (*BY_NAME["galeraNodeSetDigest"].oid, 0)
+    for garbage in (b"C77F8CEDECD9B486", b"c77f8cedecd9b48", b"c77f8cedecd9b4867", b"0x7f8cedecd9b486", 5,
+                    Missing("NoSuchInstance")):
+        assert read_node({**good, digest: garbage}).node_set is None, garbage

@@ -24,7 +24,7 @@ from galera_snmp.snmp.mib import (
     render,
 )
 from galera_snmp.snmp.types import Syntax
-from galera_snmp.state import Health, Member, NodeReport, NodeState, Position, SeqnoSource, Status
+from galera_snmp.state import Health, Member, NodeReport, NodeSet, NodeState, Position, SeqnoSource, Status
 from galera_snmp.wsrep import Kind, WsrepValue, classify
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -59,8 +59,13 @@ def node_state(**changes) -> NodeState:
     return synced_state(**fields)
 
 
-def context(health: Health | None = None, valid: bool = True, age: int = 0, **changes) -> NodeReport:
-    return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age)
+NODE_SET = NodeSet("c77f8cedecd9b486", ("10.0.0.11", "10.0.0.12", "10.0.0.13"))
+
+
+def context(health: Health | None = None, valid: bool = True, age: int = 0, node_set: NodeSet | None = NODE_SET,
+            **changes) -> NodeReport:
+    return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age, "",
+                      node_set)
 
 
 def served(ctx: NodeReport) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
@@ -434,3 +439,24 @@ def test_render_never_raises_and_serves_only_valid_values(values, text, number, 
     assert_valid(rows)
     oids = {oid for oid, _, _ in rows}
     assert scalar("galeraStatus") in oids
+
+
+# --- the node set ------------------------------------------------------------------------------
+
+
+def test_the_node_set_is_served_as_its_digest_and_its_list():
+    values = served(context())
+    assert values[scalar("galeraNodeSetDigest")] == (Syntax.OCTET_STRING, b"c77f8cedecd9b486")
+    assert values[scalar("galeraNodeSet")] == (Syntax.OCTET_STRING, b"10.0.0.11,10.0.0.12,10.0.0.13")
+
+
+def test_no_node_set_is_not_served():
+    values = served(context(node_set=None))
+    assert (values.get(scalar("galeraNodeSetDigest")), values.get(scalar("galeraNodeSet"))) == (None, None)
+
+
+def test_a_long_node_set_list_is_cut_at_255_octets_and_its_digest_served_whole():
+    nodes = tuple(f"db{i:02}.galera.example.org" for i in range(12))  # 12 * 23 octets + 11 commas = 287
+    values = served(context(node_set=NodeSet("0123456789abcdef", nodes)))
+    assert values[scalar("galeraNodeSet")] == (Syntax.OCTET_STRING, ",".join(nodes).encode()[:255])
+    assert values[scalar("galeraNodeSetDigest")] == (Syntax.OCTET_STRING, b"0123456789abcdef")

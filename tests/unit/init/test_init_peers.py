@@ -1,0 +1,152 @@
+"""init/peers.py (named apart from nagios/test_peers.py: test basenames must be unique): where the
+data nodes come from, their normal form, the arbitrators left out, and which one is this node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from galera_snmp.config import Config, ConfigError, InitConfig, MysqlConfig, ServerConfig
+from galera_snmp.init.nodeset import node_set
+from galera_snmp.init.peers import cluster_hosts, data_nodes, find_cluster, is_local
+
+
+@pytest.mark.parametrize(
+    ("address", "hosts"),
+    [
+        ("gcomm://a,b,c", ("a", "b", "c")),
+        ("gcomm://10.0.0.1:4567,10.0.0.2?pc.wait_prim=no", ("10.0.0.1", "10.0.0.2")),
+        ("gcomm://[fd00::1]:4567,[fd00::2]", ("fd00::1", "fd00::2")),
+    ],
+)
+def test_cluster_hosts(address, hosts):
+    assert cluster_hosts(address) == hosts
+
+
+@pytest.mark.parametrize("address", ["gcomm://", "mysql://a,b", "a,b,c"])
+def test_cluster_hosts_refuses_what_is_not_a_cluster(address):
+    with pytest.raises(ConfigError):
+        cluster_hosts(address)
+
+
+# --- which node am I ---------------------------------------------------------------------------
+
+
+def config_with(tmp_path: Path, **init: object) -> Config:
+    return Config(
+        path=tmp_path / "galera-snmp.conf",
+        mysql=MysqlConfig(option_file=tmp_path / "client.cnf"),
+        server=ServerConfig(datadir=tmp_path, defaults_file=init.pop("defaults_file", None)),  # type: ignore[arg-type]
+        init=InitConfig(**init),  # type: ignore[arg-type]
+    )
+
+
+def test_nodes_and_address_from_the_config(tmp_path):
+    cluster = find_cluster(config_with(tmp_path, nodes=("10.9.9.1", "10.9.9.2", "10.9.9.3"), address="10.9.9.2"))
+    assert (cluster.nodes, cluster.me) == (("10.9.9.1", "10.9.9.2", "10.9.9.3"), 1)
+
+
+def test_nodes_and_address_from_my_cnf(tmp_path):
+    mycnf = tmp_path / "my.cnf"
+    mycnf.write_text("[galera]\nwsrep_cluster_address = gcomm://10.9.9.1,10.9.9.2\nwsrep_node_address = 10.9.9.2\n")
+    cluster = find_cluster(config_with(tmp_path, defaults_file=mycnf))
+    assert (cluster.nodes, cluster.me) == (("10.9.9.1", "10.9.9.2"), 1)
+
+
+def test_this_node_found_by_its_local_address(tmp_path):
+    cluster = find_cluster(config_with(tmp_path, nodes=("203.0.113.1", "127.0.0.1", "203.0.113.3")))
+    assert cluster.me == 1
+
+
+@pytest.mark.parametrize(
+    ("init", "words"),
+    [
+        ({"nodes": ("203.0.113.1", "203.0.113.2")}, "cannot tell which"),
+        ({"nodes": ("203.0.113.1", "203.0.113.2"), "address": "203.0.113.9"}, "not one of the nodes"),
+        ({"nodes": ("203.0.113.1", "203.0.113.1"), "address": "203.0.113.1"}, "twice"),
+        ({}, "defaults_file"),
+    ],
+)
+def test_unclear_cluster_is_a_config_error(tmp_path, init, words):
+    with pytest.raises(ConfigError, match=words):
+        find_cluster(config_with(tmp_path, **init))
+
+
+def test_is_local():
+    assert is_local("127.0.0.1") and is_local("localhost")
+    assert not is_local("203.0.113.77") and not is_local("no-such-host.invalid")
+
+
+
+# --- normal form, arbitrators -----------------------------------------------------------------------
+
+
+def my_cnf(tmp_path: Path, cluster_address: str, node_address: str = "") -> Path:
+    path = tmp_path / "my.cnf"
+    path.write_text(f"[galera]\nwsrep_cluster_address = {cluster_address}\n"
+                    + (f"wsrep_node_address = {node_address}\n" if node_address else ""))
+    return path
+
+
+def test_every_node_listing_itself_first_elects_with_one_set(tmp_path):
+    """The field report: each node's wsrep_cluster_address starts with the node itself."""
+    hosts = ["10.0.0.11", "10.0.0.12", "10.0.0.13"]
+    found = []
+    for i, host in enumerate(hosts):
+        folder = tmp_path / f"node{i}"
+        folder.mkdir()
+        order = [host] + [h for h in hosts if h != host]
+        mycnf = my_cnf(folder, "gcomm://" + ",".join(f"{h}:4567" for h in order), host)
+        cluster = find_cluster(config_with(folder, defaults_file=mycnf))
+        assert (cluster.nodes[cluster.me], cluster.me) == (host, 0)
+        found.append(node_set(cluster.nodes))
+    assert found == [node_set(hosts)] * 3
+
+
+def test_nodes_are_normalised(tmp_path):
+    cluster = find_cluster(config_with(tmp_path, nodes=("DB1.Example.", "[FD00::0001]:4567", "10.0.0.3:4567"),
+                                       address="fd00::1"))
+    assert (cluster.nodes, cluster.me) == (("db1.example", "fd00::1", "10.0.0.3"), 1)
+
+
+def test_arbitrators_are_left_out_of_wsrep_cluster_address(tmp_path):
+    mycnf = my_cnf(tmp_path, "gcomm://10.0.0.11,GARBD.example:4567,10.0.0.12", "10.0.0.12:4567")
+    config = config_with(tmp_path, defaults_file=mycnf, arbitrators=("garbd.example",))
+    cluster = find_cluster(config)
+    assert (cluster.nodes, cluster.me) == (("10.0.0.11", "10.0.0.12"), 1)
+    assert data_nodes(config) == ("10.0.0.11", "10.0.0.12")
+
+
+def test_arbitrators_are_left_out_of_init_nodes_too(tmp_path):
+    config = config_with(tmp_path, nodes=("10.0.0.11", "10.0.0.99", "10.0.0.12"), address="10.0.0.11",
+                         arbitrators=("10.0.0.99:4567",))
+    assert find_cluster(config).nodes == ("10.0.0.11", "10.0.0.12")
+
+
+def test_an_arbitrator_not_among_the_nodes_changes_nothing(tmp_path):
+    config = config_with(tmp_path, nodes=("10.0.0.11", "10.0.0.12"), address="10.0.0.11", arbitrators=("garbd",))
+    assert find_cluster(config).nodes == ("10.0.0.11", "10.0.0.12")
+
+
+@pytest.mark.parametrize(
+    ("init", "message"),
+    [
+        ({"nodes": ("10.0.0.11", "10.0.0.12"), "address": "10.0.0.12", "arbitrators": ("10.0.0.12",)},
+         "[init] address '10.0.0.12' is listed as an arbitrator: galera-init runs on data nodes"),
+        ({"nodes": ("garbd",), "address": "garbd", "arbitrators": ("garbd",)},
+         "no data node among garbd once the [init] arbitrators are left out"),
+        ({"nodes": ("10.0.0.11", "10.0.0.11:4567"), "address": "10.0.0.11"},
+         "[init] nodes lists a node twice: 10.0.0.11, 10.0.0.11:4567"),
+    ],
+)
+def test_unusable_node_lists_are_config_errors(tmp_path, init, message):
+    with pytest.raises(ConfigError) as caught:
+        find_cluster(config_with(tmp_path, **init))
+    assert str(caught.value) == message
+
+
+def test_data_nodes_need_no_address(tmp_path):
+    """The agent publishes the set without knowing which node it runs on (no DNS, no binding)."""
+    config = config_with(tmp_path, nodes=("203.0.113.2", "203.0.113.1"))
+    assert data_nodes(config) == ("203.0.113.2", "203.0.113.1")
