@@ -34,7 +34,7 @@ from .snmp.mib import (
     Syntax,
     render,
 )
-from .state import NodeReport, NodeSet, NodeState
+from .state import NodeReport, NodeSet, NodeState, history_reset
 from .traffic.httpcheck import HealthServer
 from .traffic.keepalived import TrackFile
 
@@ -63,6 +63,8 @@ def changed_notifications(previous: NodeReport | None, current: NodeReport) -> l
         names.append("galeraClusterSizeChange")
     if previous.health.healthy != current.health.healthy:
         names.append("galeraHealthChange")
+    if (history_reset(before) is None) != (history_reset(after) is None):
+        names.append("galeraHistoryResetChange")
     return names
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from .state import PRIMARY, NodeReport, NodeState
+from .state import PRIMARY, NodeReport, NodeState, history_reset
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class ClusterVerdict:
     components: tuple[Component, ...]  # the Primary components, by their first node
     down: Mapping[str, str]  # nodes that did not answer: why
     outside: tuple[str, ...]  # nodes that answered from outside any Primary component
+    history_reset: Mapping[str, str]  # nodes in a Primary component with a reset history: why
 
     @property
     def split(self) -> bool:
@@ -99,4 +101,5 @@ def assess_cluster(reports: Mapping[str, NodeReport | str]) -> ClusterVerdict:
         for group in sorted(groups)
     )
     outside = tuple(name for name in states if name not in primary)
-    return ClusterVerdict(components, down, outside)
+    reset = {name: why for name, state in primary.items() if (why := history_reset(state))}
+    return ClusterVerdict(components, down, outside, MappingProxyType(reset))

@@ -160,6 +160,25 @@ class NodeState:
         return data
 
 
+def history_reset(state: NodeState) -> str | None:
+    """Why the node's Primary component lost its history, or None.
+
+    A Primary with a zero state UUID is a cluster that pc.recovery re-formed after a crash from
+    nodes started without their recovered position (a start by hand, a container entrypoint):
+    Galera reset the history ("Bootstrapped primary 00000000-..."), no state transfer reconciled
+    nodes that died at different moments, and every later recovery reports position 0. Every
+    check says so in these words; the node still serves (its component is consistent with
+    itself, and taking every node out of traffic would be an outage of its own).
+    """
+    if state.cluster_status != PRIMARY or state.cluster_state_uuid != ZERO_UUID:
+        return None
+    return (
+        "history reset: a Primary component with a zero state UUID (restarted after a crash without "
+        "the recovered start position); the nodes were not reconciled and may hold different data: "
+        "compare them, then rebuild the others from one (docs/INIT.md)"
+    )
+
+
 def apply_phase(observed: tuple[Status, str], phase: tuple[Status, str] | None) -> tuple[Status, str]:
     """What a running galera-init says it is doing (initiating, bootstrapping, blocked) speaks
     for a node whose mysqld is stopped or not yet in a Primary component; otherwise mysqld does."""

@@ -14,7 +14,7 @@ import nagiosplugin
 from nagiosplugin import Context, Metric, Performance, Resource, Result
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
-from ..state import PRIMARY, Health, HealthPolicy, Member, NodeReport, Status, assess_health
+from ..state import PRIMARY, Health, HealthPolicy, Member, NodeReport, Status, assess_health, history_reset
 from .sources import Source, SourceDown, name_of, wsrep_number
 
 
@@ -110,6 +110,9 @@ class NodeContext(Context):
             return Result(Critical if health.healthy is False else Unknown, text, metric)
         if state.ready is False or state.cluster_status not in (None, PRIMARY):
             return Result(Critical, text, metric)
+        reset = history_reset(state)
+        if reset:
+            return Result(Critical, f"{name_of(report, self.source)}: {reset}", metric)
         if health.healthy and report.valid is False:
             # the agent republishes its last snapshot while it cannot read mysqld: never an OK
             stale = f"{text}; but that is not current data ({report.age} s old: {report.last_error})"

@@ -57,6 +57,10 @@ class PeersContext(Context):
             return Result(Critical, f"split brain: {verdict.describe_split(label)}", metric)
         if not verdict.components:
             return Result(Critical, "no node is in a Primary component", metric)
+        if verdict.history_reset:
+            names = ", ".join(map(label, verdict.history_reset))
+            why = next(iter(verdict.history_reset.values()))  # the same words for every node
+            return Result(Critical, f"{names}: {why}", metric)
         component = verdict.components[0]
         text = f"one Primary component {component.describe(label)}"
         if verdict.down:

@@ -25,6 +25,7 @@ from ..state import (
     Position,
     SeqnoSource,
     Status,
+    history_reset,
 )
 from ..wsrep import WsrepValue, kind_of
 from .types import MAX_INT32, MAX_STRING, MAX_UINT32, MAX_UINT64, MIN_INT32, OID, Syntax
@@ -110,6 +111,13 @@ def _camel(wsrep_name: str) -> str:
     return "galera" + "".join(part.capitalize() for part in wsrep_name.removeprefix("wsrep_").split("_"))
 
 
+def _history_reset(ctx: NodeReport) -> int:
+    """true(1) for a Primary whose history was reset; unknown(3) when the cluster status is unknown."""
+    if ctx.state.cluster_status is None:
+        return tri_state(None)
+    return tri_state(history_reset(ctx.state) is not None)
+
+
 def _node_objects() -> list[MibObject]:
     s = Syntax
     spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
@@ -157,6 +165,7 @@ def _node_objects() -> list[MibObject]:
             "DisplayString",
             lambda c: ",".join(c.node_set.nodes) if c.node_set else None,
         ),
+        ("galeraHistoryReset", s.INTEGER, "GaleraTriState", _history_reset),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -266,6 +275,10 @@ NOTIFICATION_OBJECTS: dict[str, tuple[OID, tuple[str, ...]]] = {
     ),
     "galeraClusterSizeChange": ((*NOTIFICATIONS, 3), ("galeraClusterSize", "galeraClusterStatus", "galeraNodeName")),
     "galeraHealthChange": ((*NOTIFICATIONS, 4), ("galeraHealthy", "galeraHealthReason", "galeraNodeName")),
+    "galeraHistoryResetChange": (
+        (*NOTIFICATIONS, 5),
+        ("galeraHistoryReset", "galeraClusterStateUUID", "galeraNodeName"),
+    ),
 }
 
 BY_NAME: dict[str, MibObject] = {obj.name: obj for obj in SCALARS}

@@ -100,6 +100,7 @@ def disagreements(names: Sequence[str], reports: Sequence[NodeReport | str]) -> 
         problems.append("no node is in a Primary component")
     elif verdict.split:
         problems.append(f"split brain: {verdict.describe_split()}")
+    problems += [f"{name}: {why}" for name, why in verdict.history_reset.items()]
     for component in verdict.size_disagreement:
         problems.append("Primary nodes disagree on the cluster size: " + ", ".join(
             f"{name} {size}" for name, size in component.sizes.items()))
