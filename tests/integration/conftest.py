@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from galera_snmp.dev.sandbox import DEFAULT_DIR, INSTALL_HINT, REQUIRED_PROGRAMS, Sandbox, SandboxError
+from galera_snmp.dev.sandbox import DEFAULT_DIR, INSTALL_HINT, REQUIRED_PROGRAMS, Sandbox, SandboxError, wait_for
+from galera_snmp.snmp.client import SnmpError
+from galera_snmp.snmp.remote import read_report
+from galera_snmp.state import Status
 
 
 def _requirements() -> None:
@@ -46,12 +49,25 @@ def sandbox() -> Iterator[Sandbox]:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def _agents_settled(box: Sandbox) -> bool:
+    """Every node's agent publishes a Synced node of the whole cluster: a test reading GALERA-MIB
+    right after the previous test changed the cluster would otherwise see the agents' last
+    refresh (a view change reaches each node, and its agent, a moment apart)."""
+    try:
+        states = [read_report(node.snmp_target()).state for node in box.nodes]
+    except SnmpError:
+        return False
+    return all(s.status is Status.RUNNING and s.cluster_size == len(box.nodes) for s in states)
+
+
 @pytest.fixture
 def cluster(sandbox: Sandbox) -> Sandbox:
-    """The sandbox with every node Synced; rebuilt from scratch if a test left it crashed."""
+    """The sandbox with every node Synced, as the nodes and their agents say; rebuilt from scratch
+    if a test left it crashed."""
     try:
         sandbox.up()
     except SandboxError:
         sandbox.down(purge=True)
         sandbox.up()
+    wait_for(lambda: _agents_settled(sandbox), 30, "every node's agent to publish the settled cluster")
     return sandbox
