@@ -16,7 +16,7 @@ from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, ServerConfig
 from galera_snmp.node.watch import Wake, WakeSocket, Watcher
-from galera_snmp.state import Health, NodeReport, ProcessState, Status
+from galera_snmp.state import ZERO_UUID, Health, NodeReport, ProcessState, Status
 from galera_snmp.traffic.drain import drain, undrain
 from galera_snmp.traffic.httpcheck import HealthServer, describe
 from galera_snmp.traffic.keepalived import FAULT, SERVE, TrackFile
@@ -105,6 +105,12 @@ def test_describe_healthy_and_not():
     assert document["drained"] is True
     code, line, _ = describe(None)
     assert code == 503 and "not known yet" in line
+
+
+def test_describe_says_when_the_history_was_reset():
+    assert describe(report())[2]["history_reset"] is False
+    code, _, document = describe(report(cluster_state_uuid=ZERO_UUID))
+    assert (code, document["history_reset"]) == (200, True)  # it still serves: docs/INIT.md says why
 
 
 @pytest.fixture
