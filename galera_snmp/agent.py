@@ -127,6 +127,30 @@ class Publisher:
         return encode_varbind(oid, obj.syntax, b"" if obj.syntax is Syntax.OCTET_STRING else 0)
 
 
+RECONNECT_FIRST = 0.25  # seconds before the first new registration attempt; doubled up to reconnect_interval
+
+
+class _MasterLog:
+    """Logs the AgentX session's changes, not every failed attempt: an snmpd that stays away for
+    an hour gives two lines, not thousands."""
+
+    def __init__(self) -> None:
+        self.state = ""
+
+    def registered(self, where: str) -> None:
+        self._say(f"registered GALERA-MIB with the AgentX master at {where}", logging.INFO)
+
+    def lost(self, err: Exception) -> None:
+        kind = "refused by" if isinstance(err, Refused) else "without"
+        self._say(f"{kind} the AgentX master ({err}); GALERA-MIB is not served, registering again", logging.WARNING)
+
+    def _say(self, message: str, level: int) -> None:
+        state = message.split(" (", 1)[0]
+        if state != self.state:
+            log.log(level, "%s", message)
+        self.state = state
+
+
 class Agent:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -153,31 +177,30 @@ class Agent:
         refresher.start()
         if self.http is not None:
             self.http.start()
-        lost_since: float | None = None
+        master = _MasterLog()
+        wait = RECONNECT_FIRST
         try:
             while not self.stop.is_set():
                 try:
                     self.session.connect()
-                    log.info("registered GALERA-MIB with the AgentX master at %s", self.session.socket_path)
-                    lost_since = None
+                    master.registered(self.session.socket_path)
+                    wait = RECONNECT_FIRST
                     while not self.stop.is_set():
                         if not refresher.is_alive():
                             log.error("the refresh thread died; exiting so the service manager restarts us")
                             return 1
                         self.session.serve_once(lambda: self.publisher.tree, 0.2)
                         self._send_notifications()
-                except Refused as err:
-                    log.error("%s", err)
-                    return 1
                 except (OSError, ConnectionLost, AgentxError) as err:
-                    now = time.monotonic()
-                    if lost_since is None:
-                        lost_since = now
-                        log.warning("AgentX master unavailable (%s); reconnecting", err)
-                    if now - lost_since > self.config.agent.reconnect_timeout:
-                        log.error("no AgentX master for %g s; exiting", self.config.agent.reconnect_timeout)
+                    # snmpd restarting, down or refusing us: GALERA-MIB is gone until it is back, but the
+                    # track file, the HTTP check and galera-init's phase go on from the refresh thread
+                    master.lost(err)
+                    self.session.close()
+                    self.stop.wait(wait)
+                    wait = min(wait * 2, self.config.agent.reconnect_interval)
+                    if not refresher.is_alive():
+                        log.error("the refresh thread died; exiting so the service manager restarts us")
                         return 1
-                    self.stop.wait(0.25)
             return 0
         finally:
             self.stop.set()

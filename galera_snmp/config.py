@@ -48,7 +48,9 @@ class AgentConfig:
 
     socket: Path = Path("/var/agentx/master")
     refresh_interval: float = 2.0
-    reconnect_timeout: float = 60.0  # then exit non-zero, so the service manager restarts us
+    # Without the AgentX master (snmpd restarting, down) the agent keeps its other outputs current
+    # and tries to register again, waiting longer each time up to this many seconds.
+    reconnect_interval: float = 5.0
     wake_socket: Path = Path(inifile.DEFAULT_WAKE_SOCKET)
     event_file: Path = Path(inifile.DEFAULT_EVENT_FILE)
     # What the agent keeps across restarts (the recovered position for one-shot commands, ...):
@@ -152,7 +154,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "agent": {
         "socket": "path",
         "refresh_interval": "seconds",
-        "reconnect_timeout": "seconds",
+        "reconnect_interval": "seconds",
         "wake_socket": "path",
         "event_file": "path",
         "state_dir": "path",

@@ -19,8 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(
         prog=PROG,
         description="Serve this node's Galera state as GALERA-MIB through net-snmp's AgentX master.",
-        epilog="Exits 1 when the master refuses the registration or stays unreachable for "
-        "[agent] reconnect_timeout seconds, so that the service manager restarts it.",
+        epilog="Without the AgentX master (snmpd down, restarting or refusing the registration) it keeps "
+        "the track file, the HTTP check and galera-init's phase current and registers again, waiting up "
+        "to [agent] reconnect_interval seconds between attempts.",
     )
     parser.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="INI config (default: %(default)s)")
     parser.add_argument("--pid-file", type=Path, help="write the process id here")

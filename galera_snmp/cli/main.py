@@ -49,6 +49,12 @@ def _track_file(args: argparse.Namespace) -> int:
     if path is None:
         raise ConfigError(f"{config.path}: no [keepalived] track_file, and no --file given")
     track = TrackFile(Path(path))
+    if args.fault:
+        track.fault("galera-snmp-agent is not running")
+        if track.written is None:
+            raise ConfigError(f"cannot write {track.path}")
+        print(f"{track.written} (galera-snmp-agent is not running)")
+        return 0
     if not args.follow:
         return _write_once(config, track)
     logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
@@ -146,7 +152,13 @@ def build_parser() -> ArgumentParser:
         )
     )
     track.add_argument("--file", help="the track file (default: [keepalived] track_file)")
-    track.add_argument("--follow", action="store_true", help="keep running and rewrite the file on every change")
+    mode = track.add_mutually_exclusive_group()
+    mode.add_argument("--follow", action="store_true", help="keep running and rewrite the file on every change")
+    mode.add_argument(
+        "--fault",
+        action="store_true",
+        help="write 0 and exit: for the agent unit's ExecStopPost, so that a killed agent never leaves a 1 behind",
+    )
     track.set_defaults(func=_track_file)
     return parser
 

@@ -260,7 +260,7 @@ class Session:
 
     def connect(self) -> None:
         """Connect, open and register. Raises OSError if the master is not there, AgentxError
-        if it refuses us (a duplicate registration, say): both are reasons not to live on."""
+        if it refuses us (a duplicate registration, say)."""
         self.close()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)

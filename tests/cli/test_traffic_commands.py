@@ -50,6 +50,16 @@ def test_track_file_once_for_a_stopped_node_says_fault(cli, tmp_path: Path) -> N
     assert (tmp_path / "keepalived.track").read_text() == "0\n"
 
 
+def test_track_file_fault_overwrites_a_serving_file(cli, tmp_path: Path) -> None:
+    """The agent unit's ExecStopPost: whatever killed the agent, keepalived must not keep serving."""
+    config = write_config(tmp_path)
+    track = tmp_path / "keepalived.track"
+    track.write_text("1\n")
+    result = cli("galera-snmp", "keepalived", "track-file", "--fault", "-c", str(config))
+    assert (result.returncode, result.stdout) == (0, "0 (galera-snmp-agent is not running)\n"), result.stderr
+    assert track.read_text() == "0\n"
+
+
 def test_track_file_without_a_file_configured_exits_3(cli, tmp_path: Path) -> None:
     config = write_config(tmp_path, track=False)
     result = cli("galera-snmp", "keepalived", "track-file", "-c", str(config))
