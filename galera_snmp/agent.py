@@ -72,9 +72,18 @@ class Publisher:
     """Turns each new report into the served tree, the notifications to send, and whatever
     else listens (the keepalived track file)."""
 
-    def __init__(self, config: Config, snapshot: Callable[[], NodeState], clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        config: Config,
+        snapshot: Callable[[], NodeState],
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.config = config
-        self.reporter = Reporter(config, snapshot, clock)
+        self.reporter = Reporter(config, snapshot, clock, monotonic)
+        self._monotonic = monotonic
+        self._refreshed = monotonic()
+        self._lock = threading.Lock()  # the refresh thread and the staleness watch both publish
         self.context: NodeReport | None = None
         self._node_set_problem = ""
         self.tree = OidTree([], OBJECT_OIDS)
@@ -84,10 +93,33 @@ class Publisher:
 
     def refresh(self) -> NodeReport:
         report = replace(self.reporter.report(), node_set=self.node_set())
-        self._publish(report)
-        for listener in self.listeners:
-            listener(report)
+        self._refreshed = self._monotonic()
+        self._announce(report)
         return report
+
+    def stale_after(self) -> float:
+        """Seconds without a finished snapshot after which the last one is no longer current: a few
+        refresh intervals beyond the longest a snapshot may take (a hung mysqld costs both timeouts
+        twice); a recovery run takes longer, and its node does not serve meanwhile anyway."""
+        mysql = self.config.mysql
+        return STALE_INTERVALS * self.config.agent.refresh_interval + 2 * (mysql.connect_timeout + mysql.read_timeout)
+
+    def check_stale(self) -> NodeReport | None:
+        """Serve the last report as not current when the refresh has been stuck too long: its
+        "healthy" must not keep a VIP or a backend (called by a watch thread of its own)."""
+        waited = self._monotonic() - self._refreshed
+        if waited <= self.stale_after():
+            return None
+        report = self.reporter.stale(f"no new snapshot for {waited:.0f} s: the refresh is stuck")
+        if report is not None:
+            self._announce(replace(report, node_set=self.context.node_set if self.context else None))
+        return report
+
+    def _announce(self, report: NodeReport) -> None:
+        with self._lock:
+            self._publish(report)
+            for listener in self.listeners:
+                listener(report)
 
     def node_set(self) -> NodeSet | None:
         """The data nodes galera-init elects with (galeraNodeSetDigest), computed as galera-init
@@ -127,6 +159,7 @@ class Publisher:
         return encode_varbind(oid, obj.syntax, b"" if obj.syntax is Syntax.OCTET_STRING else 0)
 
 
+STALE_INTERVALS = 3  # refresh intervals beyond a snapshot's longest duration before the data is stale
 RECONNECT_FIRST = 0.25  # seconds before the first new registration attempt; doubled up to reconnect_interval
 
 
@@ -175,6 +208,7 @@ class Agent:
             target=self._watcher.follow, args=(self.publisher.refresh, first), name="refresh", daemon=True
         )
         refresher.start()
+        threading.Thread(target=self._watch_staleness, name="staleness", daemon=True).start()
         if self.http is not None:
             self.http.start()
         master = _MasterLog()
@@ -213,6 +247,13 @@ class Agent:
                 self.probe.close()
             if self.track is not None:
                 self.track.fault("galera-snmp-agent stopped")
+
+    def _watch_staleness(self) -> None:
+        period = min(1.0, self.config.agent.refresh_interval)
+        while not self.stop.wait(period):
+            stale = self.publisher.check_stale()
+            if stale is not None:
+                log.warning("%s", stale.last_error)
 
     def _send_notifications(self) -> None:
         pending = self.publisher.notifications

@@ -18,6 +18,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -48,15 +49,23 @@ class Reporter:
     """Turns snapshots into reports: the health verdict, whether the data is current, and how
     old the last current data is. A failed snapshot keeps what we had, marked invalid."""
 
-    def __init__(self, config: Config, snapshot: Callable[[], NodeState], clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        config: Config,
+        snapshot: Callable[[], NodeState],
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.config = config
         self._snapshot = snapshot
-        self._clock = clock
-        self._started = clock()
+        self._clock = clock  # wall time, for a snapshot's taken_at
+        self._monotonic = monotonic  # for ages: a clock step must not make data look current
+        self._started = monotonic()
         self._last_valid: float | None = None
         self.last: NodeReport | None = None
 
     def report(self) -> NodeReport:
+        started = self._monotonic()
         try:
             state = self._snapshot()
         except Exception as err:
@@ -65,26 +74,33 @@ class Reporter:
             return self.last
         valid = is_valid(state)
         if valid:
-            self._last_valid = state.taken_at
+            self._last_valid = started
         self.last = NodeReport(
             state=state,
             health=assess_health(state, self.config.health),
             valid=valid,
-            age=self._age(),
+            age=self.age(),
             last_error="" if valid else state.reason,
         )
         return self.last
 
-    def _age(self) -> int:
+    def age(self) -> int:
+        """Seconds since the last current snapshot (since start, before the first)."""
         since = self._last_valid if self._last_valid is not None else self._started
-        return max(0, int(self._clock() - since))
+        return max(0, int(self._monotonic() - since))
+
+    def stale(self, why: str) -> NodeReport | None:
+        """The last report again, marked not current: the refresh is stuck (None before any)."""
+        if self.last is None:
+            return None
+        return replace(self.last, valid=False, age=self.age(), last_error=why)
 
     def _failure(self, error: str) -> NodeReport:
         previous = self.last
         if previous is None:
             state = NodeState(taken_at=self._clock(), status=Status.UNKNOWN, reason=error)
             previous = NodeReport(state, Health(None, error), valid=False, age=0)
-        return NodeReport(previous.state, previous.health, valid=False, age=self._age(), last_error=error)
+        return NodeReport(previous.state, previous.health, valid=False, age=self.age(), last_error=error)
 
 
 def local_report(config: Config) -> NodeReport:

@@ -122,7 +122,7 @@ def make(policy: HealthPolicy | None = None) -> tuple[Publisher, Snapshots, Cloc
         config = Config(path=config.path, mysql=config.mysql, health=policy)
     clock = Clock()
     snapshots = Snapshots(clock)
-    return Publisher(config, snapshots, clock=clock), snapshots, clock
+    return Publisher(config, snapshots, clock=clock, monotonic=clock), snapshots, clock
 
 
 def drain(publisher: Publisher) -> list[tuple[tuple[int, ...], list[bytes]]]:
@@ -263,11 +263,11 @@ def test_invalid_snapshot_is_flagged_and_ages_with_the_clock():
         assert served(publisher, "galeraStatus") == STATUS[Status.UNKNOWN]
 
     clock.now = T0 + 4000
-    snapshots.next = synced(T0 + 3999)
+    snapshots.next = synced(T0 + 4000)
     ctx = publisher.refresh()
     assert ctx.valid
     assert served(publisher, "galeraDataValid") == 1
-    assert served(publisher, "galeraDataAge") == 1
+    assert served(publisher, "galeraDataAge") == 0  # read just now, by the monotonic clock
     assert served(publisher, "galeraLastError") == b""
 
 
@@ -447,3 +447,31 @@ def test_no_node_set_without_the_configuration_to_tell_it(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [  # once, not at every refresh
         f"galeraNodeSetDigest not served: {tmp_path / 'galera-snmp.conf'}: [init] nodes is empty and [server] "
         "defaults_file is not set"]
+
+
+def test_a_stuck_refresh_makes_the_last_report_stale():
+    """The refresh thread stuck (a hung /proc read, a snapshot that never returns): the last
+    "healthy" must stop keeping traffic once a few refresh intervals beyond a snapshot's longest
+    duration have gone by; a finished snapshot makes the data current again."""
+    publisher, snapshots, clock = make()
+    heard: list[NodeReport] = []
+    publisher.listeners.append(heard.append)
+    snapshots.next = synced(T0)
+    publisher.refresh()
+    limit = publisher.stale_after()
+    assert limit == 3 * publisher.config.agent.refresh_interval + 2 * (
+        publisher.config.mysql.connect_timeout + publisher.config.mysql.read_timeout
+    )
+    clock.now = T0 + limit
+    assert publisher.check_stale() is None
+    clock.now = T0 + limit + 1
+    stale = publisher.check_stale()
+    assert stale is not None and heard[-1] is not None
+    assert (stale.valid, stale.age, stale.verdict().healthy) == (False, int(limit + 1), False)
+    assert stale.last_error == f"no new snapshot for {limit + 1:.0f} s: the refresh is stuck"
+    assert (heard[-1].valid, served(publisher, "galeraDataValid"), served(publisher, "galeraHealthy")) == (False, 2, 1)
+    assert served(publisher, "galeraDataAge") == int(limit + 1)
+    snapshots.next = synced(T0 + limit + 2)
+    clock.now = T0 + limit + 2
+    assert publisher.refresh().valid is True
+    assert publisher.check_stale() is None
