@@ -24,7 +24,7 @@ from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
 from ..node.process import find_mysqld
 from ..snmp.remote import read_all
-from ..state import SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
+from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .peers import find_cluster, snmp_targets
 from .rule import Action, Announcement, Decision, NodeView, decide
@@ -56,6 +56,11 @@ def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
     to be Primary or bootstrapping — never as a vote in an election. The node set comes from the
     agent's configuration, not from mysqld: it counts either way."""
     state = report.state
+    if state.status is Status.JOINING and state.cluster_status != PRIMARY:
+        # "joining" from a leftover sst_in_progress on a server that refuses connections: no Primary
+        # component is confirmed, so it is no evidence of one (a real joiner's donor is)
+        why = "joining without a Primary component confirmed (a state transfer marker): no evidence of one"
+        return NodeView(index, name, Status.NONPRIMARY, problem=why, node_set=report.node_set)
     if report.valid is not True:
         if state.status in (Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING):
             return NodeView(index, name, state.status, problem="not known to be current: may only hold us back",

@@ -132,12 +132,27 @@ def test_this_node_as_its_snmpd_serves_it_with_the_probes_position():
     assert sst.problem == ("an interrupted state transfer (sst_in_progress): this node's data cannot be trusted")
 
 
-@pytest.mark.parametrize("status", [Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING])
+@pytest.mark.parametrize("status", [Status.RUNNING, Status.BOOTSTRAPPING])
 def test_unverified_claims_of_a_primary_still_hold_us_back(status):
     """The seed's extend lines (valid unknown) or stale data saying "running": joining is the
     safe direction, so the claim counts — but never with a position."""
     view = peer_view(2, "c", report(valid=None, status=status))
     assert view.status is status and view.position is None
+
+
+@pytest.mark.parametrize("valid", [True, None, False])
+def test_joining_without_a_primary_component_is_no_evidence_of_one(valid):
+    """A server that refuses connections with a leftover sst_in_progress says "joining", but no
+    Primary component is confirmed (its cluster status is unknown): it holds the election back
+    (its mysqld runs) and never makes the others join."""
+    view = peer_view(1, "b", report(valid=valid, status=Status.JOINING, cluster_status=None))
+    assert (view.status, view.position) == (Status.NONPRIMARY, None)
+    assert view.problem == "joining without a Primary component confirmed (a state transfer marker): no evidence of one"
+    views = [as_served(own_view(0, "a", stopped()), peer_view(0, "a", report(status=Status.INITIATING))), view,
+             peer_view(2, "c", report())]
+    decision = decide(0, views, elapsed=0, deadline=10, poll_period=1)
+    assert decision.action is Action.WAIT
+    assert peer_view(1, "b", report(status=Status.JOINING, cluster_status="Primary")).status is Status.JOINING
 
 
 def test_a_peer_without_a_seqno_source_has_no_position():
