@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -14,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from galera_snmp.dev.sandbox import DEFAULT_DIR, INSTALL_HINT, REQUIRED_PROGRAMS, Sandbox, SandboxError, wait_for
+from galera_snmp.dev.sandbox import (
+    DEFAULT_DIR,
+    INSTALL_HINT,
+    REQUIRED_PROGRAMS,
+    TRAP_SINK,
+    Sandbox,
+    SandboxError,
+    wait_for,
+)
 from galera_snmp.snmp.client import SnmpError
 from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import Status
@@ -71,3 +80,26 @@ def cluster(sandbox: Sandbox) -> Sandbox:
         sandbox.up()
     wait_for(lambda: _agents_settled(sandbox), 30, "every node's agent to publish the settled cluster")
     return sandbox
+
+
+@pytest.fixture
+def traps(tmp_path: Path) -> Iterator[Path]:
+    """A real snmptrapd on the sandbox's trap sink address; yields its log file."""
+    tool = shutil.which("snmptrapd") or shutil.which("snmptrapd", path="/usr/sbin")
+    if tool is None:
+        pytest.fail("snmptrapd is not installed: apt-get install snmptrapd", pytrace=False)
+    conf = tmp_path / "snmptrapd.conf"
+    conf.write_text("disableAuthorization yes\n")
+    log = tmp_path / "traps.log"
+    process = subprocess.Popen(
+        [tool, "-f", "-C", "-c", str(conf), "-On", "-Lf", str(log), f"udp:{TRAP_SINK}"],
+        env={**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: log.exists() and "NET-SNMP version" in log.read_text(), 10, "snmptrapd to start")
+        yield log
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -7,14 +7,13 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from galera_snmp.dev.sandbox import TRAP_SINK, Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.client import Client, Missing, SnmpError
 from galera_snmp.state import SeqnoSource, Status
@@ -175,29 +174,6 @@ def _lexicographically_after(oid: tuple[int, ...], start: tuple[int, ...]) -> bo
         if a != b:
             return a > b
     return len(oid) > len(start)
-
-
-@pytest.fixture
-def traps(tmp_path: Path) -> Iterator[Path]:
-    """A real snmptrapd on the sandbox's trap sink address; yields its log file."""
-    tool = shutil.which("snmptrapd") or shutil.which("snmptrapd", path="/usr/sbin")
-    if tool is None:
-        pytest.fail("snmptrapd is not installed: apt-get install snmptrapd", pytrace=False)
-    conf = tmp_path / "snmptrapd.conf"
-    conf.write_text("disableAuthorization yes\n")
-    log = tmp_path / "traps.log"
-    process = subprocess.Popen(
-        [tool, "-f", "-C", "-c", str(conf), "-On", "-Lf", str(log), f"udp:{TRAP_SINK}"],
-        env={**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(tmp_path)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: log.exists() and "NET-SNMP version" in log.read_text(), 10, "snmptrapd to start")
-        yield log
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_desync_is_visible_within_a_second_and_notified(cluster: Sandbox, traps: Path) -> None:

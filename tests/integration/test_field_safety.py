@@ -1,0 +1,172 @@
+"""galera-init and the checks on clusters set up the way operators set them up, not the sandbox's
+one way: node lists written differently on each node, an arbitrator in the list, a winner whose
+own snmpd is down, a cluster restarted by hand after a crash.
+
+Runnable by itself: pytest tests/integration/test_field_safety.py
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from outage import boot_all, crash_all, finish, recovered_positions, start_init, transcript
+
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.snmp.remote import read_report
+from galera_snmp.state import ZERO_UUID, Status
+
+pytestmark = pytest.mark.integration
+
+
+def restart_agent(node: SandboxNode) -> None:
+    """The agent reads its configuration when it starts."""
+    node.agent.stop()
+    node.start_services()
+    node.wait_snmp()
+
+
+@contextmanager
+def init_sections(cluster: Sandbox, sections: dict[int, str]) -> Iterator[None]:
+    """Each listed node's [init] nodes (and any other [init] line given) as an operator wrote them,
+    its agent restarted to publish them; the sandbox's own configuration back afterwards."""
+    saved = {node.index: node.config_path.read_text() for node in cluster.nodes}
+    try:
+        for index, lines in sections.items():
+            node = cluster.node(index)
+            text = re.sub(r"^nodes = .*$", lines, saved[index], count=1, flags=re.MULTILINE)
+            node.config_path.write_text(text)
+            restart_agent(node)
+        yield
+    finally:
+        for index in sections:
+            node = cluster.node(index)
+            node.config_path.write_text(saved[index])
+            if node.process().value != "absent" or node.agent.pid() is not None:
+                restart_agent(node)
+
+
+def self_first(cluster: Sandbox, node: SandboxNode) -> str:
+    others = [n.address for n in cluster.nodes if n is not node]
+    return f"nodes = {', '.join([node.address, *others])}"
+
+
+def idle_crash(cluster: Sandbox) -> dict[int, tuple[str | None, int]]:
+    """kill -9 of every node of an idle cluster: equal positions, safe_to_bootstrap 0 everywhere."""
+    crash_all(cluster, gap=0)
+    return recovered_positions(cluster)
+
+
+def test_self_first_lists_with_a_tie_elect_one_node(cluster: Sandbox) -> None:
+    history = cluster.node(1).snapshot().cluster_state_uuid
+    with init_sections(cluster, {n.index: self_first(cluster, n) for n in cluster.nodes}):
+        positions = idle_crash(cluster)
+        assert len(set(positions.values())) == 1, positions  # a tie: only the tie-break decides
+        boots = boot_all(list(cluster.nodes))
+        report = transcript(boots.boots)
+        assert all(boot.returncode == 0 for boot in boots.boots), report
+        (winner,) = boots.bootstrappers()  # one, not three announcing forever
+        assert winner.node is cluster.node(1), report  # the lowest address, whatever each list says
+        cluster.wait_settled(60)
+    assert {node.snapshot().cluster_state_uuid for node in cluster.nodes} == {history}
+
+
+def test_a_list_missing_a_node_blocks_and_names_it(cluster: Sandbox) -> None:
+    node3 = cluster.node(3)
+    with init_sections(cluster, {3: f"nodes = {cluster.node(1).address}, {node3.address}"}):
+        idle_crash(cluster)
+        boots = [start_init(node) for node in cluster.nodes]
+        try:
+            for node in cluster.nodes:
+                wait_for(lambda n=node: read_report(n.snmp_target()).state.status is Status.BLOCKED, 60,
+                         f"{node.name} to say blocked")
+            reason = read_report(cluster.node(1).snmp_target()).state.reason
+            assert cluster.node(2).address in reason and node3.address in reason, reason
+            assert all(node.process().value == "absent" for node in cluster.nodes)  # nobody started mariadbd
+        finally:
+            for boot in boots:
+                boot.process.terminate()
+            finish(boots, 30)
+    boots = boot_all(list(cluster.nodes))  # the lists agree again: the recovery goes on
+    assert len(boots.bootstrappers()) == 1, transcript(boots.boots)
+    cluster.wait_settled(60)
+
+
+def test_the_winner_bootstraps_only_once_its_own_snmpd_shows_its_announcement(cluster: Sandbox) -> None:
+    winner = cluster.node(1)  # a tie: the lowest address wins
+    idle_crash(cluster)
+    winner.snmpd.stop()
+    boots = [start_init(node) for node in cluster.nodes]
+    try:
+        # its peers cannot see it, and neither can it: no election while its own snmpd is silent
+        seen = f"no report from {winner.address}"
+        wait_for(lambda: seen in boots[0].output, 60, "node1 to wait for its own snmpd")
+        assert all(node.process().value == "absent" for node in cluster.nodes), transcript(boots)
+        winner.start_services()
+        finish(boots, 180)
+    finally:
+        for boot in boots:
+            if boot.process.poll() is None:
+                boot.process.kill()
+    report = transcript(boots)
+    assert [b.node for b in boots if b.bootstrapped] == [winner], report
+    cluster.wait_settled(60)
+
+
+def test_an_arbitrator_in_the_list_is_never_waited_for(cluster: Sandbox, tmp_path: Path) -> None:
+    garbd = shutil.which("garbd")
+    if garbd is None:
+        pytest.fail("garbd is not installed: apt-get install galera-arbitrator-4", pytrace=False)
+    arbitrator = "127.0.0.14"
+    process = subprocess.Popen(
+        [garbd, "--address", "gcomm://127.0.0.11,127.0.0.12,127.0.0.13", "--group", "sandbox", "--name", "arbitrator",
+         "--options", f"gmcast.listen_addr=tcp://{arbitrator}:4567", "--log", str(tmp_path / "garbd.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    lines = {n.index: f"nodes = {', '.join([*(m.address for m in cluster.nodes), arbitrator])}\n"
+                      f"arbitrators = {arbitrator}" for n in cluster.nodes}
+    try:
+        wait_for(lambda: cluster.node(1).snapshot().cluster_size == 4, 30, "garbd to join")
+        with init_sections(cluster, lines):
+            idle_crash(cluster)
+            boots = boot_all(list(cluster.nodes))
+            report = transcript(boots.boots)
+            assert all(boot.returncode == 0 for boot in boots.boots), report
+            assert len(boots.bootstrappers()) == 1, report
+            assert arbitrator not in boots.boots[0].output.split("decision:")[0], report  # not in the evidence
+            wait_for(lambda: cluster.node(1).snapshot().cluster_size == 4, 60, "garbd to rejoin the new Primary")
+    finally:
+        process.terminate()
+        process.wait(30)
+    wait_for(lambda: cluster.node(1).snapshot().cluster_size == 3, 30, "garbd to leave")
+
+
+def test_a_plain_restart_after_a_crash_is_flagged_as_a_history_reset(cluster: Sandbox, traps: Path, cli) -> None:
+    """Every node killed at once and started without its recovered position: pc.recovery forms a
+    Primary with a zero state UUID. Every check must say so; the sandbox then starts afresh."""
+    crash_all(cluster, gap=0)
+    for node in cluster.nodes:
+        wait_for(lambda n=node: n.process().value == "absent", 30, f"{node.name} to be gone")
+    try:
+        for node in cluster.nodes:
+            node.start()  # by hand: no --wsrep_start_position
+        node1 = cluster.node(1)
+        wait_for(lambda: node1.snapshot().cluster_status == "Primary", 90, "pc.recovery to form a Primary")
+        assert node1.snapshot().cluster_state_uuid == ZERO_UUID
+        check = cli("check_galera", "-m", "node", "-H", node1.address)
+        assert check.returncode == 2 and "history reset" in check.stdout, check.stdout
+        peers = cli("check_galera", "-m", "peers", "--peers", ",".join(n.address for n in cluster.nodes))
+        assert peers.returncode == 2 and "history reset" in peers.stdout, peers.stdout
+        status = cli("galera-snmp", "status", "-c", str(node1.config_path))
+        assert status.returncode == 1 and f"! {node1.address}: history reset" in status.stdout, status.stdout
+        trap_oid = ".1.3.6.1.4.1.32473.0.5"  # galeraHistoryResetChange
+        wait_for(lambda: trap_oid in traps.read_text(), 20, "the history reset notification")
+    finally:
+        cluster.down()  # cleanly, node1 last: it is safe to bootstrap, with a new history
+    cluster.up()
+    assert cluster.node(1).snapshot().cluster_state_uuid not in (None, ZERO_UUID)
