@@ -14,13 +14,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 
 from .config import Config, ConfigError
 from .init.nodeset import node_set
 from .init.peers import data_nodes
 from .node.probe import Probe
 from .node.watch import Reporter, WakeSocket, Watcher
+from .record import replace
 from .snmp.agentx import AgentxError, ConnectionLost, OidTree, Refused, Session, encode_varbind
 from .snmp.mib import (
     BY_NAME,

@@ -15,13 +15,13 @@ change in flight, or a node counting the cluster differently), but are no split.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
+from .record import record
 from .state import PRIMARY, NodeReport, NodeState, history_reset
 
 
-@dataclass(frozen=True)
+@record
 class Component:
     """Primary nodes that are one component, by the names the caller gave them."""
 
@@ -41,7 +41,7 @@ class Component:
         return f"[{names}] uuid {self.history or '?'} conf_id {confs}"
 
 
-@dataclass(frozen=True)
+@record
 class ClusterVerdict:
     """What the answers say about the cluster as a whole."""
 

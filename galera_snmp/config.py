@@ -11,18 +11,18 @@ import configparser
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import inifile
 from .inifile import ConfigError
 from .mycnf import read_groups
+from .record import field, record
 from .state import HealthPolicy
 
 DEFAULT_CONFIG = Path(inifile.DEFAULT_CONFIG)
 
 
-@dataclass(frozen=True)
+@record
 class MysqlConfig:
     option_file: Path
     option_group: str = "client"
@@ -30,7 +30,7 @@ class MysqlConfig:
     read_timeout: float = 2.0
 
 
-@dataclass(frozen=True)
+@record
 class ServerConfig:
     """The local mysqld: where its data is and how to run ``--wsrep-recover`` on it."""
 
@@ -42,7 +42,7 @@ class ServerConfig:
     recover_timeout: float = 300.0
 
 
-@dataclass(frozen=True)
+@record
 class AgentConfig:
     """galera-snmp-agent: where the AgentX master listens, and how galera-snmp-notify wakes us."""
 
@@ -58,14 +58,14 @@ class AgentConfig:
     state_dir: Path = Path("/var/lib/galera-snmp")
 
 
-@dataclass(frozen=True)
+@record
 class KeepalivedConfig:
     """The file keepalived's ``track_file ... weight 0 reverse`` reads: 1 serve, 0 fault."""
 
     track_file: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class HttpConfig:
     """The clustercheck-compatible health endpoint the agent serves (HAProxy ``option httpchk``).
 
@@ -83,7 +83,7 @@ class HttpConfig:
     detailed_reasons: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class InitConfig:
     """galera-init: who the nodes are, how to ask them, and how to start mysqld.
 
@@ -111,20 +111,20 @@ class InitConfig:
     stop_command: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     path: Path
     mysql: MysqlConfig
-    server: ServerConfig = field(default_factory=ServerConfig)
-    agent: AgentConfig = field(default_factory=AgentConfig)
-    health: HealthPolicy = field(default_factory=HealthPolicy)
+    server: ServerConfig = ServerConfig()
+    agent: AgentConfig = AgentConfig()
+    health: HealthPolicy = HealthPolicy()
     drain_file: Path = Path("/var/lib/galera-snmp/drained")
-    keepalived: KeepalivedConfig = field(default_factory=KeepalivedConfig)
-    http: HttpConfig = field(default_factory=HttpConfig)
-    init: InitConfig = field(default_factory=InitConfig)
+    keepalived: KeepalivedConfig = KeepalivedConfig()
+    http: HttpConfig = HttpConfig()
+    init: InitConfig = InitConfig()
 
 
-@dataclass(frozen=True)
+@record
 class ClientOptions:
     """Connection settings read from the option file. ``password`` never appears in repr()."""
 

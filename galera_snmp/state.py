@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
 from enum import Enum, StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from .record import asdict, fields, record
 from .wsrep import WsrepValue
 
 SYNCED = 4
@@ -51,7 +51,7 @@ def is_uuid(text: str) -> bool:
     return _UUID_RE.fullmatch(text) is not None
 
 
-@dataclass(frozen=True)
+@record
 class Position:
     """Where a node is in Galera's history, as one value: the state UUID and seqno, where they
     came from, and grastate.dat's safe_to_bootstrap. Kept together so that no consumer pairs a
@@ -91,7 +91,7 @@ class MysqlFailure(StrEnum):
     ERROR = "error"  # any other error
 
 
-@dataclass(frozen=True)
+@record
 class Member:
     """One row of mysql.wsrep_cluster_members (the cluster as this node sees it)."""
 
@@ -101,7 +101,7 @@ class Member:
     cluster_uuid: str
 
 
-@dataclass(frozen=True)
+@record
 class NodeState:
     """What one node looked like at ``taken_at`` (UNIX time). Unknown values are None."""
 
@@ -129,7 +129,7 @@ class NodeState:
     drained: bool = False
     notes: tuple[str, ...] = ()
     members: tuple[Member, ...] | None = None
-    wsrep: Mapping[str, WsrepValue] = field(default_factory=lambda: MappingProxyType({}))
+    wsrep: Mapping[str, WsrepValue] = MappingProxyType({})  # read-only: one empty mapping serves all
 
     @property
     def answered(self) -> bool:
@@ -144,9 +144,9 @@ class NodeState:
         """A JSON-ready dict (enums as their words, wsrep values with their kinds). The position
         stays flat (seqno, seqno_source, state_uuid, safe_to_bootstrap), as scripts read it."""
         data: dict[str, Any] = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            data[item.name] = value.value if isinstance(value, Enum) else value
+        for name in fields(self):
+            value = getattr(self, name)
+            data[name] = value.value if isinstance(value, Enum) else value
         position = data.pop("position")
         data["seqno"] = position.seqno
         data["seqno_source"] = position.source.value
@@ -226,7 +226,7 @@ def derive_status(
     return Status.UNKNOWN, f"{who} runs but cannot be read: {error}"
 
 
-@dataclass(frozen=True)
+@record
 class HealthPolicy:
     """What the operator allows to serve besides a Synced node."""
 
@@ -234,7 +234,7 @@ class HealthPolicy:
     desync_serves: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Health:
     """True: fit for client traffic. False: not. None: cannot tell (exit 3, UNKNOWN)."""
 
@@ -245,7 +245,7 @@ class Health:
 NODE_SET_DIGEST_DIGITS = 16  # galeraNodeSetDigest: this many lowercase hex digits
 
 
-@dataclass(frozen=True)
+@record
 class NodeSet:
     """The data nodes a node's galera-init elects with, as its agent publishes them: the digest of
     their ordered, normalised addresses (galeraNodeSetDigest) and the addresses (galeraNodeSet, cut
@@ -256,7 +256,7 @@ class NodeSet:
     nodes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class NodeReport:
     """A node as a consumer sees it: the snapshot, the health verdict, and whether the data is
     current (``valid``) and how old (``age``, seconds) — from the probe, or from a peer's agent —

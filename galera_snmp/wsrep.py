@@ -8,8 +8,9 @@ counters (rates, Counter64), which are levels (Gauge32) and which are averages (
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from enum import StrEnum
+
+from .record import record
 
 
 class Kind(StrEnum):
@@ -85,7 +86,7 @@ FLOATS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class WsrepValue:
     """One status value: its kind, the raw string, and the parsed value (None if unparsable)."""
 

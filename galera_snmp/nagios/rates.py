@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import nagiosplugin
 from nagiosplugin import Metric
 
+from ..record import record
 from ..state import NodeReport
 from .checks import SourceResource
 from .sources import Source, name_of, wsrep_number
 
 
-@dataclass(frozen=True)
+@record
 class Rate:
     """Per-second change of a counter since the previous run, or why there is none yet."""
 

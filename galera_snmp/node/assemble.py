@@ -8,9 +8,9 @@ tested by feeding observations (tests/unit/node/test_assemble.py), with no serve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from ..record import field, record, replace
 from ..state import (
     Member,
     MysqlFailure,
@@ -26,7 +26,7 @@ from ..wsrep import WsrepValue, classify, parse_int
 from .galerafiles import GraState
 
 
-@dataclass(frozen=True)
+@record
 class MysqlReading:
     """One answer from mysqld, or why there was none."""
 
@@ -38,7 +38,7 @@ class MysqlReading:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Observation:
     """Everything the probe read for one snapshot, as it read it."""
 

@@ -9,8 +9,8 @@ is how clusters lose data.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from ..record import record
 from ..state import SEQNO_MAX, UNKNOWN_SEQNO, Position, SeqnoSource, is_uuid
 
 _INT_RE = re.compile(r"^-?[0-9]+$")
@@ -27,7 +27,7 @@ class GaleraFileError(ValueError):
     """A Galera state file or recovery log that cannot be trusted; the message says why."""
 
 
-@dataclass(frozen=True)
+@record
 class GraState:
     """Contents of grastate.dat: its position (source ``grastate``, seqno -1 while mysqld runs or
     after a crash) with its safe_to_bootstrap (None in files older than Galera 25.3.19)."""

@@ -18,13 +18,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..config import Config, ConfigError, ServerConfig, read_option_file
 from ..handoff import read_regular, write_atomically
+from ..record import replace
 from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
 from .assemble import MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..record import record
 from ..state import ProcessState
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ SERVER_NAMES = frozenset({"mariadbd", "mysqld"})
 _NOT_A_SERVER = ("--wsrep-recover", "--wsrep_recover", "--help", "--version", "--bootstrap")
 
 
-@dataclass(frozen=True)
+@record
 class ProcessInfo:
     state: ProcessState
     pid: int | None = None

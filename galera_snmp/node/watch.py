@@ -18,11 +18,11 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
 from ..config import Config, ServerConfig
+from ..record import replace
 from ..state import Health, NodeReport, NodeState, ProcessState, Status, assess_health
 from .probe import Probe
 from .process import find_server, process_state

@@ -1,7 +1,8 @@
 """Just enough BER (X.690) for SNMPv2c (RFC 3416): encode a request, decode a response.
 
 Why not pysnmp's codec: importing ``pysnmp.proto.api`` and pyasn1 costs ~90 ms, the whole time
-budget of a Nagios plugin run; this module imports only the standard library's ``dataclasses``.
+budget of a Nagios plugin run; this module imports only the package's :mod:`~galera_snmp.record`
+and :mod:`~galera_snmp.snmp.types`.
 
 Decoding is for datagrams from the network, so every malformed input -- garbage, truncation,
 a wrong tag, an indefinite or absurd length, an integer over 9 octets, an OID over 128
@@ -12,8 +13,8 @@ client drops such datagrams with a single ``except``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from ..record import record
 from .types import MAX_ARC, MAX_OID_ARCS, OID, UNSIGNED_MAX, Syntax
 
 
@@ -21,7 +22,7 @@ class BerError(ValueError):
     """Not a well-formed SNMPv2c message (or an OID that SNMP cannot carry)."""
 
 
-@dataclass(frozen=True)
+@record
 class Missing:
     """noSuchObject, noSuchInstance or endOfMibView in place of a value."""
 

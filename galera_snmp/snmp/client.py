@@ -16,8 +16,8 @@ import socket
 import time
 import weakref
 from collections.abc import Awaitable, Iterator, Sequence
-from dataclasses import dataclass, field
 
+from ..record import field, record
 from . import ber
 from .ber import Missing, Value
 from .types import ERROR_STATUS, OID, SECURITY_LEVELS
@@ -54,7 +54,7 @@ class SnmpTimeout(SnmpError):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """Where and how to ask. Version 3 fields follow check_snmp's options (-P 3 -L -U -a -A -x -X);
     with version "2c" they are ignored. Secrets (community, pass phrases) stay out of repr()."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+from ..record import record, replace
 from ..state import (
     NODE_SET_DIGEST_DIGITS,
     SEQNO_MAX,
@@ -45,7 +45,7 @@ MEMBER_ENTRY = (*OBJECTS, 6, 1)
 Value = int | str | None
 
 
-@dataclass(frozen=True)
+@record
 class MibObject:
     name: str
     oid: OID  # without the .0 instance of a scalar

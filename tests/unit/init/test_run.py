@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +22,7 @@ from galera_snmp.init.run import Initiator, as_served, evidence_table, own_view,
 from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
 from galera_snmp.node.phase import clear_phase, read_phase, write_phase
+from galera_snmp.record import replace
 from galera_snmp.snmp import settings as snmpsettings
 from galera_snmp.snmp.client import Missing
 from galera_snmp.snmp.mib import BY_NAME, read_node, render

@@ -3,8 +3,6 @@ And the position it decides is the one the agent serves, a peer reads back and g
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +10,7 @@ from hypothesis import strategies as st
 from galera_snmp.init.run import own_view, peer_view
 from galera_snmp.node.assemble import MysqlReading, Observation, assemble, recovery_wanted
 from galera_snmp.node.galerafiles import GraState
+from galera_snmp.record import replace
 from galera_snmp.snmp.mib import read_node, render
 from galera_snmp.state import (
     SEQNO_MAX,

@@ -3,7 +3,6 @@ datadir, when it runs a recovery, and what it loads. What it makes of them: test
 
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from galera_snmp.node.galerafiles import parse_grastate
 from galera_snmp.node.phase import write_phase
 from galera_snmp.node.probe import Probe, RecoveryError
 from galera_snmp.node.process import ProcessInfo
+from galera_snmp.record import replace
 from galera_snmp.state import MysqlFailure, Position, ProcessState, SeqnoSource, Status
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

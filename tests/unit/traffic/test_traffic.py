@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, ServerConfig
 from galera_snmp.node.watch import Wake, WakeSocket, Watcher
+from galera_snmp.record import replace
 from galera_snmp.state import ZERO_UUID, Health, NodeReport, ProcessState, Status
 from galera_snmp.traffic.drain import drain, undrain
 from galera_snmp.traffic.httpcheck import HealthServer, describe

@@ -1,0 +1,99 @@
+"""Records behave as the frozen dataclasses they replace: construction, equality, hashing,
+repr() and immutability."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+
+import pytest
+
+from galera_snmp.record import FrozenInstanceError, asdict, field, fields, record, replace
+
+
+@record
+class Point:
+    x: int
+    y: int = 0
+    label: str = field(default="", repr=False)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataPoint:
+    x: int
+    y: int = 0
+    label: str = dataclasses.field(default="", repr=False)
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@record
+class Checked:
+    value: int
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise ValueError("negative")
+        object.__setattr__(self, "value", self.value * 2)
+
+
+def test_construction_by_position_keyword_and_default() -> None:
+    assert Point(1, 2, "a", ["t"]) == Point(x=1, y=2, label="a", tags=["t"])
+    assert Point(1) == Point(1, 0, "", [])
+    assert Point(1).tags is not Point(1).tags  # a fresh list from the factory each time
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [((), {}), ((1, 2, "", [], 5), {}), ((1,), {"x": 1}), ((1,), {"z": 1})])
+def test_wrong_arguments_are_type_errors_as_with_a_dataclass(args: tuple, kwargs: dict) -> None:
+    with pytest.raises(TypeError):
+        DataPoint(*args, **kwargs)
+    with pytest.raises(TypeError):
+        Point(*args, **kwargs)
+
+
+def test_equality_hash_and_repr_match_a_dataclass() -> None:
+    ours, theirs = Point(1, 2, "secret"), DataPoint(1, 2, "secret")
+    assert repr(ours) == repr(theirs).replace("DataPoint", "Point")
+    assert "secret" not in repr(ours)
+    assert ours != theirs  # another class, as two dataclasses
+    assert Point(1, 2, "s") != Point(1, 2, "t")  # repr=False still compares
+    assert hash(Checked(3)) == hash(Checked(3))
+    with pytest.raises(TypeError):
+        hash(Point(1))  # an unhashable field (the list) makes the record unhashable, as a dataclass
+    assert len({Checked(1), Checked(1), Checked(2)}) == 2
+
+
+def test_fields_cannot_be_changed_or_deleted() -> None:
+    point = Point(1)
+    with pytest.raises(FrozenInstanceError):
+        point.x = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del point.y  # type: ignore[misc]
+    assert point.x == 1
+
+
+def test_post_init_checks_and_may_adjust() -> None:
+    assert Checked(2).value == 4
+    with pytest.raises(ValueError, match="negative"):
+        Checked(-1)
+
+
+def test_helpers_copies_and_pickles() -> None:
+    point = Point(1, 2, "a", ["t"])
+    assert fields(Point) == fields(point) == ("x", "y", "label", "tags")
+    assert asdict(point) == {"x": 1, "y": 2, "label": "a", "tags": ["t"]}
+    assert replace(point, y=5) == Point(1, 5, "a", ["t"])
+    assert replace(Checked(2), value=1).value == 2  # through __init__, so __post_init__ runs again
+    assert copy.deepcopy(point) == point
+    assert pickle.loads(pickle.dumps(point)) == point
+    assert Point.__match_args__ == ("x", "y", "label", "tags")
+
+
+def test_a_field_without_default_after_one_with_is_refused() -> None:
+    with pytest.raises(TypeError, match="without a default"):
+
+        @record
+        class Bad:
+            a: int = 0
+            b: int
