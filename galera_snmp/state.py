@@ -11,10 +11,13 @@ import re
 from collections.abc import Mapping
 from enum import Enum, StrEnum
 from types import MappingProxyType
-from typing import Any
 
 from .record import asdict, fields, record
 from .wsrep import WsrepValue
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
+if TYPE_CHECKING:
+    from typing import Any
 
 SYNCED = 4
 DONOR = 2

@@ -13,7 +13,6 @@ import stat
 import sys
 import traceback
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NoReturn
 
 import nagiosplugin
 from nagiosplugin.state import Critical, Unknown, Warn
@@ -23,7 +22,10 @@ from ..inifile import DEFAULT_CONFIG
 from ..snmp import settings as snmpsettings
 from .common import ArgumentParser
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from ..nagios.rates import CounterResource
     from ..nagios.sources import Source
     from ..snmp.client import Target

@@ -5,12 +5,11 @@ it uses: an SNMP run never loads PyMySQL or the probe, a MySQL run never loads t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import nagiosplugin
 
 from ..state import NodeReport
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
 if TYPE_CHECKING:
     from ..snmp.client import Target
 

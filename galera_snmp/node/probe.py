@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 from ..config import Config, ConfigError, ServerConfig, read_option_file
 from ..handoff import read_regular, write_atomically
@@ -31,6 +30,7 @@ from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recove
 from .phase import read_phase
 from .process import find_server
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
 if TYPE_CHECKING:
     import pymysql
 
