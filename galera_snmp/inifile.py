@@ -1,13 +1,17 @@
 """The INI file at its lowest level: reading it and resolving paths in it.
 
 Shared by config.py and by the wsrep notify hook, which mysqld waits for on every state
-change and which therefore imports nothing heavier than configparser.
+change and which therefore imports nothing heavier than configparser, and that only when it
+reads a file: check_galera's SNMP modes import this module for DEFAULT_CONFIG alone.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
+if TYPE_CHECKING:
+    import configparser
 
 MAX_SIZE = 1 << 20  # a configuration file is a few KiB; more is not one of ours
 DEFAULT_CONFIG = "/etc/galera-snmp/galera-snmp.conf"
@@ -28,6 +32,8 @@ def read_ini(
 ) -> configparser.RawConfigParser:
     """Read ``path`` (or ``text``, already read from it) into ``parser`` (our INI dialect by
     default); errors name the file."""
+    import configparser  # here: check_galera's SNMP modes import this module but read no INI file
+
     if parser is None:  # "; comment" and "# comment" after a value, as in the documented examples
         parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import pwd
-import subprocess
 import sys
 import tempfile
 import time
@@ -226,6 +225,8 @@ def recover_position(server: ServerConfig) -> Position:
     MariaDB writes the position to the error log, not stdout, so the log goes to a private
     temporary file. The datadir is flock()ed so two probes never recover at once.
     """
+    import subprocess  # here: a check_galera run never recovers, and never pays for it
+
     with tempfile.TemporaryDirectory(prefix="galera-recover-") as tmp:
         os.chmod(tmp, 0o711)  # the server drops to its user and must reach the log file
         logfile = Path(tmp) / "recover.log"

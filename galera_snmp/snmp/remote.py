@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from ..cluster import assess_cluster
 from ..state import SEQNO_MAX, UNKNOWN_SEQNO, Health, NodeReport, NodeState, Position, Status
@@ -73,6 +72,7 @@ def _line(value: object) -> str | None:
 def read_all(targets: Sequence[Target], members: bool = False) -> list[NodeReport | str]:
     """Every node's report (with its member table if asked), asked in parallel; a node that does
     not answer gives the reason."""
+    from concurrent.futures import ThreadPoolExecutor  # here: check_galera never pays for it
 
     def ask(target: Target) -> NodeReport | str:
         try:
