@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
@@ -27,6 +26,7 @@ import pymysql
 from ..config import load_config, read_option_file
 from ..node.probe import Probe
 from ..node.process import find_mysqld, process_state
+from ..record import record
 from ..snmp.client import Client, SnmpError, Target
 from ..snmp.mib import BY_NAME
 from ..state import SYNCED, NodeState, ProcessState, Status
@@ -100,7 +100,7 @@ def _notify_command(config: Path) -> str:
     return f"env PYTHONPATH={package_root} {python} -m galera_snmp.cli.notify -c {config}"
 
 
-@dataclass(frozen=True)
+@record
 class Daemon:
     """A helper process (snmpd, the agent) known by its pid file and a marker in its argv."""
 
@@ -164,7 +164,7 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: flo
         time.sleep(interval)
 
 
-@dataclass(frozen=True)
+@record
 class SandboxNode:
     root: Path
     index: int

@@ -9,16 +9,16 @@ from __future__ import annotations
 import functools
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..config import Config, ConfigError, read_private_section
 from ..mycnf import server_options
+from ..record import record
 from ..snmp import settings as snmpsettings
 from ..snmp.client import Target
 from .nodeset import host_of, normalise
 
 
-@dataclass(frozen=True)
+@record
 class Cluster:
     nodes: tuple[str, ...]  # the data nodes' normalised addresses, in configured order (which decides nothing)
     me: int

@@ -47,9 +47,9 @@ refresh_interval must stay below it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
+from ..record import record
 from ..state import NodeSet, Position, Status
 from .nodeset import address_key, difference, node_set
 
@@ -68,7 +68,7 @@ class Action(StrEnum):
     BLOCKED = "blocked"  # deadline passed without enough information, or the node sets differ: never guess
 
 
-@dataclass(frozen=True)
+@record
 class NodeView:
     """What is known of one node of the set: its report, or why there is none."""
 
@@ -100,7 +100,7 @@ class NodeView:
 Facts = tuple[tuple[object, ...], ...]
 
 
-@dataclass(frozen=True)
+@record
 class Announcement:
     """This node's standing bootstrap announcement: since when (elapsed seconds) the facts it rests
     on have not changed, and those facts."""
@@ -109,7 +109,7 @@ class Announcement:
     facts: Facts
 
 
-@dataclass(frozen=True)
+@record
 class Decision:
     action: Action
     reason: str

@@ -14,7 +14,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config
@@ -23,6 +22,7 @@ from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
 from ..node.process import find_mysqld
+from ..record import replace
 from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table

@@ -27,13 +27,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE
 from urllib.parse import urlsplit
 
 from ..config import HttpConfig
+from ..record import record
 from ..state import DONOR, NodeReport, ProcessState, history_reset
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class BadRequest(ValueError):
     """A request this endpoint will not answer; the message says why without echoing the client's bytes."""
 
 
-@dataclass(frozen=True)
+@record
 class Request:
     method: str
     target: str

@@ -7,13 +7,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from galera_snmp.init.nodeset import node_set
 from galera_snmp.init.rule import Action, Decision, NodeView, decide, elect
+from galera_snmp.record import replace
 from galera_snmp.state import ZERO_UUID, NodeSet, Position, Status
 
 A = "6b1c9b32-2a2f-11e6-9cd4-6f6b7a9d0e55"
