@@ -157,9 +157,14 @@ def test_a_plain_restart_after_a_crash_is_flagged_as_a_history_reset(cluster: Sa
         node1 = cluster.node(1)
         wait_for(lambda: node1.snapshot().cluster_status == "Primary", 90, "pc.recovery to form a Primary")
         assert node1.snapshot().cluster_state_uuid == ZERO_UUID
+        # the checks read the agents, which see it at their next refresh
+        wait_for(lambda: "history reset" in cli("check_galera", "-m", "node", "-H", node1.address).stdout, 20,
+                 "node1's agent to publish the Primary")
         check = cli("check_galera", "-m", "node", "-H", node1.address)
         assert check.returncode == 2 and "history reset" in check.stdout, check.stdout
-        peers = cli("check_galera", "-m", "peers", "--peers", ",".join(n.address for n in cluster.nodes))
+        every = ("check_galera", "-m", "peers", "--peers", ",".join(n.address for n in cluster.nodes))
+        wait_for(lambda: "history reset" in cli(*every).stdout, 20, "every agent to publish the Primary")
+        peers = cli(*every)
         assert peers.returncode == 2 and "history reset" in peers.stdout, peers.stdout
         status = cli("galera-snmp", "status", "-c", str(node1.config_path))
         assert status.returncode == 1 and f"! {node1.address}: history reset" in status.stdout, status.stdout
