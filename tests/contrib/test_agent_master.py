@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import free_udp_port, tool
+from support import free_udp_port, stopped_node_config, tool
 
 from galera_snmp.dev.sandbox import wait_for
 from galera_snmp.snmp import mib
@@ -39,18 +39,12 @@ def start_snmpd(tmp: Path, port: int, socket_path: Path) -> subprocess.Popen:
 
 def test_the_agent_outlives_its_master_and_registers_again(tmp_path: Path) -> None:
     socket_path, track, log = tmp_path / "agentx.sock", tmp_path / "track", tmp_path / "agent.log"
-    option_file = tmp_path / "client.cnf"
-    option_file.write_text("[client]\nuser = nobody\nsocket = /nonexistent.sock\n")
-    option_file.chmod(0o600)
-    (tmp_path / "data").mkdir()
-    config = tmp_path / "galera-snmp.conf"
-    config.write_text(
-        f"[mysql]\noption_file = {option_file}\n[server]\ndatadir = {tmp_path / 'data'}\nrecover = no\n"
+    config = stopped_node_config(
+        tmp_path,
         f"[agent]\nsocket = {socket_path}\nwake_socket = {tmp_path / 'wake.sock'}\n"
         f"event_file = {tmp_path / 'event.json'}\nstate_dir = {tmp_path / 'state'}\nreconnect_interval = 0.5\n"
-        f"[keepalived]\ntrack_file = {track}\n"
+        f"[keepalived]\ntrack_file = {track}\n",
     )
-    config.chmod(0o644)
     port = free_udp_port()
     agent = subprocess.Popen(
         [str(Path(sys.executable).parent / "galera-snmp-agent"), "-c", str(config)],

@@ -168,6 +168,14 @@ def finish(boots: list[Boot], timeout: float) -> None:
         boot.returncode = boot.process.returncode
 
 
+def kill_left(boots: list[Boot]) -> None:
+    """Whatever galera-init still runs after a scenario (a failed assertion, say) is killed."""
+    for boot in boots:
+        if boot.process.poll() is None:
+            boot.process.kill()
+            boot.process.wait()
+
+
 def random_delays(rng: random.Random, count: int, spread: float) -> list[float]:
     """Start delays for ``count`` nodes, each up to ``spread`` seconds (a staggered power return)."""
     return [rng.uniform(0, spread) for _ in range(count)]

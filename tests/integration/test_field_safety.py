@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from outage import boot_all, crash_all, finish, recovered_positions, start_init, transcript
+from outage import boot_all, crash_all, finish, kill_left, recovered_positions, start_init, transcript
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
 from galera_snmp.snmp.remote import read_report
@@ -110,9 +110,7 @@ def test_the_winner_bootstraps_only_once_its_own_snmpd_shows_its_announcement(cl
         winner.start_services()
         finish(boots, 180)
     finally:
-        for boot in boots:
-            if boot.process.poll() is None:
-                boot.process.kill()
+        kill_left(boots)
     report = transcript(boots)
     assert [b.node for b in boots if b.bootstrapped] == [winner], report
     cluster.wait_settled(60)

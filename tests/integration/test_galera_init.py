@@ -12,7 +12,17 @@ import sys
 import time
 
 import pytest
-from outage import Load, boot_all, crash_all, finish, random_delays, recovered_positions, start_init, transcript
+from outage import (
+    Load,
+    boot_all,
+    crash_all,
+    finish,
+    kill_left,
+    random_delays,
+    recovered_positions,
+    start_init,
+    transcript,
+)
 from support import cut_off
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
@@ -100,8 +110,7 @@ def test_an_obsolete_node_back_first_is_blocked_until_the_newer_ones_return(clus
         newer_boots = [start_init(node) for node in newer]
         finish([boot, *newer_boots], 180)
     finally:
-        if boot.process.poll() is None:
-            boot.process.kill()
+        kill_left([boot])
     everything = [boot, *newer_boots]
     report = transcript(everything)
     assert all(b.returncode == 0 for b in everything), report
@@ -160,9 +169,7 @@ def test_an_unreachable_peer_means_nobody_bootstraps(cluster: Sandbox) -> None:
         boots.append(start_init(silent))
         finish(boots, 180)
     finally:
-        for boot in boots:
-            if boot.process.poll() is None:
-                boot.process.kill()
+        kill_left(boots)
     report = transcript(boots)
     assert all(b.returncode == 0 for b in boots), report
     assert len([b for b in boots if b.bootstrapped]) == 1, report
