@@ -19,7 +19,7 @@ from .config import Config, ConfigError
 from .init.nodeset import node_set
 from .init.peers import data_nodes
 from .node.probe import Probe
-from .node.watch import Reporter, WakeSocket, Watcher
+from .node.watch import Reporter, WakeSocket, Watcher, server_group
 from .record import replace
 from .snmp.agentx import AgentxError, ConnectionLost, OidTree, Refused, Session, encode_varbind
 from .snmp.mib import (
@@ -191,7 +191,7 @@ class Agent:
         self.publisher = Publisher(config, self.probe.snapshot)
         self.session = Session(str(config.agent.socket), GALERA_MIB, "galera-snmp-agent")
         self.stop = threading.Event()
-        self._wake = WakeSocket(config.agent.wake_socket)
+        self._wake = WakeSocket(config.agent.wake_socket, server_group(config))
         self._watcher = Watcher(config, self._wake, self.stop)
         self.track: TrackFile | None = None
         if config.keepalived.track_file is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import select
 import socket
 import stat
@@ -111,10 +112,20 @@ def local_report(config: Config) -> NodeReport:
         return Reporter(config, probe.snapshot).report()
 
 
+def server_group(config: Config) -> int | None:
+    """The primary group of mysqld's user ([server] user), whose notify command wakes us."""
+    try:
+        return pwd.getpwnam(config.server.user).pw_gid
+    except KeyError:
+        return None
+
+
 class WakeSocket:
     """A datagram socket galera-snmp-notify writes to, so a wsrep event refreshes at once."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, group: int | None = None) -> None:
+        """``group``: the group of mysqld's user, which runs the notify command (as root we hand
+        the socket to it; otherwise the socket has our own group)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -126,8 +137,15 @@ class WakeSocket:
                 path.unlink()  # a stale socket of an earlier run
         except FileNotFoundError:
             pass
-        self.sock.bind(str(path))  # fails on anything else at that path: we never delete it
-        os.chmod(path, 0o666)  # mysqld's user runs the notify command; all it can do is wake us
+        # Owner and group only (0660): created so by the umask, never changed through the path,
+        # which another user could swap for a symlink. Before any thread starts: umask is per process.
+        previous = os.umask(0o117)
+        try:
+            self.sock.bind(str(path))  # fails on anything else at that path: we never delete it
+        finally:
+            os.umask(previous)
+        if group is not None and os.geteuid() == 0:
+            os.chown(path, -1, group, follow_symlinks=False)
         self._inode = os.stat(path).st_ino
 
     def _alive(self, path: Path) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import Config
 from ..handoff import write_atomically
 from ..node.probe import Probe
-from ..node.watch import Reporter, WakeSocket, Watcher
+from ..node.watch import Reporter, WakeSocket, Watcher, server_group
 from ..state import Health, NodeReport
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def follow(config: Config, track: TrackFile, stop: threading.Event) -> None:
     """Keep the track file current without the agent (hosts that run no snmpd), as fast as the
     agent would: wsrep events through the wake socket, a vanished mysqld within PROCESS_WATCH."""
     try:
-        wake: WakeSocket | None = WakeSocket(config.agent.wake_socket)
+        wake: WakeSocket | None = WakeSocket(config.agent.wake_socket, server_group(config))
     except OSError as err:
         log.warning("no wsrep wake-ups (%s): changes show within %g s", err, config.agent.refresh_interval)
         wake = None

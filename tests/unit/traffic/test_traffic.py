@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import socket
+import stat
 import subprocess
 import threading
 from pathlib import Path
@@ -209,6 +211,18 @@ def test_wake_socket_replaces_a_stale_one_but_not_a_live_one(short_dir):
     assert first.wait(0) == b""  # the liveness probe came, and is an empty datagram: not an event
     first.close()
     assert not path.exists()
+
+
+def test_wake_socket_is_for_its_owner_and_mysqlds_group_only(short_dir):
+    """Only mysqld's user runs the notify command: nobody else may wake (and so load) the agent."""
+    group = pwd.getpwnam("nobody").pw_gid
+    wake = WakeSocket(short_dir / "wake.sock", group)
+    try:
+        info = os.lstat(short_dir / "wake.sock")
+        assert stat.S_IMODE(info.st_mode) == 0o660
+        assert info.st_gid == (group if os.geteuid() == 0 else os.getegid())
+    finally:
+        wake.close()
 
 
 def test_watcher_returns_on_event_on_process_change_or_after_the_interval(short_dir):
