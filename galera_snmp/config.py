@@ -109,6 +109,9 @@ class InitConfig:
     join_command: str = "systemctl start mariadb"
     bootstrap_command: str = "galera_new_cluster"
     stop_command: str = ""
+    # galera-init bootstraps on what the peers answer: only authenticated (SNMPv3) answers by
+    # default; SNMPv2c answers can be forged by anyone who can send a datagram.
+    allow_v2c: bool = False
 
 
 @record
@@ -183,6 +186,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "join_command": "str",
         "bootstrap_command": "str",
         "stop_command": "command",
+        "allow_v2c": "bool",
     },
 }
 

@@ -263,6 +263,7 @@ class SandboxNode:
             f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n\n"
             f"[init]\nnodes = {', '.join(_address(i) for i in range(1, self.size + 1))}\naddress = {self.address}\n"
             "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
+            "# the sandbox's agents answer SNMPv2c on loopback addresses only\nallow_v2c = yes\n"
             f"join_command = {self._start_command()} --wsrep_start_position={{position}}\n"
             f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n"
         )

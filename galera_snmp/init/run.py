@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..handoff import poke, read_regular, write_atomically
 from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
@@ -99,6 +99,13 @@ class Initiator:
         self.init = config.init
         self.cluster = find_cluster(config)
         self.targets = snmp_targets(config, self.cluster)
+        unauthenticated = [t.host for t in self.targets if t.version != "3" or t.level == "noAuthNoPriv"]
+        if unauthenticated and not self.init.allow_v2c:
+            raise ConfigError(
+                "galera-init decides on its peers' answers and trusts only authenticated SNMPv3 (authNoPriv or "
+                "authPriv): set protocol = 3 in [init] snmp_credentials, or allow_v2c = yes in [init] (insecure: "
+                "an unauthenticated answer can be forged by anyone who can send this host a datagram)"
+            )
         self.force = force
         self.say = say
         self.probe = Probe(config)

@@ -344,7 +344,7 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase:
     serving "stopped". Starting mysqld is recorded, not done; time is a fake clock that sleeping
     advances; after 100 polls the loop stops."""
     config = load_config(stopped_node_config(tmp_path, (
-        "[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\npoll_period = 0.01\n"
+        "[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\npoll_period = 0.01\nallow_v2c = yes\n"
         f"phase_file = {tmp_path / 'phase.json'}\n[agent]\nwake_socket = {tmp_path / 'wake'}\n")))
     run = Loop(Initiator(config, say=lambda line: None))
     served_set = node_set(run.init.cluster.nodes)
@@ -387,3 +387,25 @@ def test_an_announcement_its_own_snmpd_never_serves_never_bootstraps(tmp_path, m
     assert run.init._published == (Status.BOOTSTRAPPING, "own announcement not visible through snmpd (it serves "
                                                          "stopped)")
     assert run.done == []
+
+
+@pytest.mark.parametrize(
+    ("credentials", "refused"),
+    [
+        ("", True),  # the default: SNMPv2c
+        ("protocol = 3\nseclevel = noAuthNoPriv\nsecname = galeramon\n", True),
+        ("protocol = 3\nseclevel = authNoPriv\nsecname = galeramon\nauthpasswd = auth-pass-123\n", False),
+    ],
+)
+def test_galera_init_trusts_only_authenticated_answers_unless_told_otherwise(tmp_path, credentials, refused):
+    """It bootstraps on what its peers answer: a forged v2c datagram must not be able to decide that."""
+    (tmp_path / "snmp.cnf").write_text(f"[snmp]\n{credentials}")
+    (tmp_path / "snmp.cnf").chmod(0o600)
+    init = f"[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\nsnmp_credentials = {tmp_path / 'snmp.cnf'}\n"
+    if refused:
+        with pytest.raises(ConfigError, match="trusts only authenticated SNMPv3"):
+            Initiator(load_config(stopped_node_config(tmp_path, init)), say=lambda line: None)
+    else:
+        assert len(Initiator(load_config(stopped_node_config(tmp_path, init)), say=lambda line: None).targets) == 2
+    opted_in = load_config(stopped_node_config(tmp_path, init + "allow_v2c = yes\n"))
+    assert len(Initiator(opted_in, say=lambda line: None).targets) == 2
