@@ -1,6 +1,7 @@
-"""Bounded fuzzing of every parser that reads what others wrote: any input gives a result or the
-parser's own clean error, never another exception. Each run takes seconds (hypothesis examples,
-no wall-clock limit); the seeds below start it on inputs close to real ones."""
+"""Bounded fuzzing of every parser that reads what others wrote (SNMP, AgentX, HTTP, Galera's
+files): any input gives a result or the parser's own clean error, never another exception. Each
+run takes seconds (hypothesis examples, no wall-clock limit); the seeds below start it on inputs
+close to real ones."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from galera_snmp.node.galerafiles import GaleraFileError, parse_grastate, parse_recovered_position
 from galera_snmp.snmp import agentx, ber
 from galera_snmp.snmp.agentx import AgentxError, parse_header, parse_request
+from galera_snmp.traffic.httpcheck import HEAD_LIMIT, BadRequest
+from galera_snmp.traffic.httpcheck import parse_request as parse_http_request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -93,9 +96,24 @@ def test_recovery_log(data: bytes) -> None:
     assert position.seqno >= -1
 
 
+HTTP_CHECK = b"GET / HTTP/1.1\r\nHost: 10.0.0.11:9200\r\nAccept: application/json\r\nUser-Agent: HAProxy"
+
+
+@FUZZ
+@given(st.one_of(mutations([HTTP_CHECK]), st.binary(min_size=HEAD_LIMIT - 8, max_size=HEAD_LIMIT + 8)))
+def test_http_request_head(data: bytes) -> None:
+    try:
+        request = parse_http_request(data)
+    except BadRequest:
+        return
+    assert len(data) <= HEAD_LIMIT
+    assert (type(request.method), type(request.target), type(request.wants_json)) == (str, str, bool)
+
+
 @pytest.mark.parametrize("size", [0, 1, 4096])
 def test_the_parsers_take_empty_and_nul_input(size: int) -> None:
     for parse, error in ((ber.decode_response, ber.BerError), (parse_grastate, GaleraFileError),
-                         (parse_recovered_position, GaleraFileError), (parse_header, AgentxError)):
+                         (parse_recovered_position, GaleraFileError), (parse_header, AgentxError),
+                         (parse_http_request, BadRequest)):
         with pytest.raises(error):
             parse(b"\x00" * size)
