@@ -95,7 +95,7 @@ def _notify_command(config: Path) -> str:
     library, so the system python3 with our package on its path does the same job."""
     if _reachable_by_others(Path(sys.executable).resolve()):
         return f"{_our_program('galera-snmp-notify')} -c {config}"
-    package_root = Path(__file__).resolve().parent.parent
+    package_root = Path(__file__).resolve().parents[2]  # the folder holding galera_snmp/
     python = shutil.which("python3", path="/usr/bin:/bin") or "python3"
     return f"env PYTHONPATH={package_root} {python} -m galera_snmp.cli.notify -c {config}"
 

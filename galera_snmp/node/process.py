@@ -132,14 +132,16 @@ def find_mysqld(datadir: Path, binary: str | None = None, user: str | None = Non
 
 
 def _is_ours(pid: int, executable: Path | None, uid: int | None) -> bool:
-    """Whether the process runs ``executable`` as ``uid`` (None: not checked). The effective uid
-    is in /proc/PID/status for anyone; /proc/PID/exe only for root and the process's owner — where
-    it cannot be read, the uid alone decides (a user who is the server's user owns the datadir)."""
+    """Whether the process runs ``executable`` as ``uid`` (None: not checked) — or as root: a
+    server started by root runs as root until it drops to its user, and only root can run a
+    process as root. The effective uid is in /proc/PID/status for anyone; /proc/PID/exe only for
+    root and the process's owner — where it cannot be read, the uid alone decides (a user who is
+    the server's user owns the datadir)."""
     if uid is not None:
         status = _read(f"/proc/{pid}/status") or b""
         line = next((row for row in status.splitlines() if row.startswith(b"Uid:")), b"")
         ids = line.split()[1:3]
-        if len(ids) < 2 or int(ids[1]) != uid:
+        if len(ids) < 2 or int(ids[1]) not in (uid, 0):
             return False
     if executable is not None:
         try:

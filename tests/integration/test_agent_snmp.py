@@ -252,3 +252,14 @@ def test_unknown_instance_and_object(cluster: Sandbox) -> None:
         answer = client.get([(*mib.BY_NAME["galeraStatus"].oid, 1), (*mib.OBJECTS, 99, 0)])
     assert answer[(*mib.BY_NAME["galeraStatus"].oid, 1)] == Missing("NoSuchInstance")
     assert answer[(*mib.OBJECTS, 99, 0)] == Missing("NoSuchObject")
+
+
+def test_the_notify_hook_runs_for_every_wsrep_event(cluster: Sandbox) -> None:
+    """mysqld runs wsrep_notify_cmd as the mysql user at every state change and logs each
+    failure; a hook that cannot start (its package not on its path) wakes nobody."""
+    node = cluster.node(2)
+    node.set_desync(True)  # a state change: Synced -> Donor/Desynced -> Synced
+    node.set_desync(False)
+    for each in cluster.nodes:
+        log = each.error_log.read_text(errors="replace")
+        assert "Notification command failed" not in log, log[log.find("Notification command failed") - 300:][:800]
