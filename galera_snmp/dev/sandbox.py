@@ -89,15 +89,17 @@ def _reachable_by_others(path: Path) -> bool:
     return all(os.stat(part).st_mode & 0o001 for part in [path, *path.parents])
 
 
-def _notify_command(config: Path) -> str:
-    """wsrep_notify_cmd for a node. mysqld runs it as the mysql user, who may not reach this
-    venv's interpreter (a pyenv build under /root, say); the hook needs only the standard
-    library, so the system python3 with our package on its path does the same job."""
+def _notify_command(config: Path, hook_dir: Path) -> str:
+    """wsrep_notify_cmd for a node. mysqld runs it as the mysql user, who may reach neither this
+    venv's interpreter (a pyenv build under /root, say) nor this checkout; the hook needs only the
+    standard library, so the system python3 runs a copy of our package in the sandbox's folder."""
     if _reachable_by_others(Path(sys.executable).resolve()):
         return f"{_our_program('galera-snmp-notify')} -c {config}"
-    package_root = Path(__file__).resolve().parents[2]  # the folder holding galera_snmp/
+    package = Path(__file__).resolve().parents[1]
+    shutil.copytree(package, hook_dir / package.name, ignore=shutil.ignore_patterns("__pycache__"),
+                    dirs_exist_ok=True)
     python = shutil.which("python3", path="/usr/bin:/bin") or "python3"
-    return f"env PYTHONPATH={package_root} {python} -m galera_snmp.cli.notify -c {config}"
+    return f"env PYTHONPATH={hook_dir} {python} -m galera_snmp.cli.notify -c {config}"
 
 
 @record
@@ -302,7 +304,7 @@ wsrep_node_name = {self.name}
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = {a}:4444
 wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M"
-wsrep_notify_cmd = "{_notify_command(self.config_path)}"
+wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")}"
 """
 
     def _snmpd_conf(self) -> str:
