@@ -1,9 +1,11 @@
 """galera-snmp-agent: serves the latest snapshot as GALERA-MIB through an AgentX master.
 
-Two threads. The refresher takes one snapshot per ``refresh_interval`` (or at once when
+The refresher thread takes one snapshot per ``refresh_interval`` (or at once when
 galera-snmp-notify wakes it), renders it into an immutable OidTree and swaps it in; it is the
 only code that talks to mysqld, so SNMP load never turns into MySQL load. The session thread
-answers the master from whatever tree is current, so a hung mysqld never delays an answer.
+answers the master from whatever tree is current, so a hung mysqld never delays an answer. A
+staleness thread marks the data not current when the refresher is stuck, and the HTTP check
+(when enabled) has a thread of its own; all publish the same report.
 """
 
 from __future__ import annotations
@@ -87,14 +89,16 @@ class Publisher:
         self.context: NodeReport | None = None
         self._node_set_problem = ""
         self.tree = OidTree([], OBJECT_OIDS)
-        # appended by the refresh thread, drained by the session thread (deque ops are atomic)
-        self.notifications: deque[tuple[OID, list[bytes]]] = deque()
+        # appended by the refresh thread, drained by the session thread (deque ops are atomic); when
+        # nobody drains it (no AgentX master), the oldest give way: the newest say how things are now
+        self.notifications: deque[tuple[OID, list[bytes]]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
         self.listeners: list[Callable[[NodeReport], None]] = []
 
     def refresh(self) -> NodeReport:
         report = replace(self.reporter.report(), node_set=self.node_set())
-        self._refreshed = self._monotonic()
-        self._announce(report)
+        with self._lock:  # with the staleness check: a stale report never follows a fresh one
+            self._refreshed = self._monotonic()
+            self._announce(report)
         return report
 
     def stale_after(self) -> float:
@@ -106,20 +110,27 @@ class Publisher:
 
     def check_stale(self) -> NodeReport | None:
         """Serve the last report as not current when the refresh has been stuck too long: its
-        "healthy" must not keep a VIP or a backend (called by a watch thread of its own)."""
-        waited = self._monotonic() - self._refreshed
-        if waited <= self.stale_after():
-            return None
-        report = self.reporter.stale(f"no new snapshot for {waited:.0f} s: the refresh is stuck")
-        if report is not None:
-            self._announce(replace(report, node_set=self.context.node_set if self.context else None))
-        return report
+        "healthy" must not keep a VIP or a backend (called by a watch thread of its own). Decided
+        and published under the lock a refresh publishes under, so it can never undo a fresh one."""
+        with self._lock:
+            waited = self._monotonic() - self._refreshed
+            if waited <= self.stale_after():
+                return None
+            report = self.reporter.stale(f"no new snapshot for {waited:.0f} s: the refresh is stuck")
+            if report is not None:
+                self._announce(replace(report, node_set=self.context.node_set if self.context else None))
+            return report
+
+    def silence(self) -> None:
+        """No more listeners (the agent is stopping: its last word to the track file is its own)."""
+        with self._lock:
+            self.listeners.clear()
 
     def _announce(self, report: NodeReport) -> None:
-        with self._lock:
-            self._publish(report)
-            for listener in self.listeners:
-                listener(report)
+        """Publish ``report`` and tell the listeners; the caller holds the lock."""
+        self._publish(report)
+        for listener in self.listeners:
+            listener(report)
 
     def node_set(self) -> NodeSet | None:
         """The data nodes galera-init elects with (galeraNodeSetDigest), computed as galera-init
@@ -142,9 +153,8 @@ class Publisher:
         for name in changed_notifications(previous, context):
             trap_oid, objects = NOTIFICATION_OBJECTS[name]
             varbinds = [self._notification_varbind(BY_NAME[obj], tree, previous_tree) for obj in objects]
-            if len(self.notifications) >= MAX_PENDING_NOTIFICATIONS:
-                log.warning("%d notifications pending (no AgentX master?): %s dropped", len(self.notifications), name)
-                continue
+            if len(self.notifications) == MAX_PENDING_NOTIFICATIONS:
+                log.warning("%d notifications pending (no AgentX master?): the oldest dropped", len(self.notifications))
             self.notifications.append((trap_oid, varbinds))
 
 
@@ -160,6 +170,14 @@ class Publisher:
 
 
 STALE_INTERVALS = 3  # refresh intervals beyond a snapshot's longest duration before the data is stale
+def _alive(workers: tuple[threading.Thread, ...]) -> bool:
+    """Whether the threads the outputs depend on still run (else exit, so the service restarts us)."""
+    dead = [worker.name for worker in workers if not worker.is_alive()]
+    if dead:
+        log.error("the %s thread died; exiting so the service manager restarts us", " and ".join(dead))
+    return not dead
+
+
 RECONNECT_FIRST = 0.25  # seconds before the first new registration attempt; doubled up to reconnect_interval
 
 
@@ -202,39 +220,42 @@ class Agent:
             self.http = HealthServer(config.http, lambda: self.publisher.context)
 
     def run(self) -> int:
-        """Serve until stopped (0) or until the master refuses us or stays away (1)."""
+        """Serve until stopped (0), or until a thread the outputs depend on dies (1)."""
         first = self.publisher.refresh()  # serve real data from the first request on
         refresher = threading.Thread(
             target=self._watcher.follow, args=(self.publisher.refresh, first), name="refresh", daemon=True
         )
         refresher.start()
-        threading.Thread(target=self._watch_staleness, name="staleness", daemon=True).start()
+        staleness = threading.Thread(target=self._watch_staleness, name="staleness", daemon=True)
+        staleness.start()
+        workers = (refresher, staleness)
         if self.http is not None:
             self.http.start()
         master = _MasterLog()
         wait = RECONNECT_FIRST
         try:
             while not self.stop.is_set():
+                registered = time.monotonic()
                 try:
                     self.session.connect()
                     master.registered(self.session.socket_path)
-                    wait = RECONNECT_FIRST
-                    while not self.stop.is_set():
-                        if not refresher.is_alive():
-                            log.error("the refresh thread died; exiting so the service manager restarts us")
-                            return 1
+                    registered = time.monotonic()
+                    while not self.stop.is_set() and _alive(workers):
                         self.session.serve_once(lambda: self.publisher.tree, 0.2)
                         self._send_notifications()
                 except (OSError, ConnectionLost, AgentxError) as err:
                     # snmpd restarting, down or refusing us: GALERA-MIB is gone until it is back, but the
-                    # track file, the HTTP check and galera-init's phase go on from the refresh thread
+                    # track file, the HTTP check and galera-init's phase go on from the refresh thread.
+                    # The wait grows unless the session lasted (a master that drops us at once must not
+                    # make us knock four times a second).
                     master.lost(err)
                     self.session.close()
+                    if time.monotonic() - registered >= self.config.agent.reconnect_interval:
+                        wait = RECONNECT_FIRST
                     self.stop.wait(wait)
                     wait = min(wait * 2, self.config.agent.reconnect_interval)
-                    if not refresher.is_alive():
-                        log.error("the refresh thread died; exiting so the service manager restarts us")
-                        return 1
+                if not self.stop.is_set() and not _alive(workers):
+                    return 1
             return 0
         finally:
             self.stop.set()
@@ -245,15 +266,21 @@ class Agent:
             if not refresher.is_alive():  # else it is stuck in a snapshot; the process is exiting anyway
                 self._wake.close()
                 self.probe.close()
+            self.publisher.silence()  # a refresh still running must not write after this
             if self.track is not None:
                 self.track.fault("galera-snmp-agent stopped")
 
     def _watch_staleness(self) -> None:
         period = min(1.0, self.config.agent.refresh_interval)
+        stuck = False
         while not self.stop.wait(period):
-            stale = self.publisher.check_stale()
-            if stale is not None:
-                log.warning("%s", stale.last_error)
+            stale = self.publisher.check_stale()  # republished at each tick: its age keeps counting
+            if (stale is not None) != stuck:
+                stuck = stale is not None
+                if stale is not None:
+                    log.warning("%s", stale.last_error)
+                else:
+                    log.info("the refresh is back")
 
     def _send_notifications(self) -> None:
         pending = self.publisher.notifications

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import threading
 from pathlib import Path
 from types import MappingProxyType
 
@@ -359,17 +360,19 @@ def test_notification_object_never_known_is_sent_empty():
     assert decode_varbind(varbinds[2]) == (4, scalar("galeraNodeName"), b"")
 
 
-def test_full_notification_queue_drops_without_raising(caplog):
+def test_a_full_notification_queue_drops_the_oldest_without_raising(caplog):
+    """No master for a long time: what is sent when it is back must include how things are now."""
     publisher, snapshots, _ = make()
     snapshots.next = synced()
     publisher.refresh()
-    publisher.notifications.extend([((0,), [])] * MAX_PENDING_NOTIFICATIONS)
-    size = len(publisher.notifications)
+    publisher.notifications.extend([((0, i), []) for i in range(MAX_PENDING_NOTIFICATIONS)])
     snapshots.next = synced(status=Status.BLOCKED, reason="blocked")
     with caplog.at_level(logging.WARNING, logger="galera_snmp.agent"):
         ctx = publisher.refresh()
-    assert len(publisher.notifications) == size
-    assert "dropped" in caplog.text
+    assert len(publisher.notifications) == MAX_PENDING_NOTIFICATIONS
+    assert publisher.notifications[0][0] == (0, 1)  # the oldest gave way
+    assert publisher.notifications[-1][0] == trap("galeraStatusChange")
+    assert "the oldest dropped" in caplog.text
     assert ctx.state.status is Status.BLOCKED
     assert served(publisher, "galeraStatus") == STATUS[Status.BLOCKED]
 
@@ -475,3 +478,27 @@ def test_a_stuck_refresh_makes_the_last_report_stale():
     clock.now = T0 + limit + 2
     assert publisher.refresh().valid is True
     assert publisher.check_stale() is None
+
+
+def test_a_refresh_finishing_during_the_staleness_check_is_what_stays_served():
+    """The stuck refresh comes back while the watch is marking its data stale: the fresh report
+    must be the one served afterwards (else the track file flaps 0-1-0-1 as it recovers)."""
+    publisher, snapshots, clock = make()
+    snapshots.next = synced(T0)
+    publisher.refresh()
+    clock.now = T0 + publisher.stale_after() + 1
+    snapshots.next = synced(T0 + 100)
+    stale = publisher.reporter.stale
+    racing: list[threading.Thread] = []
+
+    def stale_while_a_refresh_finishes(why: str) -> NodeReport | None:
+        racing.append(threading.Thread(target=publisher.refresh))
+        racing[0].start()
+        racing[0].join(0.2)  # it must wait for the check to publish first
+        return stale(why)
+
+    publisher.reporter.stale = stale_while_a_refresh_finishes  # type: ignore[method-assign]
+    assert publisher.check_stale() is not None
+    racing[0].join(5)
+    assert publisher.context is not None and publisher.context.valid is True
+    assert served(publisher, "galeraDataValid") == 1
