@@ -54,7 +54,7 @@ class AgentConfig:
     wake_socket: Path = Path(inifile.DEFAULT_WAKE_SOCKET)
     event_file: Path = Path(inifile.DEFAULT_EVENT_FILE)
     # What the agent keeps across restarts (the recovered position for one-shot commands, ...):
-    # root's, never a world-writable folder such as /var/tmp.
+    # the agent's own (root's, or its service user's), never a world-writable folder such as /var/tmp.
     state_dir: Path = Path("/var/lib/galera-snmp")
 
 
@@ -216,17 +216,17 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
             raise ConfigError(f"{where}: {raw!r} is not a comma-separated list")
         return items
     if kind == "count":
-        if not raw.isdigit() or int(raw) > 10:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > 10:
             raise ConfigError(f"{where}: {raw!r} is not a number from 0 to 10")
         return int(raw)
     if kind == "connections":
-        if not raw.isdigit() or not 0 < int(raw) <= MAX_CONNECTIONS:
+        if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_CONNECTIONS:
             raise ConfigError(f"{where}: {raw!r} is not a number from 1 to {MAX_CONNECTIONS}")
         return int(raw)
     if kind == "command":
         return raw
     if kind == "port":
-        if not raw.isdigit() or not 0 < int(raw) < 65536:
+        if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
             raise ConfigError(f"{where}: {raw!r} is not a TCP port (1-65535)")
         return int(raw)
     if kind == "bool":

@@ -74,7 +74,11 @@ class _Reader:
         if not self.includes:
             return
         if directive == "!includedir" and where.is_dir():
-            for item in sorted(where.iterdir()):
+            try:
+                items = sorted(where.iterdir())
+            except OSError as err:
+                raise ConfigError(f"cannot read {where}: {err.strerror}") from None
+            for item in items:
                 if item.suffix == ".cnf":
                     self.read(item, depth + 1)
         elif directive == "!include":

@@ -49,13 +49,20 @@ def field(*, default: Any = _NO_DEFAULT, default_factory: Callable[[], Any] | No
     return _Field(default, default_factory, repr)
 
 
+def _is_class_var(annotation: object) -> bool:
+    """``ClassVar[...]``, as text (``from __future__ import annotations``) or as the object."""
+    return str(annotation).startswith(("ClassVar", "typing.ClassVar"))
+
+
 class _Spec:
     """What the shared methods need to know about one record class."""
 
     __slots__ = ("defaults", "factories", "names", "repr_names")
 
     def __init__(self, cls: type) -> None:
-        self.names: tuple[str, ...] = tuple(cls.__annotations__)  # the class's own (Python >= 3.10)
+        # the class's own annotations (Python >= 3.10), but not ClassVar ones: those are no fields
+        annotations = cls.__annotations__.items()
+        self.names: tuple[str, ...] = tuple(name for name, kind in annotations if not _is_class_var(kind))
         self.defaults: dict[str, object] = {}
         self.factories: dict[str, Callable[[], object]] = {}
         hidden: set[str] = set()
@@ -73,6 +80,8 @@ class _Spec:
                     delattr(cls, name)
                 else:
                     setattr(cls, name, value)
+            if isinstance(value, list | dict | set):  # one instance shared by every record: use field()
+                raise TypeError(f"{cls.__name__}: mutable default for field {name!r}: use field(default_factory=...)")
             if value is not _NO_DEFAULT:
                 self.defaults[name] = value
             elif self.defaults or self.factories:
@@ -141,6 +150,8 @@ def record(cls: type[R]) -> type[R]:
     spec = _Spec(cls)
     cls.__record__ = spec  # type: ignore[attr-defined]
     cls.__match_args__ = spec.names  # type: ignore[attr-defined]
+    if "__eq__" in cls.__dict__ and cls.__dict__.get("__hash__") is None:
+        raise TypeError(f"{cls.__name__}: a record's equality is its fields'; define no __eq__ of its own")
     for name, method in (
         ("__init__", _init),
         ("__repr__", _repr),

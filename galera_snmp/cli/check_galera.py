@@ -322,13 +322,15 @@ def main(argv: list[str] | None = None) -> int:
     # the mode's modules load) and its pass over every object at interpreter exit cost it
     # milliseconds and would free next to nothing: none run, and the exit pass skips frozen
     # objects (finalizers and atexit handlers still run). An in-process caller gets the collector
-    # back; what was alive when the check ended stays frozen, never collected.
+    # back as it was; what was alive when the check ended stays frozen, never collected.
+    enabled = gc.isenabled()
     gc.disable()
     try:
         return _check(argv)
     finally:
         gc.freeze()
-        gc.enable()
+        if enabled:
+            gc.enable()
 
 
 def _check(argv: list[str] | None) -> int:

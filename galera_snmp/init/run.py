@@ -21,7 +21,7 @@ from ..handoff import poke, read_regular, write_atomically
 from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
-from ..node.process import find_mysqld
+from ..node.process import find_server
 from ..record import replace
 from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
@@ -50,13 +50,19 @@ def own_view(index: int, name: str, state: NodeState) -> NodeView:
                     problem=f"own position unknown: {'; '.join(state.notes) or state.reason}")
 
 
+def in_primary(state: NodeState) -> bool:
+    """Whether a node is in a Primary component: running, or joining one its mysqld confirms. A
+    server refusing connections with a leftover sst_in_progress says "joining" without one."""
+    return state.status is Status.RUNNING or (state.status is Status.JOINING and state.cluster_status == PRIMARY)
+
+
 def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
     """A peer as its agent reports it. Data not known to be current (its agent says so, the
     seed's extend lines cannot say) counts only when it can hold us back — a peer that claims
     to be Primary or bootstrapping — never as a vote in an election. The node set comes from the
     agent's configuration, not from mysqld: it counts either way."""
     state = report.state
-    if state.status is Status.JOINING and state.cluster_status != PRIMARY:
+    if state.status is Status.JOINING and not in_primary(state):
         # "joining" from a leftover sst_in_progress on a server that refuses connections: no Primary
         # component is confirmed, so it is no evidence of one (a real joiner's donor is)
         why = "joining without a Primary component confirmed (a state transfer marker): no evidence of one"
@@ -157,7 +163,7 @@ class Initiator:
             os.kill(state.pid, signal.SIGTERM)
         if self._wait_mysqld(running=False, timeout=STOP_GRACE):
             return
-        info = find_mysqld(self.config.server.datadir)
+        info = find_server(self.config.server)
         if info.pid is not None:
             self.say(f"mysqld (pid {info.pid}) ignored the shutdown for {STOP_GRACE:g} s: killing it")
             os.kill(info.pid, signal.SIGKILL)
@@ -167,7 +173,7 @@ class Initiator:
     def _wait_mysqld(self, *, running: bool, timeout: float) -> bool:
         """Whether a mysqld runs on the datadir (or none does) within ``timeout``."""
         deadline = time.monotonic() + timeout
-        while (find_mysqld(self.config.server.datadir).state is not ProcessState.ABSENT) != running:
+        while (find_server(self.config.server).state is not ProcessState.ABSENT) != running:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
@@ -176,7 +182,7 @@ class Initiator:
     def start_mysqld(self, command: str, position: Position | None) -> None:
         datadir = self.config.server.datadir
         with datadir_lock(datadir):  # no --wsrep-recover of the agent may run on it meanwhile
-            if find_mysqld(datadir).state is not ProcessState.ABSENT:
+            if find_server(self.config.server).state is not ProcessState.ABSENT:
                 raise InitError("a mysqld appeared on the datadir meanwhile: not starting another")
             self._run(command, position)
             if not self._wait_mysqld(running=True, timeout=APPEAR_TIMEOUT):
@@ -229,7 +235,7 @@ class Initiator:
         while state.status is Status.UNKNOWN and time.monotonic() < deadline:
             time.sleep(SYNCED_POLL)
             state = self.probe.snapshot()
-        if state.status in (Status.RUNNING, Status.JOINING):
+        if in_primary(state):
             return None
         if state.process is not ProcessState.ABSENT:
             if state.status is Status.UNKNOWN:
@@ -240,10 +246,15 @@ class Initiator:
         return state
 
     def dry_run(self) -> int:
-        state = self.prepare()
-        if state is None:
+        """The evidence and the decision, changing nothing: no mysqld is stopped, no recovery runs
+        (the agent's recovered position is read, as galera-check reads it)."""
+        with Probe(self.config, recover=False) as probe:
+            state = probe.snapshot()
+        if in_primary(state):
             self.say("mysqld is already in a Primary component: nothing to decide")
             return 0
+        if state.process is not ProcessState.ABSENT:
+            self.say(f"mysqld is up but {state.status.value} ({state.reason}): galera-init would stop it first")
         views = self.views(state)
         decision = decide(self.cluster.me, views, elapsed=0.0, deadline=self.init.deadline,
                           poll_period=self.init.poll_period, force=self.force)

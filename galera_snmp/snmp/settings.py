@@ -22,7 +22,8 @@ SECTION = "snmp"  # the section of a credentials file
 
 
 def merge(*layers: Mapping[str, str | None]) -> dict[str, str | None]:
-    """The first value given for each key (command line, then file), else the default; ValueError
+    """The first value given for each key, layer by layer (check_galera: command line, environment,
+    file), else the default; ValueError
     for an unknown key or a value out of the choices."""
     for layer in layers:
         unknown = sorted(set(layer) - set(KEYS))

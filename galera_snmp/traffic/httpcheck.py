@@ -267,7 +267,7 @@ class HealthServer:
         return max(0.0, min(due) - time.monotonic()) if due else None
 
     def _accept(self) -> None:
-        for _ in range(ACCEPT_BATCH):
+        for _ in range(min(ACCEPT_BATCH, self.config.max_connections)):  # never evict what this turn took
             try:
                 sock, _ = self._listener.accept()
             except BlockingIOError:

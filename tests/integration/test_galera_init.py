@@ -201,8 +201,6 @@ def test_dry_run_prints_the_evidence_and_changes_nothing(cluster: Sandbox) -> No
     assert all(node.process().value == "absent" for node in cluster.nodes)
     node1 = cluster.node(1)
     assert not (node1.dir / "run" / "init-phase.json").exists()  # nothing published
-    # The dry run's --wsrep-recover held node1's socket for a moment: an agent snapshot taken
-    # then says "cannot tell"; the next one must say stopped.
     wait_for(lambda: read_report(node1.snmp_target()).state.status is Status.STOPPED, 10, "node1's agent: stopped")
     boots = boot_all(list(cluster.nodes))  # and the real thing still works after it
     assert all(b.returncode == 0 for b in boots.boots) and len(boots.bootstrappers()) == 1

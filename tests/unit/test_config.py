@@ -379,3 +379,12 @@ def test_a_fifo_option_file_is_refused_without_hanging(tmp_path):
     os.mkfifo(fifo, 0o600)
     with pytest.raises(ConfigError, match="not a regular file"):
         read_option_file(fifo)
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1²"])
+def test_numbers_are_ascii_digits_only(tmp_path, value):
+    """str.isdigit() takes superscripts and other scripts' digits, which int() then refuses."""
+    write(tmp_path / "client.cnf", "[client]\nuser = monitor\n", 0o600)
+    conf = write(tmp_path / "galera-snmp.conf", f"[mysql]\noption_file = client.cnf\n[http]\nport = {value}\n")
+    with pytest.raises(ConfigError, match="port"):
+        load_config(conf)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from galera_snmp.config import read_option_file
@@ -58,3 +60,19 @@ def test_malformed_files_are_refused_with_the_line(tmp_path, text, message):
         server_options(path)
     assert "line 1" in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_an_unreadable_include_folder_is_a_config_error(tmp_path, monkeypatch):
+    """The agent reads my.cnf at every refresh: an include folder it may not list must be a
+    ConfigError (not served, logged), never an exception that kills the refresh thread."""
+    folder = tmp_path / "conf.d"
+    folder.mkdir()
+    main = tmp_path / "my.cnf"
+    main.write_text(f"[mysqld]\n!includedir {folder}\n")
+
+    def denied(self: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    with pytest.raises(ConfigError, match=f"cannot read {folder}: Permission denied"):
+        server_options(main)

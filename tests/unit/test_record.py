@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+from typing import ClassVar
 
 import pytest
 
@@ -97,3 +98,26 @@ def test_a_field_without_default_after_one_with_is_refused() -> None:
         class Bad:
             a: int = 0
             b: int
+
+
+def test_what_a_dataclass_refuses_or_leaves_out_a_record_does_too() -> None:
+    with pytest.raises(TypeError, match="mutable default for field 'items'"):
+
+        @record
+        class Shared:
+            items: list = []  # noqa: RUF012 - the mistake under test
+
+    @record
+    class WithClassVar:
+        LIMIT: ClassVar[int] = 3
+        value: int = 0
+
+    assert fields(WithClassVar) == ("value",)
+    with pytest.raises(TypeError, match="define no __eq__ of its own"):
+
+        @record
+        class OwnEquality:  # noqa: PLW1641 - the mistake under test
+            value: int = 0
+
+            def __eq__(self, other: object) -> bool:
+                return True

@@ -409,3 +409,23 @@ def test_galera_init_trusts_only_authenticated_answers_unless_told_otherwise(tmp
         assert len(Initiator(load_config(stopped_node_config(tmp_path, init)), say=lambda line: None).targets) == 2
     opted_in = load_config(stopped_node_config(tmp_path, init + "allow_v2c = yes\n"))
     assert len(Initiator(opted_in, say=lambda line: None).targets) == 2
+
+
+def test_a_dry_run_runs_no_recovery_and_stops_nothing(tmp_path, monkeypatch):
+    """--dry-run reads the agent's recovered position, as galera-check does: it never runs
+    --wsrep-recover (which writes to the datadir) and never stops a mysqld."""
+    (tmp_path / "mysql").mkdir()  # a datadir with data, after a crash: recovery would be wanted
+    (tmp_path / "grastate.dat").write_text(f"version: 2.1\nuuid: {UUID}\nseqno: -1\nsafe_to_bootstrap: 0\n")
+    config = stopped_node_config(tmp_path, (
+        "[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\nallow_v2c = yes\nsnmp_timeout = 0.1\n"
+        f"snmp_retries = 0\n[agent]\nstate_dir = {tmp_path / 'state'}\n"))
+    config.write_text(config.read_text().replace("recover = no", "recover = yes"))
+
+    def never(*_args: object) -> None:
+        raise AssertionError("the dry run must change nothing")
+
+    monkeypatch.setattr("galera_snmp.node.probe.recover_position", never)
+    monkeypatch.setattr(Initiator, "stop_stuck_mysqld", never)
+    said: list[str] = []
+    assert Initiator(load_config(config), say=said.append).dry_run() == 0
+    assert said[-1].splitlines()[-1].startswith("decision: wait: no report from")

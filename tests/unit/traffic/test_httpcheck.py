@@ -396,3 +396,23 @@ def test_bad_http_limits_are_refused(tmp_path, line, message):
     conf.write_text(f"[mysql]\noption_file = c.cnf\n[http]\n{line}\n")
     with pytest.raises(ConfigError, match=f"\\[http\\] {line.split()[0]}.*{message}"):
         load_config(conf)
+
+
+def test_a_cap_below_the_accept_batch_never_evicts_a_check_taken_in_the_same_turn():
+    """Connections waiting in the backlog when the loop turns: a small cap must not let later ones
+    of the same batch push out the check before its request is read."""
+    config = HttpConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), max_connections=4,
+                        request_timeout=60)  # fmt: skip
+    server = HealthServer(config, lambda: HEALTHY)
+    before = [idle_client(server) for _ in range(10)]
+    check = socket.create_connection(server.server_address[:2], timeout=5)
+    check.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    after = [idle_client(server) for _ in range(10)]
+    server.start()  # everything above waits in the backlog: the first turn takes a batch of it
+    try:
+        answer = check.recv(4096)
+        assert answer.startswith(b"HTTP/1.0 200") or answer.startswith(b"HTTP/1.1 200"), answer
+    finally:
+        for sock in (*before, check, *after):
+            sock.close()
+        server.stop()
