@@ -297,7 +297,7 @@ class Probe:
         observation = self.observe()
         recover = self.config.server.recover
         if recovery_wanted(observation, recover):
-            outcome = self._recover() if self.recover else self._recovered_by_agent()
+            outcome = self._recover() if self.recover else self._kept(self._datadir_key())
             observation = replace(observation, recovered=outcome)
         return assemble(observation, recover=recover)
 
@@ -353,9 +353,16 @@ class Probe:
 
     def _recover(self) -> Position | str:
         """The recovered position, or the recovery's error, both remembered until the datadir
-        changes: a failing recovery is not rerun at every refresh."""
-        if self._recovered and self._recovered[0] == self._datadir_key():
+        changes: a failing recovery is not rerun at every refresh. A position another probe kept
+        for the datadir as it is (the agent's, read by galera-init at boot, or by the agent itself
+        after a restart) is that run's result: recovering again would find the same."""
+        key = self._datadir_key()
+        if self._recovered and self._recovered[0] == key:
             return self._recovered[1]
+        kept = self._kept(key)
+        if isinstance(kept, Position):
+            self._recovered = (key, kept)
+            return kept
         outcome: Position | str
         try:
             outcome = recover_position(self.config.server)
@@ -382,13 +389,13 @@ class Probe:
         except OSError as err:
             log.warning("cannot keep the recovered position in %s: %s", folder, err.strerror or err)
 
-    def _recovered_by_agent(self) -> Position | str:
-        """What the agent's recovery found for the datadir as it is now, or why that is unknown."""
+    def _kept(self, key: tuple[object, ...]) -> Position | str:
+        """The outcome kept in ``state_dir`` for the datadir in state ``key``, or why there is none."""
         path = self.config.agent.state_dir / RECOVERED_FILE
         hint = "one-shot commands never run --wsrep-recover; galera-snmp-agent does and keeps its result"
         try:
             record = json.loads(read_regular(path)[0])
-            key = json.loads(json.dumps(self._datadir_key()))  # as the agent wrote it
+            key = json.loads(json.dumps(key))  # as it was written
             if record.get("datadir") != str(self.config.server.datadir) or record.get("key") != key:
                 return f"no recovered position for the datadir as it is now ({hint})"
             if "error" in record:

@@ -243,3 +243,23 @@ def test_the_agents_failed_recovery_is_what_a_one_shot_probe_says(
     with Probe(config, recover=False) as one_shot:
         state = one_shot.snapshot()
     assert state.notes == ("recovery failed: the agent's recovery failed: no 'Recovered position' in the error log",)
+
+
+@pytest.mark.usefixtures("no_server")
+def test_a_position_another_probe_kept_for_this_datadir_is_not_recovered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At boot the agent recovers the crashed datadir, then galera-init probes it: one run, not two."""
+    runs: list[bool] = []
+
+    def recover(server: ServerConfig) -> Position:
+        runs.append(True)
+        return Position(UUID, 6, SeqnoSource.RECOVERED)
+
+    monkeypatch.setattr(probe_module, "recover_position", recover)
+    (tmp_path / "grastate.dat").write_bytes((FIXTURES / "grastate-running.dat").read_bytes())
+    config = load_config(recovering_config(tmp_path))
+    with Probe(config) as agent, Probe(config) as galera_init:
+        expected = Position(UUID, 6, SeqnoSource.RECOVERED, False)
+        assert agent.snapshot().position == galera_init.snapshot().position == expected
+    assert runs == [True]
