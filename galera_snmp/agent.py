@@ -116,9 +116,11 @@ class Publisher:
             waited = self._monotonic() - self._refreshed
             if waited <= self.stale_after():
                 return None
-            report = self.reporter.stale(f"no new snapshot for {waited:.0f} s: the refresh is stuck")
-            if report is not None:
-                self._announce(replace(report, node_set=self.context.node_set if self.context else None))
+            if self.context is None:
+                return None
+            why = f"no new snapshot for {waited:.0f} s: the refresh is stuck"
+            report = replace(self.context, valid=False, age=self.reporter.age(), last_error=why)
+            self._announce(report)
             return report
 
     def silence(self) -> None:
@@ -170,6 +172,8 @@ class Publisher:
 
 
 STALE_INTERVALS = 3  # refresh intervals beyond a snapshot's longest duration before the data is stale
+
+
 def _alive(workers: tuple[threading.Thread, ...]) -> bool:
     """Whether the threads the outputs depend on still run (else exit, so the service restarts us)."""
     dead = [worker.name for worker in workers if not worker.is_alive()]

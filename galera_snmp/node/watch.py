@@ -23,7 +23,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..config import Config, ServerConfig
-from ..record import replace
 from ..state import Health, NodeReport, NodeState, ProcessState, Status, assess_health
 from .probe import Probe
 from .process import find_server, process_state
@@ -89,12 +88,6 @@ class Reporter:
         """Seconds since the last current snapshot (since start, before the first)."""
         since = self._last_valid if self._last_valid is not None else self._started
         return max(0, int(self._monotonic() - since))
-
-    def stale(self, why: str) -> NodeReport | None:
-        """The last report again, marked not current: the refresh is stuck (None before any)."""
-        if self.last is None:
-            return None
-        return replace(self.last, valid=False, age=self.age(), last_error=why)
 
     def _failure(self, error: str) -> NodeReport:
         previous = self.last

@@ -488,16 +488,17 @@ def test_a_refresh_finishing_during_the_staleness_check_is_what_stays_served():
     publisher.refresh()
     clock.now = T0 + publisher.stale_after() + 1
     snapshots.next = synced(T0 + 100)
-    stale = publisher.reporter.stale
+    age = publisher.reporter.age
     racing: list[threading.Thread] = []
 
-    def stale_while_a_refresh_finishes(why: str) -> NodeReport | None:
-        racing.append(threading.Thread(target=publisher.refresh))
-        racing[0].start()
-        racing[0].join(0.2)  # it must wait for the check to publish first
-        return stale(why)
+    def age_while_a_refresh_finishes() -> int:  # the check is under way: a refresh finishes now
+        if not racing:
+            racing.append(threading.Thread(target=publisher.refresh))
+            racing[0].start()
+            racing[0].join(0.2)  # it must wait for the check to publish first
+        return age()
 
-    publisher.reporter.stale = stale_while_a_refresh_finishes  # type: ignore[method-assign]
+    publisher.reporter.age = age_while_a_refresh_finishes  # type: ignore[method-assign]
     assert publisher.check_stale() is not None
     racing[0].join(5)
     assert publisher.context is not None and publisher.context.valid is True
