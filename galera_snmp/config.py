@@ -8,12 +8,14 @@ must not be readable by others.
 from __future__ import annotations
 
 import configparser
+import errno
 import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from . import inifile
+from .handoff import read_regular
 from .inifile import ConfigError
 from .mycnf import read_groups
 from .record import field, record
@@ -277,24 +279,16 @@ def _read_checked(path: Path | str, what: str, check: Callable[[os.stat_result],
     """The text of ``path`` after ``check`` accepted the very file it came from: the checks look
     at the open file (fstat), so nobody can swap the file between the check and the read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data, info = read_regular(path, inifile.MAX_SIZE, follow=True)
     except OSError as err:
+        if err.errno == errno.EINVAL:
+            raise ConfigError(f"{what} {path} is not a regular file") from None
+        if err.errno == errno.EFBIG:
+            raise ConfigError(f"{what} {path} is larger than {inifile.MAX_SIZE} bytes") from None
         raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{what} {path} is not a regular file")
-        problem = check(info)
-        if problem:
-            raise ConfigError(f"{what} {path} {problem}")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(inifile.MAX_SIZE + 1)
-    except OSError as err:
-        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > inifile.MAX_SIZE:
-        raise ConfigError(f"{what} {path} is larger than {inifile.MAX_SIZE} bytes")
+    problem = check(info)
+    if problem:
+        raise ConfigError(f"{what} {path} {problem}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -56,16 +56,21 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def read_regular(path: Path | str, limit: int = MAX_READ) -> tuple[bytes, os.stat_result]:
+def read_regular(path: Path | str, limit: int = MAX_READ, follow: bool = False) -> tuple[bytes, os.stat_result]:
     """The content of a regular file and its status, read without following a symlink at
-    ``path``; OSError for a symlink (ELOOP), anything but a regular file, or more than ``limit``
-    bytes. The status comes from the open file (fstat), not from a second look at the path."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
+    ``path`` (unless ``follow``: configuration files, which an operator may link into place); OSError for a
+    symlink (ELOOP), anything but a regular file (EINVAL), or more than ``limit`` bytes (EFBIG).
+    The status comes from the open file (fstat), not from a second look at the path, so whoever
+    checks it checks the very file that was read."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        data = handle.read(limit + 1)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
     return data, info
