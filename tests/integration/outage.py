@@ -112,9 +112,13 @@ class Boot:
     def bootstrapped(self) -> bool:
         return "--wsrep-new-cluster" in self.output
 
+    def server_log(self) -> str:
+        """The mysqld error log since galera-init started."""
+        return self.node.error_log.read_bytes()[self.log_offset:].decode(errors="replace")
+
     def received(self) -> str:
         """How this node caught up, from its error log since galera-init started: ist, sst or none."""
-        text = self.node.error_log.read_bytes()[self.log_offset:].decode(errors="replace")
+        text = self.server_log()
         # MariaDB logs "SST received" even when the SST script only bypasses the state dump for
         # an IST; the script's own line names the transfer type.
         if re.search(r"WSREP_SST: \[INFO\] \S+ SST completed on joiner", text):
@@ -133,8 +137,15 @@ class Boots:
 
 
 def transcript(boots: list[Boot]) -> str:
-    """What each galera-init printed, for an assertion message."""
-    return "\n".join(f"--- {b.node.name} (rc {b.returncode})\n{b.output}" for b in boots)
+    """What each galera-init printed, for an assertion message; where it failed, the last lines of
+    its mysqld's error log too."""
+    parts = []
+    for b in boots:
+        parts.append(f"--- {b.node.name} (rc {b.returncode})\n{b.output}")
+        if b.returncode:
+            tail = b.server_log().splitlines()[-25:]
+            parts.append(f"--- {b.node.name} mysqld error log (last {len(tail)} lines)\n" + "\n".join(tail))
+    return "\n".join(parts)
 
 
 def start_init(node: SandboxNode, *args: str) -> Boot:
