@@ -125,8 +125,8 @@ def _node_objects() -> list[MibObject]:
     s = Syntax
     spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
         ("galeraStatus", s.INTEGER, "INTEGER", lambda c: STATUS[c.state.status]),
-        ("galeraStatusReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.reason),
-        ("galeraSeqno", s.COUNTER64, "CounterBasedGauge64", _seqno),
+        ("galeraStatusReason", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.reason),
+        ("galeraSeqno", s.COUNTER64, "GaleraGauge64", _seqno),
         ("galeraSeqnoText", s.OCTET_STRING, "DisplayString", lambda c: str(c.state.position.seqno)),
         ("galeraSeqnoSource", s.INTEGER, "INTEGER", lambda c: SEQNO_SOURCE[c.state.position.source]),
         ("galeraStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.position.uuid),
@@ -137,7 +137,7 @@ def _node_objects() -> list[MibObject]:
             lambda c: tri_state(c.state.position.safe_to_bootstrap),
         ),
         ("galeraLocalState", s.INTEGER, "GaleraWsrepLocalState", _local_state),
-        ("galeraLocalStateComment", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.local_state_comment),
+        ("galeraLocalStateComment", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.local_state_comment),
         (
             "galeraClusterStatus",
             s.INTEGER,
@@ -149,8 +149,8 @@ def _node_objects() -> list[MibObject]:
         ("galeraClusterConfId", s.INTEGER, "Integer32", lambda c: c.state.cluster_conf_id),
         ("galeraReady", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.ready)),
         ("galeraConnected", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.connected)),
-        ("galeraNodeName", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.node_name),
-        ("galeraClusterName", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.cluster_name),
+        ("galeraNodeName", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.node_name),
+        ("galeraClusterName", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.cluster_name),
         ("galeraDesync", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.desync)),
         (
             "galeraRejectQueries",
@@ -159,7 +159,7 @@ def _node_objects() -> list[MibObject]:
             lambda c: REJECT_QUERIES.get((c.state.reject_queries or "").upper(), REJECT_QUERIES_UNKNOWN),
         ),
         ("galeraHealthy", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.health.healthy)),
-        ("galeraHealthReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.health.reason),
+        ("galeraHealthReason", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.health.reason),
         ("galeraDrained", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.drained)),
         ("galeraNodeSetDigest", s.OCTET_STRING, "DisplayString", lambda c: c.node_set.digest if c.node_set else None),
         (
@@ -177,7 +177,7 @@ def _agent_objects() -> list[MibObject]:
     return [
         MibObject("galeraDataValid", (*AGENT, 1), Syntax.INTEGER, "TruthValue", lambda c: tri_state(c.valid)),
         MibObject("galeraDataAge", (*AGENT, 2), Syntax.GAUGE32, "Gauge32", lambda c: c.age),
-        MibObject("galeraLastError", (*AGENT, 3), Syntax.OCTET_STRING, "SnmpAdminString", lambda c: c.last_error),
+        MibObject("galeraLastError", (*AGENT, 3), Syntax.OCTET_STRING, "GaleraUtf8String", lambda c: c.last_error),
     ]
 
 
@@ -248,7 +248,7 @@ def _wsrep_objects() -> list[MibObject]:
             "galeraLocalCachedDownto",
             (*GAUGES, len(GAUGE_NAMES) + 1),
             Syntax.COUNTER64,
-            "CounterBasedGauge64",
+            "GaleraGauge64",
             _wsrep_number("wsrep_local_cached_downto"),
         )
     )
@@ -264,7 +264,7 @@ SCALARS: tuple[MibObject, ...] = (*_node_objects(), *_agent_objects(), *_wsrep_o
 # galeraMemberEntry columns (galeraMemberIndex, column 1, is the not-accessible index).
 MEMBER_COLUMNS = (
     ("galeraMemberUUID", 2, "DisplayString", "uuid"),
-    ("galeraMemberName", 3, "SnmpAdminString", "name"),
+    ("galeraMemberName", 3, "GaleraUtf8String", "name"),
     ("galeraMemberAddress", 4, "DisplayString", "address"),
     ("galeraMemberClusterUUID", 5, "DisplayString", "cluster_uuid"),
 )
