@@ -25,6 +25,7 @@ from ..state import (
     SeqnoSource,
     Status,
     history_reset,
+    is_uuid,
 )
 from ..wsrep import WsrepValue, kind_of
 from .types import MAX_INT32, MAX_STRING, MAX_UINT32, MAX_UINT64, MIN_INT32, OID, Syntax
@@ -169,6 +170,7 @@ def _node_objects() -> list[MibObject]:
             lambda c: ",".join(c.node_set.nodes) if c.node_set else None,
         ),
         ("galeraHistoryReset", s.INTEGER, "GaleraTriState", _history_reset),
+        ("galeraLeftHistory", s.OCTET_STRING, "DisplayString", lambda c: c.state.left_history),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -390,6 +392,7 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         node_name=text("galeraNodeName"),
         cluster_name=text("galeraClusterName"),
         drained=truth("galeraDrained") is True,
+        left_history=left if (left := text("galeraLeftHistory")) and is_uuid(left) else None,
         members=members,
         wsrep=MappingProxyType(wsrep),
     )
