@@ -74,6 +74,13 @@ class Position:
             self.uuid is not None and is_uuid(self.uuid) and self.uuid != ZERO_UUID and 0 <= self.seqno <= SEQNO_MAX
         )
 
+    @property
+    def is_reset(self) -> bool:
+        """A point in a reset history: the zero state UUID with a seqno of 0 or more (a cluster
+        that pc.recovery re-formed without its start position, then stopped). Never electable;
+        only an operator names one (galera-init --force-bootstrap)."""
+        return self.uuid == ZERO_UUID and 0 <= self.seqno <= SEQNO_MAX
+
     def __str__(self) -> str:
         return f"{self.uuid}:{self.seqno}"
 
@@ -130,6 +137,7 @@ class NodeState:
     node_name: str | None = None
     cluster_name: str | None = None
     drained: bool = False
+    left_history: str | None = None  # the history this node's Primary replaced unrecorded (node/history.py)
     notes: tuple[str, ...] = ()
     members: tuple[Member, ...] | None = None
     wsrep: Mapping[str, WsrepValue] = MappingProxyType({})  # read-only: one empty mapping serves all
@@ -169,17 +177,28 @@ def history_reset(state: NodeState) -> str | None:
     A Primary with a zero state UUID is a cluster that pc.recovery re-formed after a crash from
     nodes started without their recovered position (a start by hand, a container entrypoint):
     Galera reset the history ("Bootstrapped primary 00000000-..."), no state transfer reconciled
-    nodes that died at different moments, and every later recovery reports position 0. Every
-    check says so in these words; the node still serves (its component is consistent with
+    nodes that died at different moments, and every later recovery reports the zero UUID. A
+    Primary whose history UUID differs from the one the node was last seen in, with no change
+    recorded by galera-init or accepted by the operator (``left_history``), is the same thing seen
+    later (after ``galera_new_cluster`` on a reset node, say) or a node moved to another cluster.
+    Every check says so in these words; the node still serves (its component is consistent with
     itself, and taking every node out of traffic would be an outage of its own).
     """
-    if state.cluster_status != PRIMARY or state.cluster_state_uuid != ZERO_UUID:
+    if state.cluster_status != PRIMARY:
         return None
-    return (
-        "history reset: a Primary component with a zero state UUID (restarted after a crash without "
-        "the recovered start position); the nodes were not reconciled and may hold different data: "
-        "compare them, then rebuild the others from one (docs/INIT.md)"
-    )
+    if state.cluster_state_uuid == ZERO_UUID:
+        return (
+            "history reset: a Primary component with a zero state UUID (restarted after a crash without "
+            "the recovered start position); the nodes were not reconciled and may hold different data: "
+            "compare them, then rebuild the others from one (docs/INIT.md)"
+        )
+    if state.left_history is not None:
+        return (
+            f"history reset: this node left history {state.left_history} for {state.cluster_state_uuid} "
+            "without a bootstrap recorded by galera-init; nodes may hold different data: compare them, "
+            "rebuild the others from one, then galera-snmp accept-history (docs/INIT.md)"
+        )
+    return None
 
 
 def apply_phase(observed: tuple[Status, str], phase: tuple[Status, str] | None) -> tuple[Status, str]:

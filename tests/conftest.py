@@ -12,6 +12,8 @@ import pytest
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
+FETCHED_MIBS = Path(sys.prefix) / "share" / "standard-mibs"
+MIB_MODULES = ("SNMPv2-SMI", "SNMPv2-TC", "SNMPv2-CONF")
 
 
 def run_cli(name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,23 +31,17 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 @pytest.fixture(scope="session")
 def standard_mib_dirs() -> list[Path]:
-    """The directories holding SNMPv2-SMI & co.: $SMIPATH, else <repo>/../shared/mibs."""
+    """The directories holding the SMIv2 base modules GALERA-MIB imports (SNMPv2-SMI, SNMPv2-TC,
+    SNMPv2-CONF): $SMIPATH when set, else what scripts/dev install fetched into the venv."""
     hint = (
-        "the standard IETF MIB modules (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF, HCNUM-TC, SNMP-FRAMEWORK-MIB) are needed:"
-        " export SMIPATH=<dir holding them> (CI: the absolute path of ../shared/mibs) or put them in"
-        f" {REPO.parent / 'shared' / 'mibs'}; on Debian/Ubuntu they come from snmp-mibs-downloader, on RHEL from"
-        " net-snmp-libs (/usr/share/snmp/mibs)"
+        "GALERA-MIB needs SNMPv2-SMI, SNMPv2-TC and SNMPv2-CONF: scripts/dev install fetches them into"
+        f" {FETCHED_MIBS} (scripts/standard-mibs), or export SMIPATH=<dir holding them>"
     )
     smipath = os.environ.get("SMIPATH", "")
-    if smipath:
-        dirs = [Path(part) for part in smipath.split(os.pathsep) if part and Path(part).is_dir()]
-        if not dirs:
-            pytest.fail(f"SMIPATH={smipath!r} names no existing directory; {hint}", pytrace=False)
-    else:
-        fallback = REPO.parent / "shared" / "mibs"
-        if not fallback.is_dir():
-            pytest.fail(f"SMIPATH is not set and {fallback} does not exist; {hint}", pytrace=False)
-        dirs = [fallback]
-    if not any((d / name).exists() for d in dirs for name in ("SNMPv2-SMI", "SNMPv2-SMI.txt", "SNMPv2-SMI.mib")):
-        pytest.fail(f"no SNMPv2-SMI in {', '.join(map(str, dirs))}; {hint}", pytrace=False)
+    dirs = [Path(part) for part in smipath.split(os.pathsep) if part] if smipath else [FETCHED_MIBS]
+    files = {path.name for d in dirs if d.is_dir() for path in d.iterdir()}
+    found = {name for name in MIB_MODULES if files & {name, f"{name}.txt", f"{name}.mib"}}
+    if found != set(MIB_MODULES):
+        missing = ", ".join(sorted(set(MIB_MODULES) - found))
+        pytest.fail(f"no {missing} in {os.pathsep.join(map(str, dirs))}; {hint}", pytrace=False)
     return dirs

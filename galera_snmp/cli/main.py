@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from ..init.peers import find_cluster, snmp_targets
+from ..node import history
 from ..node.watch import local_report
 from ..snmp.remote import disagreements, read_all
 from ..tables import table
@@ -40,6 +41,17 @@ def _undrain(args: argparse.Namespace) -> int:
     except OSError as err:
         raise ConfigError(f"cannot remove the drain file {config.drain_file}: {err.strerror}") from None
     print("undrained: the node serves again when it is healthy" if removed else "was not drained")
+    return 0
+
+
+def _accept_history(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    state = local_report(config).state
+    try:
+        said = history.accept(config.agent.state_dir, state)
+    except OSError as err:
+        raise ConfigError(f"cannot record the history in {config.agent.state_dir}: {err.strerror or err}") from None
+    print(f"{said}: no longer flagged as a history reset once the agent refreshes")
     return 0
 
 
@@ -138,6 +150,17 @@ def build_parser() -> ArgumentParser:
         )
     )
     status.set_defaults(func=_cluster_status)
+    accept = with_config(
+        commands.add_parser(
+            "accept-history",
+            help="after a history reset: accept this node's current (or next) history as the right one",
+            description="The agent keeps the history (cluster state UUID) this node was last in, and flags a "
+            "Primary under another one as a history reset unless galera-init recorded the change. After "
+            "comparing the nodes' data (docs/INIT.md, 'A history reset'), accept the history this node is "
+            "in now; with mysqld down, the next one it will have.",
+        )
+    )
+    accept.set_defaults(func=_accept_history)
 
     keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
     actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)

@@ -1,6 +1,6 @@
 """A real N-node MariaDB Galera cluster on this machine, for the quick start and the tests.
 
-Node i listens on 127.0.0.(10+i) with the standard ports (3306, 4567, 4568, 4444), runs as
+Node i listens on 127.0.0.(10+i) with the standard ports (3306, 4567, 4568) and SST port 4444+i, runs as
 the ``mysql`` user, and keeps everything in ``DIR/node<i>/``: ``my.cnf``, ``data/``, ``log/``,
 the option file with the monitoring credentials and our ``galera-snmp.conf``. The sandbox reads
 its nodes through the same probe every other component uses.
@@ -55,7 +55,11 @@ ADMIN_GROUP = "sandbox-admin"
 MYSQL_USER = "mysql"
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 REQUIRED_PROGRAMS = ("mariadbd", "mariadb", "mariadb-install-db", "rsync", "setsid", "snmpd")
-NODE_PORTS = (3306, 4567, 4568, 4444)
+NODE_PORTS = (3306, 4567, 4568)
+# wsrep_sst_rsync checks whether "its" port is taken by port number alone, whatever the address: two
+# joiners on one host with the same SST port fail each other's transfer ("rsync daemon port '4444'
+# has been taken by another program", CI saw it). Hosts of their own would not need this.
+SST_PORT_BASE = 4444
 INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
 TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (v2c, community public)
 COMMUNITY = "public"
@@ -302,7 +306,7 @@ wsrep_cluster_address = {self.cluster_address()}
 wsrep_node_address = {a}
 wsrep_node_name = {self.name}
 wsrep_sst_method = rsync
-wsrep_sst_receive_address = {a}:4444
+wsrep_sst_receive_address = {a}:{self.sst_port}
 wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M"
 wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")}"
 """
@@ -379,6 +383,10 @@ extend galeraSeqno {check} -c {self.config_path} seqno
             tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
             raise SandboxError(f"mariadb-install-db failed for {self.name}: {' / '.join(tail)}")
 
+    @property
+    def sst_port(self) -> int:
+        return SST_PORT_BASE + self.index
+
     def _start_command(self) -> str:
         """How galera-init starts this node's mariadbd (detached, like an init script would)."""
         return f"{_binary('setsid')} --fork {_binary('mariadbd')} --defaults-file={self.cnf}"
@@ -387,7 +395,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
         """Start mariadbd detached (its own session), as an init script would."""
         if self.process() is not ProcessState.ABSENT:
             raise SandboxError(f"{self.name}: mariadbd is already running")
-        for port in NODE_PORTS:
+        for port in (*NODE_PORTS, self.sst_port):
             if _listening(self.address, port):
                 raise SandboxError(
                     f"{self.address}:{port} is already in use (another sandbox? 'galera-snmp sandbox down --dir DIR')"

@@ -21,7 +21,9 @@ simulated schedules of whole clusters:
   announcement (its own status read over SNMP, as the peers read it);
 - with incomplete information nothing is bootstrapped: wait until the deadline, then blocked,
   naming whom we wait for. An operator may force an expected ``uuid:seqno``, refused when any
-  node reports a newer position.
+  node reports a newer position or another history;
+- a reset history (the zero state UUID, after a plain start following a crash) is never elected:
+  the operator names it (``--force-bootstrap 00000000-...:SEQNO``) after comparing the nodes.
 
 An unreachable node is never "absent": it is missing information.
 
@@ -50,7 +52,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from ..record import record
-from ..state import NodeSet, Position, Status
+from ..state import ZERO_UUID, NodeSet, Position, Status
 from .nodeset import address_key, difference, node_set
 
 PRIMARY_STATUSES = frozenset({Status.RUNNING, Status.JOINING})
@@ -153,6 +155,10 @@ def elect(views: Sequence[NodeView]) -> tuple[NodeView | None, str]:
     busy = [v for v in views if v.status not in ELECTING_STATUSES]
     if busy:
         return None, "not every node is down and electing: " + ", ".join(v.describe() for v in busy)
+    reset = [v.describe() for v in views if v.position and v.position.is_reset]
+    if reset:
+        return None, (f"a reset history (zero state UUID) on {', '.join(reset)}: no election; compare the nodes' "
+                      f"data, then galera-init --force-bootstrap {ZERO_UUID}:SEQNO on the node to keep (docs/INIT.md)")
     unknown = [v for v in views if not v.usable_position()]
     if unknown:
         return None, "unknown position on " + ", ".join(v.describe() for v in unknown)
@@ -256,7 +262,8 @@ def _forced(
                         evidence)
     newer = [
         v for v in views
-        if v.position and v.position.is_known and (v.position.uuid != force.uuid or v.position.seqno > force.seqno)
+        if v.position and (v.position.is_known or v.position.is_reset)
+        and (v.position.uuid != force.uuid or v.position.seqno > force.seqno)
     ]
     if newer:
         return Decision(Action.BLOCKED, "refusing to force: " + ", ".join(v.describe() for v in newer), None, evidence)

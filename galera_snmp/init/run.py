@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..config import Config, ConfigError
 from ..handoff import poke, read_regular, write_atomically
+from ..node import history
 from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
@@ -44,7 +45,7 @@ def own_view(index: int, name: str, state: NodeState) -> NodeView:
         problem = "an interrupted state transfer (sst_in_progress): this node's data cannot be trusted"
         return NodeView(index, name, Status.INITIATING, problem=problem)
     position = state.position
-    if position.is_known and position.source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED):
+    if (position.is_known or position.is_reset) and position.source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED):
         return NodeView(index, name, Status.INITIATING, position)
     return NodeView(index, name, Status.INITIATING,
                     problem=f"own position unknown: {'; '.join(state.notes) or state.reason}")
@@ -73,7 +74,7 @@ def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
                             node_set=report.node_set)
         return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})",
                         node_set=report.node_set)
-    known = state.position.is_known and state.position.source is not SeqnoSource.UNKNOWN
+    known = (state.position.is_known or state.position.is_reset) and state.position.source is not SeqnoSource.UNKNOWN
     return NodeView(index, name, state.status, state.position if known else None,
                     "" if state.status is not Status.UNKNOWN else state.reason, report.node_set)
 
@@ -245,6 +246,17 @@ class Initiator:
             state = self.probe.snapshot()
         return state
 
+    def expect_new_history(self) -> None:
+        """A node in a reset history gets a new one on purpose: bootstrapped (Galera gives it a new
+        UUID) or joining a Primary (a full state transfer). Recorded first, so that the agent takes
+        the change for what it is, not for a history reset."""
+        try:
+            history.expect_new(self.config.agent.state_dir)
+        except OSError as err:
+            raise InitError(f"cannot record the new history in {self.config.agent.state_dir}: "
+                            f"{err.strerror or err}") from None
+        self.say("recorded: the next history of this node is expected (a reset history bootstraps into a new one)")
+
     def dry_run(self) -> int:
         """The evidence and the decision, changing nothing: no mysqld is stopped, no recovery runs
         (the agent's recovered position is read, as galera-check reads it)."""
@@ -290,10 +302,14 @@ class Initiator:
                 said = decision.reason
             if decision.action is Action.JOIN:
                 self.unpublish()
+                if position is not None and position.is_reset:
+                    self.expect_new_history()  # a reset node takes the Primary's history by a full transfer
                 self.start_mysqld(self.init.join_command, position)  # so it can catch up by IST
                 break
             if decision.action is Action.BOOTSTRAP:
                 assert position is not None  # decide() never elects a node without one
+                if position.is_reset:
+                    self.expect_new_history()
                 self.mark_safe()
                 self.start_mysqld(self.init.bootstrap_command, position)
                 break
@@ -314,7 +330,7 @@ def parse_position(text: str) -> Position:
     if not sep or not seqno.lstrip("-").isdigit():
         raise ValueError(f"{text!r} is not UUID:SEQNO")
     position = Position(uuid.lower(), int(seqno))
-    if not position.is_known:
+    if not (position.is_known or position.is_reset):
         raise ValueError(f"{text!r} is not a usable position (a state UUID and a seqno of 0 or more)")
     return position
 

@@ -24,6 +24,7 @@ from ..state import (
 )
 from ..wsrep import WsrepValue, classify, parse_int
 from .galerafiles import GraState
+from .history import KnownHistory, left_history
 
 
 @record
@@ -53,6 +54,7 @@ class Observation:
     drained: bool
     recovered: Position | str | None = None  # --wsrep-recover's position or error; None when not run
     initialized: bool = True  # the datadir holds a server's data (its mysql/ schema folder): something to recover
+    history: KnownHistory | str = KnownHistory()  # the history kept in state_dir, or why it cannot be read
 
 
 def _process(observation: Observation) -> ProcessState:
@@ -116,7 +118,9 @@ def _position(observation: Observation, recover: bool, notes: list[str]) -> Posi
     if why_not is not None:
         if why_not:
             notes.append(why_not)
-    elif isinstance(recovered, Position) and recovered.is_known:
+    elif isinstance(recovered, Position) and (recovered.is_known or recovered.is_reset):
+        if recovered.is_reset:
+            notes.append(f"a reset history ({recovered}): no election; docs/INIT.md, 'A history reset'")
         return replace(recovered, source=SeqnoSource.RECOVERED, safe_to_bootstrap=saved.safe_to_bootstrap)
     elif isinstance(recovered, Position):
         notes.append(f"recovery found no usable position ({recovered})")
@@ -159,8 +163,10 @@ def assemble(observation: Observation, *, recover: bool) -> NodeState:
     position = _position(observation, recover, notes)
     if reading.members_error:
         notes.append(f"cluster members unknown: {reading.members_error}")
+    if isinstance(observation.history, str):
+        notes.append(f"history change not checked: {observation.history}")
     wsrep: dict[str, WsrepValue] = {name: classify(name, raw) for name, raw in status_vars.items()}
-    return NodeState(
+    state = NodeState(
         taken_at=observation.taken_at,
         status=status,
         reason=reason,
@@ -187,3 +193,6 @@ def assemble(observation: Observation, *, recover: bool) -> NodeState:
         members=reading.members,
         wsrep=MappingProxyType(wsrep),
     )
+    if isinstance(observation.history, KnownHistory):
+        state = replace(state, left_history=left_history(observation.history, state))
+    return state

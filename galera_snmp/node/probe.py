@@ -24,6 +24,7 @@ from ..config import Config, ConfigError, ServerConfig, read_option_file
 from ..handoff import read_regular, write_atomically
 from ..record import replace
 from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
+from . import history
 from .assemble import MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
 from .phase import read_phase
@@ -299,7 +300,21 @@ class Probe:
         if recovery_wanted(observation, recover):
             outcome = self._recover() if self.recover else self._kept(self._datadir_key())
             observation = replace(observation, recovered=outcome)
-        return assemble(observation, recover=recover)
+        state = assemble(observation, recover=recover)
+        if self.recover and isinstance(observation.history, history.KnownHistory):
+            self._keep_history(observation.history, state)
+        return state
+
+    def _keep_history(self, known: history.KnownHistory, state: NodeState) -> None:
+        """Remember the node's history (node/history.py); failing to is logged, never fatal."""
+        keep = history.to_keep(known, state)
+        if keep is None:
+            return
+        try:
+            history.write(self.config.agent.state_dir, keep)
+            log.info("history %s kept", keep.uuid)
+        except OSError as err:
+            log.warning("cannot keep the history in %s: %s", self.config.agent.state_dir, err.strerror or err)
 
     def observe(self) -> Observation:
         """Everything a snapshot needs from the node, except a recovery run."""
@@ -326,6 +341,7 @@ class Probe:
             gvwstate_present=(datadir / "gvwstate.dat").exists(),
             phase=read_phase(self.config.init.phase_file),
             drained=self.config.drain_file.exists(),
+            history=history.read(self.config.agent.state_dir),
         )
 
     def _grastate(self) -> GraState | str:

@@ -25,6 +25,7 @@ from ..state import (
     SeqnoSource,
     Status,
     history_reset,
+    is_uuid,
 )
 from ..wsrep import WsrepValue, kind_of
 from .types import MAX_INT32, MAX_STRING, MAX_UINT32, MAX_UINT64, MIN_INT32, OID, Syntax
@@ -125,8 +126,8 @@ def _node_objects() -> list[MibObject]:
     s = Syntax
     spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
         ("galeraStatus", s.INTEGER, "INTEGER", lambda c: STATUS[c.state.status]),
-        ("galeraStatusReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.reason),
-        ("galeraSeqno", s.COUNTER64, "CounterBasedGauge64", _seqno),
+        ("galeraStatusReason", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.reason),
+        ("galeraSeqno", s.COUNTER64, "GaleraGauge64", _seqno),
         ("galeraSeqnoText", s.OCTET_STRING, "DisplayString", lambda c: str(c.state.position.seqno)),
         ("galeraSeqnoSource", s.INTEGER, "INTEGER", lambda c: SEQNO_SOURCE[c.state.position.source]),
         ("galeraStateUUID", s.OCTET_STRING, "DisplayString", lambda c: c.state.position.uuid),
@@ -137,7 +138,7 @@ def _node_objects() -> list[MibObject]:
             lambda c: tri_state(c.state.position.safe_to_bootstrap),
         ),
         ("galeraLocalState", s.INTEGER, "GaleraWsrepLocalState", _local_state),
-        ("galeraLocalStateComment", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.local_state_comment),
+        ("galeraLocalStateComment", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.local_state_comment),
         (
             "galeraClusterStatus",
             s.INTEGER,
@@ -149,8 +150,8 @@ def _node_objects() -> list[MibObject]:
         ("galeraClusterConfId", s.INTEGER, "Integer32", lambda c: c.state.cluster_conf_id),
         ("galeraReady", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.ready)),
         ("galeraConnected", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.connected)),
-        ("galeraNodeName", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.node_name),
-        ("galeraClusterName", s.OCTET_STRING, "SnmpAdminString", lambda c: c.state.cluster_name),
+        ("galeraNodeName", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.node_name),
+        ("galeraClusterName", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.cluster_name),
         ("galeraDesync", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.desync)),
         (
             "galeraRejectQueries",
@@ -159,7 +160,7 @@ def _node_objects() -> list[MibObject]:
             lambda c: REJECT_QUERIES.get((c.state.reject_queries or "").upper(), REJECT_QUERIES_UNKNOWN),
         ),
         ("galeraHealthy", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.health.healthy)),
-        ("galeraHealthReason", s.OCTET_STRING, "SnmpAdminString", lambda c: c.health.reason),
+        ("galeraHealthReason", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.health.reason),
         ("galeraDrained", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.drained)),
         ("galeraNodeSetDigest", s.OCTET_STRING, "DisplayString", lambda c: c.node_set.digest if c.node_set else None),
         (
@@ -169,6 +170,7 @@ def _node_objects() -> list[MibObject]:
             lambda c: ",".join(c.node_set.nodes) if c.node_set else None,
         ),
         ("galeraHistoryReset", s.INTEGER, "GaleraTriState", _history_reset),
+        ("galeraLeftHistory", s.OCTET_STRING, "DisplayString", lambda c: c.state.left_history),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -177,7 +179,7 @@ def _agent_objects() -> list[MibObject]:
     return [
         MibObject("galeraDataValid", (*AGENT, 1), Syntax.INTEGER, "TruthValue", lambda c: tri_state(c.valid)),
         MibObject("galeraDataAge", (*AGENT, 2), Syntax.GAUGE32, "Gauge32", lambda c: c.age),
-        MibObject("galeraLastError", (*AGENT, 3), Syntax.OCTET_STRING, "SnmpAdminString", lambda c: c.last_error),
+        MibObject("galeraLastError", (*AGENT, 3), Syntax.OCTET_STRING, "GaleraUtf8String", lambda c: c.last_error),
     ]
 
 
@@ -248,7 +250,7 @@ def _wsrep_objects() -> list[MibObject]:
             "galeraLocalCachedDownto",
             (*GAUGES, len(GAUGE_NAMES) + 1),
             Syntax.COUNTER64,
-            "CounterBasedGauge64",
+            "GaleraGauge64",
             _wsrep_number("wsrep_local_cached_downto"),
         )
     )
@@ -264,7 +266,7 @@ SCALARS: tuple[MibObject, ...] = (*_node_objects(), *_agent_objects(), *_wsrep_o
 # galeraMemberEntry columns (galeraMemberIndex, column 1, is the not-accessible index).
 MEMBER_COLUMNS = (
     ("galeraMemberUUID", 2, "DisplayString", "uuid"),
-    ("galeraMemberName", 3, "SnmpAdminString", "name"),
+    ("galeraMemberName", 3, "GaleraUtf8String", "name"),
     ("galeraMemberAddress", 4, "DisplayString", "address"),
     ("galeraMemberClusterUUID", 5, "DisplayString", "cluster_uuid"),
 )
@@ -390,6 +392,7 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         node_name=text("galeraNodeName"),
         cluster_name=text("galeraClusterName"),
         drained=truth("galeraDrained") is True,
+        left_history=left if (left := text("galeraLeftHistory")) and is_uuid(left) else None,
         members=members,
         wsrep=MappingProxyType(wsrep),
     )

@@ -14,7 +14,7 @@ class Syntax(IntEnum):
     """A value's type on the wire: universal and SNMP application tags (RFC 2578, RFC 3416)."""
 
     INTEGER = 0x02  # INTEGER enumerations and Integer32
-    OCTET_STRING = 0x04  # DisplayString, SnmpAdminString
+    OCTET_STRING = 0x04  # DisplayString, GaleraUtf8String
     NULL = 0x05
     OBJECT_IDENTIFIER = 0x06
     IP_ADDRESS = 0x40
@@ -22,7 +22,7 @@ class Syntax(IntEnum):
     GAUGE32 = 0x42  # Gauge32 and Unsigned32 share the tag
     TIMETICKS = 0x43
     OPAQUE = 0x44
-    COUNTER64 = 0x46  # Counter64 and CounterBasedGauge64
+    COUNTER64 = 0x46  # Counter64 and GaleraGauge64
     NO_SUCH_OBJECT = 0x80  # the three exceptions stand where a value would (RFC 3416 section 3)
     NO_SUCH_INSTANCE = 0x81
     END_OF_MIB_VIEW = 0x82
@@ -37,7 +37,7 @@ UNSIGNED_MAX = {
     Syntax.TIMETICKS: MAX_UINT32,
     Syntax.COUNTER64: MAX_UINT64,
 }
-MAX_STRING = 255  # octets of a DisplayString / SnmpAdminString (SIZE (0..255))
+MAX_STRING = 255  # octets of a DisplayString / GaleraUtf8String (SIZE (0..255))
 # A GetBulk answer stops after the round that reaches this (RFC 2741 7.2.3.3 and RFC 3416 4.2.3
 # allow fewer repetitions than asked): no request makes the agent build more than an SNMP message
 # over UDP can carry anyway.

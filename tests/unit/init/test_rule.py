@@ -301,6 +301,22 @@ def test_force_only_at_the_expected_position_and_never_past_a_newer_one() -> Non
     assert (refused.action, refused.reason) == (Action.BLOCKED, f"refusing to force: 10.0.0.12: stopped at {A}:41")
 
 
+def test_a_reset_history_is_never_elected_only_forced_by_name() -> None:
+    reset = published([view(0, seqno=5, uuid=ZERO_UUID), view(1, seqno=5, uuid=ZERO_UUID),
+                       view(2, seqno=3, uuid=ZERO_UUID)])
+    for me in range(3):
+        decision = run(me, reset)
+        assert decision.action is Action.WAIT and decision.reason.startswith("a reset history (zero state UUID) on")
+        assert f"--force-bootstrap {ZERO_UUID}:SEQNO" in decision.reason
+    forced = run(0, reset, force=Position(ZERO_UUID, 5))
+    assert (forced.action, forced.reason) == (
+        Action.ANNOUNCE, f"this node wins (forced by the operator at {ZERO_UUID}:5): announcing the bootstrap")
+    assert run(2, reset, force=Position(ZERO_UUID, 3)).action is Action.BLOCKED  # a peer is at 5
+    real = published([view(0, seqno=5, uuid=ZERO_UUID), view(1, seqno=2, uuid=A), view(2, status=None)])
+    refused = run(0, real, force=Position(ZERO_UUID, 5))
+    assert (refused.action, refused.reason) == (Action.BLOCKED, f"refusing to force: 10.0.0.12: stopped at {A}:2")
+
+
 def test_a_forced_node_waits_for_a_peer_that_announces() -> None:
     views = published([view(0, seqno=40), view(1, Status.BOOTSTRAPPING, seqno=40), view(2, status=None)])
     decision = run(0, views, force=Position(A, 40))
@@ -313,7 +329,7 @@ STATUSES = [Status.STOPPED, Status.INITIATING, Status.BLOCKED, Status.RUNNING, S
             Status.BOOTSTRAPPING, Status.UNKNOWN]
 ELECTING = [Status.STOPPED, Status.INITIATING, Status.BLOCKED]  # down, and taking part in the election
 NO_ELECTION = ("no report from", "not every node is down and electing", "unknown position on",
-               "nodes do not share one history", "node sets differ", "no node set")
+               "nodes do not share one history", "node sets differ", "no node set", "a reset history")
 ADDRESSES = ("10.0.0.9", "10.0.0.10", "10.0.0.11", "192.168.7.2", "fd00::1", "fd00::a", "db1.example",
              "db2.example")
 

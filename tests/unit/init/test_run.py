@@ -27,6 +27,7 @@ from galera_snmp.snmp import settings as snmpsettings
 from galera_snmp.snmp.client import Missing
 from galera_snmp.snmp.mib import BY_NAME, read_node, render
 from galera_snmp.state import (
+    ZERO_UUID,
     Health,
     MysqlFailure,
     NodeReport,
@@ -92,6 +93,14 @@ def test_own_view_uses_only_a_recovered_or_saved_position():
     assert own_view(0, "a", stopped(position=at(-1, SeqnoSource.UNKNOWN))).position is None
     assert own_view(0, "a", stopped(position=at(42, uuid=None))).position is None
     assert own_view(0, "a", stopped(position=at(42, SeqnoSource.LIVE))).position is None  # mysqld is stopped
+
+
+def test_a_reset_history_position_is_carried_for_the_operator_to_name():
+    """Never elected (rule.elect refuses it), but --force-bootstrap compares against it."""
+    reset = at(5, uuid=ZERO_UUID)
+    assert own_view(0, "a", stopped(position=reset)).position == reset
+    assert peer_view(2, "c", report(position=reset)).position == reset
+    assert own_view(0, "a", stopped(position=at(-1, uuid=ZERO_UUID))).position is None
 
 
 def test_an_interrupted_sst_never_gives_a_position():
@@ -246,7 +255,9 @@ def test_mark_safe_to_bootstrap_refuses_garbage():
 
 def test_parse_position():
     assert parse_position(f"{UUID.upper()}:4294967396") == Position(UUID, 4294967396)
-    for bad in (f"{UUID}:-1", "00000000-0000-0000-0000-000000000000:5", f"{UUID}", "x:5", f"{UUID}:5a"):
+    # a reset history is named explicitly, zero UUID and all
+    assert parse_position(f"{ZERO_UUID}:5") == Position(ZERO_UUID, 5)
+    for bad in (f"{UUID}:-1", f"{ZERO_UUID}:-1", f"{UUID}", "x:5", f"{UUID}:5a", "0-0-0-0-0:5"):
         with pytest.raises(ValueError):
             parse_position(bad)
 

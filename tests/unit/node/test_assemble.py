@@ -192,6 +192,11 @@ def test_no_process_but_an_answer_is_never_stopped():
         pytest.param(stopped(recovered=Position(ZERO_UUID, -1, SeqnoSource.RECOVERED)), True,
                      Position(UUID, safe_to_bootstrap=False),
                      (f"recovery found no usable position ({ZERO_UUID}:-1)",), id="recovered-nothing"),
+        pytest.param(stopped(grastate=GraState("2.1", Position(ZERO_UUID, -1, SeqnoSource.GRASTATE, False)),
+                             recovered=Position(ZERO_UUID, 4, SeqnoSource.RECOVERED)), True,
+                     Position(ZERO_UUID, 4, SeqnoSource.RECOVERED, False),
+                     (f"a reset history ({ZERO_UUID}:4): no election; docs/INIT.md, 'A history reset'",),
+                     id="recovered-a-reset-history"),
         pytest.param(stopped(), True, Position(UUID, safe_to_bootstrap=False), ("recovery failed: it did not run",),
                      id="recovery-missing"),
         pytest.param(running(reading=REFUSED, recovered=RECOVERED), True, Position(UUID, safe_to_bootstrap=False), (),
@@ -319,4 +324,23 @@ def test_one_position_from_the_probe_to_the_election(observation, recover):
     votes = position.source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED) and not state.sst_in_progress
     assert mine.position == (position if votes else None)
     assert mine.usable_position() is (position.is_known and votes)
+
+
+# --- the kept history --------------------------------------------------------------------------
+
+
+def test_a_primary_in_another_history_than_the_kept_one_is_flagged():
+    from galera_snmp.node.history import KnownHistory
+
+    assert assemble(running(history=KnownHistory(UUID)), recover=True).left_history is None
+    state = assemble(running(history=KnownHistory(LIVE_UUID)), recover=True)
+    assert state.left_history == LIVE_UUID
+    assert assemble(running(history=KnownHistory(LIVE_UUID, accept_next=True)), recover=True).left_history is None
+
+
+def test_an_unreadable_kept_history_is_a_note_not_a_flag():
+    state = assemble(running(history="cannot read /var/lib/galera-snmp/history.json: Permission denied"),
+                     recover=True)
+    assert state.left_history is None
+    assert "history change not checked: cannot read /var/lib/galera-snmp/history.json: Permission denied" in state.notes
 

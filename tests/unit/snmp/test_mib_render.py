@@ -28,6 +28,7 @@ from galera_snmp.state import Health, Member, NodeReport, NodeSet, NodeState, Po
 from galera_snmp.wsrep import Kind, WsrepValue, classify
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
+OTHER_UUID = "0b1c2d3e-0000-11f1-8000-000000000001"  # a history the node left
 MEMBERS = (
     Member("11111111-0000-0000-0000-000000000001", "node1", "127.0.0.11:3306", UUID),
     Member("11111111-0000-0000-0000-000000000002", "node2", "127.0.0.12:3306", UUID),
@@ -152,9 +153,15 @@ def test_render_oids_strictly_increase_and_tables_follow_scalars():
 def test_every_scalar_is_served_for_a_complete_snapshot():
     full = {name: "1" for name in (*COUNTER_NAMES, *GAUGE_NAMES, "wsrep_local_cached_downto")}
     full.update({name: "0.25" for name, _, _ in RATIO_SPECS})
-    values = served(context(wsrep=wsrep(**full)))
+    values = served(context(wsrep=wsrep(**full), left_history=OTHER_UUID))
     missing = [obj.name for obj in SCALARS if scalar(obj.name) not in values]
     assert missing == []
+
+
+def test_the_left_history_is_served_only_when_there_is_one():
+    assert value_of(context(), "galeraLeftHistory") is None
+    assert value_of(context(left_history=OTHER_UUID), "galeraLeftHistory") == OTHER_UUID.encode()
+    assert value_of(context(left_history=OTHER_UUID), "galeraHistoryReset") == 1  # true: the same words everywhere
 
 
 # --- seqno -----------------------------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""The history (cluster state UUID) this node was last seen in, kept in ``[agent] state_dir``.
+
+Galera keeps its history across restarts and bootstraps done right (galera-init starts the
+elected node at its recovered position: same UUID). A Primary under another UUID than the one
+the node was in means the history was replaced: a reset (pc.recovery after a plain start, then
+``galera_new_cluster``) while nobody watched, or a node moved to another cluster. Only two
+changes are expected, and both are recorded here first: galera-init bootstrapping a reset
+history the operator named (--force-bootstrap 00000000-...:N), and the operator accepting the
+new history after checking the data (``galera-snmp accept-history``).
+
+One file, one reader: the probe reads it for every snapshot (:func:`left_history` says whether
+to flag the node), long-running probes write it (:func:`to_keep`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..handoff import read_regular, write_atomically
+from ..record import record
+from ..state import PRIMARY, ZERO_UUID, NodeState, is_uuid
+
+HISTORY_FILE = "history.json"
+MAX_BYTES = 4096
+
+
+@record
+class KnownHistory:
+    """What the file says: the last history seen, and whether a new one is expected."""
+
+    uuid: str | None = None  # the last history UUID this node was in a Primary component of
+    accept_next: bool = False  # galera-init or the operator said a new history is coming: take it
+
+
+class HistoryFileError(ValueError):
+    pass
+
+
+def _current(state: NodeState) -> str | None:
+    """The real (non-zero) history of the node's Primary component, else None."""
+    uuid = state.cluster_state_uuid
+    if state.cluster_status != PRIMARY or uuid is None or not is_uuid(uuid) or uuid == ZERO_UUID:
+        return None
+    return uuid.lower()
+
+
+def left_history(known: KnownHistory, state: NodeState) -> str | None:
+    """The history the node left without the change being recorded, or None."""
+    current = _current(state)
+    if current is None or known.uuid is None or known.uuid == current or known.accept_next:
+        return None
+    return known.uuid
+
+
+def to_keep(known: KnownHistory, state: NodeState) -> KnownHistory | None:
+    """What the file should say after ``state``, or None when it stays as it is: the first
+    history seen is kept, a recorded change is taken (and the expectation used up), an unrecorded
+    one is not (the node stays flagged until the operator accepts it)."""
+    current = _current(state)
+    if current is None or known.uuid == current:
+        return None
+    if known.uuid is None or known.accept_next:
+        return KnownHistory(current)
+    return None
+
+
+def parse(data: bytes) -> KnownHistory:
+    try:
+        doc = json.loads(data)
+        uuid, accept = doc.get("uuid"), doc.get("accept_next", False)
+    except (ValueError, AttributeError) as err:
+        raise HistoryFileError(f"not a history record: {err}") from None
+    if (uuid is not None and not (isinstance(uuid, str) and is_uuid(uuid))) or not isinstance(accept, bool):
+        raise HistoryFileError("not a history record: uuid must be a UUID or null, accept_next a boolean")
+    return KnownHistory(uuid.lower() if uuid else None, accept)
+
+
+def read(state_dir: Path) -> KnownHistory | str:
+    """The kept history (empty when there is none yet), or why it cannot be read."""
+    path = state_dir / HISTORY_FILE
+    try:
+        return parse(read_regular(path, MAX_BYTES)[0])
+    except FileNotFoundError:
+        return KnownHistory()
+    except OSError as err:
+        return f"cannot read {path}: {err.strerror or err}"
+    except HistoryFileError as err:
+        return f"{path}: {err}"
+
+
+def write(state_dir: Path, known: KnownHistory) -> None:
+    """Replace the file; written by root (galera-init), it still belongs to the folder's owner
+    (the agent's user), who must be able to replace it."""
+    state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+    folder = os.stat(state_dir)
+    owner = (folder.st_uid, folder.st_gid) if os.geteuid() == 0 else None
+    text = json.dumps({"uuid": known.uuid, "accept_next": known.accept_next}) + "\n"
+    write_atomically(state_dir / HISTORY_FILE, text, owner=owner)
+
+
+def accept(state_dir: Path, state: NodeState) -> str:
+    """The operator's word that the node's history is the right one (``galera-snmp
+    accept-history``): the current one when it is Primary, else the next one it will have.
+    Raises OSError when the file cannot be read or written."""
+    current = _current(state)
+    if current is not None:
+        write(state_dir, KnownHistory(current))
+        return f"history {current} accepted"
+    expect_new(state_dir)
+    return "the next history this node's Primary component has will be accepted"
+
+
+def expect_new(state_dir: Path) -> None:
+    """Record that a new history is about to start on purpose (galera-init bootstrapping a reset
+    history the operator named). Raises OSError when the file cannot be read or written."""
+    known = read(state_dir)
+    if isinstance(known, str):
+        raise OSError(known)
+    write(state_dir, KnownHistory(known.uuid, accept_next=True))
