@@ -124,7 +124,7 @@ def test_an_arbitrator_in_the_list_is_never_waited_for(cluster: Sandbox, tmp_pat
     process = subprocess.Popen(
         [garbd, "--address", "gcomm://127.0.0.11,127.0.0.12,127.0.0.13", "--group", "sandbox", "--name", "arbitrator",
          "--options", f"gmcast.listen_addr=tcp://{arbitrator}:4567", "--log", str(tmp_path / "garbd.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,  # it writes gvwstate.dat there
     )  # fmt: skip
     lines = {n.index: f"nodes = {', '.join([*(m.address for m in cluster.nodes), arbitrator])}\n"
                       f"arbitrators = {arbitrator}" for n in cluster.nodes}
