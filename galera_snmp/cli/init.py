@@ -7,6 +7,7 @@ import sys
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
+from ..init.guard import guard
 from ..init.run import InitError, Initiator, parse_position
 from ..node.probe import RecoveryError
 from .common import ArgumentParser, fail
@@ -31,6 +32,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--force-bootstrap", metavar="UUID:SEQNO",
                         help="the operator's override: bootstrap this node if it is exactly at UUID:SEQNO, even "
                         "without every report; refused when any node reports a newer position")
+    parser.add_argument("--guard", action="store_true",
+                        help="for mariadb.service's ExecStartPre: exit 1 (saying why) when mysqld stopped uncleanly "
+                        "and galera-init is not the one starting it; 0 otherwise")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -42,7 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         fail(PROG, f"--force-bootstrap: {err}")
     try:
-        initiator = Initiator(load_config(args.config), force=force, say=lambda line: print(line, flush=True))
+        config = load_config(args.config)
+        if args.guard:
+            refused = guard(config)
+            if refused:
+                print(f"{PROG}: {refused}", file=sys.stderr)
+            return 1 if refused else 0
+        initiator = Initiator(config, force=force, say=lambda line: print(line, flush=True))
     except ConfigError as err:
         fail(PROG, str(err))
     # SIGTERM (systemd stop) unwinds through the cleanup: the published phase is removed.

@@ -27,6 +27,7 @@ from ..record import replace
 from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
+from .guard import mark_starting, unmark_starting
 from .peers import find_cluster, snmp_targets
 from .rule import Action, Announcement, Decision, NodeView, decide
 
@@ -185,9 +186,13 @@ class Initiator:
         with datadir_lock(datadir):  # no --wsrep-recover of the agent may run on it meanwhile
             if find_server(self.config.server).state is not ProcessState.ABSENT:
                 raise InitError("a mysqld appeared on the datadir meanwhile: not starting another")
-            self._run(command, position)
-            if not self._wait_mysqld(running=True, timeout=APPEAR_TIMEOUT):
-                raise InitError(f"{command!r} ran, but no mysqld runs on {datadir}")
+            mark_starting(self.init.phase_file)  # mariadb.service's guard lets this start through
+            try:
+                self._run(command, position)
+                if not self._wait_mysqld(running=True, timeout=APPEAR_TIMEOUT):
+                    raise InitError(f"{command!r} ran, but no mysqld runs on {datadir}")
+            finally:
+                unmark_starting(self.init.phase_file)
 
     def _run(self, command: str, position: Position | None) -> None:
         # {position} is the recovered UUID:SEQNO; an argument naming it is left out when unknown

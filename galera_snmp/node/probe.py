@@ -265,6 +265,19 @@ def recover_position(server: ServerConfig) -> Position:
             raise RecoveryError(str(err)) from None
 
 
+def read_grastate(datadir: Path) -> GraState | str | None:
+    """The datadir's grastate.dat parsed, None when there is none, or why it cannot be read."""
+    path = datadir / "grastate.dat"
+    try:
+        return parse_grastate(read_regular(path)[0])
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return f"cannot read {path}: {err.strerror}"
+    except GaleraFileError as err:
+        return f"{path}: {err}"
+
+
 RECOVERED_FILE = "recovered.json"  # in [agent] state_dir: the agent's last recovery, for one-shot commands
 
 
@@ -346,15 +359,8 @@ class Probe:
 
     def _grastate(self) -> GraState | str:
         """The parsed grastate.dat, or the note saying why there is none."""
-        path = self.config.server.datadir / "grastate.dat"
-        try:
-            return parse_grastate(read_regular(path)[0])
-        except FileNotFoundError:
-            return f"{path} does not exist"
-        except OSError as err:
-            return f"cannot read {path}: {err.strerror}"
-        except GaleraFileError as err:
-            return f"{path}: {err}"
+        grastate = read_grastate(self.config.server.datadir)
+        return f"{self.config.server.datadir / 'grastate.dat'} does not exist" if grastate is None else grastate
 
     def _datadir_key(self) -> tuple[object, ...]:
         """Changes whenever something may have changed the recovered position."""

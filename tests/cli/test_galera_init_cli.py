@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from support import stopped_node_config
+
+GALERA_INIT = Path(sys.executable).parent / "galera-init"
 
 
 @pytest.mark.parametrize(
@@ -47,3 +52,27 @@ def test_world_readable_snmp_credentials_are_refused(cli, tmp_path: Path) -> Non
     result = cli("galera-init", "-c", str(config), "--dry-run")
     assert result.returncode == 3 and "others" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("grastate", "environment", "code"),
+    [
+        ("seqno:   -1\n", {}, 1),  # crashed, and no galera-init starts it: refused
+        ("seqno:   42\n", {}, 0),  # a clean shutdown
+        (None, {}, 0),  # never started: nothing to lose
+        ("seqno:   -1\n", {"_WSREP_NEW_CLUSTER": "--wsrep-new-cluster"}, 0),  # galera_new_cluster, by hand
+    ],
+)
+def test_guard_as_mariadb_service_runs_it(tmp_path: Path, grastate: str | None, environment: dict, code: int) -> None:
+    """``galera-init --guard`` needs no peers and no SNMP: only the datadir and the phase folder."""
+    config = stopped_node_config(tmp_path, f"[init]\nphase_file = {tmp_path / 'run' / 'init-phase.json'}\n")
+    if grastate is not None:
+        (tmp_path / "grastate.dat").write_text(
+            "# GALERA saved state\nversion: 2.1\nuuid:    6b1e2c3d-0000-11ef-8000-0123456789ab\n"
+            f"{grastate}safe_to_bootstrap: 0\n")
+    result = subprocess.run([str(GALERA_INIT), "-c", str(config), "--guard"], capture_output=True, text=True,
+                            env={**os.environ, **environment}, timeout=60, check=False)
+    assert result.returncode == code, result.stderr
+    if code:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and "systemctl start galera-init" in lines[0], result.stderr
