@@ -1,6 +1,6 @@
 """GALERA-MIB as code: every object's OID, its SNMP type, and how its value is read from a
-snapshot. ``mibs/GALERA-MIB.txt`` says the same for people and NMSs; a test parses the MIB and
-checks the two are equal, so they cannot drift.
+snapshot. ``GALERA-MIB.txt`` beside this module (package data) says the same for people and
+NMSs; a test parses the MIB and checks the two are equal, so they cannot drift.
 
 Values the node does not know are not served (noSuchInstance, skipped by walks), except
 where the MIB has an explicit ``unknown`` (enumerations, ``galeraSeqnoText`` = "-1").
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 from ..record import record, replace
@@ -33,6 +34,8 @@ from .types import MAX_INT32, MAX_STRING, MAX_UINT32, MAX_UINT64, MIN_INT32, OID
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
 if TYPE_CHECKING:
     from typing import Any
+
+MIB_FILE = Path(__file__).with_name("GALERA-MIB.txt")  # package data: the module for people and NMSs
 
 # RFC 5612 documentation enterprise number, until a PEN is registered: the one place to change.
 GALERA_MIB = (1, 3, 6, 1, 4, 1, 32473)

