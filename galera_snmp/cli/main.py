@@ -55,6 +55,28 @@ def _accept_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from .. import doctor
+
+    findings = []
+    for finding in doctor.run(Path(args.config), Path(args.keepalived_conf)):
+        print(finding.line(), flush=True)
+        findings.append(finding)
+    last, code = doctor.summary(findings)
+    print(last)
+    return code
+
+
+def _mib(args: argparse.Namespace) -> int:
+    from ..snmp.mib import MIB_FILE
+
+    if args.path:
+        print(MIB_FILE)
+    else:
+        sys.stdout.write(MIB_FILE.read_text(encoding="utf-8"))
+    return 0
+
+
 def _track_file(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     path = args.file or config.keepalived.track_file
@@ -161,6 +183,24 @@ def build_parser() -> ArgumentParser:
         )
     )
     accept.set_defaults(func=_accept_history)
+    doctor = with_config(
+        commands.add_parser(
+            "doctor",
+            help="check this node's deployment end to end: one line per check, with the fix; exit 0 only if all pass",
+            description="Config and credentials files, MySQL over its socket with the grants the agent needs, the "
+            "notify hook, the agent read back through snmpd, every node's node set, the MIB by name, keepalived's "
+            "track_file, the systemd units. A check that does not apply here is skipped (-).",
+        )
+    )
+    doctor.add_argument("--keepalived-conf", default="/etc/keepalived/keepalived.conf",
+                        help="keepalived's configuration (default: %(default)s)")
+    doctor.set_defaults(func=_doctor)
+    mib = commands.add_parser(
+        "mib",
+        help="print GALERA-MIB (e.g. > /usr/share/snmp/mibs/GALERA-MIB.txt), or with --path where it is installed",
+    )
+    mib.add_argument("--path", action="store_true", help="print the file's path instead of its text")
+    mib.set_defaults(func=_mib)
 
     keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
     actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)

@@ -45,6 +45,7 @@ VARIABLES = (
     "wsrep_node_name",
     "wsrep_sst_method",
     "wsrep_sst_donor_rejects_queries",
+    "wsrep_notify_cmd",  # galera-snmp doctor: is our hook the one mysqld runs?
 )
 # Last, because it needs a SELECT grant and fails on a non-Primary node; the SHOWs still count.
 _MEMBERS = (

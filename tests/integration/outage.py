@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,3 +192,30 @@ def kill_left(boots: list[Boot]) -> None:
 def random_delays(rng: random.Random, count: int, spread: float) -> list[float]:
     """Start delays for ``count`` nodes, each up to ``spread`` seconds (a staggered power return)."""
     return [rng.uniform(0, spread) for _ in range(count)]
+
+
+def restart_agent(node: SandboxNode) -> None:
+    """The agent reads its configuration when it starts."""
+    node.agent.stop()
+    node.start_services()
+    node.wait_snmp()
+
+
+@contextmanager
+def init_sections(cluster: Sandbox, sections: dict[int, str]) -> Iterator[None]:
+    """Each listed node's [init] nodes (and any other [init] line given) as an operator wrote them,
+    its agent restarted to publish them; the sandbox's own configuration back afterwards."""
+    saved = {node.index: node.config_path.read_text() for node in cluster.nodes}
+    try:
+        for index, lines in sections.items():
+            node = cluster.node(index)
+            text = re.sub(r"^nodes = .*$", lines, saved[index], count=1, flags=re.MULTILINE)
+            node.config_path.write_text(text)
+            restart_agent(node)
+        yield
+    finally:
+        for index in sections:
+            node = cluster.node(index)
+            node.config_path.write_text(saved[index])
+            if node.process().value != "absent" or node.agent.pid() is not None:
+                restart_agent(node)

@@ -7,48 +7,27 @@ Runnable by itself: pytest tests/integration/test_field_safety.py
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from outage import boot_all, crash_all, finish, kill_left, recovered_positions, start_init, transcript
+from outage import (
+    boot_all,
+    crash_all,
+    finish,
+    init_sections,
+    kill_left,
+    recovered_positions,
+    start_init,
+    transcript,
+)
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
 from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import ZERO_UUID, Status
 
 pytestmark = pytest.mark.integration
-
-
-def restart_agent(node: SandboxNode) -> None:
-    """The agent reads its configuration when it starts."""
-    node.agent.stop()
-    node.start_services()
-    node.wait_snmp()
-
-
-@contextmanager
-def init_sections(cluster: Sandbox, sections: dict[int, str]) -> Iterator[None]:
-    """Each listed node's [init] nodes (and any other [init] line given) as an operator wrote them,
-    its agent restarted to publish them; the sandbox's own configuration back afterwards."""
-    saved = {node.index: node.config_path.read_text() for node in cluster.nodes}
-    try:
-        for index, lines in sections.items():
-            node = cluster.node(index)
-            text = re.sub(r"^nodes = .*$", lines, saved[index], count=1, flags=re.MULTILINE)
-            node.config_path.write_text(text)
-            restart_agent(node)
-        yield
-    finally:
-        for index in sections:
-            node = cluster.node(index)
-            node.config_path.write_text(saved[index])
-            if node.process().value != "absent" or node.agent.pid() is not None:
-                restart_agent(node)
 
 
 def self_first(cluster: Sandbox, node: SandboxNode) -> str:
