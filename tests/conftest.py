@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-BIN = Path(sys.executable).parent
+from galera_snmp.dev.sandbox import SandboxError, program
+
 REPO = Path(__file__).resolve().parent.parent
 FETCHED_MIBS = Path(sys.prefix) / "share" / "standard-mibs"
 MIB_MODULES = ("SNMPv2-SMI", "SNMPv2-TC", "SNMPv2-CONF")
@@ -18,10 +19,11 @@ MIB_MODULES = ("SNMPv2-SMI", "SNMPv2-TC", "SNMPv2-CONF")
 
 def run_cli(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run one of our installed console scripts the way an operator would."""
-    executable = BIN / name
-    if not executable.exists():
-        pytest.fail(f"{name} is not installed next to {sys.executable}: pip install -e '.[test]'", pytrace=False)
-    return subprocess.run([str(executable), *args], capture_output=True, text=True, timeout=300, check=False)
+    try:
+        executable = program(name)
+    except SandboxError as err:
+        pytest.fail(f"{err}: pip install -e '.[test]'", pytrace=False)
+    return subprocess.run([executable, *args], capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.fixture

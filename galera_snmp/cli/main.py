@@ -229,8 +229,11 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sandbox"]:
-        from ..dev import cli as sandbox_cli  # development code, loaded only for this command
-
+        try:
+            from ..dev import cli as sandbox_cli  # development code, loaded only for this command
+        except ImportError:
+            fail(PROG, "the sandbox is development code, not part of this installation: run it from a checkout "
+                 "(scripts/dev sandbox)")
         return sandbox_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:

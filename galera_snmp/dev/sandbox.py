@@ -39,11 +39,13 @@ __all__ = [
     "HTTP_PORT",
     "INSTALL_HINT",
     "MAX_NODES",
+    "MONITOR_USER",
     "REQUIRED_PROGRAMS",
     "TRAP_SINK",
     "Sandbox",
     "SandboxError",
     "SandboxNode",
+    "program",
     "wait_for",
 ]
 
@@ -82,8 +84,18 @@ def _binary(name: str) -> str:
     return found
 
 
-def _our_program(name: str) -> str:
-    """A console script of this installation (the venv's), else one on PATH."""
+PROGRAMS_ENV = "GALERA_SNMP_BIN"  # folders (PATH-style) of the programs to run instead of this venv's
+
+
+def program(name: str) -> str:
+    """One of our commands: from $GALERA_SNMP_BIN's folders when set (the package test runs the
+    installed .deb's that way), else this installation's (the venv's), else one on PATH."""
+    folders = os.environ.get(PROGRAMS_ENV)
+    if folders:
+        found = shutil.which(name, path=folders)
+        if not found:
+            raise SandboxError(f"{name} is not in {PROGRAMS_ENV}={folders}")
+        return found
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else _binary(name)
 
@@ -97,8 +109,8 @@ def _notify_command(config: Path, hook_dir: Path) -> str:
     """wsrep_notify_cmd for a node. mysqld runs it as the mysql user, who may reach neither this
     venv's interpreter (a pyenv build under /root, say) nor this checkout; the hook needs only the
     standard library, so the system python3 runs a copy of our package in the sandbox's folder."""
-    if _reachable_by_others(Path(sys.executable).resolve()):
-        return f"{_our_program('galera-snmp-notify')} -c {config}"
+    if os.environ.get(PROGRAMS_ENV) or _reachable_by_others(Path(sys.executable).resolve()):
+        return f"{program('galera-snmp-notify')} -c {config}"
     package = Path(__file__).resolve().parents[1]
     shutil.copytree(package, hook_dir / package.name, ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
@@ -312,7 +324,7 @@ wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")
 """
 
     def _snmpd_conf(self) -> str:
-        check = _our_program("galera-check")
+        check = program("galera-check")
         extra = f"includeFile {self.snmpd_extra_conf}\n" if self.snmpd_extra_conf.exists() else ""
         return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox)
 agentAddress udp:{self.address}:161
@@ -339,7 +351,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
             env={"SNMP_PERSISTENT_DIR": str(self.dir / "snmp"), "MIBS": ""},
         )
         self.agent.start(
-            [_our_program("galera-snmp-agent"), "-c", str(self.config_path), "--pid-file", str(self.agent.pid_file)],
+            [program("galera-snmp-agent"), "-c", str(self.config_path), "--pid-file", str(self.agent.pid_file)],
             self.dir / "log" / "agent.log",
         )
 

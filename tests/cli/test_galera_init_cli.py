@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support import stopped_node_config
 
-GALERA_INIT = Path(sys.executable).parent / "galera-init"
+from galera_snmp.dev.sandbox import program
 
 
 @pytest.mark.parametrize(
@@ -70,7 +69,7 @@ def test_guard_as_mariadb_service_runs_it(tmp_path: Path, grastate: str | None, 
         (tmp_path / "grastate.dat").write_text(
             "# GALERA saved state\nversion: 2.1\nuuid:    6b1e2c3d-0000-11ef-8000-0123456789ab\n"
             f"{grastate}safe_to_bootstrap: 0\n")
-    result = subprocess.run([str(GALERA_INIT), "-c", str(config), "--guard"], capture_output=True, text=True,
+    result = subprocess.run([program("galera-init"), "-c", str(config), "--guard"], capture_output=True, text=True,
                             env={**os.environ, **environment}, timeout=60, check=False)
     assert result.returncode == code, result.stderr
     if code:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,11 +16,10 @@ from pathlib import Path
 
 import pymysql
 
-from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, program, wait_for
 from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import Status
 
-GALERA_INIT = Path(sys.executable).parent / "galera-init"
 TABLE = "loadtest.acked"
 
 
@@ -154,7 +152,7 @@ def start_init(node: SandboxNode, *args: str) -> Boot:
     offset = node.error_log.stat().st_size if node.error_log.exists() else 0
     log = node.dir / "log" / "galera-init.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([str(GALERA_INIT), "-c", str(node.config_path), *args],
+        process = subprocess.Popen([program("galera-init"), "-c", str(node.config_path), *args],
                                    stdout=out, stderr=subprocess.STDOUT, text=True)
     return Boot(node, process, offset, log)
 

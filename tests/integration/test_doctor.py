@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from outage import init_sections
 
-from galera_snmp.dev.sandbox import MONITOR_USER, Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import MONITOR_USER, Sandbox, SandboxNode, program, wait_for
 from galera_snmp.snmp.mib import MIB_FILE
 
 pytestmark = pytest.mark.integration
-GALERA_SNMP = Path(sys.executable).parent / "galera-snmp"
 Doctor = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -34,7 +32,7 @@ def doctor(standard_mib_dirs: list[Path], tmp_path: Path) -> Doctor:
         keepalived = tmp_path / f"keepalived-{node.name}.conf"
         keepalived.write_text("vrrp_track_file galera {\n    file " + str(node.track_file) + "\n}\n")
         env = {**os.environ, "MIBDIRS": mibdirs, "MIBS": ""}
-        return subprocess.run([str(GALERA_SNMP), "doctor", "-c", str(node.config_path), "--keepalived-conf",
+        return subprocess.run([program("galera-snmp"), "doctor", "-c", str(node.config_path), "--keepalived-conf",
                                str(keepalived)], capture_output=True, text=True, env=env, timeout=120, check=False)
 
     return run
