@@ -125,7 +125,7 @@ def _notify_hook(reading: MysqlReading | str) -> Finding:
         return Finding("notify hook", False, f"wsrep_notify_cmd is {command!r}",
                        "wsrep_notify_cmd = galera-snmp-notify in the server's [galera] section, then restart it "
                        "(the agent refreshes at once on every wsrep event)")
-    return Finding("notify hook", True, f"wsrep_notify_cmd runs {command.split()[0]}")
+    return Finding("notify hook", True, f"wsrep_notify_cmd = {command}")
 
 
 def _agent(cluster: Cluster | None, targets: list[Target] | str) -> Finding:
@@ -171,15 +171,15 @@ def _mib() -> Finding:
     tool = shutil.which("snmptranslate")
     if tool is None:
         return Finding("MIB by name", False, "snmptranslate is not installed", "apt-get install snmp")
-    result = subprocess.run([tool, "-m", "+GALERA-MIB", "-IR", "galeraStatus"], capture_output=True, text=True,
-                            timeout=30, check=False)
-    oid = ".".join(map(str, GALERA_MIB))
-    if result.returncode != 0 or oid not in result.stdout.replace("iso.", ".1."):
-        problems = [line for line in result.stderr.splitlines() if "GALERA" in line or "SNMPv2" in line][:2]
-        return Finding("MIB by name", False, "; ".join(problems) or "GALERA-MIB not found",
+    result = subprocess.run([tool, "-On", "-m", "GALERA-MIB", "GALERA-MIB::galeraStatus"], capture_output=True,
+                            text=True, timeout=30, check=False)
+    wanted = "." + ".".join(map(str, BY_NAME["galeraStatus"].oid))
+    if result.returncode != 0 or result.stdout.strip() != wanted:
+        problems = [line for line in result.stderr.splitlines() if line.strip()][:2]
+        return Finding("MIB by name", False, "; ".join(problems) or f"galeraStatus is {result.stdout.strip()!r}",
                        f"cp {MIB_FILE} /usr/share/snmp/mibs/, and have SNMPv2-SMI, SNMPv2-TC and SNMPv2-CONF "
                        "(README, 'Standard MIB modules')")
-    return Finding("MIB by name", True, f"GALERA-MIB::galeraStatus is {result.stdout.strip()}")
+    return Finding("MIB by name", True, f"GALERA-MIB::galeraStatus is {wanted}")
 
 
 def _keepalived(config: Config, conf: Path) -> Finding:

@@ -110,13 +110,17 @@ def test_a_view_without_galera_mib(cluster: Sandbox, doctor: Doctor) -> None:
 
 
 def test_the_notify_hook_unset(cluster: Sandbox, doctor: Doctor) -> None:
-    node = cluster.node(1)
-    hook = node.sql("SELECT @@GLOBAL.wsrep_notify_cmd")[0][0]
-    node.sql("SET GLOBAL wsrep_notify_cmd = ''")
+    node = cluster.node(3)  # wsrep_notify_cmd is read-only: a restart without it
+    node.stop()
     try:
+        node.start(extra_args=("--wsrep-notify-cmd=",))
+        node.wait_synced()
         result = doctor(node)
     finally:
-        node.sql(f"SET GLOBAL wsrep_notify_cmd = '{hook}'")
+        node.stop()
+        node.start()
+        node.wait_synced()
+        cluster.wait_settled(60)
     failed(result, "notify hook", "wsrep_notify_cmd = galera-snmp-notify")
 
 
