@@ -40,6 +40,7 @@ __all__ = [
     "INSTALL_HINT",
     "MAX_NODES",
     "MONITOR_USER",
+    "PROGRAMS_ENV",
     "REQUIRED_PROGRAMS",
     "TRAP_SINK",
     "Sandbox",

@@ -18,10 +18,12 @@ import pytest
 from galera_snmp.dev.sandbox import (
     DEFAULT_DIR,
     INSTALL_HINT,
+    PROGRAMS_ENV,
     REQUIRED_PROGRAMS,
     TRAP_SINK,
     Sandbox,
     SandboxError,
+    program,
     wait_for,
 )
 from galera_snmp.snmp.client import SnmpError
@@ -79,6 +81,10 @@ def cluster(sandbox: Sandbox) -> Sandbox:
         sandbox.down(purge=True)
         sandbox.up()
     wait_for(lambda: _agents_settled(sandbox), 30, "every node's agent to publish the settled cluster")
+    if os.environ.get(PROGRAMS_ENV):  # the package test: the agents must be the installed ones
+        pid = sandbox.node(1).agent.pid()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert program("galera-snmp-agent").encode() in argv, (PROGRAMS_ENV, argv)
     return sandbox
 
 
