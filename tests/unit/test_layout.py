@@ -74,7 +74,8 @@ def test_no_product_module_imports_the_sandbox():
     assert len(set(offenders)) == 1, offenders
     where, line = offenders[0]
     assert where == "galera_snmp/cli/main.py"
-    assert main[line - 1].startswith("        from ..dev import cli")  # inside a function, not at import time
+    text = main[line - 1]
+    assert text.strip().startswith("from ..dev import cli") and text.startswith("        ")  # in main(), not at import
 
 
 def test_tests_and_benches_use_only_the_sandbox_api():
