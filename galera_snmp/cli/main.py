@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
@@ -143,76 +144,64 @@ def build_parser() -> ArgumentParser:
     # Listed for --help only: main() hands "sandbox ..." to the development code before parsing.
     commands.add_parser("sandbox", help=SANDBOX_HELP, add_help=False)
 
-    def with_config(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        command.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="INI config (default: %(default)s)")
-        return command
+    def command(group: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int],
+                summary: str, *, description: str | None = None, config: bool = True) -> argparse.ArgumentParser:
+        """One subcommand: its help, its -c CONFIG (most read the INI file), what runs it."""
+        sub = group.add_parser(name, help=summary, description=description)
+        if config:
+            sub.add_argument("-c", "--config", default=str(DEFAULT_CONFIG), help="INI config (default: %(default)s)")
+        sub.set_defaults(func=func)
+        return sub
 
-    out = with_config(
-        commands.add_parser(
-            "drain",
-            help="take this node out of client traffic (keepalived, HTTP check) without touching Galera",
-            description="Create the [health] drain_file: the health rule then fails with 'drained by the "
-            "operator', so the keepalived track file, the HTTP check and galeraHealthy say no, while "
-            "galeraStatus and Galera itself are unchanged. Survives restarts until 'undrain'.",
-        )
+    out = command(
+        commands, "drain", _drain,
+        "take this node out of client traffic (keepalived, HTTP check) without touching Galera",
+        description="Create the [health] drain_file: the health rule then fails with 'drained by the operator', so the "
+        "keepalived track file, the HTTP check and galeraHealthy say no, while galeraStatus and Galera itself"
+        " are unchanged. Survives restarts until 'undrain'.",
     )
     out.add_argument("--reason", default="drained by galera-snmp drain", help="a note kept in the drain file")
-    out.set_defaults(func=_drain)
-    back = with_config(commands.add_parser("undrain", help="undo drain: serve again when healthy"))
-    back.set_defaults(func=_undrain)
-
-    status = with_config(
-        commands.add_parser(
-            "status",
-            help="every configured node's state, read from its GALERA-MIB; flags disagreement",
-            description="One row per node of [init] nodes (default: wsrep_cluster_address): status, seqno "
-            "and its source, state UUID, local state, Primary, size, health — as each node's agent "
-            "publishes it over SNMP. Disagreements (more than one history or component, sizes that differ, "
-            "nodes that do not answer or are not healthy) are listed after the table; exit 1 then, else 0.",
-        )
+    command(commands, "undrain", _undrain, "undo drain: serve again when healthy")
+    command(
+        commands, "status", _cluster_status,
+        "every configured node's state, read from its GALERA-MIB; flags disagreement",
+        description="One row per node of [init] nodes (default: wsrep_cluster_address): status, seqno and its source, "
+        "state UUID, local state, Primary, size, health — as each node's agent publishes it over SNMP. "
+        "Disagreements (more than one history or component, sizes that differ, nodes that do not answer or "
+        "are not healthy) are listed after the table; exit 1 then, else 0.",
     )
-    status.set_defaults(func=_cluster_status)
-    accept = with_config(
-        commands.add_parser(
-            "accept-history",
-            help="after a history reset: accept this node's current (or next) history as the right one",
-            description="The agent keeps the history (cluster state UUID) this node was last in, and flags a "
-            "Primary under another one as a history reset unless galera-init recorded the change. After "
-            "comparing the nodes' data (docs/INIT.md, 'A history reset'), accept the history this node is "
-            "in now; with mysqld down, the next one it will have.",
-        )
+    command(
+        commands, "accept-history", _accept_history,
+        "after a history reset: accept this node's current (or next) history as the right one",
+        description="The agent keeps the history (cluster state UUID) this node was last in, and flags a Primary under "
+        "another one as a history reset unless galera-init recorded the change. After comparing the nodes' "
+        "data (docs/INIT.md, 'A history reset'), accept the history this node is in now; with mysqld down, "
+        "the next one it will have.",
     )
-    accept.set_defaults(func=_accept_history)
-    doctor = with_config(
-        commands.add_parser(
-            "doctor",
-            help="check this node's deployment end to end: one line per check, with the fix; exit 0 only if all pass",
-            description="Config and credentials files, MySQL over its socket with the grants the agent needs, the "
-            "notify hook, the agent read back through snmpd, every node's node set, the MIB by name, keepalived's "
-            "track_file, the systemd units. A check that does not apply here is skipped (-).",
-        )
+    doctor = command(
+        commands, "doctor", _doctor,
+        "check this node's deployment end to end: one line per check, with the fix; exit 0 only if all pass",
+        description="Config and credentials files, MySQL over its socket with the grants the agent needs, the notify "
+        "hook, the agent read back through snmpd, every node's node set, the MIB by name, keepalived's "
+        "track_file, the systemd units. A check that does not apply here is skipped (-).",
     )
     doctor.add_argument("--keepalived-conf", default="/etc/keepalived/keepalived.conf",
                         help="keepalived's configuration (default: %(default)s)")
-    doctor.set_defaults(func=_doctor)
-    mib = commands.add_parser(
-        "mib",
-        help="print GALERA-MIB (e.g. > /usr/share/snmp/mibs/GALERA-MIB.txt), or with --path where it is installed",
+    mib = command(
+        commands, "mib", _mib,
+        "print GALERA-MIB (e.g. > /usr/share/snmp/mibs/GALERA-MIB.txt), or with --path where it is installed",
+        config=False,
     )
     mib.add_argument("--path", action="store_true", help="print the file's path instead of its text")
-    mib.set_defaults(func=_mib)
 
     keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
     actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)
-    track = with_config(
-        actions.add_parser(
-            "track-file",
-            help="write the track file (1 serve, 0 fault) once, or keep it current with --follow",
-            description="Write the keepalived track file from this node's health: 1 when it may serve, "
-            "0 when not (track it with 'weight 0 reverse'). Without --follow: once, exit 0 healthy, 1 not. "
-            "With --follow: keep it current like the agent does (for hosts without snmpd); on exit the "
-            "file says 0.",
-        )
+    track = command(
+        actions, "track-file", _track_file,
+        "write the track file (1 serve, 0 fault) once, or keep it current with --follow",
+        description="Write the keepalived track file from this node's health: 1 when it may serve, 0 when "
+        "not (track it with 'weight 0 reverse'). Without --follow: once, exit 0 healthy, 1 not. With --follow: "
+        "keep it current like the agent does (for hosts without snmpd); on exit the file says 0.",
     )
     track.add_argument("--file", help="the track file (default: [keepalived] track_file)")
     mode = track.add_mutually_exclusive_group()
@@ -222,7 +211,6 @@ def build_parser() -> ArgumentParser:
         action="store_true",
         help="write 0 and exit: for the agent unit's ExecStopPost, so that a killed agent never leaves a 1 behind",
     )
-    track.set_defaults(func=_track_file)
     return parser
 
 
