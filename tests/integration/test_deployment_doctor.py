@@ -2,7 +2,7 @@
 the thing it checks is broken — a world-readable option file, a revoked grant, a stopped snmpd, a
 view without GALERA-MIB, the notify hook unset, one node's list differing.
 
-Runnable by itself: pytest tests/integration/test_doctor.py
+Runnable by itself: pytest tests/integration/test_deployment_doctor.py
 """
 
 from __future__ import annotations
