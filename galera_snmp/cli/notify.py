@@ -13,10 +13,12 @@ import re
 import sys
 import time
 
+from .. import __version__
 from ..handoff import wake, write_atomically
 from ..inifile import DEFAULT_CONFIG, DEFAULT_EVENT_FILE, DEFAULT_WAKE_SOCKET, ConfigError, read_ini, resolve_path
 
 USAGE = """usage: galera-snmp-notify [-c CONFIG] --status S [--uuid U] [--primary yes|no] [--members LIST] [--index N]
+       galera-snmp-notify --version
 
 The wsrep_notify_cmd hook: records the event in [agent] event_file and wakes galera-snmp-agent
 through [agent] wake_socket. Always exits 0.
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: list[str]) -> int:
     if any(word in ("-h", "--help") for word in args):
         print(USAGE, end="")
+        return 0
+    if "--version" in args:
+        print(f"galera-snmp-notify {__version__}")
         return 0
     event = parse_event(args)
     config = str(event.pop("config"))
