@@ -67,6 +67,8 @@ def changed_notifications(previous: NodeReport | None, current: NodeReport) -> l
         names.append("galeraHealthChange")
     if (history_reset(before) is None) != (history_reset(after) is None):
         names.append("galeraHistoryResetChange")
+    if before.promotion != after.promotion and after.promotion is not None:
+        names.append("galeraPromotion")
     return names
 
 

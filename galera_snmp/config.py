@@ -30,6 +30,8 @@ class MysqlConfig:
     option_group: str = "client"
     connect_timeout: float = 2.0
     read_timeout: float = 2.0
+    # the option file's group with an administrator (make-primary's SET GLOBAL); unset: root by socket
+    admin_group: str | None = None
 
 
 @record
@@ -144,6 +146,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "mysql": {
         "option_file": "path",
         "option_group": "str",
+        "admin_group": "str",
         "connect_timeout": "seconds",
         "read_timeout": "seconds",
     },

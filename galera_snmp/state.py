@@ -138,6 +138,7 @@ class NodeState:
     cluster_name: str | None = None
     drained: bool = False
     left_history: str | None = None  # the history this node's Primary replaced unrecorded (node/history.py)
+    promotion: str | None = None  # what make-primary last did on this node (node/promotion.py)
     notes: tuple[str, ...] = ()
     members: tuple[Member, ...] | None = None
     wsrep: Mapping[str, WsrepValue] = MappingProxyType({})  # read-only: one empty mapping serves all

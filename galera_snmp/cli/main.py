@@ -45,6 +45,17 @@ def _undrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_primary(args: argparse.Namespace) -> int:
+    from ..init.make_primary import MakePrimary, MakePrimaryError
+
+    lost = [name for name in (args.confirm_lost or "").split(",") if name.strip()]
+    try:
+        return MakePrimary(load_config(args.config), lost, say=lambda line: print(line, flush=True)).run(args.dry_run)
+    except MakePrimaryError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return 1
+
+
 def _accept_history(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     state = local_report(config).state
@@ -134,6 +145,9 @@ def _cluster_status(args: argparse.Namespace) -> int:
     problems = disagreements(cluster.nodes, reports)
     for problem in problems:
         print(f"! {problem}")
+    for host, report in zip(cluster.nodes, reports, strict=True):
+        if not isinstance(report, str) and report.state.promotion:
+            print(f"· {host}: {report.state.promotion}")  # deliberate, so not a problem: for the record
     return 1 if problems else 0
 
 
@@ -170,6 +184,19 @@ def build_parser() -> ArgumentParser:
         "Disagreements (more than one history or component, sizes that differ, nodes that do not answer or "
         "are not healthy) are listed after the table; exit 1 then, else 0.",
     )
+    primary = command(
+        commands, "make-primary", _make_primary,
+        "bring this running, non-Primary component back to Primary — only when that cannot split the brain",
+        description="Reads every configured node through its agent and this component's members from the local "
+        "server. Refuses while any node reports a Primary component, while a node outside this component runs, "
+        "holds newer commits or another history, or gives no position (it may be cut off, not lost) unless "
+        "--confirm-lost names every such node. Else sets pc.bootstrap=YES on the member with the highest seqno "
+        "(here, or says where to run it), waits until the component is Primary and Synced, and records it "
+        "(galeraLastPromotion). docs/QUORUM.md.",
+    )
+    primary.add_argument("--dry-run", action="store_true", help="print the evidence and the decision, change nothing")
+    primary.add_argument("--confirm-lost", metavar="NODE[,NODE...]",
+                         help="the nodes that give no position and are really gone (powered off, destroyed)")
     command(
         commands, "accept-history", _accept_history,
         "after a history reset: accept this node's current (or next) history as the right one",

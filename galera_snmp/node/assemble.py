@@ -55,6 +55,7 @@ class Observation:
     recovered: Position | str | None = None  # --wsrep-recover's position or error; None when not run
     initialized: bool = True  # the datadir holds a server's data (its mysql/ schema folder): something to recover
     history: KnownHistory | str = KnownHistory()  # the history kept in state_dir, or why it cannot be read
+    promotion: str | None = None  # what make-primary last did here
 
 
 def _process(observation: Observation) -> ProcessState:
@@ -189,6 +190,7 @@ def assemble(observation: Observation, *, recover: bool) -> NodeState:
         node_name=variables.get("wsrep_node_name"),
         cluster_name=variables.get("wsrep_cluster_name"),
         drained=observation.drained,
+        promotion=observation.promotion,
         notes=tuple(notes),
         members=reading.members,
         wsrep=MappingProxyType(wsrep),

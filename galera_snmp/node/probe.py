@@ -24,7 +24,7 @@ from ..config import Config, ConfigError, ServerConfig, read_option_file
 from ..handoff import read_regular, write_atomically
 from ..record import replace
 from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
-from . import history
+from . import history, promotion
 from .assemble import MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
 from .phase import read_phase
@@ -356,6 +356,7 @@ class Probe:
             phase=read_phase(self.config.init.phase_file),
             drained=self.config.drain_file.exists(),
             history=history.read(self.config.agent.state_dir),
+            promotion=promotion.read(self.config.agent.state_dir),
         )
 
     def _grastate(self) -> GraState | str:

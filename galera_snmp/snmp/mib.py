@@ -174,6 +174,7 @@ def _node_objects() -> list[MibObject]:
         ),
         ("galeraHistoryReset", s.INTEGER, "GaleraTriState", _history_reset),
         ("galeraLeftHistory", s.OCTET_STRING, "DisplayString", lambda c: c.state.left_history),
+        ("galeraLastPromotion", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.promotion),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -287,6 +288,7 @@ NOTIFICATION_OBJECTS: dict[str, tuple[OID, tuple[str, ...]]] = {
         (*NOTIFICATIONS, 5),
         ("galeraHistoryReset", "galeraClusterStateUUID", "galeraNodeName"),
     ),
+    "galeraPromotion": ((*NOTIFICATIONS, 6), ("galeraLastPromotion", "galeraClusterStateUUID", "galeraNodeName")),
 }
 
 BY_NAME: dict[str, MibObject] = {obj.name: obj for obj in SCALARS}
@@ -396,6 +398,7 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         cluster_name=text("galeraClusterName"),
         drained=truth("galeraDrained") is True,
         left_history=left if (left := text("galeraLeftHistory")) and is_uuid(left) else None,
+        promotion=text("galeraLastPromotion"),
         members=members,
         wsrep=MappingProxyType(wsrep),
     )

@@ -1,0 +1,146 @@
+"""``galera-snmp make-primary``: the I/O around promote.decide — the component from the local
+server, every node from its agent (the reader galera-init and ``status`` use), then
+``pc.bootstrap=YES`` on this node when the rule names it, recorded for the agent to show."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+
+from ..config import Config, ConfigError, read_option_file
+from ..node import promotion
+from ..node.probe import MysqlReader
+from ..snmp.remote import read_all
+from ..state import PRIMARY, SYNCED, NodeReport, SeqnoSource, Status
+from ..tables import table
+from .nodeset import host_of, normalise
+from .peers import find_cluster, snmp_targets
+from .promote import PeerView, Promotion, decide
+
+BOOTSTRAP_SQL = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
+POLL = 0.5
+
+
+class MakePrimaryError(Exception):
+    pass
+
+
+def view(name: str, report: NodeReport | str) -> PeerView:
+    """A node as its agent reports it. Data not known to be current counts only to hold back (a
+    Primary it claims), never as a position."""
+    if isinstance(report, str):
+        return PeerView(name, problem=report)
+    state = report.state
+    if report.valid is not True:
+        return PeerView(name, cluster_status=state.cluster_status if state.cluster_status == PRIMARY else None,
+                        problem=f"no current data ({report.last_error or state.reason})")
+    position = state.position
+    known = position.is_known and position.source is not SeqnoSource.UNKNOWN
+    return PeerView(name, state.status, state.cluster_status, position if known else None)
+
+
+def component_of(incoming: str, nodes: Collection[str]) -> set[str]:
+    """The configured nodes wsrep_incoming_addresses lists (ConfigError for one that is not one)."""
+    members = {normalise(host_of(address.strip())) for address in incoming.split(",") if address.strip()}
+    strangers = sorted(members - set(nodes))
+    if strangers:
+        raise ConfigError(f"members {', '.join(strangers)} of this component are not among [init] nodes "
+                          f"({', '.join(nodes)}): list the data nodes by the addresses they use")
+    return members
+
+
+def evidence(decision: Promotion, component: Collection[str], me: str) -> str:
+    rows = [("NODE", "STATUS", "CLUSTER", "POSITION", "NOTE")]
+    for v in decision.evidence:
+        rows.append((
+            v.name + (" (this node)" if v.name == me else "") + (" *" if v.name in component else ""),
+            v.status.value if v.status else "-",
+            v.cluster_status or "-",
+            str(v.position) if v.position else "-",
+            v.problem,
+        ))
+    verdict = f"make {decision.target} Primary: {decision.reason}" if decision.target else f"refused: {decision.reason}"
+    return table(rows) + f"\n(* this component)\ndecision: {verdict}"
+
+
+class MakePrimary:
+    def __init__(self, config: Config, confirm_lost: Collection[str] = (), say: Callable[[str], None] = print):
+        self.config = config
+        self.cluster = find_cluster(config)
+        self.targets = snmp_targets(config, self.cluster)
+        self.confirm_lost = {normalise(name) for name in confirm_lost}
+        self.say = say
+        self.me = self.cluster.nodes[self.cluster.me]
+
+    def decide(self) -> tuple[Promotion, set[str]]:
+        reader = MysqlReader(self.config)
+        try:
+            reading = reader.read()
+        finally:
+            reader.close()
+        if reading.failure is not None:
+            raise MakePrimaryError(f"mysqld here does not answer ({reading.error}): run make-primary on a running "
+                                   "member of the component to promote")
+        component = component_of(reading.status.get("wsrep_incoming_addresses", ""), self.cluster.nodes)
+        if self.me not in component:
+            component.add(self.me)
+        views = [view(name, report) for name, report in zip(self.cluster.nodes, read_all(self.targets), strict=True)]
+        return decide(views, component, self.confirm_lost), component
+
+    def run(self, dry_run: bool = False) -> int:
+        decision, component = self.decide()
+        self.say(evidence(decision, component, self.me))
+        if decision.target is None:
+            return 1
+        if decision.target != self.me:
+            lost = f" --confirm-lost {','.join(sorted(self.confirm_lost))}" if self.confirm_lost else ""
+            self.say(f"run it on {decision.target}, the member with the newest commits: "
+                     f"galera-snmp make-primary{lost}")
+            return 0 if dry_run else 1
+        if dry_run:
+            self.say(f"dry run: would run {BOOTSTRAP_SQL} here")
+            return 0
+        self.bootstrap()
+        target = next(v for v in decision.evidence if v.name == self.me)
+        assert target.position is not None  # decide() names only a member with a known position
+        lost = sorted(self.confirm_lost)
+        self.say(f"recorded: {promotion.record(self.config.agent.state_dir, self.me, target.position, lost)}")
+        self.wait_primary(component)
+        return 0
+
+    def bootstrap(self) -> None:
+        """``pc.bootstrap=YES`` over the local socket, as the configured admin (or root, whose
+        MariaDB account authenticates by the socket's peer: run as root)."""
+        import pymysql  # the administrator's connection: only here
+
+        options = read_option_file(self.config.mysql.option_file, self.config.mysql.option_group)
+        admin = self.config.mysql.admin_group
+        creds = read_option_file(self.config.mysql.option_file, admin) if admin else None
+        try:
+            conn = pymysql.connect(unix_socket=(creds.socket if creds else None) or options.socket,
+                                   user=creds.user if creds else "root",
+                                   password=(creds.password or "") if creds else "",
+                                   connect_timeout=self.config.mysql.connect_timeout, autocommit=True)
+        except pymysql.Error as err:
+            raise MakePrimaryError(f"cannot connect as an administrator ({err}): set [mysql] admin_group, or run "
+                                   "as root") from None
+        try:
+            with conn.cursor() as cur:
+                cur.execute(BOOTSTRAP_SQL)
+        finally:
+            conn.close()
+        self.say(f"ran {BOOTSTRAP_SQL}")
+
+    def wait_primary(self, component: Collection[str]) -> None:
+        deadline = time.monotonic() + self.config.init.synced_timeout
+        members = [t for name, t in zip(self.cluster.nodes, self.targets, strict=True) if name in component]
+        while time.monotonic() < deadline:
+            reports = read_all(members)
+            states = [r.state for r in reports if not isinstance(r, str) and r.valid is True]
+            if len(states) == len(members) and all(s.cluster_status == PRIMARY and s.local_state == SYNCED
+                                                   and s.status is Status.RUNNING for s in states):
+                self.say(f"Primary: {len(states)} member(s) Synced")
+                return
+            time.sleep(POLL)
+        raise MakePrimaryError(f"the component is not Primary with every member Synced after "
+                               f"{self.config.init.synced_timeout:g} s")
