@@ -21,7 +21,7 @@ from .config import Config, ConfigError
 from .init.nodeset import node_set
 from .init.peers import data_nodes
 from .node.probe import Probe
-from .node.watch import Reporter, WakeSocket, Watcher, server_group
+from .node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
 from .record import replace
 from .snmp.agentx import AgentxError, ConnectionLost, OidTree, Refused, Session, encode_varbind
 from .snmp.mib import (
@@ -36,7 +36,7 @@ from .snmp.mib import (
     Syntax,
     render,
 )
-from .state import NodeReport, NodeSet, NodeState, history_reset
+from .state import NodeReport, NodeSet, NodeState, ProcessState, history_reset
 from .traffic.httpcheck import HealthServer
 from .traffic.keepalived import TrackFile
 
@@ -87,7 +87,8 @@ class Publisher:
         self.reporter = Reporter(config, snapshot, clock, monotonic)
         self._monotonic = monotonic
         self._refreshed = monotonic()
-        self._lock = threading.Lock()  # the refresh thread and the staleness watch both publish
+        self._lock = threading.Lock()  # the refresh thread, the exit guard and the staleness watch publish
+        self._newest = Newest()
         self.context: NodeReport | None = None
         self._node_set_problem = ""
         self.tree = OidTree([], OBJECT_OIDS)
@@ -96,11 +97,15 @@ class Publisher:
         self.notifications: deque[tuple[OID, list[bytes]]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
         self.listeners: list[Callable[[NodeReport], None]] = []
 
-    def refresh(self) -> NodeReport:
-        report = replace(self.reporter.report(), node_set=self.node_set())
+    def refresh(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
+        """A new report, published unless a snapshot that began later was published meanwhile
+        (``snapshot``: the ExitGuard's, else the probe's)."""
+        started = self._monotonic()
+        report = replace(self.reporter.report(snapshot), node_set=self.node_set())
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
-            self._refreshed = self._monotonic()
-            self._announce(report)
+            if self._newest.admit(started):
+                self._refreshed = self._monotonic()
+                self._announce(report)
         return report
 
     def stale_after(self) -> float:
@@ -232,6 +237,7 @@ class Agent:
             target=self._watcher.follow, args=(self.publisher.refresh, first), name="refresh", daemon=True
         )
         refresher.start()
+        self._exit_guard().start()
         staleness = threading.Thread(target=self._watch_staleness, name="staleness", daemon=True)
         staleness.start()
         workers = (refresher, staleness)
@@ -275,6 +281,18 @@ class Agent:
             self.publisher.silence()  # a refresh still running must not write after this
             if self.track is not None:
                 self.track.fault("galera-snmp-agent stopped")
+
+    def _exit_guard(self) -> ExitGuard:
+        """Publishes a mysqld exit at once: the last report's server, watched by its pidfd."""
+
+        def current() -> int | None:
+            context = self.publisher.context
+            return context.state.pid if context and context.state.process is ProcessState.RUNNING else None
+
+        def exited(pid: int) -> None:
+            self.publisher.refresh(lambda: self.probe.exit_snapshot(pid))
+
+        return ExitGuard(current, exited, self.stop)
 
     def _watch_staleness(self) -> None:
         period = min(1.0, self.config.agent.refresh_interval)

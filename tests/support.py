@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
+import select
 import shutil
 import socket
+import struct
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -145,3 +149,42 @@ def cut_off(address: str, others: Sequence[str]) -> Iterator[None]:
     finally:
         for rule in added:
             subprocess.run([iptables, "-D", "INPUT", *rule, "-j", "DROP"], check=False)
+
+
+class FileWatch:
+    """inotify on a folder (the way keepalived watches a track file): when a file in it is
+    written or renamed into place. For timing a change from outside, without polling it."""
+
+    IN_CLOSE_WRITE, IN_MOVED_TO = 0x8, 0x80
+
+    def __init__(self, folder: Path) -> None:
+        import ctypes
+
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        if self._libc.inotify_add_watch(self.fd, bytes(folder), self.IN_CLOSE_WRITE | self.IN_MOVED_TO) < 0:
+            raise OSError(ctypes.get_errno(), f"inotify_add_watch {folder}")
+        self.folder = folder
+
+    def when(self, name: str, content: str, timeout: float) -> float:
+        """time.monotonic() of the first event on ``name`` after which it holds ``content``."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([self.fd], [], [], left)[0]:
+                break
+            seen = time.monotonic()
+            data = os.read(self.fd, 65536)
+            names, offset = [], 0
+            while offset < len(data):
+                length = struct.unpack_from("iIII", data, offset)[3]
+                names.append(data[offset + 16 : offset + 16 + length].rstrip(b"\0").decode())
+                offset += 16 + length
+            path = self.folder / name
+            if name in names and path.exists() and path.read_text().strip() == content:
+                return seen
+        raise AssertionError(f"{self.folder / name} did not come to say {content!r} within {timeout} s")
+
+    def close(self) -> None:
+        os.close(self.fd)

@@ -26,6 +26,8 @@ from ..wsrep import WsrepValue, classify, parse_int
 from .galerafiles import GraState
 from .history import KnownHistory, left_history
 
+RECOVERY_PENDING = "pending"  # Observation.recovered of the snapshot taken the moment mysqld exited
+
 
 @record
 class MysqlReading:
@@ -52,7 +54,7 @@ class Observation:
     gvwstate_present: bool
     phase: tuple[Status, str] | None  # what a live galera-init publishes, if one runs
     drained: bool
-    recovered: Position | str | None = None  # --wsrep-recover's position or error; None when not run
+    recovered: Position | str | None = None  # --wsrep-recover's position or error (or RECOVERY_PENDING); None: not run
     initialized: bool = True  # the datadir holds a server's data (its mysql/ schema folder): something to recover
     history: KnownHistory | str = KnownHistory()  # the history kept in state_dir, or why it cannot be read
     promotion: str | None = None  # what make-primary last did here
@@ -125,6 +127,8 @@ def _position(observation: Observation, recover: bool, notes: list[str]) -> Posi
         return replace(recovered, source=SeqnoSource.RECOVERED, safe_to_bootstrap=saved.safe_to_bootstrap)
     elif isinstance(recovered, Position):
         notes.append(f"recovery found no usable position ({recovered})")
+    elif recovered == RECOVERY_PENDING:
+        notes.append("seqno unknown until --wsrep-recover has run: mysqld has just exited")
     else:
         notes.append(f"recovery failed: {recovered or 'it did not run'}")
     return unknown

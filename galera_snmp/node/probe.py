@@ -25,7 +25,7 @@ from ..handoff import read_regular, write_atomically
 from ..record import replace
 from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
 from . import history, promotion
-from .assemble import MysqlReading, Observation, assemble, recovery_wanted
+from .assemble import RECOVERY_PENDING, MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
 from .phase import read_phase
 from .process import find_server
@@ -330,15 +330,29 @@ class Probe:
         except OSError as err:
             log.warning("cannot keep the history in %s: %s", self.config.agent.state_dir, err.strerror or err)
 
-    def observe(self) -> Observation:
-        """Everything a snapshot needs from the node, except a recovery run."""
+    def exit_snapshot(self, pid: int) -> NodeState:
+        """The node the moment its mysqld (``pid``) exited, from another thread than snapshot()'s:
+        no MySQL read (there is no server to ask, and the probe's connection is the other thread's)
+        and no ``--wsrep-recover`` (it takes a while: the next snapshot runs it). The track file and
+        the HTTP check say so at once."""
+        observation = self.observe(exited=pid)
+        if recovery_wanted(observation, self.config.server.recover):
+            observation = replace(observation, recovered=RECOVERY_PENDING)
+        return assemble(observation, recover=self.config.server.recover)
+
+    def observe(self, exited: int | None = None) -> Observation:
+        """Everything a snapshot needs from the node, except a recovery run. ``exited``: the pid of
+        a mysqld known to have exited (its pidfd said so): it is not asked."""
         taken_at = time.time()
         datadir = self.config.server.datadir
-        reading = self._mysql.read()
+        if exited is not None:
+            reading = MysqlReading(failure=MysqlFailure.REFUSED, error=f"mysqld (pid {exited}) exited")
+        else:
+            reading = self._mysql.read()
         # After the read, so the process state explains its outcome: a server that was just
         # stopped by a signal or died while we waited shows as such, not as it was before.
         proc = find_server(self.config.server)
-        if proc.state is ProcessState.ABSENT and reading.failure is MysqlFailure.ERROR:
+        if exited is None and proc.state is ProcessState.ABSENT and reading.failure is MysqlFailure.ERROR:
             # No server, yet the socket took the connection: a --wsrep-recover run binds it for a
             # moment and resets what it accepted when it exits. Asking again tells that apart
             # from a server we cannot see.

@@ -64,10 +64,11 @@ class Reporter:
         self._last_valid: float | None = None
         self.last: NodeReport | None = None
 
-    def report(self) -> NodeReport:
+    def report(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
+        """The report of a new snapshot (``snapshot``, else the usual one: the quick one after an exit)."""
         started = self._monotonic()
         try:
-            state = self._snapshot()
+            state = (snapshot or self._snapshot)()
         except Exception as err:
             log.exception("snapshot failed")
             self.last = self._failure(f"snapshot failed: {err!r}")
@@ -149,14 +150,12 @@ class WakeSocket:
             return False
         return True
 
-    def wait(self, timeout: float) -> bytes | None:
-        """The first event that arrives within ``timeout`` (the rest are drained), or None."""
-        ready, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
-        if not ready:
-            return None
-        event = self.sock.recv(4096)
+    def receive(self) -> bytes | None:
+        """The first event waiting (the rest are drained), or None when none is."""
+        event = None
         while select.select([self.sock], [], [], 0)[0]:
-            self.sock.recv(4096)
+            data = self.sock.recv(4096)
+            event = data if event is None else event
         return event
 
     def close(self) -> None:
@@ -175,9 +174,85 @@ class Wake(StrEnum):
     STOP = "stop"  # the stop event was set
 
 
+class Newest:
+    """Two threads take snapshots (the refresh, and the ExitGuard at an exit): a report may replace
+    the published one only if its snapshot began after that one's — a snapshot that began before
+    mysqld died must not undo the news of its death. The caller holds its publishing lock."""
+
+    def __init__(self) -> None:
+        self._started: float | None = None
+
+    def admit(self, started: float) -> bool:
+        if self._started is not None and started < self._started:
+            return False
+        self._started = started
+        return True
+
+
+class ExitWatch:
+    """The exit of one process as a file descriptor (a pidfd, Linux >= 5.3) that becomes readable
+    the moment it ends. None where pidfd is unavailable; then the Watcher's poll alone tells."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.fd: int | None = None
+
+    def follow(self, pid: int | None) -> int | None:
+        """The descriptor for ``pid`` (opened once per process), or None."""
+        if pid != self.pid:
+            self.close()
+            self.pid = pid
+            if pid is not None and hasattr(os, "pidfd_open"):
+                try:
+                    self.fd = os.pidfd_open(pid)
+                except OSError:  # gone already (the poll says so), or no pidfd here
+                    self.fd = None
+        return self.fd
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+        self.pid = self.fd = None
+
+
+class ExitGuard:
+    """A thread of its own that reports a mysqld exit the moment it happens, also while the
+    refresh thread is busy in a snapshot (a query to a dying server blocks until the kernel has
+    closed its sockets, ~0.1 s for mariadbd): ``on_exit(pid)`` runs at once. It follows whatever
+    server ``current()`` names (the last report's), so a restarted mysqld is watched too."""
+
+    def __init__(self, current: Callable[[], int | None], on_exit: Callable[[int], object],
+                 stop: threading.Event) -> None:
+        self.current = current
+        self.on_exit = on_exit
+        self.stop = stop
+        self.exits = ExitWatch()
+        self.thread = threading.Thread(target=self.run, name="exit-guard", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                fd = self.exits.follow(self.current())
+                if fd is None:
+                    self.stop.wait(PROCESS_WATCH)
+                    continue
+                if select.select([fd], [], [], PROCESS_WATCH)[0]:
+                    pid = self.exits.pid
+                    log.info("mysqld (pid %s) exited", pid)
+                    self.exits.close()
+                    if pid is not None:
+                        self.on_exit(pid)
+        finally:
+            self.exits.close()
+
+
 class Watcher:
     """Waits until the next snapshot is due: after the refresh interval, at once on a wsrep
-    event, or when mysqld appears or vanishes."""
+    event, or when mysqld appears or vanishes (seen within PROCESS_WATCH; its exit is reported at
+    once by the ExitGuard)."""
 
     def __init__(self, config: Config, wake: WakeSocket | None, stop: threading.Event) -> None:
         self.interval = config.agent.refresh_interval
@@ -193,7 +268,8 @@ class Watcher:
                 event = None
                 self.stop.wait(min(left, PROCESS_WATCH))
             else:
-                event = self.wake.wait(min(left, PROCESS_WATCH))
+                ready, _, _ = select.select([self.wake.sock], [], [], min(left, PROCESS_WATCH))
+                event = self.wake.receive() if ready else None
             if event:
                 log.info("woken by wsrep event: %r", event[:200])
                 self.stop.wait(MIN_WAKE_INTERVAL)  # a flood of wake-ups is not a flood of queries

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Config
 from ..handoff import write_atomically
 from ..node.probe import Probe
-from ..node.watch import Reporter, WakeSocket, Watcher, server_group
-from ..state import Health, NodeReport
+from ..node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
+from ..state import Health, NodeReport, NodeState, ProcessState
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class TrackFile:
 
 def follow(config: Config, track: TrackFile, stop: threading.Event) -> None:
     """Keep the track file current without the agent (hosts that run no snmpd), as fast as the
-    agent would: wsrep events through the wake socket, a vanished mysqld within PROCESS_WATCH."""
+    agent would: wsrep events through the wake socket, a mysqld exit at once (the ExitGuard)."""
     try:
         wake: WakeSocket | None = WakeSocket(config.agent.wake_socket, server_group(config))
     except OSError as err:
@@ -57,14 +59,26 @@ def follow(config: Config, track: TrackFile, stop: threading.Event) -> None:
         wake = None
     probe = Probe(config)
     reporter = Reporter(config, probe.snapshot)
+    lock, newest = threading.Lock(), Newest()
+    last: list[NodeReport] = []
 
-    def refresh() -> NodeReport:
-        report = reporter.report()
-        track.update(report.verdict())
+    def refresh(snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
+        started = time.monotonic()
+        report = reporter.report(snapshot)
+        with lock:  # the exit guard writes too: never an older verdict over a newer one
+            if newest.admit(started):
+                track.update(report.verdict())
+                last[:] = [report]
         return report
 
+    def current() -> int | None:
+        state = last[0].state if last else None
+        return state.pid if state is not None and state.process is ProcessState.RUNNING else None
+
     try:
-        Watcher(config, wake, stop).follow(refresh, refresh())
+        first = refresh()
+        ExitGuard(current, lambda pid: refresh(lambda: probe.exit_snapshot(pid)), stop).start()
+        Watcher(config, wake, stop).follow(refresh, first)
     finally:
         track.fault("the track-file follower stopped")
         probe.close()

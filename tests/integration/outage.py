@@ -18,7 +18,7 @@ import pymysql
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, program, wait_for
 from galera_snmp.snmp.remote import read_report
-from galera_snmp.state import Status
+from galera_snmp.state import NodeState, SeqnoSource, Status
 
 TABLE = "loadtest.acked"
 
@@ -79,11 +79,16 @@ def recovered_positions(cluster: Sandbox, timeout: float = 15) -> dict[int, tupl
     """Each stopped node's (state UUID, seqno), as its own agent publishes it over SNMP."""
     positions = {}
     for node in cluster.nodes:
-        wait_for(lambda n=node: read_report(n.snmp_target()).state.status is Status.STOPPED, timeout,
-                 f"{node.name} to be stopped")
+        # the agent says "stopped" the moment mysqld exits, and the position once --wsrep-recover has run
+        wait_for(lambda n=node: _recovered(read_report(n.snmp_target()).state), timeout,
+                 f"{node.name} to be stopped, with its recovered position")
         state = read_report(node.snmp_target()).state
         positions[node.index] = (state.position.uuid, state.seqno)
     return positions
+
+
+def _recovered(state: NodeState) -> bool:
+    return state.status is Status.STOPPED and state.position.source is not SeqnoSource.UNKNOWN
 
 
 def crash_all(cluster: Sandbox, gap: float = 0.3, order: list[SandboxNode] | None = None) -> None:

@@ -16,7 +16,7 @@ from support import cut_off, tool
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, program, wait_for
 from galera_snmp.snmp.remote import read_report
-from galera_snmp.state import Status
+from galera_snmp.state import SeqnoSource, Status
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,12 @@ def non_primary(node: SandboxNode, timeout: float = 60) -> None:
 
 
 def stopped(node: SandboxNode, timeout: float = 60) -> None:
-    wait_for(lambda: read_report(node.snmp_target()).state.status is Status.STOPPED, timeout,
-             f"{node.name}'s agent to say stopped")
+    """Its agent says stopped, with the position --wsrep-recover found (it runs just after the exit)."""
+    def recovered() -> bool:
+        state = read_report(node.snmp_target()).state
+        return state.status is Status.STOPPED and state.position.source is SeqnoSource.RECOVERED
+
+    wait_for(recovered, timeout, f"{node.name}'s agent to say stopped, with its recovered position")
 
 
 @contextlib.contextmanager

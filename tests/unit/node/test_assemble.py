@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from galera_snmp.init.run import own_view, peer_view
-from galera_snmp.node.assemble import MysqlReading, Observation, assemble, recovery_wanted
+from galera_snmp.node.assemble import RECOVERY_PENDING, MysqlReading, Observation, assemble, recovery_wanted
 from galera_snmp.node.galerafiles import GraState
+from galera_snmp.node.history import KnownHistory
 from galera_snmp.record import replace
 from galera_snmp.snmp.mib import read_node, render
 from galera_snmp.state import (
@@ -330,8 +331,6 @@ def test_one_position_from_the_probe_to_the_election(observation, recover):
 
 
 def test_a_primary_in_another_history_than_the_kept_one_is_flagged():
-    from galera_snmp.node.history import KnownHistory
-
     assert assemble(running(history=KnownHistory(UUID)), recover=True).left_history is None
     state = assemble(running(history=KnownHistory(LIVE_UUID)), recover=True)
     assert state.left_history == LIVE_UUID
@@ -344,3 +343,9 @@ def test_an_unreadable_kept_history_is_a_note_not_a_flag():
     assert state.left_history is None
     assert "history change not checked: cannot read /var/lib/galera-snmp/history.json: Permission denied" in state.notes
 
+
+
+def test_the_exit_snapshot_says_the_recovery_is_pending():
+    state = assemble(stopped(grastate=CRASHED, recovered=RECOVERY_PENDING), recover=True)
+    assert state.position == Position(UUID, safe_to_bootstrap=False)
+    assert state.notes == ("seqno unknown until --wsrep-recover has run: mysqld has just exited",)

@@ -3,6 +3,7 @@ the watcher that decides when the next snapshot is due."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pwd
@@ -16,7 +17,8 @@ import pytest
 from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, ServerConfig
-from galera_snmp.node.watch import Wake, WakeSocket, Watcher
+from galera_snmp.node import watch
+from galera_snmp.node.watch import ExitGuard, Newest, Wake, WakeSocket, Watcher
 from galera_snmp.record import replace
 from galera_snmp.state import ZERO_UUID, Health, NodeReport, ProcessState, Status
 from galera_snmp.traffic.drain import drain, undrain
@@ -208,7 +210,7 @@ def test_wake_socket_replaces_a_stale_one_but_not_a_live_one(short_dir):
     first = WakeSocket(path)
     with pytest.raises(OSError, match="in use"):
         WakeSocket(path)
-    assert first.wait(0) == b""  # the liveness probe came, and is an empty datagram: not an event
+    assert first.receive() == b""  # the liveness probe came, and is an empty datagram: not an event
     first.close()
     assert not path.exists()
 
@@ -257,3 +259,57 @@ def test_watcher_without_a_wake_socket_still_sees_the_process_and_the_stop(short
     threading.Timer(0.1, stop.set).start()
     # nothing changes but the stop (the interval is 30 s)
     assert watcher.wait(synced_state(pid=os.getpid(), process=ProcessState.RUNNING)) is Wake.STOP
+
+
+def test_the_exit_guard_reports_an_exit_at_once_and_follows_the_next_server(monkeypatch):
+    """With every poll made 30 s long, only the pidfd can tell the exit."""
+    monkeypatch.setattr(watch, "PROCESS_WATCH", 30.0)
+    first, second = subprocess.Popen(["sleep", "60"]), subprocess.Popen(["sleep", "60"])
+    current, exited, seen = [first.pid], [], [threading.Event(), threading.Event()]
+
+    def on_exit(pid: int) -> None:
+        exited.append(pid)
+        current[0] = second.pid  # the next report names the restarted server
+        seen[len(exited) - 1].set()
+
+    stop = threading.Event()
+    guard = ExitGuard(lambda: current[0], on_exit, stop)
+    guard.start()
+    try:
+        first.kill()
+        first.wait()
+        assert seen[0].wait(60) and exited == [first.pid]
+        second.kill()
+        second.wait()
+        assert seen[1].wait(60) and exited == [first.pid, second.pid]
+    finally:
+        stop.set()
+        for child in (first, second):
+            child.kill()
+            child.wait()
+
+
+def test_without_pidfd_the_guard_stays_quiet_and_the_watcher_polls(short_dir, monkeypatch):
+    def unavailable(pid: int) -> int:
+        raise OSError(errno.ENOSYS, "pidfd_open")
+
+    monkeypatch.setattr(os, "pidfd_open", unavailable)
+    child = subprocess.Popen(["sleep", "60"])
+    exited, stop = [], threading.Event()
+    guard = ExitGuard(lambda: child.pid, exited.append, stop)
+    guard.start()
+    base = config_in(short_dir)
+    watcher = Watcher(replace(base, agent=replace(base.agent, refresh_interval=30)), None, threading.Event())
+    threading.Timer(0.1, child.kill).start()
+    assert watcher.wait(synced_state(pid=child.pid, process=ProcessState.RUNNING)) is Wake.PROCESS
+    child.wait()
+    stop.set()
+    guard.thread.join()
+    assert exited == [] and guard.exits.fd is None
+
+
+def test_a_snapshot_begun_earlier_never_replaces_a_newer_one():
+    newest = Newest()
+    assert newest.admit(10.0) and newest.admit(10.0) and newest.admit(12.5)
+    assert not newest.admit(11.0)  # began before the exit snapshot that was published
+    assert newest.admit(13.0)
