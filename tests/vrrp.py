@@ -64,12 +64,17 @@ PRIORITIES = {1: 103, 2: 102, 3: 101}  # sandbox node -> keepalived priority: no
 GALERA_CHECK = Path(sys.executable).parent / "galera-check"
 
 
+VRRP2_1S = {r"^\s*vrrp_version 3 .*$": "    vrrp_version 2", r"advert_int 0\.2\b": "advert_int 1"}
+
+
 def sandbox_config(variant: str, node: SandboxNode, notify_log: Path) -> str:
-    """The shipped config of ``variant`` ("track_file" or "vrrp_script") for a sandbox node: fed
-    by the node's agent through its track file, or running this installation's galera-check."""
-    if variant == "track_file":
+    """The shipped config of ``variant`` for a sandbox node: "track_file" (fed by the node's agent
+    through its track file), "track_file_v2_1s" (the same with VRRPv2 and 1 s adverts, the
+    timing it shipped with before), or "vrrp_script" (running this installation's galera-check)."""
+    if variant in ("track_file", "track_file_v2_1s"):
+        timing = VRRP2_1S if variant == "track_file_v2_1s" else {}
         return lab_config(CONTRIB / "keepalived.conf", node.index, PRIORITIES[node.index], notify_log,
-                          {r'file "/run/galera-snmp/keepalived\.track"': f'file "{node.track_file}"'})
+                          {r'file "/run/galera-snmp/keepalived\.track"': f'file "{node.track_file}"', **timing})
     return lab_config(
         CONTRIB / "keepalived-vrrp-script.conf", node.index, PRIORITIES[node.index], notify_log,
         {r'script "/usr/local/bin/galera-check -c /etc/galera-snmp/galera-snmp\.conf health"':

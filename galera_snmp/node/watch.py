@@ -233,18 +233,20 @@ class ExitGuard:
         self.thread.start()
 
     def run(self) -> None:
+        reported: int | None = None  # an exit is reported once, however long a report names its pid
         try:
             while not self.stop.is_set():
-                fd = self.exits.follow(self.current())
+                pid = self.current()
+                fd = self.exits.follow(None if pid == reported else pid)
                 if fd is None:
                     self.stop.wait(PROCESS_WATCH)
                     continue
                 if select.select([fd], [], [], PROCESS_WATCH)[0]:
-                    pid = self.exits.pid
-                    log.info("mysqld (pid %s) exited", pid)
+                    reported = self.exits.pid
+                    log.info("mysqld (pid %s) exited", reported)
                     self.exits.close()
-                    if pid is not None:
-                        self.on_exit(pid)
+                    if reported is not None:
+                        self.on_exit(reported)
         finally:
             self.exits.close()
 
