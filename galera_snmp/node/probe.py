@@ -28,7 +28,7 @@ from . import history, promotion
 from .assemble import RECOVERY_PENDING, MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
 from .phase import read_phase
-from .process import find_server
+from .process import ProcessInfo, find_server
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
 if TYPE_CHECKING:
@@ -350,8 +350,9 @@ class Probe:
         else:
             reading = self._mysql.read()
         # After the read, so the process state explains its outcome: a server that was just
-        # stopped by a signal or died while we waited shows as such, not as it was before.
-        proc = find_server(self.config.server)
+        # stopped by a signal or died while we waited shows as such, not as it was before. One
+        # that has just exited is gone (no /proc scan: this snapshot is to be out at once).
+        proc = ProcessInfo(ProcessState.ABSENT, None) if exited is not None else find_server(self.config.server)
         if exited is None and proc.state is ProcessState.ABSENT and reading.failure is MysqlFailure.ERROR:
             # No server, yet the socket took the connection: a --wsrep-recover run binds it for a
             # moment and resets what it accepted when it exits. Asking again tells that apart
