@@ -93,6 +93,14 @@ class VrrpLab:
 
     def __enter__(self) -> VrrpLab:
         self._remove()
+        try:
+            self._build()
+        except BaseException:
+            self._remove()  # nothing half-built is left behind
+            raise
+        return self
+
+    def _build(self) -> None:
         ip("link", "add", BRIDGE, "type", "bridge")
         # multicast snooping would hold back VRRP adverts until a querier shows up
         ip("link", "set", BRIDGE, "type", "bridge", "mcast_snooping", "0")
@@ -105,7 +113,6 @@ class VrrpLab:
             ip("-n", ns, "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0")
             ip("-n", ns, "link", "set", "eth0", "up")
             ip("-n", ns, "link", "set", "lo", "up")
-        return self
 
     def __exit__(self, *exc: object) -> None:
         for index in list(self.processes):
@@ -114,8 +121,10 @@ class VrrpLab:
 
     def _remove(self) -> None:
         for i in range(1, 10):
+            ip("link", "del", f"{self.namespace(i)}h", check=False)  # not left to the namespace's lazy cleanup
             ip("netns", "del", self.namespace(i), check=False)
         ip("link", "del", BRIDGE, check=False)
+        wait_for(lambda: "gsvrrp" not in ip("-o", "link").stdout, 10, "the lab's links to be gone")
 
     def start(self, index: int, config: str) -> None:
         conf = self.workdir / f"keepalived{index}.conf"
