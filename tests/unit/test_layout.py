@@ -96,3 +96,10 @@ def test_galera_snmp_sandbox_runs_the_development_cli(capsys):
         main.main(["sandbox", "--help"])
     assert exit_info.value.code == 0
     assert "usage: galera-snmp sandbox" in capsys.readouterr().out
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test modules by their base name (no packages under tests/): two of one name
+    in different folders break collection in a fresh checkout."""
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []

@@ -1,7 +1,7 @@
 """galera-snmp make-primary on the sandbox: a survivor brought back to Primary without losing an
 acknowledged commit, and the refusals that keep it from splitting the brain.
 
-Runnable by itself: pytest tests/integration/test_make_primary.py
+Runnable by itself: pytest tests/integration/test_quorum_recovery.py
 """
 
 from __future__ import annotations
