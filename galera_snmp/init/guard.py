@@ -19,8 +19,7 @@ from ..config import Config
 from ..handoff import read_regular, write_atomically
 from ..node.galerafiles import GraState
 from ..node.probe import read_grastate
-from ..node.process import process_start, process_state
-from ..state import ProcessState
+from ..node.process import still_running, writer_stamp
 
 STARTING_FILE = "init-starting.json"  # beside [init] phase_file: galera-init is starting mysqld
 
@@ -47,10 +46,9 @@ def starting_path(phase_file: Path) -> Path:
 
 def mark_starting(phase_file: Path) -> None:
     """Say that this galera-init starts mysqld now (the file names it, so a dead one counts for nothing)."""
-    me = os.getpid()
     path = starting_path(phase_file)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, json.dumps({"pid": me, "start": process_start(me)}) + "\n")
+    write_atomically(path, json.dumps(writer_stamp()) + "\n")
 
 
 def unmark_starting(phase_file: Path) -> None:
@@ -62,12 +60,9 @@ def galera_init_starting(phase_file: Path) -> bool:
     """Whether a live galera-init said it starts mysqld now."""
     try:
         data = json.loads(read_regular(starting_path(phase_file))[0])
-        pid, start = data["pid"], data["start"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return False
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return False
-    return process_state(pid) is not ProcessState.ABSENT and process_start(pid) == start
+    return isinstance(data, dict) and still_running(data)
 
 
 def guard(config: Config) -> str | None:

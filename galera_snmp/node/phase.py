@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 from ..handoff import read_regular, write_atomically
-from ..state import ProcessState, Status
-from .process import process_start, process_state
+from ..state import Status
+from .process import still_running, writer_stamp
 
 PHASES = frozenset({Status.INITIATING, Status.BOOTSTRAPPING, Status.BLOCKED})
 
@@ -23,8 +22,7 @@ def write_phase(path: Path, status: Status, reason: str) -> None:
     if status not in PHASES:
         raise ValueError(f"{status.value} is not a galera-init phase")
     path.parent.mkdir(parents=True, exist_ok=True)
-    me = os.getpid()
-    record = {"status": status.value, "reason": reason, "pid": me, "start": process_start(me)}
+    record = {"status": status.value, "reason": reason, **writer_stamp()}
     write_atomically(path, json.dumps(record) + "\n")
 
 
@@ -37,11 +35,9 @@ def read_phase(path: Path) -> tuple[Status, str] | None:
     """The phase of a live galera-init, or None (no file, a dead writer, or garbage)."""
     try:
         data = json.loads(read_regular(path)[0])
-        status, reason, pid, start = Status(data["status"]), str(data["reason"]), data["pid"], data["start"]
+        status, reason = Status(data["status"]), str(data["reason"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if status not in PHASES or not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return None
-    if process_state(pid) is ProcessState.ABSENT or process_start(pid) != start:
+    if status not in PHASES or not still_running(data):
         return None  # galera-init died (and maybe its pid went to another process)
     return status, reason

@@ -71,6 +71,21 @@ def process_state(pid: int) -> ProcessState:
     return ProcessState.SUSPENDED if letter in ("T", "t") else ProcessState.RUNNING
 
 
+def writer_stamp() -> dict[str, object]:
+    """This process, as a file it writes names it: its pid and start time (see still_running)."""
+    me = os.getpid()
+    return {"pid": me, "start": process_start(me)}
+
+
+def still_running(record: dict[str, object]) -> bool:
+    """Whether the writer a file's writer_stamp() names is alive: the same pid and start time, so
+    a writer that died (and maybe left its pid to another process) counts for nothing."""
+    pid, start = record.get("pid"), record.get("start")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    return process_state(pid) is not ProcessState.ABSENT and process_start(pid) == start
+
+
 def process_start(pid: int) -> int | None:
     """When the process started (clock ticks since boot): with the pid, it names one process
     even after the pid is reused. None when there is no such process."""
