@@ -42,6 +42,15 @@ def write_atomically(path: Path | str, text: str, mode: int = 0o644, owner: tupl
     _sync_folder(path.parent)
 
 
+def write_for_folder_owner(path: Path, text: str) -> None:
+    """write_atomically into a folder of the agent's (its state_dir), the folder made if missing:
+    written by root (galera-init, make-primary), the file still belongs to the folder's owner,
+    who must be able to replace it."""
+    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    folder = os.stat(path.parent)
+    write_atomically(path, text, owner=(folder.st_uid, folder.st_gid) if os.geteuid() == 0 else None)
+
+
 def _sync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable; a folder that cannot be opened is left as it is."""
     try:

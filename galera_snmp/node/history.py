@@ -15,10 +15,9 @@ to flag the node), long-running probes write it (:func:`to_keep`).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from ..handoff import read_regular, write_atomically
+from ..handoff import read_regular, write_for_folder_owner
 from ..record import record
 from ..state import PRIMARY, ZERO_UUID, NodeState, is_uuid
 
@@ -91,13 +90,9 @@ def read(state_dir: Path) -> KnownHistory | str:
 
 
 def write(state_dir: Path, known: KnownHistory) -> None:
-    """Replace the file; written by root (galera-init), it still belongs to the folder's owner
-    (the agent's user), who must be able to replace it."""
-    state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-    folder = os.stat(state_dir)
-    owner = (folder.st_uid, folder.st_gid) if os.geteuid() == 0 else None
+    """Replace the file (as the folder's owner, whoever writes it)."""
     text = json.dumps({"uuid": known.uuid, "accept_next": known.accept_next}) + "\n"
-    write_atomically(state_dir / HISTORY_FILE, text, owner=owner)
+    write_for_folder_owner(state_dir / HISTORY_FILE, text)
 
 
 def accept(state_dir: Path, state: NodeState) -> str:

@@ -8,11 +8,10 @@ One file, one reader: make-primary writes it, the probe reads it for every snaps
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
-from ..handoff import read_regular, write_atomically
+from ..handoff import read_regular, write_for_folder_owner
 from ..state import Position
 
 PROMOTION_FILE = "promotion.json"
@@ -25,10 +24,7 @@ def record(state_dir: Path, node: str, position: Position, lost: list[str], *, w
     text = f"{stamp} make-primary: {node} bootstrapped its component at {position}"
     if lost:
         text += f"; confirmed lost: {', '.join(lost)}"
-    state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-    folder = os.stat(state_dir)
-    owner = (folder.st_uid, folder.st_gid) if os.geteuid() == 0 else None
-    write_atomically(state_dir / PROMOTION_FILE, json.dumps({"text": text}) + "\n", owner=owner)
+    write_for_folder_owner(state_dir / PROMOTION_FILE, json.dumps({"text": text}) + "\n")
     return text
 
 
