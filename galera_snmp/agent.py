@@ -36,7 +36,7 @@ from .snmp.mib import (
     Syntax,
     render,
 )
-from .state import NodeReport, NodeSet, NodeState, ProcessState, history_reset
+from .state import NodeReport, NodeSet, NodeState, history_reset
 from .traffic.httpcheck import HealthServer
 from .traffic.keepalived import TrackFile
 
@@ -285,14 +285,10 @@ class Agent:
     def _exit_guard(self) -> ExitGuard:
         """Publishes a mysqld exit at once: the last report's server, watched by its pidfd."""
 
-        def current() -> int | None:
-            context = self.publisher.context
-            return context.state.pid if context and context.state.process is ProcessState.RUNNING else None
-
         def exited(pid: int) -> None:
             self.publisher.refresh(lambda: self.probe.exit_snapshot(pid))
 
-        return ExitGuard(current, exited, self.stop)
+        return ExitGuard(lambda: self.publisher.context, exited, self.stop)
 
     def _watch_staleness(self) -> None:
         period = min(1.0, self.config.agent.refresh_interval)

@@ -218,12 +218,12 @@ class ExitWatch:
 class ExitGuard:
     """A thread of its own that reports a mysqld exit the moment it happens, also while the
     refresh thread is busy in a snapshot (a query to a dying server blocks until the kernel has
-    closed its sockets, ~0.1 s for mariadbd): ``on_exit(pid)`` runs at once. It follows whatever
-    server ``current()`` names (the last report's), so a restarted mysqld is watched too."""
+    closed its sockets, ~0.1 s for mariadbd): ``on_exit(pid)`` runs at once. It follows the server
+    the last published report (``last()``) names running, so a restarted mysqld is watched too."""
 
-    def __init__(self, current: Callable[[], int | None], on_exit: Callable[[int], object],
+    def __init__(self, last: Callable[[], NodeReport | None], on_exit: Callable[[int], object],
                  stop: threading.Event) -> None:
-        self.current = current
+        self.last = last
         self.on_exit = on_exit
         self.stop = stop
         self.exits = ExitWatch()
@@ -236,7 +236,9 @@ class ExitGuard:
         reported: int | None = None  # an exit is reported once, however long a report names its pid
         try:
             while not self.stop.is_set():
-                pid = self.current()
+                report = self.last()
+                running = report is not None and report.state.process is ProcessState.RUNNING
+                pid = report.state.pid if running and report is not None else None
                 fd = self.exits.follow(None if pid == reported else pid)
                 if fd is None:
                     self.stop.wait(PROCESS_WATCH)

@@ -17,7 +17,7 @@ from ..config import Config
 from ..handoff import write_atomically
 from ..node.probe import Probe
 from ..node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
-from ..state import Health, NodeReport, NodeState, ProcessState
+from ..state import Health, NodeReport, NodeState
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def follow(config: Config, track: TrackFile, stop: threading.Event) -> None:
     probe = Probe(config)
     reporter = Reporter(config, probe.snapshot)
     lock, newest = threading.Lock(), Newest()
-    last: list[NodeReport] = []
+    last: list[NodeReport] = []  # the report the file says
 
     def refresh(snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         started = time.monotonic()
@@ -71,13 +71,12 @@ def follow(config: Config, track: TrackFile, stop: threading.Event) -> None:
                 last[:] = [report]
         return report
 
-    def current() -> int | None:
-        state = last[0].state if last else None
-        return state.pid if state is not None and state.process is ProcessState.RUNNING else None
+    def exited(pid: int) -> None:
+        refresh(lambda: probe.exit_snapshot(pid))
 
     try:
         first = refresh()
-        ExitGuard(current, lambda pid: refresh(lambda: probe.exit_snapshot(pid)), stop).start()
+        ExitGuard(lambda: last[0] if last else None, exited, stop).start()
         Watcher(config, wake, stop).follow(refresh, first)
     finally:
         track.fault("the track-file follower stopped")

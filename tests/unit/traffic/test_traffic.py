@@ -261,15 +261,19 @@ def test_watcher_without_a_wake_socket_still_sees_the_process_and_the_stop(short
     assert watcher.wait(synced_state(pid=os.getpid(), process=ProcessState.RUNNING)) is Wake.STOP
 
 
+def running(pid: int) -> NodeReport:
+    return NodeReport(synced_state(pid=pid, process=ProcessState.RUNNING), Health(True, "ok"), True, 0)
+
+
 def test_the_exit_guard_reports_an_exit_at_once_and_follows_the_next_server(monkeypatch):
     """With every poll made 30 s long, only the pidfd can tell the exit."""
     monkeypatch.setattr(watch, "PROCESS_WATCH", 30.0)
     first, second = subprocess.Popen(["sleep", "60"]), subprocess.Popen(["sleep", "60"])
-    current, exited, seen = [first.pid], [], [threading.Event(), threading.Event()]
+    current, exited, seen = [running(first.pid)], [], [threading.Event(), threading.Event()]
 
     def on_exit(pid: int) -> None:
         exited.append(pid)
-        current[0] = second.pid  # the next report names the restarted server
+        current[0] = running(second.pid)  # the next report names the restarted server
         seen[len(exited) - 1].set()
 
     stop = threading.Event()
@@ -296,7 +300,7 @@ def test_without_pidfd_the_guard_stays_quiet_and_the_watcher_polls(short_dir, mo
     monkeypatch.setattr(os, "pidfd_open", unavailable)
     child = subprocess.Popen(["sleep", "60"])
     exited, stop = [], threading.Event()
-    guard = ExitGuard(lambda: child.pid, exited.append, stop)
+    guard = ExitGuard(lambda: running(child.pid), exited.append, stop)
     guard.start()
     base = config_in(short_dir)
     watcher = Watcher(replace(base, agent=replace(base.agent, refresh_interval=30)), None, threading.Event())
