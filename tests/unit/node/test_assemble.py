@@ -274,11 +274,14 @@ observations = st.builds(
 @given(observations, st.booleans())
 def test_a_position_is_known_with_its_source_or_not_at_all(observation, recover):
     """Whatever was read: a known position carries the source it came from, and anything else is
-    Galera's -1 with no source — never a seqno without a history, never a history without a source."""
+    Galera's -1 with no source — never a seqno without a history (but a recovered reset history's, which
+    galera-init shows and never elects), never a history without a source."""
     state = assemble(observation, recover=recover)
     position = state.position
     if position.source is SeqnoSource.UNKNOWN:
         assert position.seqno == -1 and position.is_known is False
+    elif position.source is SeqnoSource.RECOVERED:  # a reset history's position is carried, never elected
+        assert position.is_known or position.is_reset
     else:
         assert position.is_known is True
     saved = observation.grastate.position if isinstance(observation.grastate, GraState) else Position()
