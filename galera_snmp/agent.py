@@ -20,6 +20,7 @@ from collections.abc import Callable
 from .config import Config, ConfigError
 from .init.nodeset import node_set
 from .init.peers import data_nodes
+from .init.sitewatch import SiteWatch
 from .node.probe import Probe
 from .node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
 from .record import replace
@@ -69,6 +70,8 @@ def changed_notifications(previous: NodeReport | None, current: NodeReport) -> l
         names.append("galeraHistoryResetChange")
     if before.promotion != after.promotion and after.promotion is not None:
         names.append("galeraPromotion")
+    if (previous.site_advice is None) != (current.site_advice is None):
+        names.append("galeraSiteSilentChange")
     return names
 
 
@@ -96,12 +99,13 @@ class Publisher:
         # nobody drains it (no AgentX master), the oldest give way: the newest say how things are now
         self.notifications: deque[tuple[OID, list[bytes]]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
         self.listeners: list[Callable[[NodeReport], None]] = []
+        self.site_advice: str | None = None  # set by the site watch, published with the next report
 
     def refresh(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         """A new report, published unless a snapshot that began later was published meanwhile
         (``snapshot``: the ExitGuard's, else the probe's)."""
         started = self._monotonic()
-        report = replace(self.reporter.report(snapshot), node_set=self.node_set())
+        report = replace(self.reporter.report(snapshot), node_set=self.node_set(), site_advice=self.site_advice)
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
             if self._newest.admit(started):
                 self._refreshed = self._monotonic()
@@ -241,6 +245,7 @@ class Agent:
         staleness = threading.Thread(target=self._watch_staleness, name="staleness", daemon=True)
         staleness.start()
         workers = (refresher, staleness)
+        self._site_watch()
         if self.http is not None:
             self.http.start()
         master = _MasterLog()
@@ -289,6 +294,23 @@ class Agent:
             self.publisher.refresh(lambda: self.probe.exit_snapshot(pid))
 
         return ExitGuard(lambda: self.publisher.context, exited, self.stop)
+
+    def _site_watch(self) -> None:
+        """Start the silent-site watch ([cluster] watch), unless the cluster's nodes or their SNMP
+        settings are unusable: then the rest of the agent serves on, and the log says why."""
+        if not self.config.cluster.watch:
+            return
+        try:
+            watch = SiteWatch(self.config)
+        except ConfigError as err:
+            log.warning("no silent-site watch: %s", err)
+            return
+
+        def publish(advice: str | None) -> None:
+            self.publisher.site_advice = advice
+
+        threading.Thread(target=watch.follow, args=(publish, self.stop, self.config.cluster.watch_interval),
+                         name="site-watch", daemon=True).start()
 
     def _watch_staleness(self) -> None:
         period = min(1.0, self.config.agent.refresh_interval)

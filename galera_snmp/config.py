@@ -11,8 +11,9 @@ import configparser
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from . import inifile
 from .handoff import read_regular
@@ -119,6 +120,22 @@ class InitConfig:
 
 
 @record
+class ClusterConfig:
+    """Sites (data centres) for ``galera-snmp status`` and the agent's silent-site watch.
+
+    ``sites`` maps node addresses (as in the node list) to site names; a node not named there
+    is placed by its Galera segment (gmcast.segment). The agent reads every node's agent every
+    ``watch_interval`` seconds and, when a whole site has been silent for ``silent_after``
+    seconds while this side waits non-Primary, says so (galeraSiteAdvice, galeraSiteSilent).
+    """
+
+    sites: Mapping[str, str] = MappingProxyType({})
+    silent_after: float = 60.0
+    watch_interval: float = 5.0
+    watch: bool = True
+
+
+@record
 class Config:
     path: Path
     mysql: MysqlConfig
@@ -129,6 +146,7 @@ class Config:
     keepalived: KeepalivedConfig = KeepalivedConfig()
     http: HttpConfig = HttpConfig()
     init: InitConfig = InitConfig()
+    cluster: ClusterConfig = ClusterConfig()
 
 
 @record
@@ -193,6 +211,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "stop_command": "command",
         "allow_v2c": "bool",
     },
+    "cluster": {"sites": "sites", "silent_after": "seconds", "watch_interval": "seconds", "watch": "bool"},
 }
 
 
@@ -220,6 +239,8 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
         if not raw or not all(items):
             raise ConfigError(f"{where}: {raw!r} is not a comma-separated list")
         return items
+    if kind == "sites":
+        return _sites(where, raw)
     if kind == "count":
         if not (raw.isascii() and raw.isdigit()) or int(raw) > 10:
             raise ConfigError(f"{where}: {raw!r} is not a number from 0 to 10")
@@ -244,6 +265,19 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
     if not raw:
         raise ConfigError(f"{where}: empty value")
     return raw
+
+
+def _sites(where: str, raw: str) -> Mapping[str, str]:
+    """``node=site, node=site``, each node named once (galera_snmp.init.sites normalises them)."""
+    sites: dict[str, str] = {}
+    for item in raw.split(","):
+        node, sep, site = (part.strip() for part in item.partition("="))
+        if not sep or not node or not site:
+            raise ConfigError(f"{where}: {item.strip()!r} is not node=site (e.g. db1=east, db2=east, db3=west)")
+        if node in sites:
+            raise ConfigError(f"{where}: {node} is named twice")
+        sites[node] = site
+    return MappingProxyType(sites)
 
 
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
@@ -275,6 +309,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         keepalived=KeepalivedConfig(**values.get("keepalived", {})),  # type: ignore[arg-type]
         http=HttpConfig(**values.get("http", {})),  # type: ignore[arg-type]
         init=InitConfig(**values.get("init", {})),  # type: ignore[arg-type]
+        cluster=ClusterConfig(**values.get("cluster", {})),  # type: ignore[arg-type]
     )
 
 

@@ -291,6 +291,7 @@ class NodeReport:
     age: int | None
     last_error: str = ""
     node_set: NodeSet | None = None
+    site_advice: str | None = None  # a whole site silent while this side waits (init/sites.py)
 
     def verdict(self) -> Health:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,

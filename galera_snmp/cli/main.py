@@ -121,16 +121,25 @@ def _write_once(config: Config, track: TrackFile) -> int:
 
 
 def _cluster_status(args: argparse.Namespace) -> int:
+    from ..init.sites import configured_sites, segment_of, site_of
+
     config = load_config(args.config)
     cluster = find_cluster(config)
+    configured = configured_sites(config.cluster.sites, cluster.nodes)
     reports = read_all(snmp_targets(config, cluster), members=True)  # the peers mode's inputs: one cluster rule
-    rows = [("NODE", "STATUS", "SEQNO", "SOURCE", "UUID", "LOCAL STATE", "PRIMARY", "SIZE", "HEALTH")]
-    for host, report in zip(cluster.nodes, reports, strict=True):
+    sites = {host: site_of(host, configured, None if isinstance(report, str) else segment_of(report.state))
+             for host, report in zip(cluster.nodes, reports, strict=True)}
+    order = sorted(range(len(cluster.nodes)), key=lambda i: (sites[cluster.nodes[i]] is None,
+                                                            sites[cluster.nodes[i]] or "", i))  # grouped by site
+    rows = [("SITE", "NODE", "STATUS", "SEQNO", "SOURCE", "UUID", "LOCAL STATE", "PRIMARY", "SIZE", "HEALTH")]
+    for host, report in ((cluster.nodes[i], reports[i]) for i in order):
+        site = sites[host] or "-"
         if isinstance(report, str):
-            rows.append((host, "no answer", "-", "-", "-", "-", "-", "-", report))
+            rows.append((site, host, "no answer", "-", "-", "-", "-", "-", "-", report))
             continue
         state = report.state
         rows.append((
+            site,
             host,
             state.status.value,
             str(state.seqno),
@@ -145,10 +154,13 @@ def _cluster_status(args: argparse.Namespace) -> int:
     problems = disagreements(cluster.nodes, reports)
     for problem in problems:
         print(f"! {problem}")
+    advice = {report.site_advice for report in reports if not isinstance(report, str) and report.site_advice}
+    for line in sorted(advice):  # the agents' silent-site watch (init/sites.py): they remember who went silent when
+        print(f"! {line}")
     for host, report in zip(cluster.nodes, reports, strict=True):
         if not isinstance(report, str) and report.state.promotion:
             print(f"· {host}: {report.state.promotion}")  # deliberate, so not a problem: for the record
-    return 1 if problems else 0
+    return 1 if problems or advice else 0
 
 
 def build_parser() -> ArgumentParser:
@@ -179,10 +191,12 @@ def build_parser() -> ArgumentParser:
     command(
         commands, "status", _cluster_status,
         "every configured node's state, read from its GALERA-MIB; flags disagreement",
-        description="One row per node of [init] nodes (default: wsrep_cluster_address): status, seqno and its source, "
-        "state UUID, local state, Primary, size, health — as each node's agent publishes it over SNMP. "
-        "Disagreements (more than one history or component, sizes that differ, nodes that do not answer or "
-        "are not healthy) are listed after the table; exit 1 then, else 0.",
+        description="One row per node of [init] nodes (default: wsrep_cluster_address), grouped by site ([cluster] "
+        "sites, else the Galera segment): status, seqno and its source, state UUID, local state, Primary, size, "
+        "health — as each node's agent publishes it over SNMP. Disagreements (more than one history or component, "
+        "sizes that differ, nodes that do not answer or are not healthy) are listed after the table, and so is a "
+        "whole site silent while the rest waits non-Primary, with the make-primary command the agents advise; "
+        "exit 1 then, else 0.",
     )
     primary = command(
         commands, "make-primary", _make_primary,

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pymysql
@@ -188,6 +188,7 @@ class SandboxNode:
     root: Path
     index: int
     size: int
+    segment: int = 0  # gmcast.segment: nodes of one segment are one site
 
     @property
     def name(self) -> str:
@@ -284,7 +285,9 @@ class SandboxNode:
             "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
             "# the sandbox's agents answer SNMPv2c on loopback addresses only\nallow_v2c = yes\n"
             f"join_command = {self._start_command()} --wsrep_start_position={{position}}\n"
-            f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n"
+            f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n\n"
+            "# sites are the nodes' Galera segments; a silent one is named within seconds, not a minute\n"
+            "[cluster]\nsilent_after = 5\nwatch_interval = 2\n"
         )
         self.snmpd_conf.write_text(self._snmpd_conf())
         fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -320,7 +323,7 @@ wsrep_node_address = {a}
 wsrep_node_name = {self.name}
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = {a}:{self.sst_port}
-wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M"
+wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M;gmcast.segment={self.segment}"
 wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")}"
 """
 
@@ -502,11 +505,14 @@ extend galeraSeqno {check} -c {self.config_path} seqno
 
 
 class Sandbox:
-    def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3) -> None:
+    def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3, segments: Sequence[int] = ()) -> None:
+        """``segments``: each node's gmcast.segment (default all 0), e.g. (0, 0, 0, 1, 1) for two sites."""
         if not 1 <= nodes <= MAX_NODES:
             raise SandboxError(f"--nodes must be between 1 and {MAX_NODES}")
+        if segments and len(segments) != nodes:
+            raise SandboxError(f"{len(segments)} segments for {nodes} nodes")
         self.root = Path(root).absolute()
-        self.nodes = [SandboxNode(self.root, i, nodes) for i in range(1, nodes + 1)]
+        self.nodes = [SandboxNode(self.root, i, nodes, segments[i - 1] if segments else 0) for i in range(1, nodes + 1)]
 
     @classmethod
     def existing(cls, root: Path, default: int = 3) -> Sandbox:

@@ -175,6 +175,7 @@ def _node_objects() -> list[MibObject]:
         ("galeraHistoryReset", s.INTEGER, "GaleraTriState", _history_reset),
         ("galeraLeftHistory", s.OCTET_STRING, "DisplayString", lambda c: c.state.left_history),
         ("galeraLastPromotion", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.promotion),
+        ("galeraSiteAdvice", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.site_advice),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -289,6 +290,7 @@ NOTIFICATION_OBJECTS: dict[str, tuple[OID, tuple[str, ...]]] = {
         ("galeraHistoryReset", "galeraClusterStateUUID", "galeraNodeName"),
     ),
     "galeraPromotion": ((*NOTIFICATIONS, 6), ("galeraLastPromotion", "galeraClusterStateUUID", "galeraNodeName")),
+    "galeraSiteSilentChange": ((*NOTIFICATIONS, 7), ("galeraSiteAdvice", "galeraClusterStatus", "galeraNodeName")),
 }
 
 BY_NAME: dict[str, MibObject] = {obj.name: obj for obj in SCALARS}
@@ -408,7 +410,7 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
     if digest is not None and len(digest) == NODE_SET_DIGEST_DIGITS and set(digest) <= set("0123456789abcdef"):
         node_set = NodeSet(digest, tuple(listed.split(",")) if listed else ())
     return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "",
-                      node_set)
+                      node_set, text("galeraSiteAdvice"))
 
 
 def read_members(rows: Mapping[OID, object]) -> tuple[Member, ...]:

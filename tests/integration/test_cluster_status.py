@@ -15,10 +15,11 @@ def test_status_of_a_healthy_cluster(cluster: Sandbox, cli) -> None:
     result = cli("galera-snmp", "status", "-c", str(cluster.node(1).config_path))
     assert result.returncode == 0, result.stdout + result.stderr
     rows = result.stdout.splitlines()
-    assert rows[0].split()[:4] == ["NODE", "STATUS", "SEQNO", "SOURCE"]
+    assert rows[0].split()[:5] == ["SITE", "NODE", "STATUS", "SEQNO", "SOURCE"]
     for node in cluster.nodes:
-        (row,) = [r for r in rows if r.startswith(node.address)]
-        _, status, seqno, source = row.split()[:4]
+        (row,) = [r for r in rows if r.split()[1] == node.address]
+        site, _, status, seqno, source = row.split()[:5]
+        assert site == "segment-0"  # no [cluster] sites: the Galera segment each node reports
         assert (status, source) == ("running", "live") and int(seqno) > 0
         assert "Synced, Primary, ready" in row
     assert not any(row.startswith("!") for row in rows)

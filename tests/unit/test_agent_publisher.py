@@ -246,6 +246,26 @@ def test_changed_notifications_order_and_first_snapshot():
     ]
 
 
+def test_site_advice_is_published_with_the_next_report_and_notified_when_it_comes_and_goes():
+    publisher, snapshots, _ = make()
+    snapshots.next = synced(cluster_status="non-Primary")
+    publisher.refresh()
+    advice = "site east (10.0.0.11) silent for 61 s while 10.0.0.12 wait non-Primary"
+    publisher.site_advice = advice
+    assert drain(publisher) == []  # not before a report carries it
+    publisher.refresh()
+    assert served(publisher, "galeraSiteAdvice") == advice.encode()
+    queued = drain(publisher)
+    assert [oid for oid, _ in queued] == [trap("galeraSiteSilentChange")]
+    assert decode_varbind(queued[0][1][0]) == (4, scalar("galeraSiteAdvice"), advice.encode())
+    publisher.site_advice = advice.replace("61", "66")  # the same silence, longer: no new notification
+    publisher.refresh()
+    assert drain(publisher) == []
+    publisher.site_advice = None
+    publisher.refresh()
+    assert [oid for oid, _ in drain(publisher)] == [trap("galeraSiteSilentChange")]
+
+
 def test_invalid_snapshot_is_flagged_and_ages_with_the_clock():
     publisher, snapshots, clock = make()
     snapshots.next = synced(T0)

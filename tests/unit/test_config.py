@@ -150,6 +150,10 @@ def test_bool_words(tmp_path, value, expected):
         pytest.param("<?xml version='1.0'?>\n<config/>\n", ["not a valid INI"], id="xml"),
         pytest.param("[mysql]\noption_file = a\noption_file = b\n", ["not a valid INI"], id="duplicate-key"),
         pytest.param("[mysql\noption_file = a\n", ["not a valid INI"], id="broken-header"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[cluster]\nsites = db1=east, db2\n", ["[cluster] sites", "'db2'",
+                     "not node=site"], id="site-without-name"),
+        pytest.param("[mysql]\noption_file = c.cnf\n[cluster]\nsites = db1=east, db1=west\n", ["db1 is named twice"],
+                     id="site-twice"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path, text, words):
@@ -339,6 +343,15 @@ def test_init_arbitrators_are_a_list_and_default_to_none(tmp_path):
     assert load_config(conf).init.arbitrators == ("garbd1", "10.0.0.20:4567")
     plain = write(tmp_path / "d.conf", "[mysql]\noption_file = x.cnf\n")
     assert load_config(plain).init.arbitrators == ()
+
+
+def test_cluster_sites_map_nodes_to_sites_and_default_to_none(tmp_path):
+    conf = write(tmp_path / "c.conf", "[mysql]\noption_file = x.cnf\n[cluster]\n"
+                 "sites = db1=east,db2 = east , db3=west\nsilent_after = 30\n")
+    cluster = load_config(conf).cluster
+    assert dict(cluster.sites) == {"db1": "east", "db2": "east", "db3": "west"} and cluster.silent_after == 30
+    plain = write(tmp_path / "d.conf", "[mysql]\noption_file = x.cnf\n")
+    assert dict(load_config(plain).cluster.sites) == {} and load_config(plain).cluster.watch
 
 
 # --- the main config as root -----------------------------------------------------------------

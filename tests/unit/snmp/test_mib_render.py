@@ -64,9 +64,9 @@ NODE_SET = NodeSet("c77f8cedecd9b486", ("10.0.0.11", "10.0.0.12", "10.0.0.13"))
 
 
 def context(health: Health | None = None, valid: bool = True, age: int = 0, node_set: NodeSet | None = NODE_SET,
-            **changes) -> NodeReport:
+            site_advice: str | None = None, **changes) -> NodeReport:
     return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age, "",
-                      node_set)
+                      node_set, site_advice)
 
 
 def served(ctx: NodeReport) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
@@ -153,7 +153,8 @@ def test_render_oids_strictly_increase_and_tables_follow_scalars():
 def test_every_scalar_is_served_for_a_complete_snapshot():
     full = {name: "1" for name in (*COUNTER_NAMES, *GAUGE_NAMES, "wsrep_local_cached_downto")}
     full.update({name: "0.25" for name, _, _ in RATIO_SPECS})
-    values = served(context(wsrep=wsrep(**full), left_history=OTHER_UUID, promotion="make-primary: 10.0.0.11"))
+    values = served(context(wsrep=wsrep(**full), left_history=OTHER_UUID, promotion="make-primary: 10.0.0.11",
+                            site_advice="site east (10.0.0.11) silent for 75 s"))
     missing = [obj.name for obj in SCALARS if scalar(obj.name) not in values]
     assert missing == []
 

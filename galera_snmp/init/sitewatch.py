@@ -1,0 +1,85 @@
+"""The agent's watch over the other nodes, for the silent-site advice (sites.py decides).
+
+Every ``[cluster] watch_interval`` seconds it reads every configured node's agent, as
+``galera-snmp status`` does, and remembers when each last answered and which Galera segment it
+was in: silence is only measured from memory, and a site's segment is only known from the
+time its nodes still answered. Memory starts with the agent, so after a restart a site must
+be silent for ``silent_after`` again before it is named.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from ..config import Config
+from ..snmp.client import Target
+from ..snmp.remote import read_all
+from ..state import NodeReport, NodeState
+from .peers import find_cluster, snmp_targets
+from .sites import configured_sites, segment_of, silent_site, site_of
+
+log = logging.getLogger(__name__)
+
+Reader = Callable[[Sequence[Target]], list[NodeReport | str]]
+
+
+class SiteWatch:
+    def __init__(self, config: Config, read: Reader = read_all, clock: Callable[[], float] = time.monotonic):
+        """ConfigError when the nodes, their SNMP settings or ``[cluster] sites`` are unusable."""
+        cluster = find_cluster(config)
+        self.nodes = cluster.nodes
+        self.targets = snmp_targets(config, cluster)
+        self.configured = configured_sites(config.cluster.sites, cluster.nodes)
+        self.silent_after = config.cluster.silent_after
+        self._read, self._clock = read, clock
+        self._started = clock()
+        self._heard: dict[str, float] = {}
+        self._segments: dict[str, int] = {}
+        self._known = ""
+
+    def poll(self) -> str | None:
+        """Read every node once; the advice line when a whole site is silent (sites.silent_site)."""
+        reports = self._read(self.targets)
+        now = self._clock()
+        answers: dict[str, NodeState | None] = {}
+        for node, report in zip(self.nodes, reports, strict=True):
+            if isinstance(report, str):
+                answers[node] = None
+                continue
+            answers[node] = report.state
+            self._heard[node] = now
+            segment = segment_of(report.state)
+            if segment is not None:
+                self._segments[node] = segment
+        sites = {node: site_of(node, self.configured, self._segments.get(node)) for node in self.nodes}
+        self._log_sites(sites)
+        since = {node: self._heard.get(node, self._started) for node in self.nodes}
+        found = silent_site(sites, answers, since, now, self.silent_after)
+        return found.advice() if found else None
+
+    def _log_sites(self, sites: dict[str, str | None]) -> None:
+        """One line whenever what the watch knows of the sites changes: an operator (and a test)
+        sees that it would name a site that goes dark."""
+        grouped: dict[str, list[str]] = {}
+        for node, site in sites.items():
+            grouped.setdefault(site or "unknown", []).append(node)
+        known = "; ".join(f"{site}: {', '.join(nodes)}" for site, nodes in sorted(grouped.items()))
+        if known != self._known:
+            log.info("sites: %s", known)
+            self._known = known
+
+    def follow(self, publish: Callable[[str | None], None], stop: threading.Event, interval: float) -> None:
+        """Poll until ``stop``, handing every change of the advice to ``publish``."""
+        said: str | None = None
+        while True:
+            advice = self.poll()
+            if (advice is None) != (said is None):
+                log.warning("%s", advice) if advice else log.info("no site is silent any more")
+            if advice != said:
+                publish(advice)
+                said = advice
+            if stop.wait(interval):
+                return

@@ -1,0 +1,92 @@
+"""galera_snmp/init/sitewatch.py: the agent's memory of when each node last answered and in
+which segment, fed by a reader that plays the nodes' answers (no SNMP)."""
+
+from __future__ import annotations
+
+import threading
+from types import MappingProxyType
+
+from support import synced_state
+
+from galera_snmp.config import load_config
+from galera_snmp.init.sitewatch import SiteWatch
+from galera_snmp.state import Health, NodeReport, Status
+from galera_snmp.wsrep import Kind, WsrepValue
+
+NODES = ("10.0.1.1", "10.0.1.2", "10.0.2.1")
+
+
+def report(cluster_status: str, segment: int) -> NodeReport:
+    wsrep = {"wsrep_gmcast_segment": WsrepValue(Kind.GAUGE, str(segment), segment)}
+    state = synced_state(status=Status.NONPRIMARY, cluster_status=cluster_status, wsrep=MappingProxyType(wsrep))
+    return NodeReport(state, Health(False, "non-Primary"), True, 0)
+
+
+class Cluster:
+    """What each node answers now (a string: no answer), and a clock the test moves."""
+
+    def __init__(self) -> None:
+        self.answers: list[NodeReport | str] = [report("Primary", 1), report("Primary", 1), report("Primary", 2)]
+        self.now = 1000.0
+        self.asked = 0
+
+    def read(self, targets):
+        assert [t.host for t in targets] == list(NODES)
+        self.asked += 1
+        return list(self.answers)
+
+
+def watch(tmp_path, cluster: Cluster, extra: str = "", read=None) -> SiteWatch:
+    (tmp_path / "snmp.cred").write_text("[snmp]\nprotocol = 3\nsecname = watcher\nauthpasswd = secret-one\n"
+                                        "privpasswd = secret-two\n")
+    (tmp_path / "snmp.cred").chmod(0o600)
+    conf = tmp_path / "galera-snmp.conf"
+    conf.write_text(f"[mysql]\noption_file = x.cnf\n[init]\nnodes = {', '.join(NODES)}\naddress = {NODES[2]}\n"
+                    f"snmp_credentials = snmp.cred\n[cluster]\nsilent_after = 60\n{extra}")
+    return SiteWatch(load_config(conf), read=read or cluster.read, clock=lambda: cluster.now)
+
+
+def test_a_segment_learnt_while_it_answered_names_the_site_once_it_is_silent_long_enough(tmp_path):
+    cluster = Cluster()
+    sites = watch(tmp_path, cluster)
+    assert sites.poll() is None  # all answer: segments 1 and 2 learnt
+    cluster.answers = ["timeout", "timeout", report("non-Primary", 2)]
+    cluster.now += 5
+    assert sites.poll() is None  # silent since the last answer 5 s ago
+    cluster.now += 60
+    advice = sites.poll()
+    assert advice is not None and advice.startswith("site segment-1 silent for 65 s")
+    assert "--confirm-lost 10.0.1.1,10.0.1.2" in advice
+    cluster.answers[0] = report("non-Primary", 1)  # part of that site is back: not a site gone dark
+    assert sites.poll() is None
+
+
+def test_without_memory_of_their_segment_silent_nodes_are_named_only_by_configured_sites(tmp_path):
+    cluster = Cluster()
+    cluster.answers = ["timeout", "timeout", report("non-Primary", 2)]
+    cluster.now += 120
+    assert watch(tmp_path, cluster).poll() is None  # never heard: no segment, so no site
+    configured = watch(tmp_path, cluster, "sites = 10.0.1.1=east, 10.0.1.2=east, 10.0.2.1=west\n")
+    assert configured.poll() is None  # silence counts from the start of watching
+    cluster.now += 60
+    assert configured.poll().startswith("site east silent for 60 s")
+
+
+def test_follow_publishes_changes_only_and_stops(tmp_path):
+    cluster = Cluster()
+    published: list[str | None] = []
+    stop = threading.Event()
+
+    def publish(advice):
+        published.append(advice)
+        stop.set()
+
+    def read(targets):  # all answer twice (nothing to publish), then site 1 is silent for good
+        answers = cluster.read(targets)
+        if cluster.asked > 2:
+            cluster.now += 100
+            return ["timeout", "timeout", report("non-Primary", 2)]
+        return answers
+
+    watch(tmp_path, cluster, read=read).follow(publish, stop, 0)
+    assert cluster.asked == 3 and len(published) == 1 and published[0].startswith("site segment-1")
