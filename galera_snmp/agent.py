@@ -20,7 +20,7 @@ from collections.abc import Callable
 from .config import Config, ConfigError
 from .init.nodeset import node_set
 from .init.peers import data_nodes
-from .init.sitewatch import SiteWatch
+from .init.peerwatch import PeerWatch
 from .node.probe import Probe
 from .node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
 from .record import replace
@@ -38,6 +38,7 @@ from .snmp.mib import (
     render,
 )
 from .state import NodeReport, NodeSet, NodeState, history_reset
+from .traffic.agentcheck import AgentCheckServer
 from .traffic.httpcheck import HealthServer
 from .traffic.keepalived import TrackFile
 
@@ -99,13 +100,16 @@ class Publisher:
         # nobody drains it (no AgentX master), the oldest give way: the newest say how things are now
         self.notifications: deque[tuple[OID, list[bytes]]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
         self.listeners: list[Callable[[NodeReport], None]] = []
-        self.site_advice: str | None = None  # set by the site watch, published with the next report
+        self.site_advice: str | None = None  # set by the peer watch, published with the next report
+        self.peer_watch: PeerWatch | None = None  # the other nodes, for the writer rule
 
     def refresh(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         """A new report, published unless a snapshot that began later was published meanwhile
         (``snapshot``: the ExitGuard's, else the probe's)."""
         started = self._monotonic()
         report = replace(self.reporter.report(snapshot), node_set=self.node_set(), site_advice=self.site_advice)
+        if self.peer_watch is not None:
+            report = replace(report, writer=self.peer_watch.writer(report))
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
             if self._newest.admit(started):
                 self._refreshed = self._monotonic()
@@ -233,6 +237,9 @@ class Agent:
         self.http: HealthServer | None = None
         if config.http.enabled:
             self.http = HealthServer(config.http, lambda: self.publisher.context)
+        self.agent_check: AgentCheckServer | None = None
+        if config.agentcheck.enabled:
+            self.agent_check = AgentCheckServer(config.agentcheck, config.health, lambda: self.publisher.context)
 
     def run(self) -> int:
         """Serve until stopped (0), or until a thread the outputs depend on dies (1)."""
@@ -245,9 +252,10 @@ class Agent:
         staleness = threading.Thread(target=self._watch_staleness, name="staleness", daemon=True)
         staleness.start()
         workers = (refresher, staleness)
-        self._site_watch()
-        if self.http is not None:
-            self.http.start()
+        self._peer_watch()
+        for server in (self.http, self.agent_check):
+            if server is not None:
+                server.start()
         master = _MasterLog()
         wait = RECONNECT_FIRST
         try:
@@ -276,8 +284,9 @@ class Agent:
             return 0
         finally:
             self.stop.set()
-            if self.http is not None:
-                self.http.stop()
+            for server in (self.http, self.agent_check):
+                if server is not None:
+                    server.stop()
             self.session.close()
             refresher.join(self.config.mysql.connect_timeout + self.config.mysql.read_timeout + 1)
             if not refresher.is_alive():  # else it is stuck in a snapshot; the process is exiting anyway
@@ -295,22 +304,24 @@ class Agent:
 
         return ExitGuard(lambda: self.publisher.context, exited, self.stop)
 
-    def _site_watch(self) -> None:
-        """Start the silent-site watch ([cluster] watch), unless the cluster's nodes or their SNMP
-        settings are unusable: then the rest of the agent serves on, and the log says why."""
+    def _peer_watch(self) -> None:
+        """Start the watch over the other nodes ([cluster] watch: the silent-site advice, the writer),
+        unless the cluster's nodes or their SNMP settings are unusable: then the rest of the agent
+        serves on (no advice, never the writer), and the log says why."""
         if not self.config.cluster.watch:
             return
         try:
-            watch = SiteWatch(self.config)
+            watch = PeerWatch(self.config)
         except ConfigError as err:
-            log.warning("no silent-site watch: %s", err)
+            log.warning("no peer watch (no silent-site advice, not a writer): %s", err)
             return
+        self.publisher.peer_watch = watch
 
         def publish(advice: str | None) -> None:
             self.publisher.site_advice = advice
 
         threading.Thread(target=watch.follow, args=(publish, self.stop, self.config.cluster.watch_interval),
-                         name="site-watch", daemon=True).start()
+                         name="peer-watch", daemon=True).start()
 
     def _watch_staleness(self) -> None:
         period = min(1.0, self.config.agent.refresh_interval)

@@ -86,6 +86,24 @@ class HttpConfig:
     request_timeout: float = 2.0
     max_connections: int = 64
     detailed_reasons: bool = False
+    metrics: bool = False  # /metrics: the report as Prometheus / OpenMetrics metrics (docs/METRICS.md)
+
+
+@record
+class AgentCheckConfig:
+    """HAProxy's agent-check, served by the agent (traffic/agentcheck.py): a port that answers
+    ``up``/``drain``/``down`` with a weight that falls as the receive queue or flow control rises
+    (100 % at rest, ``floor`` % at ``queue_full`` queued write-sets or ``paused_full`` of the time
+    paused). Bounded like the HTTP endpoint."""
+
+    enabled: bool = False
+    address: str = "0.0.0.0"
+    port: int = 9300
+    request_timeout: float = 2.0
+    max_connections: int = 64
+    queue_full: int = 16  # gcs.fc_limit's default: from here on the node sends flow control
+    paused_full: float = 0.25
+    floor: int = 10
 
 
 @record
@@ -130,6 +148,7 @@ class ClusterConfig:
     """
 
     sites: Mapping[str, str] = MappingProxyType({})
+    writers: tuple[str, ...] = ()  # the writer's priority order (traffic/writer.py); default: the node set's order
     silent_after: float = 60.0
     watch_interval: float = 5.0
     watch: bool = True
@@ -147,6 +166,7 @@ class Config:
     http: HttpConfig = HttpConfig()
     init: InitConfig = InitConfig()
     cluster: ClusterConfig = ClusterConfig()
+    agentcheck: AgentCheckConfig = AgentCheckConfig()
 
 
 @record
@@ -176,7 +196,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "recover": "bool",
         "recover_timeout": "seconds",
     },
-    "health": {"donor_serves": "bool", "desync_serves": "bool", "drain_file": "path"},
+    "health": {"donor_serves": "bool", "desync_serves": "bool", "read_only_serves": "bool", "drain_file": "path"},
     "agent": {
         "socket": "path",
         "refresh_interval": "seconds",
@@ -193,6 +213,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "request_timeout": "seconds",
         "max_connections": "connections",
         "detailed_reasons": "bool",
+        "metrics": "bool",
     },
     "init": {
         "nodes": "list",
@@ -211,7 +232,18 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "stop_command": "command",
         "allow_v2c": "bool",
     },
-    "cluster": {"sites": "sites", "silent_after": "seconds", "watch_interval": "seconds", "watch": "bool"},
+    "cluster": {"sites": "sites", "writers": "list", "silent_after": "seconds", "watch_interval": "seconds",
+                "watch": "bool"},
+    "agentcheck": {
+        "enabled": "bool",
+        "address": "str",
+        "port": "port",
+        "request_timeout": "seconds",
+        "max_connections": "connections",
+        "queue_full": "connections",
+        "paused_full": "fraction",
+        "floor": "percent",
+    },
 }
 
 
@@ -239,6 +271,18 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
         if not raw or not all(items):
             raise ConfigError(f"{where}: {raw!r} is not a comma-separated list")
         return items
+    if kind == "fraction":
+        try:
+            fraction = float(raw)
+        except ValueError:
+            raise ConfigError(f"{where}: {raw!r} is not a number") from None
+        if not 0 < fraction <= 1:
+            raise ConfigError(f"{where}: {raw} is outside 0 < fraction <= 1")
+        return fraction
+    if kind == "percent":
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > 100:
+            raise ConfigError(f"{where}: {raw!r} is not a percentage from 0 to 100")
+        return int(raw)
     if kind == "sites":
         return _sites(where, raw)
     if kind == "count":
@@ -299,6 +343,9 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: [mysql] option_file is required (a my.cnf-style file with the credentials)")
     health = dict(values.get("health", {}))
     drain_file = health.pop("drain_file", Config.drain_file)
+    http = values.get("http", {})
+    if http.get("metrics") and not http.get("enabled"):
+        raise ConfigError(f"{path}: [http] metrics = yes needs enabled = yes (the HTTP endpoint serves /metrics)")
     return Config(
         path=path,
         mysql=MysqlConfig(**mysql),  # type: ignore[arg-type]
@@ -310,6 +357,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         http=HttpConfig(**values.get("http", {})),  # type: ignore[arg-type]
         init=InitConfig(**values.get("init", {})),  # type: ignore[arg-type]
         cluster=ClusterConfig(**values.get("cluster", {})),  # type: ignore[arg-type]
+        agentcheck=AgentCheckConfig(**values.get("agentcheck", {})),  # type: ignore[arg-type]
     )
 
 

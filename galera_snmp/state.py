@@ -137,6 +137,9 @@ class NodeState:
     node_name: str | None = None
     cluster_name: str | None = None
     drained: bool = False
+    read_only: bool | None = None  # read_only or super_read_only ON: no writes
+    maint_mode: str | None = None  # pxc_maint_mode (Percona XtraDB Cluster): DISABLED, SHUTDOWN, MAINTENANCE
+    donor_rejects_queries: bool | None = None  # wsrep_sst_donor_rejects_queries
     left_history: str | None = None  # the history this node's Primary replaced unrecorded (node/history.py)
     promotion: str | None = None  # what make-primary last did on this node (node/promotion.py)
     notes: tuple[str, ...] = ()
@@ -255,6 +258,7 @@ class HealthPolicy:
 
     donor_serves: bool = False  # non-blocking SST (mariabackup); rsync/mysqldump block donors
     desync_serves: bool = False
+    read_only_serves: bool = True  # a read_only node serves reads; never the writer (traffic/writer.py)
 
 
 @record
@@ -292,6 +296,7 @@ class NodeReport:
     last_error: str = ""
     node_set: NodeSet | None = None
     site_advice: str | None = None  # a whole site silent while this side waits (init/sites.py)
+    writer: Health | None = None  # whether this node takes the writes (traffic/writer.py); None: no peer watch
 
     def verdict(self) -> Health:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,
@@ -301,6 +306,16 @@ class NodeReport:
         if self.health.healthy is not True:
             return Health(False, self.health.reason)
         return self.health
+
+
+def drain_reason(state: NodeState) -> str | None:
+    """Why the node must take no new clients although it may work (the health rule's last step;
+    HAProxy's agent-check says "drain" for it, keeping the sessions it has), or None."""
+    if state.drained:
+        return "drained by the operator"
+    if state.maint_mode is not None and state.maint_mode.upper() != "DISABLED":
+        return f"pxc_maint_mode is {state.maint_mode}"
+    return None
 
 
 def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
@@ -320,6 +335,8 @@ def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
         return Health(False, "wsrep_ready is OFF")
     if state.desync and not policy.desync_serves:
         return Health(False, "wsrep_desync is ON")
+    if state.local_state == DONOR and state.donor_rejects_queries:
+        return Health(False, "node is a donor with wsrep_sst_donor_rejects_queries ON")
     if state.local_state == DONOR and not (policy.donor_serves or (state.desync and policy.desync_serves)):
         return Health(False, f"node is a donor ({state.local_state_comment or 'state 2'}) and donors do not serve")
     if state.local_state not in (SYNCED, DONOR):
@@ -328,7 +345,10 @@ def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
         return Health(None, "wsrep_reject_queries is not reported")
     if state.reject_queries.upper() != "NONE":
         return Health(False, f"wsrep_reject_queries is {state.reject_queries}")
-    if state.drained:
-        return Health(False, "drained by the operator")
+    if state.read_only and not policy.read_only_serves:
+        return Health(False, "read_only is ON")
+    drained = drain_reason(state)
+    if drained:
+        return Health(False, drained)
     comment = state.local_state_comment or f"state {state.local_state}"
     return Health(True, f"{comment}, Primary, ready")

@@ -34,6 +34,7 @@ from ..state import SYNCED, NodeState, ProcessState, Status
 # What tests and benches may use; everything else here is the sandbox's own business.
 __all__ = [
     "ADMIN_GROUP",
+    "AGENT_CHECK_PORT",
     "COMMUNITY",
     "DEFAULT_DIR",
     "HTTP_PORT",
@@ -66,6 +67,7 @@ SST_PORT_BASE = 4444
 INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
 TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (v2c, community public)
 COMMUNITY = "public"
+AGENT_CHECK_PORT = 9300  # HAProxy's agent-check, on each node's address
 HTTP_PORT = 9200  # the agent's clustercheck-compatible health endpoint, on each node's address
 EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, for the seed's extend lines
 
@@ -280,7 +282,8 @@ class SandboxNode:
             "# wsrep_desync and FLUSH send no wsrep notification: they show within one refresh\n"
             "refresh_interval = 0.5\n\n"
             "[keepalived]\ntrack_file = run/keepalived.track\n\n"
-            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n\n"
+            f"[agentcheck]\nenabled = yes\naddress = {self.address}\nport = {AGENT_CHECK_PORT}\n\n"
+            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\nmetrics = yes\n\n"
             f"[init]\nnodes = {', '.join(_address(i) for i in range(1, self.size + 1))}\naddress = {self.address}\n"
             "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
             "# the sandbox's agents answer SNMPv2c on loopback addresses only\nallow_v2c = yes\n"

@@ -194,6 +194,9 @@ def assemble(observation: Observation, *, recover: bool) -> NodeState:
         node_name=variables.get("wsrep_node_name"),
         cluster_name=variables.get("wsrep_cluster_name"),
         drained=observation.drained,
+        read_only=_read_only(variables),
+        maint_mode=variables.get("pxc_maint_mode"),
+        donor_rejects_queries=_bool(variables.get("wsrep_sst_donor_rejects_queries")),
         promotion=observation.promotion,
         notes=tuple(notes),
         members=reading.members,
@@ -202,3 +205,11 @@ def assemble(observation: Observation, *, recover: bool) -> NodeState:
     if isinstance(observation.history, KnownHistory):
         state = replace(state, left_history=left_history(observation.history, state))
     return state
+
+
+def _read_only(variables: dict[str, str]) -> bool | None:
+    """Whether writes are refused: read_only or super_read_only ON; None when neither is known."""
+    flags = [_bool(variables[name]) for name in ("read_only", "super_read_only") if name in variables]
+    if any(flags):
+        return True
+    return False if flags and None not in flags else None

@@ -46,6 +46,9 @@ VARIABLES = (
     "wsrep_sst_method",
     "wsrep_sst_donor_rejects_queries",
     "wsrep_notify_cmd",  # galera-snmp doctor: is our hook the one mysqld runs?
+    "read_only",
+    "super_read_only",  # MySQL and Percona only
+    "pxc_maint_mode",  # Percona XtraDB Cluster only
 )
 # Last, because it needs a SELECT grant and fails on a non-Primary node; the SHOWs still count.
 _MEMBERS = (

@@ -176,6 +176,10 @@ def _node_objects() -> list[MibObject]:
         ("galeraLeftHistory", s.OCTET_STRING, "DisplayString", lambda c: c.state.left_history),
         ("galeraLastPromotion", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.state.promotion),
         ("galeraSiteAdvice", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.site_advice),
+        ("galeraReadOnly", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.read_only)),
+        ("galeraMaintMode", s.OCTET_STRING, "DisplayString", lambda c: c.state.maint_mode),
+        ("galeraWriter", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.writer.healthy if c.writer else None)),
+        ("galeraDonorRejectsQueries", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.donor_rejects_queries)),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -401,6 +405,9 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         drained=truth("galeraDrained") is True,
         left_history=left if (left := text("galeraLeftHistory")) and is_uuid(left) else None,
         promotion=text("galeraLastPromotion"),
+        read_only=truth("galeraReadOnly"),
+        maint_mode=text("galeraMaintMode"),
+        donor_rejects_queries=truth("galeraDonorRejectsQueries"),
         members=members,
         wsrep=MappingProxyType(wsrep),
     )
@@ -410,7 +417,12 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
     if digest is not None and len(digest) == NODE_SET_DIGEST_DIGITS and set(digest) <= set("0123456789abcdef"):
         node_set = NodeSet(digest, tuple(listed.split(",")) if listed else ())
     return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "",
-                      node_set, text("galeraSiteAdvice"))
+                      node_set, text("galeraSiteAdvice"), writer_of(truth("galeraWriter")))
+
+
+def writer_of(flag: bool | None) -> Health | None:
+    """galeraWriter read back: the verdict without its reason (the agent's HTTP /writer gives that)."""
+    return None if flag is None else Health(flag, "the writer" if flag else "not the writer")
 
 
 def read_members(rows: Mapping[OID, object]) -> tuple[Member, ...]:
@@ -433,3 +445,8 @@ _WSREP_BY_OBJECT = {_camel(name): name for name in (*COUNTER_NAMES, *GAUGE_NAMES
     _camel(name): name for name, _, _ in RATIO_SPECS
 }
 _RATIO_SCALE = {name: scale for name, scale, _ in RATIO_SPECS}
+
+
+def wsrep_object_names() -> dict[str, str]:
+    """The objects that carry one wsrep status value (scaled if a float): object name -> wsrep name."""
+    return dict(_WSREP_BY_OBJECT)

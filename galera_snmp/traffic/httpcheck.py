@@ -16,16 +16,10 @@ are accepted.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import logging
 import re
-import selectors
-import socket
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from http import HTTPStatus
@@ -35,14 +29,15 @@ from urllib.parse import urlsplit
 from ..config import HttpConfig
 from ..record import record
 from ..state import DONOR, NodeReport, ProcessState, history_reset
+from .tcpserver import BoundedServer
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from ..metrics import ReportCollector
 
 log = logging.getLogger(__name__)
 
 HEAD_LIMIT = 8192  # bytes of request line and headers; HAProxy's check sends about 20
-RECV_SIZE = 4096
-ACCEPT_BATCH = 64  # connections accepted per loop turn: a connect flood cannot starve clients already connected
-ACCEPT_PAUSE = 0.1  # seconds without accepting when accept() fails and there is no connection to give up
-WARN_EVERY = 60.0  # seconds: a flood must not flood the log too
 METHODS = ("GET", "HEAD", "OPTIONS")  # OPTIONS: HAProxy's default httpchk request
 
 # The health rule's reasons (state.assess_health) by how they begin, and what is served for each
@@ -58,6 +53,8 @@ SHORT_REASONS: tuple[tuple[str, str], ...] = (
     ("local state ", "not Synced"),
     ("wsrep_reject_queries is ", "wsrep_reject_queries is set"),
     ("drained by the operator", "drained by the operator"),
+    ("read_only is ON", "read_only is ON"),
+    ("pxc_maint_mode is ", "pxc_maint_mode is set"),
 )
 UNCLASSIFIED = "not ready (galera-check health on the node tells why)"
 
@@ -95,11 +92,29 @@ def describe(report: NodeReport | None, detailed: bool = False) -> tuple[int, st
         "cluster_size": state.cluster_size,
         "seqno": state.position.seqno,
         "drained": state.drained,
+        "read_only": state.read_only,
+        "maint_mode": state.maint_mode,
+        "donor_rejects_queries": state.donor_rejects_queries,
+        "writer": None if report.writer is None else report.writer.healthy,
         "history_reset": history_reset(state) is not None,  # docs/INIT.md, "A history reset"
         "data_valid": report.valid,
         "data_age": report.age,
     }
     return (200 if verdict.healthy else 503), line, document
+
+
+WRITER_PATH = "/writer"
+
+
+def describe_writer(report: NodeReport | None) -> tuple[int, str, dict[str, object]]:
+    """/writer: 200 on the one writer (traffic/writer.py), 503 elsewhere and when not known."""
+    if report is None or report.writer is None:
+        reason = "no report yet" if report is None else "the writer is not known (no peer watch)"
+        return 503, f"not the writer: {reason}", {"writer": False, "reason": reason}
+    verdict = report.writer
+    who = f"Galera node {report.state.node_name}" if report.state.node_name else "Galera node"
+    line = f"{who} is the writer" if verdict.healthy else f"{who} is not the writer: {verdict.reason}"
+    return (200 if verdict.healthy else 503), line, {"writer": bool(verdict.healthy), "reason": verdict.reason}
 
 
 # --- the request -------------------------------------------------------------------------------
@@ -171,7 +186,10 @@ def answer(request: Request, report: NodeReport | None, detailed: bool) -> bytes
     """The response to a well-formed request, from the report at hand."""
     if request.method not in METHODS:
         return error_response(501, f"this endpoint answers {', '.join(METHODS)}")
-    code, line, document = describe(report, detailed)
+    if urlsplit(request.target).path.rstrip("/") == WRITER_PATH:
+        code, line, document = describe_writer(report)
+    else:
+        code, line, document = describe(report, detailed)
     if request.wants_json:
         body, kind = (json.dumps(document) + "\n").encode(), "application/json"
     else:
@@ -179,196 +197,51 @@ def answer(request: Request, report: NodeReport | None, detailed: bool) -> bytes
     return response(code, kind, body, with_body=request.method != "HEAD")
 
 
+METRICS_PATH = "/metrics"
+
+
+def metrics_answer(request: Request, collector: ReportCollector) -> bytes:
+    """/metrics ([http] metrics): the current report as Prometheus text or OpenMetrics, as the
+    scraper's Accept header asks; 503 before the first report. Formats the report the agent holds:
+    a scrape never reaches mysqld."""
+    if request.method not in METHODS:
+        return error_response(501, f"this endpoint answers {', '.join(METHODS)}")
+    if collector.current() is None:
+        return response(503, "text/plain; charset=utf-8", b"Galera node metrics are not known yet\r\n",
+                        with_body=request.method != "HEAD")
+    from ..metrics import exposition
+
+    body, kind = exposition(collector, request.headers.get("accept", ""))
+    return response(200, kind, body, with_body=request.method != "HEAD")
+
+
 # --- the server --------------------------------------------------------------------------------
 
 
-class _Connection:
-    """One client: what it sent so far, the answer still to send, and when it must be gone."""
-
-    __slots__ = ("deadline", "inbox", "outbox", "sock")
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self.inbox = bytearray()
-        self.outbox: bytes | None = None  # None: still reading; b"": answered, waiting for the client to close
-
-
-class HealthServer:
-    """The endpoint on one thread. Binds at construction (a taken port fails the agent's start),
-    serves from start() until stop()."""
+class HealthServer(BoundedServer):
+    """The endpoint on one thread (tcpserver.BoundedServer): binds at construction (a taken port
+    fails the agent's start), serves from start() until stop()."""
 
     def __init__(self, config: HttpConfig, current: Callable[[], NodeReport | None]) -> None:
         self.config = config
         self.current = current
-        family = socket.AF_INET6 if ":" in config.address else socket.AF_INET
-        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        self.metrics: ReportCollector | None = None
+        if config.metrics:  # imported only here: an agent without /metrics never loads the client library
+            from ..metrics import ReportCollector
+
+            self.metrics = ReportCollector(current, config.detailed_reasons, short_reason)
+        super().__init__("HTTP health endpoint", self.reply, address=config.address, port=config.port,
+                         max_connections=config.max_connections, timeout=config.request_timeout, limit=HEAD_LIMIT)
+
+    def reply(self, received: bytes, waited: bool) -> bytes | None:
+        """The response once the head is complete (or too long); None while more may come."""
+        end = END_OF_HEAD.search(received)
+        if end is None and len(received) <= HEAD_LIMIT:
+            return None
         try:
-            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._listener.bind((config.address, config.port))
-            self._listener.listen(socket.SOMAXCONN)
-        except OSError:
-            self._listener.close()
-            raise
-        self._listener.setblocking(False)
-        self.server_address = self._listener.getsockname()
-        self._waker, self._wakee = socket.socketpair()  # stop() wakes the loop through it
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._listener, selectors.EVENT_READ)
-        self._selector.register(self._wakee, selectors.EVENT_READ)
-        # in accept order, which is deadline order: the oldest is first to expire and first to give way
-        self._connections: OrderedDict[socket.socket, _Connection] = OrderedDict()
-        self._accept_paused_until: float | None = None
-        self._warned_at: float | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> threading.Thread:
-        self._thread = threading.Thread(target=self.serve, name="http", daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def stop(self) -> None:
-        """Stop serving, close every client connection at once (never waits for a client) and free the port."""
-        self._stopping.set()
-        if self._thread is None:
-            self._close_all()
-            return
-        with contextlib.suppress(OSError):  # already stopped: the waker is closed
-            self._waker.send(b"\0")
-        self._thread.join()
-
-    def serve(self) -> None:
-        """The loop. Clients already connected are served before new ones are accepted, so a check
-        whose request has arrived is answered before a connect flood can make it give way."""
-        try:
-            while not self._stopping.is_set():
-                accept = False
-                for key, mask in self._selector.select(self._timeout()):
-                    if key.fileobj is self._listener:
-                        accept = True
-                    elif key.data is not None:
-                        try:
-                            self._serve_client(key.data, mask)
-                        except Exception:
-                            log.exception("HTTP health endpoint: failed to serve a client")
-                            self._close(key.data)
-                if accept:
-                    self._accept()
-                self._on_time(time.monotonic())
-        finally:
-            self._close_all()
-
-    def _timeout(self) -> float | None:
-        """Until the oldest connection's deadline or until accepting resumes; None: nothing is due."""
-        due = [next(iter(self._connections.values())).deadline] if self._connections else []
-        if self._accept_paused_until is not None:
-            due.append(self._accept_paused_until)
-        return max(0.0, min(due) - time.monotonic()) if due else None
-
-    def _accept(self) -> None:
-        for _ in range(min(ACCEPT_BATCH, self.config.max_connections)):  # never evict what this turn took
-            try:
-                sock, _ = self._listener.accept()
-            except BlockingIOError:
-                return
-            except ConnectionError:  # the client gave up while queued
-                continue
-            except OSError as err:
-                # out of file descriptors or memory: the connection stays queued. Give up the oldest
-                # connection to free a descriptor, or stop accepting for a moment, rather than spin.
-                self._warn(f"cannot accept a connection: {err.strerror}")
-                if self._connections:
-                    self._close(next(iter(self._connections.values())))
-                else:
-                    self._selector.unregister(self._listener)
-                    self._accept_paused_until = time.monotonic() + ACCEPT_PAUSE
-                return
-            if len(self._connections) >= self.config.max_connections:
-                self._warn(f"max_connections ({self.config.max_connections}) reached: closing the oldest connections")
-                self._close(next(iter(self._connections.values())))
-            sock.setblocking(False)
-            conn = _Connection(sock, time.monotonic() + self.config.request_timeout)
-            self._connections[sock] = conn
-            self._selector.register(sock, selectors.EVENT_READ, conn)
-
-    def _serve_client(self, conn: _Connection, mask: int) -> None:
-        if mask & selectors.EVENT_WRITE:
-            self._send(conn)
-            return
-        try:
-            data = conn.sock.recv(RECV_SIZE)
-        except BlockingIOError:
-            return
-        except OSError:  # reset by the client: it is gone
-            data = b""
-        if not data:
-            self._close(conn)
-        elif conn.outbox is None:
-            self._receive(conn, data)
-        # else answered: what the client still sends is dropped until it closes or its deadline
-
-    def _receive(self, conn: _Connection, data: bytes) -> None:
-        searched = max(0, len(conn.inbox) - 3)  # the blank line may straddle two reads
-        conn.inbox += data
-        end = END_OF_HEAD.search(conn.inbox, searched)
-        if end is None and len(conn.inbox) <= HEAD_LIMIT:
-            return
-        try:
-            request = parse_request(bytes(conn.inbox if end is None else conn.inbox[: end.start()]))
+            request = parse_request(received if end is None else received[: end.start()])
         except BadRequest as err:
-            conn.outbox = error_response(400, str(err))
-        else:
-            conn.outbox = answer(request, self.current(), self.config.detailed_reasons)
-        self._send(conn)
-
-    def _send(self, conn: _Connection) -> None:
-        assert conn.outbox is not None
-        try:
-            sent = conn.sock.send(conn.outbox)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self._close(conn)
-            return
-        conn.outbox = conn.outbox[sent:]
-        if conn.outbox:
-            self._selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
-            return
-        # Half-close and wait for the client's close: closing with its unread bytes pending would
-        # send a reset, which can destroy the answer before the client has read it.
-        try:
-            conn.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            self._close(conn)
-            return
-        self._selector.modify(conn.sock, selectors.EVENT_READ, conn)
-
-    def _on_time(self, now: float) -> None:
-        """Close the connections past their deadline, and accept again after a pause."""
-        while self._connections:
-            oldest = next(iter(self._connections.values()))
-            if oldest.deadline > now:
-                break
-            self._close(oldest)
-        if self._accept_paused_until is not None and now >= self._accept_paused_until:
-            self._selector.register(self._listener, selectors.EVENT_READ)
-            self._accept_paused_until = None
-
-    def _close(self, conn: _Connection) -> None:
-        if self._connections.pop(conn.sock, None) is not None:
-            self._selector.unregister(conn.sock)
-            conn.sock.close()
-
-    def _close_all(self) -> None:
-        for conn in list(self._connections.values()):
-            self._close(conn)
-        self._selector.close()
-        for sock in (self._listener, self._waker, self._wakee):
-            sock.close()
-
-    def _warn(self, what: str) -> None:
-        now = time.monotonic()
-        if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
-            self._warned_at = now
-            log.warning("HTTP health endpoint: %s (said at most once a minute)", what)
+            return error_response(400, str(err))
+        if self.metrics is not None and urlsplit(request.target).path == METRICS_PATH:
+            return metrics_answer(request, self.metrics)
+        return answer(request, self.current(), self.config.detailed_reasons)

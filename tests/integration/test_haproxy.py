@@ -3,22 +3,18 @@ HTTP health endpoint with the shipped contrib/haproxy config."""
 
 from __future__ import annotations
 
-import csv
-import io
 import signal
-import socket
 import statistics
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import free_tcp_port, http_get, stop_process, tool
-from vrrp import substitute
+from proxy import Haproxy
+from support import http_get
 
 from galera_snmp.config import load_config
-from galera_snmp.dev.sandbox import HTTP_PORT, Sandbox, SandboxError, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import HTTP_PORT, Sandbox, SandboxNode, wait_for
 from galera_snmp.traffic.drain import drain, undrain
 
 pytestmark = pytest.mark.integration
@@ -26,69 +22,9 @@ pytestmark = pytest.mark.integration
 SHIPPED = Path(__file__).resolve().parents[2] / "contrib" / "haproxy" / "haproxy.cfg"
 
 
-class Haproxy:
-    def __init__(self, workdir: Path, cluster: Sandbox) -> None:
-        binary = tool("haproxy", "haproxy")
-        self.port = free_tcp_port()
-        self.stats = workdir / "haproxy.sock"
-        replacements = {
-            r"^    log /dev/log local0\n": "",  # no syslog socket in a test
-            r"^global\n": f"global\n    stats socket {self.stats} level admin\n",
-            r"bind 0\.0\.0\.0:3307": f"bind 127.0.0.1:{self.port}",
-            r"balance leastconn": "balance roundrobin",  # spreads the test's short connections evenly
-        }
-        for node in cluster.nodes:
-            replacements[rf"server {node.name} 192\.0\.2\.{10 + node.index}:3306"] = (
-                f"server {node.name} {node.address}:3306"
-            )
-        config = workdir / "haproxy.cfg"
-        config.write_text(substitute(SHIPPED.read_text(), replacements))
-        check = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True, check=False)
-        assert check.returncode == 0, check.stdout + check.stderr
-        self.log = workdir / "haproxy.log"
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=out, stderr=out)
-
-    def servers(self) -> dict[str, dict[str, str]]:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.settimeout(2)
-            sock.connect(str(self.stats))
-            sock.sendall(b"show stat\n")
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk
-        rows = csv.DictReader(io.StringIO(data.decode().lstrip("# ")))
-        return {row["svname"]: row for row in rows if row["svname"] not in ("FRONTEND", "BACKEND")}
-
-    def status(self) -> dict[str, str]:
-        try:
-            return {name: row["status"] for name, row in self.servers().items()}
-        except OSError:
-            return {}
-
-    def wait_status(self, want: dict[str, str], timeout: float = 15) -> None:
-        try:
-            wait_for(lambda: all(self.status().get(k) == v for k, v in want.items()), timeout,
-                     f"haproxy to see {want}", interval=0.1)
-        except SandboxError as err:  # what haproxy sees at the deadline, not when the wait began
-            raise SandboxError(f"{err} (now {self.status()}; log {self.log})") from None
-
-    def connect_many(self, count: int) -> dict[str, int]:
-        """Open ``count`` new client connections (each reads the server greeting); new sessions per node."""
-        before = {name: int(row["stot"]) for name, row in self.servers().items()}
-        for _ in range(count):
-            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as client:
-                assert client.recv(1024), "no MySQL greeting through haproxy"
-        after = {name: int(row["stot"]) for name, row in self.servers().items()}
-        return {name: after[name] - before[name] for name in after}
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
 @pytest.fixture
 def haproxy(cluster: Sandbox, tmp_path: Path) -> Iterator[Haproxy]:
-    proxy = Haproxy(tmp_path, cluster)
+    proxy = Haproxy(tmp_path, cluster, SHIPPED, {r"balance leastconn": "balance roundrobin"})
     try:
         proxy.wait_status({node.name: "UP" for node in cluster.nodes})
         yield proxy

@@ -36,8 +36,9 @@ def test_a_site_silent_long_enough_while_the_other_waits_is_named_with_the_comma
     found = silent_site(SITES, east_dark(), dict.fromkeys(EAST, 100.0), now=190.0, silent_after=60)
     assert found == SilentSite("east", EAST, 90.0, WEST)
     advice = found.advice()
-    assert advice == ("site east silent for 90 s. If it is lost, not cut off: galera-snmp make-primary --confirm-lost "
-                      "10.0.1.1,10.0.1.2,10.0.1.3 (--dry-run first) on a node that waits non-Primary: 10.0.2.1, 10.0.2.2")
+    assert advice == ("site east silent for 90 s. If it is lost, not cut off: galera-snmp make-primary "
+                      "--confirm-lost 10.0.1.1,10.0.1.2,10.0.1.3 (--dry-run first) on a node that waits non-Primary: "
+                      "10.0.2.1, 10.0.2.2")
 
 
 def test_not_yet_silent_long_enough():

@@ -154,7 +154,7 @@ def test_every_scalar_is_served_for_a_complete_snapshot():
     full = {name: "1" for name in (*COUNTER_NAMES, *GAUGE_NAMES, "wsrep_local_cached_downto")}
     full.update({name: "0.25" for name, _, _ in RATIO_SPECS})
     values = served(context(wsrep=wsrep(**full), left_history=OTHER_UUID, promotion="make-primary: 10.0.0.11",
-                            site_advice="site east (10.0.0.11) silent for 75 s"))
+                            site_advice="site east (10.0.0.11) silent for 75 s", maint_mode="DISABLED"))
     missing = [obj.name for obj in SCALARS if scalar(obj.name) not in values]
     assert missing == []
 

@@ -128,6 +128,8 @@ REASONS = {
     "reject-unreported": ({"reject_queries": None}, "wsrep status incomplete"),
     "incomplete": ({"ready": None}, "wsrep status incomplete"),
     "drained": ({"drained": True}, "drained by the operator"),
+    "maintenance": ({"maint_mode": "MAINTENANCE"}, "pxc_maint_mode is set"),
+    "donor-rejects": ({**DONOR, "donor_rejects_queries": True}, "donor, and donors do not serve"),
     "stopped": (STOPPED, "mysqld not running"),
     "hung": (HUNG, "mysqld not answering"),
     "access-denied": (DENIED, "mysqld not answering"),
@@ -152,6 +154,32 @@ def test_short_forms_that_depend_on_the_policy_or_the_age_of_the_data():
         judged(synced_state(**DONOR), policy=HealthPolicy(donor_serves=True)), "Donor/Desynced, Primary, ready"
     )
     assert_short(judged(synced_state(), valid=False), "no current data")  # a failed snapshot keeps the last state
+
+
+def test_read_only_serves_unless_the_policy_says_no_and_shows_in_the_json():
+    state = synced_state(read_only=True)
+    assert judged(state).verdict().healthy
+    assert describe(judged(state))[2]["read_only"] is True
+    assert_short(judged(state, policy=HealthPolicy(read_only_serves=False)), "read_only is ON")
+
+
+def test_a_donor_that_rejects_queries_never_serves_whatever_the_policy():
+    state = synced_state(**DONOR, donor_rejects_queries=True)
+    assert judged(state, policy=HealthPolicy(donor_serves=True)).verdict() == Health(
+        False, "node is a donor with wsrep_sst_donor_rejects_queries ON")
+
+
+def test_writer_path_answers_the_writer_verdict(serve):
+    server, current = serve()
+    assert ask(server, "/writer")[0] == 503  # no peer watch: not known
+    current["report"] = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(True, "the writer"))
+    code, _, body = ask(server, "/writer")
+    assert code == 200 and body.strip() == "Galera node node1 is the writer"
+    current["report"] = NodeReport(synced_state(), Health(True, "ok"), True, 0,
+                                   writer=Health(False, "10.0.0.11 is the writer"))
+    code, _, body = ask(server, "/writer")
+    assert code == 503 and "10.0.0.11 is the writer" in body
+    assert ask(server, "/")[0] == 200  # the health answer is unchanged
 
 
 def test_the_short_form_never_carries_mysqld_text():

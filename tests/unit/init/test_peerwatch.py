@@ -1,4 +1,4 @@
-"""galera_snmp/init/sitewatch.py: the agent's memory of when each node last answered and in
+"""galera_snmp/init/peerwatch.py: the agent's memory of when each node last answered and in
 which segment, fed by a reader that plays the nodes' answers (no SNMP)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from types import MappingProxyType
 from support import synced_state
 
 from galera_snmp.config import load_config
-from galera_snmp.init.sitewatch import SiteWatch
+from galera_snmp.init.peerwatch import PeerWatch
 from galera_snmp.state import Health, NodeReport, Status
 from galera_snmp.wsrep import Kind, WsrepValue
 
@@ -36,14 +36,14 @@ class Cluster:
         return list(self.answers)
 
 
-def watch(tmp_path, cluster: Cluster, extra: str = "", read=None) -> SiteWatch:
+def watch(tmp_path, cluster: Cluster, extra: str = "", read=None) -> PeerWatch:
     (tmp_path / "snmp.cred").write_text("[snmp]\nprotocol = 3\nsecname = watcher\nauthpasswd = secret-one\n"
                                         "privpasswd = secret-two\n")
     (tmp_path / "snmp.cred").chmod(0o600)
     conf = tmp_path / "galera-snmp.conf"
     conf.write_text(f"[mysql]\noption_file = x.cnf\n[init]\nnodes = {', '.join(NODES)}\naddress = {NODES[2]}\n"
                     f"snmp_credentials = snmp.cred\n[cluster]\nsilent_after = 60\n{extra}")
-    return SiteWatch(load_config(conf), read=read or cluster.read, clock=lambda: cluster.now)
+    return PeerWatch(load_config(conf), read=read or cluster.read, clock=lambda: cluster.now)
 
 
 def test_a_segment_learnt_while_it_answered_names_the_site_once_it_is_silent_long_enough(tmp_path):

@@ -1,10 +1,12 @@
-"""The agent's watch over the other nodes, for the silent-site advice (sites.py decides).
+"""The agent's watch over the other nodes: for the silent-site advice (sites.py decides) and
+for the writer (traffic/writer.py decides).
 
 Every ``[cluster] watch_interval`` seconds it reads every configured node's agent, as
-``galera-snmp status`` does, and remembers when each last answered and which Galera segment it
-was in: silence is only measured from memory, and a site's segment is only known from the
-time its nodes still answered. Memory starts with the agent, so after a restart a site must
-be silent for ``silent_after`` again before it is named.
+``galera-snmp status`` does, keeps the answers for the writer rule (for at most a few intervals:
+older ones count as no answer), and remembers when each node last answered and which Galera
+segment it was in: silence is only measured from memory, and a site's segment is only known
+from the time its nodes still answered. Memory starts with the agent, so after a restart a site
+must be silent for ``silent_after`` again before it is named.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..snmp.client import Target
 from ..snmp.remote import read_all
-from ..state import NodeReport, NodeState
+from ..state import Health, NodeReport, NodeState
+from ..traffic.writer import writer
+from .nodeset import node_set, normalise
 from .peers import find_cluster, snmp_targets
 from .sites import configured_sites, segment_of, silent_site, site_of
 
@@ -26,24 +30,41 @@ log = logging.getLogger(__name__)
 Reader = Callable[[Sequence[Target]], list[NodeReport | str]]
 
 
-class SiteWatch:
+STALE_INTERVALS = 3  # watch intervals after which the last answers no longer count
+
+
+class PeerWatch:
     def __init__(self, config: Config, read: Reader = read_all, clock: Callable[[], float] = time.monotonic):
-        """ConfigError when the nodes, their SNMP settings or ``[cluster] sites`` are unusable."""
+        """ConfigError when the nodes, their SNMP settings, ``[cluster] sites`` or ``writers`` are unusable."""
         cluster = find_cluster(config)
         self.nodes = cluster.nodes
+        self.me = cluster.nodes[cluster.me]
         self.targets = snmp_targets(config, cluster)
         self.configured = configured_sites(config.cluster.sites, cluster.nodes)
+        self.order = writers_order(config.cluster.writers, cluster.nodes)
         self.silent_after = config.cluster.silent_after
+        self.fresh_for = STALE_INTERVALS * config.cluster.watch_interval + 2 * config.init.snmp_timeout
         self._read, self._clock = read, clock
         self._started = clock()
         self._heard: dict[str, float] = {}
         self._segments: dict[str, int] = {}
         self._known = ""
+        self._latest: tuple[float, dict[str, NodeReport | str]] = (self._started, {})
+
+    def peers(self) -> dict[str, NodeReport | str]:
+        """The last answers, unless they are too old to tell anything now."""
+        read_at, reports = self._latest
+        return reports if self._clock() - read_at <= self.fresh_for else {}
+
+    def writer(self, mine: NodeReport) -> Health:
+        """Whether this node is the writer now (traffic/writer.py), from its own report and the peers'."""
+        return writer(self.me, self.order, mine, self.peers())
 
     def poll(self) -> str | None:
         """Read every node once; the advice line when a whole site is silent (sites.silent_site)."""
         reports = self._read(self.targets)
         now = self._clock()
+        self._latest = (now, dict(zip(self.nodes, reports, strict=True)))
         answers: dict[str, NodeState | None] = {}
         for node, report in zip(self.nodes, reports, strict=True):
             if isinstance(report, str):
@@ -83,3 +104,15 @@ class SiteWatch:
                 said = advice
             if stop.wait(interval):
                 return
+
+
+def writers_order(writers: tuple[str, ...], nodes: tuple[str, ...]) -> tuple[str, ...]:
+    """``[cluster] writers`` normalised (every one a configured node), else the node set's order:
+    the same on every node however each lists its nodes."""
+    if not writers:
+        return node_set(nodes).nodes
+    order = tuple(normalise(node) for node in writers)
+    strangers = [node for node in order if node not in nodes]
+    if strangers or len(set(order)) != len(order):
+        raise ConfigError(f"[cluster] writers must name configured nodes once each: {', '.join(writers)}")
+    return order

@@ -1,0 +1,113 @@
+"""HAProxy's agent-check, answered from the agent's current report (no MySQL round trip).
+
+HAProxy connects to the agent port, may send a line (``agent-send``), and reads one line of
+words. Only the agent can undo what it said, so every answer states both the operating state
+(``up``, or ``down``, then a reason after `` #``) and the administrative state (``ready`` or
+``drain``):
+
+- healthy: ``up ready N%``, the weight falling from 100 % at rest to ``floor`` % as the receive
+  queue nears ``queue_full`` write-sets or flow control pauses the node ``paused_full`` of the
+  time (whichever is worse) — a node that lags gets fewer new clients before it slows the cluster;
+- drained (``galera-snmp drain``, ``pxc_maint_mode``) but otherwise healthy: ``up drain``:
+  the sessions it has stay, no new ones come;
+- anything else: ``ready down #<reason>``.
+
+``agent-send "writer\n"`` asks the writer question instead (traffic/writer.py): ``up ready 100%``
+on the writer, ``ready down #<reason>`` elsewhere. Without a line the health answer comes after
+``LINE_WAIT`` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..config import AgentCheckConfig
+from ..record import replace
+from ..state import HealthPolicy, NodeReport, NodeState, assess_health, drain_reason
+from .tcpserver import BoundedServer
+
+LINE_WAIT = 0.1  # seconds for HAProxy's agent-send line, sent at once on connect when configured
+LINE_LIMIT = 64
+REASON_LIMIT = 200  # the stats page shows it; HAProxy reads one line
+
+
+def weight(recv_queue: int | None, paused_share: float | None, config: AgentCheckConfig) -> int:
+    """The weight in percent for a healthy node: 100 at rest, ``floor`` at full load."""
+    load = max(min(1.0, (recv_queue or 0) / config.queue_full), min(1.0, (paused_share or 0.0) / config.paused_full))
+    return round(100 - (100 - config.floor) * load)
+
+
+def paused_share(before: NodeState | None, after: NodeState) -> float | None:
+    """The share of the time between two snapshots that flow control paused replication
+    (wsrep_flow_control_paused_ns is a counter; the server's own average runs since FLUSH STATUS)."""
+    if before is None or after.taken_at <= before.taken_at:
+        return None
+    first, last = (s.wsrep.get("wsrep_flow_control_paused_ns") for s in (before, after))
+    if first is None or last is None or not isinstance(first.value, int) or not isinstance(last.value, int):
+        return None
+    if last.value < first.value:  # FLUSH STATUS or a restart in between
+        return None
+    return min(1.0, (last.value - first.value) / 1e9 / (after.taken_at - before.taken_at))
+
+
+def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentCheckConfig,
+                 share: float | None = None) -> str:
+    """The answer to a plain agent-check (module docstring)."""
+    if report is None:
+        return _down("no report yet")
+    verdict = report.verdict()
+    if verdict.healthy:
+        queue = report.state.wsrep.get("wsrep_local_recv_queue")
+        depth = queue.value if queue is not None and isinstance(queue.value, int) else None
+        return f"up ready {weight(depth, share, config)}%\n"
+    if report.valid is True and drain_reason(report.state):
+        undrained = replace(report.state, drained=False, maint_mode=None)
+        if assess_health(undrained, policy).healthy:
+            return "up drain\n"
+    return _down(verdict.reason)
+
+
+def writer_reply(report: NodeReport | None) -> str:
+    """The answer to ``writer``: up on the one writer only."""
+    if report is None or report.writer is None:
+        return _down("the writer is not known (no peer watch: see the agent's log)")
+    return "up ready 100%\n" if report.writer.healthy else _down(report.writer.reason)
+
+
+def _down(reason: str) -> str:
+    words = " ".join(reason.replace("#", " ").split())[:REASON_LIMIT]
+    return f"ready down #{words}\n"
+
+
+class AgentCheckServer(BoundedServer):
+    """The agent-check port on one thread, bounded like the HTTP endpoint (tcpserver.py)."""
+
+    def __init__(self, config: AgentCheckConfig, policy: HealthPolicy,
+                 current: Callable[[], NodeReport | None]) -> None:
+        self.config = config
+        self.policy = policy
+        self.current = current
+        self._seen: tuple[NodeState | None, NodeState | None] = (None, None)  # the last two snapshots seen
+        super().__init__("HAProxy agent-check", self.reply, address=config.address, port=config.port,
+                         max_connections=config.max_connections, timeout=config.request_timeout, limit=LINE_LIMIT,
+                         answer_after=LINE_WAIT)
+
+    def reply(self, received: bytes, waited: bool) -> bytes | None:
+        """The answer once a line arrived (or none came in time)."""
+        if b"\n" not in received and not waited:
+            return None
+        question = received.split(b"\n", 1)[0].strip().lower()
+        report = self.current()
+        if question == b"writer":
+            return writer_reply(report).encode()
+        return health_reply(report, self.policy, self.config, self._share(report)).encode()
+
+    def _share(self, report: NodeReport | None) -> float | None:
+        """Flow control's share between the last two snapshots this port has seen."""
+        if report is None:
+            return None
+        before, latest = self._seen
+        if latest is None or report.state.taken_at > latest.taken_at:
+            before, latest = latest, report.state
+            self._seen = (before, latest)
+        return paused_share(before, latest)

@@ -1,0 +1,122 @@
+"""galera_snmp/traffic/agentcheck.py: HAProxy's agent-check answers, and the port that serves them."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from types import MappingProxyType
+
+import pytest
+from support import free_tcp_port, synced_state
+
+from galera_snmp.config import AgentCheckConfig
+from galera_snmp.state import Health, HealthPolicy, NodeReport, NodeState, assess_health
+from galera_snmp.traffic.agentcheck import AgentCheckServer, health_reply, paused_share, weight, writer_reply
+from galera_snmp.wsrep import Kind, WsrepValue
+
+CURVE = AgentCheckConfig()  # 100 % at rest, 10 % from 16 queued write-sets or 25 % of the time paused
+POLICY = HealthPolicy()
+
+
+def wsrep(**values: int) -> MappingProxyType:
+    return MappingProxyType({name: WsrepValue(Kind.GAUGE, str(v), v) for name, v in values.items()})
+
+
+def judged(valid: bool = True, **changes) -> NodeReport:
+    state = synced_state(read_only=False, **changes)
+    return NodeReport(state, assess_health(state, POLICY), valid, 0)
+
+
+def test_the_weight_falls_with_the_receive_queue_or_flow_control_whichever_is_worse():
+    assert weight(0, 0.0, CURVE) == 100 and weight(None, None, CURVE) == 100
+    assert weight(8, 0.0, CURVE) == 55 and weight(0, 0.125, CURVE) == 55
+    assert weight(16, 0.0, CURVE) == 10 and weight(500, 1.0, CURVE) == 10  # never below the floor
+    assert weight(4, 0.125, CURVE) == 55
+    steep = AgentCheckConfig(queue_full=4, floor=0)
+    assert weight(2, None, steep) == 50 and weight(4, None, steep) == 0
+
+
+def test_healthy_up_with_its_weight_drained_up_drain_else_down_with_the_reason():
+    assert health_reply(judged(wsrep=wsrep(wsrep_local_recv_queue=8)), POLICY, CURVE) == "up ready 55%\n"
+    assert health_reply(judged(), POLICY, CURVE, share=0.25) == "up ready 10%\n"
+    assert health_reply(judged(drained=True), POLICY, CURVE) == "up drain\n"
+    assert health_reply(judged(maint_mode="MAINTENANCE"), POLICY, CURVE) == "up drain\n"
+    # drained and desynced: down, and ready so that a drain said before does not outlive the node's return
+    assert health_reply(judged(drained=True, desync=True), POLICY, CURVE) == "ready down #wsrep_desync is ON\n"
+    assert health_reply(judged(drained=True, valid=False), POLICY, CURVE).startswith("ready down #no current data")
+    assert health_reply(None, POLICY, CURVE) == "ready down #no report yet\n"
+
+
+def test_a_reason_stays_one_line_without_a_second_description():
+    report = NodeReport(synced_state(), Health(False, "broken #1\r\nline two"), True, 0)
+    assert health_reply(report, POLICY, CURVE) == "ready down #broken 1 line two\n"
+
+
+def test_writer_answers_up_on_the_writer_only():
+    assert writer_reply(judged()).startswith("ready down #the writer is not known")
+    writer = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(True, "the writer"))
+    assert writer_reply(writer) == "up ready 100%\n"
+    other = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(False, "10.0.0.11 is the writer"))
+    assert writer_reply(other) == "ready down #10.0.0.11 is the writer\n"
+
+
+def at(taken_at: float, paused_ns: int) -> NodeState:
+    values = {"wsrep_flow_control_paused_ns": WsrepValue(Kind.COUNTER, str(paused_ns), paused_ns)}
+    return synced_state(taken_at=taken_at, wsrep=MappingProxyType(values))
+
+
+def test_the_paused_share_comes_from_the_counter_between_two_snapshots():
+    assert paused_share(at(100.0, 0), at(102.0, 500_000_000)) == 0.25
+    assert paused_share(None, at(102.0, 0)) is None
+    assert paused_share(at(102.0, 0), at(102.0, 10)) is None  # the same snapshot
+    assert paused_share(at(100.0, 900), at(102.0, 10)) is None  # FLUSH STATUS in between
+
+
+@pytest.fixture
+def port() -> Iterator[Callable[..., tuple[AgentCheckServer, dict]]]:
+    servers: list[AgentCheckServer] = []
+
+    def start(report: NodeReport | None, **settings: object):
+        current = {"report": report}
+        config = AgentCheckConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), **settings)  # type: ignore[arg-type]
+        server = AgentCheckServer(config, POLICY, lambda: current["report"])
+        servers.append(server)
+        server.start()
+        return server, current
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def talk(server: AgentCheckServer, send: bytes = b"") -> bytes:
+    with socket.create_connection(server.server_address[:2], timeout=5) as sock:
+        if send:
+            sock.sendall(send)
+        chunks = []
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_port_answers_haproxys_plain_check_and_agent_send_writer(port):
+    writer = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(False, "10.0.0.11 is the writer"))
+    server, current = port(writer)
+    assert talk(server) == b"up ready 100%\n"  # nothing sent: the health answer after a short wait
+    assert talk(server, b"writer\n") == b"ready down #10.0.0.11 is the writer\n"
+    assert talk(server, b"anything else\n") == b"up ready 100%\n"
+    current["report"] = judged(drained=True)
+    assert talk(server) == b"up drain\n"
+
+
+def test_an_endless_line_is_answered_not_kept(port):
+    server, _ = port(judged())
+    assert talk(server, b"x" * 10_000) == b"up ready 100%\n"
+
+
+def test_the_weight_follows_flow_control_between_the_snapshots_the_port_saw(port):
+    server, current = port(None)
+    current["report"] = NodeReport(at(100.0, 0), Health(True, "ok"), True, 0)
+    assert talk(server) == b"up ready 100%\n"
+    current["report"] = NodeReport(at(102.0, 1_000_000_000), Health(True, "ok"), True, 0)  # paused half the time
+    assert talk(server) == b"up ready 10%\n"
