@@ -21,6 +21,7 @@ from .config import Config, ConfigError
 from .init.nodeset import node_set
 from .init.peers import data_nodes
 from .init.peerwatch import PeerWatch
+from .node.derived import Window
 from .node.probe import Probe
 from .node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
 from .record import replace
@@ -102,6 +103,7 @@ class Publisher:
         self.listeners: list[Callable[[NodeReport], None]] = []
         self.site_advice: str | None = None  # set by the peer watch, published with the next report
         self.peer_watch: PeerWatch | None = None  # the other nodes, for the writer rule
+        self.window = Window()  # the published snapshots of the last minute (queue averages, write rate)
 
     def refresh(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         """A new report, published unless a snapshot that began later was published meanwhile
@@ -113,6 +115,7 @@ class Publisher:
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
             if self._newest.admit(started):
                 self._refreshed = self._monotonic()
+                report = replace(report, window=self.window.add(report.state))
                 self._announce(report)
         return report
 

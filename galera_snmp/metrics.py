@@ -67,6 +67,12 @@ TRUTH_TYPES = ("GaleraTriState", "TruthValue")
 # Objects measured in a unit: (unit, factor from the MIB's number to the base unit).
 UNITS: dict[str, tuple[str, float]] = {
     "galeraDataAge": ("seconds", 1.0),
+    **{f"galeraEvsReplLatency{part}": ("seconds", 1e-6) for part in ("Min", "Avg", "Max", "Stddev")},
+    "galeraGcacheSize": ("bytes", 1.0),
+    "galeraGcacheSeconds": ("seconds", 1.0),
+    "galeraWindowSeconds": ("seconds", 1.0),
+    **{name: ("", 1e-3) for name in ("galeraRecvQueueWindowAvg", "galeraSendQueueWindowAvg",
+                                     "galeraWriteSetsPerSecond")},  # served in thousandths
 }
 # Text objects that are not labels of galera_node_info: the reasons label their own verdicts,
 # the seqno's text repeats galera_seqno, and the last error may quote mysqld's error text.
@@ -190,7 +196,7 @@ def _scalar_family(obj: MibObject, value: object, report: NodeReport, reason: st
     if number is None:
         return None
     unit, factor = UNITS.get(obj.name, ("", 1.0))
-    if unit:
+    if unit and not name.endswith(f"_{unit}"):
         name = f"{name}_{unit}"
     family = GaugeMetricFamily(name, doc, unit=unit)
     family.add_metric([], number * factor)

@@ -140,6 +140,7 @@ class NodeState:
     read_only: bool | None = None  # read_only or super_read_only ON: no writes
     maint_mode: str | None = None  # pxc_maint_mode (Percona XtraDB Cluster): DISABLED, SHUTDOWN, MAINTENANCE
     donor_rejects_queries: bool | None = None  # wsrep_sst_donor_rejects_queries
+    gcache_size: int | None = None  # bytes: gcache.size of wsrep_provider_options
     left_history: str | None = None  # the history this node's Primary replaced unrecorded (node/history.py)
     promotion: str | None = None  # what make-primary last did on this node (node/promotion.py)
     notes: tuple[str, ...] = ()
@@ -284,6 +285,17 @@ class NodeSet:
 
 
 @record
+class WindowStats:
+    """What the agent's own window of snapshots says (node/derived.py)."""
+
+    seconds: float  # the span the samples cover
+    recv_queue_avg: float | None
+    send_queue_avg: float | None
+    write_sets_per_second: float | None
+    gcache_seconds: float | None  # the write-sets the gcache holds, at that rate
+
+
+@record
 class NodeReport:
     """A node as a consumer sees it: the snapshot, the health verdict, and whether the data is
     current (``valid``) and how old (``age``, seconds) — from the probe, or from a peer's agent —
@@ -297,6 +309,7 @@ class NodeReport:
     node_set: NodeSet | None = None
     site_advice: str | None = None  # a whole site silent while this side waits (init/sites.py)
     writer: Health | None = None  # whether this node takes the writes (traffic/writer.py); None: no peer watch
+    window: WindowStats | None = None  # the agent's window (node/derived.py); None: a one-shot report
 
     def verdict(self) -> Health:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,

@@ -15,7 +15,7 @@ from support import free_tcp_port, stop_process, synced_state, tool, wsrep_value
 
 from galera_snmp.metrics import ReportCollector, exposition
 from galera_snmp.snmp.mib import COUNTER_NAMES, GAUGE_NAMES, RATIO_SPECS
-from galera_snmp.state import Health, Member, NodeReport
+from galera_snmp.state import Health, Member, NodeReport, WindowStats
 
 CLUSTER = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 MEMBERS = tuple(
@@ -24,12 +24,15 @@ MEMBERS = tuple(
 # every wsrep value GALERA-MIB carries, each with its own number
 RAW = {name: str(i) for i, name in enumerate((*COUNTER_NAMES, *GAUGE_NAMES), 1)}
 RAW |= {name: f"0.{i:02d}5" for i, (name, _, _) in enumerate(RATIO_SPECS, 1)}
-RAW |= {"wsrep_local_cached_downto": "5", "wsrep_flow_control_paused_ns": "2500000000"}
+RAW |= {"wsrep_local_cached_downto": "5", "wsrep_flow_control_paused_ns": "2500000000", "wsrep_last_committed": "40",
+        "wsrep_evs_repl_latency": "0.000178/0.000391/0.00061/0.0001/5", "wsrep_provider_name": "Galera",
+        "wsrep_provider_version": "26.4.16(r7dce5149)"}
+WINDOW = WindowStats(60.0, 0.5, 0.25, 12.5, 2.8)
 
 
 def full_report(**changes: object) -> NodeReport:
-    state = synced_state(wsrep=wsrep_values(**RAW), members=MEMBERS, **changes)
-    return NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3)
+    state = synced_state(wsrep=wsrep_values(**RAW), members=MEMBERS, gcache_size=128 << 20, **changes)
+    return NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3, window=WINDOW)
 
 
 def scrape(report: NodeReport, accept: str = "") -> str:

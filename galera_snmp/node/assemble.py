@@ -23,6 +23,7 @@ from ..state import (
     derive_status,
 )
 from ..wsrep import WsrepValue, classify, parse_int
+from .derived import gcache_size
 from .galerafiles import GraState
 from .history import KnownHistory, left_history
 
@@ -197,6 +198,7 @@ def assemble(observation: Observation, *, recover: bool) -> NodeState:
         read_only=_read_only(variables),
         maint_mode=variables.get("pxc_maint_mode"),
         donor_rejects_queries=_bool(variables.get("wsrep_sst_donor_rejects_queries")),
+        gcache_size=gcache_size(variables.get("wsrep_provider_options")),
         promotion=observation.promotion,
         notes=tuple(notes),
         members=reading.members,

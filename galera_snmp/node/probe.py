@@ -49,6 +49,7 @@ VARIABLES = (
     "read_only",
     "super_read_only",  # MySQL and Percona only
     "pxc_maint_mode",  # Percona XtraDB Cluster only
+    "wsrep_provider_options",  # gcache.size
 )
 # Last, because it needs a SELECT grant and fails on a non-Primary node; the SHOWs still count.
 _MEMBERS = (

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from ..node.derived import evs_latency, gcache_write_sets
 from ..record import record, replace
 from ..state import (
     NODE_SET_DIGEST_DIGITS,
@@ -48,6 +49,7 @@ COUNTERS = (*OBJECTS, 3)
 GAUGES = (*OBJECTS, 4)
 RATIOS = (*OBJECTS, 5)
 MEMBER_ENTRY = (*OBJECTS, 6, 1)
+DERIVED = (*OBJECTS, 7)
 
 Value = int | str | None
 
@@ -270,7 +272,43 @@ def _wsrep_objects() -> list[MibObject]:
     return objects
 
 
-SCALARS: tuple[MibObject, ...] = (*_node_objects(), *_agent_objects(), *_wsrep_objects())
+def _scaled(value: float | None, scale: int) -> Value:
+    return None if value is None or value < 0 else round(value * scale)
+
+
+def _derived_objects() -> list[MibObject]:
+    """galeraDerived: node/derived.py's values (EVS latency in microseconds, averages in thousandths)."""
+
+    def latency(field: str, scale: int = 10**6) -> Callable[[NodeReport], Value]:
+        return lambda c: _scaled(getattr(found, field), scale) if (found := evs_latency(c.state)) else None
+
+    def window(field: str, scale: int) -> Callable[[NodeReport], Value]:
+        return lambda c: _scaled(getattr(c.window, field), scale) if c.window else None
+
+    def text(name: str) -> Callable[[NodeReport], Value]:
+        return lambda c: item.raw if (item := c.state.wsrep.get(name)) is not None else None
+
+    s, g = Syntax, "Gauge32"
+    spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
+        ("galeraEvsReplLatencyMin", s.GAUGE32, g, latency("minimum")),
+        ("galeraEvsReplLatencyAvg", s.GAUGE32, g, latency("average")),
+        ("galeraEvsReplLatencyMax", s.GAUGE32, g, latency("maximum")),
+        ("galeraEvsReplLatencyStddev", s.GAUGE32, g, latency("stddev")),
+        ("galeraEvsReplLatencySamples", s.GAUGE32, g, latency("samples", 1)),
+        ("galeraProviderName", s.OCTET_STRING, "DisplayString", text("wsrep_provider_name")),
+        ("galeraProviderVersion", s.OCTET_STRING, "DisplayString", text("wsrep_provider_version")),
+        ("galeraGcacheSize", s.COUNTER64, "GaleraGauge64", lambda c: c.state.gcache_size),
+        ("galeraGcacheWriteSets", s.GAUGE32, g, lambda c: gcache_write_sets(c.state)),
+        ("galeraGcacheSeconds", s.GAUGE32, g, window("gcache_seconds", 1)),
+        ("galeraWindowSeconds", s.GAUGE32, g, window("seconds", 1)),
+        ("galeraRecvQueueWindowAvg", s.GAUGE32, "GaleraThousandths", window("recv_queue_avg", 1000)),
+        ("galeraSendQueueWindowAvg", s.GAUGE32, "GaleraThousandths", window("send_queue_avg", 1000)),
+        ("galeraWriteSetsPerSecond", s.GAUGE32, "GaleraThousandths", window("write_sets_per_second", 1000)),
+    ]
+    return [MibObject(name, (*DERIVED, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
+
+
+SCALARS: tuple[MibObject, ...] = (*_node_objects(), *_agent_objects(), *_wsrep_objects(), *_derived_objects())
 
 # galeraMemberEntry columns (galeraMemberIndex, column 1, is the not-accessible index).
 MEMBER_COLUMNS = (

@@ -353,7 +353,8 @@ JSON_KEYS = {
     "taken_at", "status", "reason", "seqno", "seqno_source", "state_uuid", "safe_to_bootstrap", "gvwstate_present",
     "sst_in_progress", "process", "pid", "mysql_failure", "local_state", "local_state_comment", "cluster_status",
     "cluster_size", "cluster_state_uuid", "cluster_conf_id", "ready", "connected", "desync", "reject_queries",
-    "node_name", "cluster_name", "drained", "read_only", "maint_mode", "donor_rejects_queries", "left_history",
+    "node_name", "cluster_name", "drained", "read_only", "maint_mode", "donor_rejects_queries", "gcache_size",
+    "left_history",
     "promotion", "notes", "members", "wsrep",
 }
 

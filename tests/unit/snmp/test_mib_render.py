@@ -24,7 +24,17 @@ from galera_snmp.snmp.mib import (
     render,
 )
 from galera_snmp.snmp.types import Syntax
-from galera_snmp.state import Health, Member, NodeReport, NodeSet, NodeState, Position, SeqnoSource, Status
+from galera_snmp.state import (
+    Health,
+    Member,
+    NodeReport,
+    NodeSet,
+    NodeState,
+    Position,
+    SeqnoSource,
+    Status,
+    WindowStats,
+)
 from galera_snmp.wsrep import Kind, WsrepValue, classify
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -63,10 +73,10 @@ def node_state(**changes) -> NodeState:
 NODE_SET = NodeSet("c77f8cedecd9b486", ("10.0.0.11", "10.0.0.12", "10.0.0.13"))
 
 
-def context(health: Health | None = None, valid: bool = True, age: int = 0, node_set: NodeSet | None = NODE_SET,
-            site_advice: str | None = None, **changes) -> NodeReport:
+def context(health: Health | None = None, valid: bool = True, age: int = 0, node_set: NodeSet | None = NODE_SET, *,
+            site_advice: str | None = None, window: WindowStats | None = None, **changes) -> NodeReport:
     return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age, "",
-                      node_set, site_advice)
+                      node_set, site_advice, window=window)
 
 
 def served(ctx: NodeReport) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
@@ -153,10 +163,30 @@ def test_render_oids_strictly_increase_and_tables_follow_scalars():
 def test_every_scalar_is_served_for_a_complete_snapshot():
     full = {name: "1" for name in (*COUNTER_NAMES, *GAUGE_NAMES, "wsrep_local_cached_downto")}
     full.update({name: "0.25" for name, _, _ in RATIO_SPECS})
+    full.update(wsrep_last_committed="40", wsrep_evs_repl_latency="0.000178/0.000391/0.00061/0.0001/5",
+                wsrep_provider_name="Galera", wsrep_provider_version="26.4.16(r7dce5149)")
+    window = WindowStats(60.0, 0.5, 0.25, 12.5, 3.2)
     values = served(context(wsrep=wsrep(**full), left_history=OTHER_UUID, promotion="make-primary: 10.0.0.11",
-                            site_advice="site east (10.0.0.11) silent for 75 s", maint_mode="DISABLED"))
+                            site_advice="site east (10.0.0.11) silent for 75 s", maint_mode="DISABLED",
+                            gcache_size=128 << 20, window=window))
     missing = [obj.name for obj in SCALARS if scalar(obj.name) not in values]
     assert missing == []
+
+
+def test_derived_values_are_served_in_their_units():
+    values = served(context(wsrep=wsrep(wsrep_evs_repl_latency="0.000178/0.000391/0.00061/0.0001/5",
+                                        wsrep_last_committed="40", wsrep_local_cached_downto="11"),
+                            gcache_size=128 << 20, window=WindowStats(42.0, 1.5, None, 2.5, 12.0)))
+    assert values[scalar("galeraEvsReplLatencyAvg")] == (Syntax.GAUGE32, 391)  # microseconds
+    assert values[scalar("galeraEvsReplLatencySamples")] == (Syntax.GAUGE32, 5)
+    assert values[scalar("galeraGcacheSize")] == (Syntax.COUNTER64, 128 << 20)
+    assert values[scalar("galeraGcacheWriteSets")] == (Syntax.GAUGE32, 30)
+    assert values[scalar("galeraRecvQueueWindowAvg")] == (Syntax.GAUGE32, 1500)
+    assert values[scalar("galeraWriteSetsPerSecond")] == (Syntax.GAUGE32, 2500)
+    assert scalar("galeraSendQueueWindowAvg") not in values  # not known: not instantiated
+    bare = served(context())
+    assert not any(scalar(name) in bare for name in ("galeraWindowSeconds", "galeraGcacheSize",
+                                                     "galeraEvsReplLatencyMin"))
 
 
 def test_the_left_history_is_served_only_when_there_is_one():
