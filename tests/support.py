@@ -13,7 +13,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
@@ -188,3 +188,21 @@ class FileWatch:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def check_servers(make: Callable[..., object], default: object = None) -> Iterator[Callable[..., tuple]]:
+    """For a fixture: ``start(report=default, **settings)`` builds a check server with ``make(current,
+    port, **settings)`` on a free port of 127.0.0.1, answering from a report the test swaps in
+    ``current["report"]``, and starts it; every server is stopped afterwards."""
+    servers: list = []
+
+    def start(report: object = default, **settings: object) -> tuple:
+        current = {"report": report}
+        server = make(lambda: current["report"], free_tcp_port(), **settings)
+        servers.append(server)
+        server.start()
+        return server, current
+
+    yield start
+    for server in servers:
+        server.stop()

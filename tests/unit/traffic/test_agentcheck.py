@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from types import MappingProxyType
 
 import pytest
-from support import free_tcp_port, synced_state
+from support import check_servers, synced_state
 
 from galera_snmp.config import AgentCheckConfig
 from galera_snmp.state import Health, HealthPolicy, NodeReport, NodeState, assess_health
@@ -74,19 +74,11 @@ def test_the_paused_share_comes_from_the_counter_between_two_snapshots():
 
 @pytest.fixture
 def port() -> Iterator[Callable[..., tuple[AgentCheckServer, dict]]]:
-    servers: list[AgentCheckServer] = []
+    def make(current, port, **settings):
+        config = AgentCheckConfig(enabled=True, address="127.0.0.1", port=port, **settings)
+        return AgentCheckServer(config, POLICY, current)
 
-    def start(report: NodeReport | None, **settings: object):
-        current = {"report": report}
-        config = AgentCheckConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), **settings)  # type: ignore[arg-type]
-        server = AgentCheckServer(config, POLICY, lambda: current["report"])
-        servers.append(server)
-        server.start()
-        return server, current
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from check_servers(make)
 
 
 def talk(server: AgentCheckServer, send: bytes = b"") -> bytes:

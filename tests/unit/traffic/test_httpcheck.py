@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from support import free_tcp_port, http_get, synced_state
+from support import check_servers, free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import ConfigError, HttpConfig, load_config
 from galera_snmp.state import Health, HealthPolicy, MysqlFailure, NodeReport, NodeState, ProcessState, assess_health
@@ -207,19 +207,11 @@ HEALTHY = judged(synced_state())
 @pytest.fixture
 def serve() -> Iterator[Callable[..., tuple[HealthServer, dict[str, NodeReport | None]]]]:
     """Start endpoints on free ports with a fake report provider; stop them all afterwards."""
-    servers: list[HealthServer] = []
 
-    def start(report: NodeReport | None = HEALTHY, **settings: object):
-        current: dict[str, NodeReport | None] = {"report": report}
-        config = HttpConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), **settings)  # type: ignore[arg-type]
-        server = HealthServer(config, lambda: current["report"])
-        servers.append(server)
-        server.start()
-        return server, current
+    def make(current, port, **settings):
+        return HealthServer(HttpConfig(enabled=True, address="127.0.0.1", port=port, **settings), current)
 
-    yield start
-    for server in servers:
-        server.stop()
+    yield from check_servers(make, HEALTHY)
 
 
 def ask(server: HealthServer, path: str = "/", method: str = "GET") -> tuple[int, str | None, str]:
