@@ -93,6 +93,7 @@ def test_killing_the_writer_moves_the_writes_to_the_next_node(cluster: Sandbox, 
     wait_for(lambda: next_writer() == "node2", 30, "the writes to move to node2", interval=0.05)
     print(f"kill -9 of the writer to the first write on the next: {time.monotonic() - started:.2f} s")
     assert {write_through(split, port) for _ in range(6)} == {"node2"}
+    wait_for(lambda: split.status(READERS).get("node1", "").startswith("DOWN"), 15, "the readers to lose node1")
 
 
 def weight(proxy: Haproxy, name: str) -> int:
