@@ -1,4 +1,5 @@
-"""A VRRP lab for the keepalived tests: network namespaces on a bridge, keepalived in each.
+"""A VRRP lab for the keepalived tests: network namespaces on a bridge (the dev sandbox's
+``netns.Network``), keepalived in each.
 
 Addresses exist only inside the namespaces; everything is removed on exit, and leftovers of
 an interrupted run are removed on entry.
@@ -15,17 +16,13 @@ from pathlib import Path
 
 from support import stop_process, tool
 
+from galera_snmp.dev.netns import Network, ip
 from galera_snmp.dev.sandbox import SandboxError, SandboxNode, wait_for
 
 CONTRIB = Path(__file__).resolve().parents[1] / "contrib" / "keepalived"
 NOTIFY_SCRIPT = CONTRIB / "galera-keepalived-notify"
 SUBNET = "10.213.0"
 VIP = f"{SUBNET}.100"
-BRIDGE = "gsvrrp0"
-
-
-def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
 
 
 def keepalived_binary() -> str:
@@ -86,45 +83,22 @@ class VrrpLab:
     def __init__(self, workdir: Path, size: int) -> None:
         self.workdir = workdir
         self.size = size
+        self.network = Network("gsvrrp", SUBNET, size)
         self.processes: dict[int, subprocess.Popen] = {}
 
     def namespace(self, index: int) -> str:
-        return f"gsvrrp{index}"
+        return self.network.namespace(index)
 
     def __enter__(self) -> VrrpLab:
-        self._remove()
-        try:
-            self._build()
-        except BaseException:
-            self._remove()  # nothing half-built is left behind
-            raise
+        self.network.__enter__()
         return self
 
-    def _build(self) -> None:
-        ip("link", "add", BRIDGE, "type", "bridge")
-        # multicast snooping would hold back VRRP adverts until a querier shows up
-        ip("link", "set", BRIDGE, "type", "bridge", "mcast_snooping", "0")
-        ip("link", "set", BRIDGE, "up")
-        for i in range(1, self.size + 1):
-            ns = self.namespace(i)
-            ip("netns", "add", ns)
-            ip("link", "add", f"{ns}h", "type", "veth", "peer", "name", "eth0", "netns", ns)
-            ip("link", "set", f"{ns}h", "master", BRIDGE, "up")
-            ip("-n", ns, "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0")
-            ip("-n", ns, "link", "set", "eth0", "up")
-            ip("-n", ns, "link", "set", "lo", "up")
-
     def __exit__(self, *exc: object) -> None:
-        for index in list(self.processes):
-            self.stop(index)
-        self._remove()
-
-    def _remove(self) -> None:
-        for i in range(1, 10):
-            ip("link", "del", f"{self.namespace(i)}h", check=False)  # not left to the namespace's lazy cleanup
-            ip("netns", "del", self.namespace(i), check=False)
-        ip("link", "del", BRIDGE, check=False)
-        wait_for(lambda: "gsvrrp" not in ip("-o", "link").stdout, 10, "the lab's links to be gone")
+        try:
+            for index in list(self.processes):
+                self.stop(index)
+        finally:
+            self.network.remove()
 
     def start(self, index: int, config: str) -> None:
         conf = self.workdir / f"keepalived{index}.conf"
@@ -135,7 +109,7 @@ class VrrpLab:
         run.mkdir(exist_ok=True)
         log = open(self.workdir / f"keepalived{index}.log", "ab")  # noqa: SIM115 - kept by the process
         self.processes[index] = subprocess.Popen(
-            ["ip", "netns", "exec", self.namespace(index), keepalived_binary(), "-n", "-l", "-D", "-P",
+            [*self.network.enter(index), keepalived_binary(), "-n", "-l", "-D", "-P",
              "-f", str(conf), "-p", str(run / "keepalived.pid"), "-r", str(run / "vrrp.pid"),
              "-c", str(run / "checkers.pid")],
             stdout=log, stderr=subprocess.STDOUT,

@@ -4,6 +4,11 @@ Node i listens on 127.0.0.(10+i) with the standard ports (3306, 4567, 4568) and 
 the ``mysql`` user, and keeps everything in ``DIR/node<i>/``: ``my.cnf``, ``data/``, ``log/``,
 the option file with the monitoring credentials and our ``galera-snmp.conf``. The sandbox reads
 its nodes through the same probe every other component uses.
+
+With ``hosts=True`` every node is a host of its own instead: network namespace ``gshost<i>`` with
+the address 10.214.0.<i> on the bridge ``gshost0`` (``netns.py``), its mariadbd, snmpd and agent
+running inside it; this machine reads the hosts as a monitoring station would, from 10.214.0.254
+on the bridge. ``faults.py`` breaks the links between them. ``down`` removes the namespaces.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from ..record import record
 from ..snmp.client import Client, SnmpError, Target
 from ..snmp.mib import BY_NAME
 from ..state import SYNCED, NodeState, ProcessState, Status
+from .netns import NetnsError, Network
 
 # What tests and benches may use; everything else here is the sandbox's own business.
 __all__ = [
@@ -37,6 +43,9 @@ __all__ = [
     "AGENT_CHECK_PORT",
     "COMMUNITY",
     "DEFAULT_DIR",
+    "HOSTS_DIR",
+    "HOSTS_PREFIX",
+    "HOSTS_SUBNET",
     "HTTP_PORT",
     "INSTALL_HINT",
     "MAX_NODES",
@@ -47,11 +56,17 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "SandboxNode",
+    "hosts_network",
     "program",
     "wait_for",
 ]
 
 DEFAULT_DIR = Path("/var/tmp/galera-snmp-sandbox")
+HOSTS_DIR = Path("/var/tmp/galera-snmp-hosts")  # the hosts topology's default folder
+HOSTS_PREFIX = "gshost"  # namespaces gshost1.., bridge gshost0
+HOSTS_SUBNET = "10.214.0"
+HOSTS_STATION = 254  # this machine's address on the hosts' bridge: the monitoring station
+TOPOLOGY_FILE = "topology"  # in the sandbox folder: "hosts" for the hosts topology
 MAX_NODES = 9
 MONITOR_USER = "galera_snmp"
 ADMIN_USER = "sandbox_admin"
@@ -171,9 +186,14 @@ def _listening(address: str, port: int) -> bool:
         return probe.connect_ex((address, port)) == 0
 
 
-def _address(index: int) -> str:
-    """Sandbox node ``index`` (from 1) listens on its own loopback address."""
-    return f"127.0.0.{10 + index}"
+def _address(index: int, hosts: bool = False) -> str:
+    """Sandbox node ``index`` (from 1) listens on its own loopback address, or its host's."""
+    return f"{HOSTS_SUBNET}.{index}" if hosts else f"127.0.0.{10 + index}"
+
+
+def hosts_network(size: int) -> Network:
+    """The hosts topology's network of ``size`` hosts."""
+    return Network(HOSTS_PREFIX, HOSTS_SUBNET, size, station=HOSTS_STATION)
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
@@ -191,6 +211,7 @@ class SandboxNode:
     index: int
     size: int
     segment: int = 0  # gmcast.segment: nodes of one segment are one site
+    hosts: bool = False  # a host of its own (network namespace) rather than a loopback address
 
     @property
     def name(self) -> str:
@@ -198,7 +219,11 @@ class SandboxNode:
 
     @property
     def address(self) -> str:
-        return _address(self.index)
+        return _address(self.index, self.hosts)
+
+    def enter(self) -> list[str]:
+        """The command prefix that runs a program on this node's host ([] on loopback)."""
+        return hosts_network(self.size).enter(self.index) if self.hosts else []
 
     @property
     def dir(self) -> Path:
@@ -261,7 +286,7 @@ class SandboxNode:
         return Target(self.address, 161, COMMUNITY, timeout, retries)
 
     def cluster_address(self) -> str:
-        peers = ",".join(_address(i) for i in range(1, self.size + 1))
+        peers = ",".join(_address(i, self.hosts) for i in range(1, self.size + 1))
         return f"gcomm://{peers}"
 
     def write_files(self, monitor_password: str, admin_password: str) -> None:
@@ -284,7 +309,8 @@ class SandboxNode:
             "[keepalived]\ntrack_file = run/keepalived.track\n\n"
             f"[agentcheck]\nenabled = yes\naddress = {self.address}\nport = {AGENT_CHECK_PORT}\n\n"
             f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\nmetrics = yes\n\n"
-            f"[init]\nnodes = {', '.join(_address(i) for i in range(1, self.size + 1))}\naddress = {self.address}\n"
+            f"[init]\nnodes = {', '.join(_address(i, self.hosts) for i in range(1, self.size + 1))}\n"
+            f"address = {self.address}\n"
             "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
             "# the sandbox's agents answer SNMPv2c on loopback addresses only\nallow_v2c = yes\n"
             f"join_command = {self._start_command()} --wsrep_start_position={{position}}\n"
@@ -333,6 +359,9 @@ wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")
     def _snmpd_conf(self) -> str:
         check = program("galera-check")
         extra = f"includeFile {self.snmpd_extra_conf}\n" if self.snmpd_extra_conf.exists() else ""
+        # on hosts: readable by the other hosts and the station, notifications to the station
+        sources = f"{HOSTS_SUBNET}.0/24" if self.hosts else "127.0.0.0/8"
+        sink = f"{HOSTS_SUBNET}.{HOSTS_STATION}:1162" if self.hosts else TRAP_SINK
         return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox)
 agentAddress udp:{self.address}:161
 master agentx
@@ -341,8 +370,8 @@ agentXPerms 0600 0700
 view galeraView included .1.3.6.1.4.1.32473
 view galeraView included .1.3.6.1.2.1.1
 view galeraView included {EXTEND_MIB}
-rocommunity {COMMUNITY} 127.0.0.0/8 -V galeraView
-trap2sink {TRAP_SINK} {COMMUNITY}
+rocommunity {COMMUNITY} {sources} -V galeraView
+trap2sink {sink} {COMMUNITY}
 # the seed project's way, for nodes that still read it
 extend galeraStatus {check} -c {self.config_path} status
 extend galeraSeqno {check} -c {self.config_path} seqno
@@ -352,13 +381,14 @@ extend galeraSeqno {check} -c {self.config_path} seqno
         """snmpd (AgentX master) on the node's address, then our agent; both detached."""
         self.snmpd_conf.write_text(self._snmpd_conf())
         self.snmpd.start(
-            [_binary("snmpd"), "-f", "-Lf", str(self.dir / "log" / "snmpd.log"), "-C", "-c", str(self.snmpd_conf),
-             "-p", str(self.snmpd.pid_file)],
+            [*self.enter(), _binary("snmpd"), "-f", "-Lf", str(self.dir / "log" / "snmpd.log"), "-C",
+             "-c", str(self.snmpd_conf), "-p", str(self.snmpd.pid_file)],
             self.dir / "log" / "snmpd.out",
             env={"SNMP_PERSISTENT_DIR": str(self.dir / "snmp"), "MIBS": ""},
         )
         self.agent.start(
-            [program("galera-snmp-agent"), "-c", str(self.config_path), "--pid-file", str(self.agent.pid_file)],
+            [*self.enter(), program("galera-snmp-agent"), "-c", str(self.config_path),
+             "--pid-file", str(self.agent.pid_file)],
             self.dir / "log" / "agent.log",
         )
 
@@ -407,8 +437,10 @@ extend galeraSeqno {check} -c {self.config_path} seqno
         return SST_PORT_BASE + self.index
 
     def _start_command(self) -> str:
-        """How galera-init starts this node's mariadbd (detached, like an init script would)."""
-        return f"{_binary('setsid')} --fork {_binary('mariadbd')} --defaults-file={self.cnf}"
+        """How galera-init starts this node's mariadbd (detached, like an init script would); on its
+        host's network, whoever runs it."""
+        return shlex.join([_binary("setsid"), "--fork", *self.enter(), _binary("mariadbd"),
+                           f"--defaults-file={self.cnf}"])
 
     def start(self, *, bootstrap: bool = False, extra_args: tuple[str, ...] = ()) -> None:
         """Start mariadbd detached (its own session), as an init script would."""
@@ -508,20 +540,27 @@ extend galeraSeqno {check} -c {self.config_path} seqno
 
 
 class Sandbox:
-    def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3, segments: Sequence[int] = ()) -> None:
-        """``segments``: each node's gmcast.segment (default all 0), e.g. (0, 0, 0, 1, 1) for two sites."""
+    def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3, segments: Sequence[int] = (),
+                 hosts: bool = False) -> None:
+        """``segments``: each node's gmcast.segment (default all 0), e.g. (0, 0, 0, 1, 1) for two sites.
+        ``hosts``: every node in a network namespace of its own (one hosts sandbox at a time)."""
         if not 1 <= nodes <= MAX_NODES:
             raise SandboxError(f"--nodes must be between 1 and {MAX_NODES}")
         if segments and len(segments) != nodes:
             raise SandboxError(f"{len(segments)} segments for {nodes} nodes")
         self.root = Path(root).absolute()
-        self.nodes = [SandboxNode(self.root, i, nodes, segments[i - 1] if segments else 0) for i in range(1, nodes + 1)]
+        self.hosts = hosts
+        self.nodes = [SandboxNode(self.root, i, nodes, segments[i - 1] if segments else 0, hosts)
+                      for i in range(1, nodes + 1)]
+        self.network = hosts_network(nodes) if hosts else None
 
     @classmethod
     def existing(cls, root: Path, default: int = 3) -> Sandbox:
         """The sandbox already in ``root``, with as many nodes as it has folders for."""
         count = sum(1 for i in range(1, MAX_NODES + 1) if (Path(root) / f"node{i}").is_dir())
-        return cls(root, count or default)
+        topology = Path(root) / TOPOLOGY_FILE
+        hosts = topology.exists() and topology.read_text().strip() == "hosts"
+        return cls(root, count or default, hosts=hosts)
 
     def node(self, index: int) -> SandboxNode:
         return self.nodes[index - 1]
@@ -547,6 +586,15 @@ class Sandbox:
             raise SandboxError(f"no {MYSQL_USER} user ({INSTALL_HINT})") from None
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)  # the mysql user must reach its node directories
+        if self.network is not None:
+            (self.root / TOPOLOGY_FILE).write_text("hosts\n")
+            if not self.network.built():
+                if any(node.process() is not ProcessState.ABSENT for node in self.nodes):
+                    raise SandboxError("nodes run without their hosts; run 'galera-snmp sandbox down' first")
+                try:
+                    self.network.build()
+                except NetnsError as err:
+                    raise SandboxError(str(err)) from None
         monitor, admin = self._passwords()
         for node in self.nodes:
             node.write_files(monitor, admin)
@@ -642,6 +690,11 @@ class Sandbox:
             node.stop()
         for node in self.nodes:
             node.stop_services()
+        if self.network is not None:
+            try:
+                self.network.remove()  # whatever still runs on the hosts (a galera-init, keepalived) ends here
+            except NetnsError as err:
+                raise SandboxError(str(err)) from None
         if purge and self.root.exists():
             shutil.rmtree(self.root)
 

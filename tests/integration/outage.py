@@ -75,6 +75,15 @@ class Load:
         return self.acked - present
 
 
+def assert_one_cluster_nothing_lost(cluster: Sandbox, load: Load, history: str, timeout: float = 60) -> None:
+    """Every node Synced in one view of the history ``history``, with every acknowledged commit."""
+    cluster.wait_settled(timeout)
+    for node in cluster.nodes:
+        assert node.snapshot().cluster_state_uuid == history, f"{node.name} is in another history"
+        missing = load.missing_on(node)
+        assert not missing, f"{node.name} lost {len(missing)} acknowledged commits"
+
+
 def recovered_positions(cluster: Sandbox, timeout: float = 15) -> dict[int, tuple[str | None, int]]:
     """Each stopped node's (state UUID, seqno), as its own agent publishes it over SNMP."""
     positions = {}
@@ -157,7 +166,7 @@ def start_init(node: SandboxNode, *args: str) -> Boot:
     offset = node.error_log.stat().st_size if node.error_log.exists() else 0
     log = node.dir / "log" / "galera-init.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([program("galera-init"), "-c", str(node.config_path), *args],
+        process = subprocess.Popen([*node.enter(), program("galera-init"), "-c", str(node.config_path), *args],
                                    stdout=out, stderr=subprocess.STDOUT, text=True)
     return Boot(node, process, offset, log)
 

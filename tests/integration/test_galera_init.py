@@ -14,6 +14,7 @@ import time
 import pytest
 from outage import (
     Load,
+    assert_one_cluster_nothing_lost,
     boot_all,
     crash_all,
     finish,
@@ -35,14 +36,6 @@ pytestmark = pytest.mark.integration
 def snmp_status(node: SandboxNode) -> tuple[Status, str]:
     state = read_report(node.snmp_target()).state
     return state.status, state.reason
-
-
-def assert_one_cluster_nothing_lost(cluster: Sandbox, load: Load, history: str) -> None:
-    cluster.wait_settled(60)
-    for node in cluster.nodes:
-        assert node.snapshot().cluster_state_uuid == history, f"{node.name} is in another history"
-        missing = load.missing_on(node)
-        assert not missing, f"{node.name} lost {len(missing)} acknowledged commits"
 
 
 @pytest.mark.parametrize("order", ["at-once", "random"])
