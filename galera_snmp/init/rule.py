@@ -51,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from ..record import record
+from ..record import record, replace
 from ..state import ZERO_UUID, NodeSet, Position, Status
 from .nodeset import address_key, difference, node_set
 
@@ -118,6 +118,34 @@ class Decision:
     winner: int | None = None  # index of the node that bootstraps, when one is known
     evidence: tuple[NodeView, ...] = ()
     announcement: Announcement | None = None  # this node's announcement, to pass back as ``announced``
+
+
+# A peer's last answer, and when it came (monotonic seconds)
+Heard = dict[int, tuple[float, NodeView]]
+
+
+def carry_forward(me: int, views: Sequence[NodeView], heard: Heard, now: float, keep: float) -> list[NodeView]:
+    """The views with a peer that did not answer this poll replaced by its last answer, if that
+    came at most ``keep`` seconds ago; ``heard`` is updated with this poll's answers.
+
+    On a lossy network a poll of every node rarely has every answer, and the election needs every
+    answer in several polls in a row: without this, one lost datagram restarts an announcement,
+    and under loss nobody ever bootstraps. A peer that stays silent longer than ``keep`` counts as
+    silent again. A stopped peer's position does not change, and a peer cannot leave "down" by
+    itself meanwhile without a Primary to join or winning the same election, so a view a few
+    seconds old is evidence, not a guess. This node's own view is never carried."""
+    result = list(views)
+    for view in views:
+        if view.index == me:
+            continue
+        if view.answered:
+            heard[view.index] = (now, view)
+            continue
+        last = heard.get(view.index)
+        if last is not None and now - last[0] <= keep:
+            result[view.index] = replace(last[1], problem=f"this poll: {view.problem or 'no answer'}; "
+                                                          f"its answer of {now - last[0]:.1f} s ago counts")
+    return result
 
 
 def election_facts(me: int, views: Sequence[NodeView]) -> Facts:

@@ -29,9 +29,10 @@ from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessSta
 from ..tables import table
 from .guard import mark_starting, unmark_starting
 from .peers import find_cluster, snmp_targets
-from .rule import Action, Announcement, Decision, NodeView, decide
+from .rule import Action, Announcement, Decision, Heard, NodeView, carry_forward, decide
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
+JOIN_ATTEMPTS = 3  # a join whose mysqld exits before it is Synced is tried again, up to this many times in all
 SYNCED_POLL = 0.2  # seconds between looks at a starting mysqld (one local snapshot each)
 APPEAR_TIMEOUT = 10.0  # seconds for a started mysqld to show in /proc
 
@@ -118,6 +119,9 @@ class Initiator:
         self.say = say
         self.probe = Probe(config)
         self._published: tuple[Status, str] | None = None
+        self._heard: Heard = {}
+        # a peer's last answer counts through two failed polls (rule.carry_forward)
+        self.keep = 2 * (self.init.poll_period + self.init.snmp_timeout * (self.init.snmp_retries + 1))
 
     # --- reading -------------------------------------------------------------------------
 
@@ -129,7 +133,7 @@ class Initiator:
                  for i, (host, report) in enumerate(zip(self.cluster.nodes, reports, strict=True))]
         me = self.cluster.me
         views[me] = as_served(own_view(me, self.cluster.nodes[me], state), views[me])
-        return views
+        return carry_forward(me, views, self._heard, time.monotonic(), self.keep)
 
     # --- the phase, published through the agent ---------------------------------------------
 
@@ -285,11 +289,31 @@ class Initiator:
             self.wait_synced()
             return 0
         try:
-            return self._elect(state)
+            for attempt in range(1, JOIN_ATTEMPTS + 1):
+                action = self._elect(state)
+                try:
+                    state = self.wait_synced()
+                    break
+                except InitError as err:
+                    # A joiner can lose a race with a view change ("State transfer request failed
+                    # unrecoverably"): its mysqld exits and nothing changed. Elect and join again;
+                    # never after a bootstrap, and never while a mysqld still runs.
+                    last = attempt == JOIN_ATTEMPTS
+                    if action is not Action.JOIN or last or self.probe.snapshot().process is not ProcessState.ABSENT:
+                        raise
+                    self.say(f"{err}: electing again ({attempt + 1} of {JOIN_ATTEMPTS})")
+                prepared = self.prepare()
+                if prepared is None:  # in a Primary component after all
+                    state = self.wait_synced()
+                    break
+                state = prepared
+            self.say(f"Synced in a Primary component of {state.cluster_size} at seqno {state.position.seqno}")
+            return 0
         finally:
             clear_phase(self.init.phase_file)
 
-    def _elect(self, state: NodeState) -> int:
+    def _elect(self, state: NodeState) -> Action:
+        """Poll and decide until this node joins or bootstraps; start mysqld so; say which."""
         self.publish(Status.INITIATING, f"polling {len(self.cluster.nodes) - 1} peers")
         started = time.monotonic()
         announced: Announcement | None = None
@@ -310,23 +334,20 @@ class Initiator:
                 if position is not None and position.is_reset:
                     self.expect_new_history()  # a reset node takes the Primary's history by a full transfer
                 self.start_mysqld(self.init.join_command, position)  # so it can catch up by IST
-                break
+                return Action.JOIN
             if decision.action is Action.BOOTSTRAP:
                 assert position is not None  # decide() never elects a node without one
                 if position.is_reset:
                     self.expect_new_history()
                 self.mark_safe()
                 self.start_mysqld(self.init.bootstrap_command, position)
-                break
+                return Action.BOOTSTRAP
             if decision.action is Action.ANNOUNCE:
                 self.publish(Status.BOOTSTRAPPING, decision.reason)
             else:
                 blocked = decision.action is Action.BLOCKED
                 self.publish(Status.BLOCKED if blocked else Status.INITIATING, decision.reason)
             time.sleep(self.init.poll_period)
-        state = self.wait_synced()
-        self.say(f"Synced in a Primary component of {state.cluster_size} at seqno {state.position.seqno}")
-        return 0
 
 
 def parse_position(text: str) -> Position:

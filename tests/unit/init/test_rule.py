@@ -13,7 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from galera_snmp.init.nodeset import node_set
-from galera_snmp.init.rule import Action, Decision, NodeView, decide, elect
+from galera_snmp.init.rule import Action, Decision, NodeView, carry_forward, decide, elect
 from galera_snmp.record import replace
 from galera_snmp.state import ZERO_UUID, NodeSet, Position, Status
 
@@ -626,3 +626,50 @@ def test_simulated_outages_with_a_node_missing_from_one_list_block_naming_it(nod
         last = decisions[-1]
         assert last.action is Action.BLOCKED, (name, last.reason)
         assert f"lacks {lacks}" in last.reason or f"also has {lacks}" in last.reason, (name, last.reason)
+
+
+# --- carry_forward: one lost datagram does not restart an election ------------------------------
+
+
+def silent(index: int) -> NodeView:
+    return NodeView(index, f"10.0.0.{11 + index}", problem="timeout")
+
+
+def test_a_peer_silent_for_a_poll_counts_with_its_last_answer_then_no_longer():
+    heard: dict = {}
+    answers = [view(0), view(1, seqno=12), view(2)]
+    assert carry_forward(0, answers, heard, now=100.0, keep=5.0) == answers
+    lossy = [view(0), silent(1), view(2)]
+    carried = carry_forward(0, lossy, heard, now=103.0, keep=5.0)
+    assert carried[1].status is Status.STOPPED and carried[1].position == answers[1].position
+    assert "its answer of 3.0 s ago counts" in carried[1].problem and "timeout" in carried[1].problem
+    assert carry_forward(0, lossy, heard, now=105.5, keep=5.0)[1] == silent(1)  # silent for too long
+    own = carry_forward(1, [view(0), silent(1), view(2)], {1: (100.0, view(1))}, now=101.0, keep=5.0)
+    assert own[1] == silent(1)  # this node's own view is never carried
+
+
+def test_under_loss_the_winner_still_bootstraps_and_alone():
+    """Every poll of a 5-node set loses some answer (never the same one twice in a row): with the
+    last answers carried the winner announces, keeps its announcement and bootstraps; the others
+    only wait. Without carrying, the announcement restarts at every poll."""
+    views = published([view(i, seqno=20 if i == 3 else 10) for i in range(5)])
+    winner = 3
+    heards: dict[int, dict] = {i: {} for i in range(5)}
+    announced: dict[int, object] = dict.fromkeys(range(5))
+    bootstrapped: list[int] = []
+    for poll in range(12):
+        lost = (poll + 1) % 5
+        now = 100.0 + poll * 0.5
+        for me in range(5):
+            seen = [silent(v.index) if v.index == lost and v.index != me else v for v in views]
+            seen = carry_forward(me, seen, heards[me], now, keep=5.0)
+            decision = decide(me, seen, elapsed=now - 100.0, deadline=60, poll_period=0.5, announced=announced[me])
+            announced[me] = decision.announcement
+            if decision.action is Action.BOOTSTRAP:
+                bootstrapped.append(me)
+            if decision.action is Action.ANNOUNCE and me == winner:
+                views[me] = replace(views[me], status=Status.BOOTSTRAPPING)
+            assert decision.action in (Action.WAIT, Action.ANNOUNCE, Action.BOOTSTRAP), decision.reason
+        if bootstrapped:
+            break
+    assert bootstrapped == [winner]

@@ -14,11 +14,11 @@ from types import SimpleNamespace
 import pytest
 from support import stopped_node_config, synced_state
 
-from galera_snmp.config import ConfigError, load_config
+from galera_snmp.config import ConfigError, InitConfig, load_config
 from galera_snmp.init import run as init_run
 from galera_snmp.init.nodeset import node_set
 from galera_snmp.init.rule import Action, NodeView, decide
-from galera_snmp.init.run import Initiator, as_served, evidence_table, own_view, parse_position, peer_view
+from galera_snmp.init.run import InitError, Initiator, as_served, evidence_table, own_view, parse_position, peer_view
 from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
 from galera_snmp.node.phase import clear_phase, read_phase, write_phase
@@ -383,7 +383,7 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase:
 
 def test_the_winner_bootstraps_once_its_own_snmpd_serves_its_announcement(tmp_path, monkeypatch):
     run = loop(tmp_path, monkeypatch, agent_serves_phase=True)
-    assert run.init._elect(stopped()) == 0
+    assert run.init._elect(stopped()) is Action.BOOTSTRAP
     # announced at 0 s, served from the next poll, bootstrapped at the first poll past 2 * 0.01 s
     assert run.polls == [["127.0.0.1", "203.0.113.2"]] * 4  # this node is read through its snmpd, like the peer
     assert run.init._published == (Status.BOOTSTRAPPING, "announced; waiting more than two poll periods")
@@ -440,3 +440,52 @@ def test_a_dry_run_runs_no_recovery_and_stops_nothing(tmp_path, monkeypatch):
     said: list[str] = []
     assert Initiator(load_config(config), say=said.append).dry_run() == 0
     assert said[-1].splitlines()[-1].startswith("decision: wait: no report from")
+
+
+# --- a join that fails is tried again; a bootstrap never ------------------------------------------
+
+
+class Scripted(Initiator):
+    """The loop of Initiator.run with its I/O played by the test: each election's action, and
+    whether the mysqld it started gets Synced."""
+
+    def __init__(self, tmp_path, outcomes: list[tuple[Action, bool]]) -> None:  # no super(): no config, no I/O
+        self.init = InitConfig(phase_file=tmp_path / "phase.json")
+        self.outcomes = outcomes
+        self.said: list[str] = []
+        self.say = self.said.append
+        self.probe = self
+        self.elections = 0
+
+    def snapshot(self):
+        return stopped()
+
+    def prepare(self):
+        return stopped()
+
+    def _elect(self, state):
+        self.elections += 1
+        self.current = self.outcomes.pop(0)
+        return self.current[0]
+
+    def wait_synced(self):
+        if not self.current[1]:
+            raise InitError("mysqld exited before it was Synced (mysqld is not running); see its error log")
+        return stopped(status=Status.RUNNING, local_state=4, cluster_size=3)
+
+
+def test_a_failed_join_is_elected_and_joined_again_up_to_three_times_in_all(tmp_path):
+    twice = Scripted(tmp_path, [(Action.JOIN, False), (Action.JOIN, False), (Action.JOIN, True)])
+    assert twice.run() == 0 and twice.elections == 3
+    assert any("electing again (3 of 3)" in line for line in twice.said)
+    always = Scripted(tmp_path, [(Action.JOIN, False)] * 3)
+    with pytest.raises(InitError, match="exited before it was Synced"):
+        always.run()
+    assert always.elections == 3
+
+
+def test_a_failed_bootstrap_is_never_tried_again(tmp_path):
+    once = Scripted(tmp_path, [(Action.BOOTSTRAP, False), (Action.BOOTSTRAP, True)])
+    with pytest.raises(InitError):
+        once.run()
+    assert once.elections == 1
