@@ -85,7 +85,7 @@ def test_a_desynced_node_fires_not_synced(cluster: Sandbox, prometheus) -> None:
 
 
 @pytest.mark.xfail(strict=False, reason="after test_keepalived_failover and test_probe_sandbox, nodes are left "
-                   "flagged as a history reset (open finding); tests/contrib/test_prometheus_scrape.py proves the alert")
+                   "flagged as a history reset (open finding); test_prometheus_scrape.py proves the alert")
 def test_a_history_changed_behind_the_agent_fires_history_reset(cluster: Sandbox, prometheus, cli) -> None:
     """test_field_safety's scenario: the history the agent kept is not the node's."""
     node = cluster.node(2)
