@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 import re
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
@@ -35,7 +34,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from ..metrics import ReportCollector
 
-log = logging.getLogger(__name__)
 
 HEAD_LIMIT = 8192  # bytes of request line and headers; HAProxy's check sends about 20
 METHODS = ("GET", "HEAD", "OPTIONS")  # OPTIONS: HAProxy's default httpchk request
