@@ -186,6 +186,16 @@ def _listening(address: str, port: int) -> bool:
         return probe.connect_ex((address, port)) == 0
 
 
+def _start_position(node: SandboxNode, state: NodeState) -> str:
+    """The option that bootstraps ``node`` in its own history. Without it mariadbd starts from
+    grastate.dat, whose seqno is -1 after a crash: Galera then begins a new history (a reset every
+    agent flags) instead of continuing at the recovered position."""
+    if not state.position.is_known:
+        raise SandboxError(f"{node.name}: its position is not known ({state.reason}); "
+                           "recover it with galera-init, or start over with 'galera-snmp sandbox down --purge'")
+    return f"--wsrep_start_position={state.position}"
+
+
 def _address(index: int, hosts: bool = False) -> str:
     """Sandbox node ``index`` (from 1) listens on its own loopback address, or its host's."""
     return f"{HOSTS_SUBNET}.{index}" if hosts else f"127.0.0.{10 + index}"
@@ -614,9 +624,10 @@ class Sandbox:
             fresh = not seed.initialized()
             if fresh:
                 seed.initialize()
-            seed.start(bootstrap=True)
-            if fresh:
+                seed.start(bootstrap=True)
                 self._create_users(seed, timeout)
+            else:
+                seed.start(bootstrap=True, extra_args=(_start_position(seed, states[seed.index]),))
             seed.wait_synced(timeout)
         for node in self.nodes:
             if node.process() is ProcessState.ABSENT:

@@ -1,7 +1,7 @@
 """The probe and galera-check against a real 3-node MariaDB Galera cluster.
 
 Tests that break the cluster (clean shutdown, a lone node, kill -9 of all) leave it for the
-``cluster`` fixture to bring back; the crash test is last because it forces a rebuild.
+``cluster`` fixture to bring back.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from galera_snmp.config import load_config
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
 from galera_snmp.node.probe import Probe
 from galera_snmp.node.process import find_mysqld
-from galera_snmp.state import ProcessState, Status
+from galera_snmp.state import ProcessState, Status, history_reset
 
 pytestmark = pytest.mark.integration
 
@@ -237,3 +237,18 @@ def test_kill_all_then_seqno_comes_from_recovery(cluster: Sandbox, cli) -> None:
         grastate = (node.datadir / "grastate.dat").read_text()
         assert data["safe_to_bootstrap"] is ("safe_to_bootstrap: 1" in grastate)
     assert expected[1] > expected[2] > expected[3]
+
+
+def test_the_sandbox_brings_a_crashed_cluster_back_in_its_history(cluster: Sandbox) -> None:
+    """Bootstrapped without its recovered position, a crashed node starts a new history, and
+    every agent rightly flags that as a reset (seen: later tests found nodes flagged)."""
+    node1, node2, node3 = cluster.nodes
+    history = node1.snapshot().cluster_state_uuid
+    node3.stop()
+    node2.stop()
+    node1.sql("CREATE DATABASE IF NOT EXISTS probe_test")  # node1 alone, ahead of the others
+    node1.kill()  # the last node crashes: safe_to_bootstrap, but its grastate.dat seqno is -1
+    cluster.up()
+    states = [node.snapshot() for node in cluster.nodes]
+    assert {s.cluster_state_uuid for s in states} == {history}
+    assert [history_reset(s) for s in states] == [None, None, None]
