@@ -35,6 +35,7 @@ STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Pr
 JOIN_ATTEMPTS = 3  # a join whose mysqld exits before it is Synced is tried again, up to this many times in all
 SYNCED_POLL = 0.2  # seconds between looks at a starting mysqld (one local snapshot each)
 APPEAR_TIMEOUT = 10.0  # seconds for a started mysqld to show in /proc
+DISCONNECTED_GRACE = 10.0  # seconds a joining mysqld may stay out of every group before it is restarted
 
 
 class InitError(Exception):
@@ -51,6 +52,29 @@ def own_view(index: int, name: str, state: NodeState) -> NodeView:
         return NodeView(index, name, Status.INITIATING, position)
     return NodeView(index, name, Status.INITIATING,
                     problem=f"own position unknown: {'; '.join(state.notes) or state.reason}")
+
+
+class DisconnectWatch:
+    """Whether a joining mysqld has been out of every group (wsrep_cluster_status Disconnected,
+    the server answering) for longer than ``grace`` seconds.
+
+    Galera leaves a joiner so when it gives up on it, e.g. "Receiving IST failed, node restart
+    required: IST didn't contain all write sets" (seen with four joiners at once, one served by a
+    donor that had just joined itself): mariadbd keeps running, never rejoins, never exits. A
+    restart is what Galera asks for; a disconnected joiner has committed nothing, so it is safe."""
+
+    def __init__(self, grace: float = DISCONNECTED_GRACE) -> None:
+        self.grace = grace
+        self._since: float | None = None
+
+    def expired(self, state: NodeState, now: float) -> bool:
+        disconnected = state.process is ProcessState.RUNNING and (state.cluster_status or "").lower() == "disconnected"
+        if not disconnected:
+            self._since = None
+            return False
+        if self._since is None:
+            self._since = now
+        return now - self._since > self.grace
 
 
 def in_primary(state: NodeState) -> bool:
@@ -219,13 +243,21 @@ class Initiator:
     def mark_safe(self) -> None:
         mark_safe(self.config.server.datadir / "grastate.dat")
 
-    def wait_synced(self) -> NodeState:
+    def wait_synced(self, *, joining: bool = False) -> NodeState:
+        """This node's state once Synced. A joining mysqld that stays disconnected is stopped
+        (:class:`DisconnectWatch`), and the join fails, to be elected and tried again."""
         deadline = time.monotonic() + self.init.synced_timeout
         started = time.monotonic()
+        watch = DisconnectWatch()
         while True:
             state = self.probe.snapshot()
             if state.status is Status.RUNNING and state.local_state == SYNCED:
                 return state
+            if joining and watch.expired(state, time.monotonic()):
+                self.say(f"mysqld stays out of the group while joining ({state.reason} for {watch.grace:g} s; "
+                         "Galera wants a restart then, see its error log)")
+                self.stop_stuck_mysqld(state)
+                raise InitError("mysqld was disconnected from the group while joining")
             if state.process is ProcessState.ABSENT and time.monotonic() - started > APPEAR_TIMEOUT:
                 raise InitError(f"mysqld exited before it was Synced ({state.reason}); see its error log")
             if time.monotonic() > deadline:
@@ -292,12 +324,13 @@ class Initiator:
             for attempt in range(1, JOIN_ATTEMPTS + 1):
                 action = self._elect(state)
                 try:
-                    state = self.wait_synced()
+                    state = self.wait_synced(joining=action is Action.JOIN)
                     break
                 except InitError as err:
                     # A joiner can lose a race with a view change ("State transfer request failed
-                    # unrecoverably"): its mysqld exits and nothing changed. Elect and join again;
-                    # never after a bootstrap, and never while a mysqld still runs.
+                    # unrecoverably": its mysqld exits) or be left out of the group (wait_synced
+                    # stops it); nothing committed. Elect and join again; never after a bootstrap,
+                    # and never while a mysqld still runs.
                     last = attempt == JOIN_ATTEMPTS
                     if action is not Action.JOIN or last or self.probe.snapshot().process is not ProcessState.ABSENT:
                         raise

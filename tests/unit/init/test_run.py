@@ -18,7 +18,16 @@ from galera_snmp.config import ConfigError, InitConfig, load_config
 from galera_snmp.init import run as init_run
 from galera_snmp.init.nodeset import node_set
 from galera_snmp.init.rule import Action, NodeView, decide
-from galera_snmp.init.run import InitError, Initiator, as_served, evidence_table, own_view, parse_position, peer_view
+from galera_snmp.init.run import (
+    DisconnectWatch,
+    InitError,
+    Initiator,
+    as_served,
+    evidence_table,
+    own_view,
+    parse_position,
+    peer_view,
+)
 from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
 from galera_snmp.node.phase import clear_phase, read_phase, write_phase
@@ -468,7 +477,8 @@ class Scripted(Initiator):
         self.current = self.outcomes.pop(0)
         return self.current[0]
 
-    def wait_synced(self):
+    def wait_synced(self, *, joining=False):
+        assert joining is (self.current[0] is Action.JOIN)
         if not self.current[1]:
             raise InitError("mysqld exited before it was Synced (mysqld is not running); see its error log")
         return stopped(status=Status.RUNNING, local_state=4, cluster_size=3)
@@ -489,3 +499,30 @@ def test_a_failed_bootstrap_is_never_tried_again(tmp_path):
     with pytest.raises(InitError):
         once.run()
     assert once.elections == 1
+
+
+# --- a joiner Galera left disconnected is restarted -----------------------------------------------
+
+
+def test_a_joiner_disconnected_longer_than_the_grace_is_due_for_a_restart():
+    watch = DisconnectWatch(grace=10)
+    out = stopped(status=Status.NONPRIMARY, process=ProcessState.RUNNING, cluster_status="Disconnected")
+    joining = stopped(status=Status.JOINING, process=ProcessState.RUNNING, cluster_status="Primary")
+    assert [watch.expired(out, t) for t in (100, 105, 110)] == [False, False, False]
+    assert watch.expired(out, 110.5) is True
+    # back in a group, even for one look, and the grace starts over
+    assert watch.expired(joining, 111) is False
+    assert [watch.expired(out, t) for t in (112, 122, 122.5)] == [False, False, True]
+
+
+@pytest.mark.parametrize(("process", "cluster_status"), [
+    (ProcessState.ABSENT, None),  # exited: the caller's other rule
+    (ProcessState.RUNNING, None),  # not answering yet (state transfer, start-up)
+    (ProcessState.RUNNING, "non-Primary"),  # in a group, waiting for a Primary component
+    (ProcessState.RUNNING, "Primary"),
+    (ProcessState.SUSPENDED, "Disconnected"),  # stopped by a signal: not Galera's verdict
+])
+def test_only_a_running_disconnected_server_counts(process, cluster_status):
+    watch = DisconnectWatch(grace=1)
+    state = stopped(status=Status.NONPRIMARY, process=process, cluster_status=cluster_status)
+    assert [watch.expired(state, t) for t in (0, 5, 50)] == [False, False, False]
