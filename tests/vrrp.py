@@ -42,14 +42,15 @@ def substitute(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
-def lab_config(shipped: Path, index: int, priority: int, notify_log: Path, extra: dict[str, str]) -> str:
+def lab_config(shipped: Path, index: int, priority: int, notify_log: Path, extra: dict[str, str], *,
+               vip: str = VIP) -> str:
     """A shipped config as node ``index`` of the lab runs it: only site/node values changed."""
     return substitute(
         shipped.read_text(),
         {
             r"router_id galera1\b": f"router_id galera{index}",
             r"priority 100\b": f"priority {priority}",
-            r"192\.0\.2\.100/24": f"{VIP}/24",
+            r"192\.0\.2\.100/24": f"{vip}/24",
             r'notify "/etc/keepalived/galera-keepalived-notify --log [^"]+"':
                 f'notify "{NOTIFY_SCRIPT} --log {notify_log}"',
             **extra,
@@ -64,33 +65,41 @@ GALERA_CHECK = Path(sys.executable).parent / "galera-check"
 VRRP2_1S = {r"^\s*vrrp_version 3 .*$": "    vrrp_version 2", r"advert_int 0\.2\b": "advert_int 1"}
 
 
-def sandbox_config(variant: str, node: SandboxNode, notify_log: Path) -> str:
+def sandbox_config(variant: str, node: SandboxNode, notify_log: Path, vip: str = VIP) -> str:
     """The shipped config of ``variant`` for a sandbox node: "track_file" (fed by the node's agent
     through its track file), "track_file_v2_1s" (the same with VRRPv2 and 1 s adverts, the
     timing it shipped with before), or "vrrp_script" (running this installation's galera-check)."""
     if variant in ("track_file", "track_file_v2_1s"):
         timing = VRRP2_1S if variant == "track_file_v2_1s" else {}
         return lab_config(CONTRIB / "keepalived.conf", node.index, PRIORITIES[node.index], notify_log,
-                          {r'file "/run/galera-snmp/keepalived\.track"': f'file "{node.track_file}"', **timing})
+                          {r'file "/run/galera-snmp/keepalived\.track"': f'file "{node.track_file}"', **timing},
+                          vip=vip)
     return lab_config(
         CONTRIB / "keepalived-vrrp-script.conf", node.index, PRIORITIES[node.index], notify_log,
         {r'script "/usr/local/bin/galera-check -c /etc/galera-snmp/galera-snmp\.conf health"':
          f'script "{GALERA_CHECK} -c {node.config_path} health"'},
+        vip=vip,
     )
 
 
 class VrrpLab:
-    def __init__(self, workdir: Path, size: int) -> None:
+    """keepalived on ``size`` hosts: the lab's own network, or the hosts of a sandbox (``network``,
+    which the lab then neither builds nor removes) with a VIP on their subnet."""
+
+    def __init__(self, workdir: Path, size: int, network: Network | None = None, vip: str = VIP) -> None:
         self.workdir = workdir
         self.size = size
-        self.network = Network("gsvrrp", SUBNET, size)
+        self.owned = network is None
+        self.network = Network("gsvrrp", SUBNET, size) if network is None else network
+        self.vip = vip
         self.processes: dict[int, subprocess.Popen] = {}
 
     def namespace(self, index: int) -> str:
         return self.network.namespace(index)
 
     def __enter__(self) -> VrrpLab:
-        self.network.__enter__()
+        if self.owned:
+            self.network.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -98,7 +107,8 @@ class VrrpLab:
             for index in list(self.processes):
                 self.stop(index)
         finally:
-            self.network.remove()
+            if self.owned:
+                self.network.remove()
 
     def start(self, index: int, config: str) -> None:
         conf = self.workdir / f"keepalived{index}.conf"
@@ -121,7 +131,7 @@ class VrrpLab:
 
     def has_vip(self, index: int) -> bool:
         out = ip("-n", self.namespace(index), "-o", "addr", "show", "dev", "eth0").stdout
-        return f" {VIP}/" in out
+        return f" {self.vip}/" in out
 
     def holders(self) -> set[int]:
         return {i for i in range(1, self.size + 1) if self.has_vip(i)}
