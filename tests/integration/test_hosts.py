@@ -9,7 +9,6 @@ Runnable by itself: pytest tests/integration/test_hosts.py
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -44,13 +43,6 @@ from galera_snmp.state import NodeReport, ProcessState, Status
 
 pytestmark = pytest.mark.integration
 HAPROXY_CFG = Path(__file__).resolve().parents[2] / "contrib" / "haproxy" / "haproxy.cfg"
-
-# The 5-host outages are not in the default run yet: with four joiners starting at once on a
-# 2-core machine, a joiner's mysqld sometimes stays in a non-Primary view, disconnected, without
-# exiting (seen in 2 of 4 runs), and each run takes 2-8 minutes. Run them with FIVE_HOSTS=1.
-five_hosts = pytest.mark.skipif(not os.environ.get("FIVE_HOSTS"),
-                                reason="5-host outages run with FIVE_HOSTS=1 (docs/HOSTS.md)")
-
 
 class Hosts:
     """The module's hosts cluster: ``cluster(n)`` gives an n-node one, Synced, its agents
@@ -250,7 +242,6 @@ def test_teardown_leaves_nothing_behind(hosts: Hosts) -> None:
             assert str(root) not in argv, f"process {proc.name} left behind: {argv}"
 
 
-@five_hosts
 def test_five_hosts_split_2_2_1_no_primary_and_galera_init_waits(hosts: Hosts) -> None:
     """2 | 2 | 1 on 5 hosts: no Primary anywhere. A full outage in that state: galera-init on
     every node waits, blocked, starting nothing. Healed to 30 % SNMP loss on every link: exactly
@@ -285,7 +276,6 @@ def test_five_hosts_split_2_2_1_no_primary_and_galera_init_waits(hosts: Hosts) -
     assert_one_cluster_nothing_lost(box, load, history, 90)
 
 
-@five_hosts
 def test_five_hosts_outage_with_snmp_loss_and_one_way_cuts(hosts: Hosts) -> None:
     """A full outage of 5 hosts under load (nodes dying at different moments), 30 % SNMP loss on
     every link, and one-way cuts: the winner cannot read one peer (that peer reads it), and another
