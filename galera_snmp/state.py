@@ -293,6 +293,7 @@ class WindowStats:
     send_queue_avg: float | None
     write_sets_per_second: float | None
     gcache_seconds: float | None  # the write-sets the gcache holds, at that rate
+    paused_share: float | None = None  # of the span, the share flow control paused replication (0..1)
 
 
 @record

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import nagiosplugin
 from nagiosplugin import Metric
 
+from ..node.derived import paused_share
 from ..record import record
 from ..state import NodeReport
 from .checks import SourceResource
@@ -74,8 +75,7 @@ class FlowControlResource(CounterResource):
         report, rates = self.rates()
         paused = rates["wsrep_flow_control_paused_ns"].per_second
         if paused is not None:
-            # nanoseconds paused per second of wall time, as a share of time
-            share = round(min(100.0, paused / 1e7), 3)
+            share = round(100 * paused_share(paused), 3)
             yield Metric("flow_control_paused", share, uom="%", min=0, max=100, context=self.CONTEXT)
         for name in ("wsrep_flow_control_sent", "wsrep_flow_control_recv", "wsrep_flow_control_paused_ns"):
             value = wsrep_number(report, name)

@@ -9,7 +9,10 @@ What operators ask for and mysqld gives only raw or averaged since a moment nobo
   current write rate that is — roughly how long a node may be away and still rejoin by IST
   instead of SST;
 - the receive and send queues averaged over the agent's own window of instantaneous samples
-  (mysqld's ``*_avg`` values average since the last FLUSH STATUS, which nobody controls).
+  (mysqld's ``*_avg`` values average since the last FLUSH STATUS, which nobody controls), and
+  the share of that window flow control paused replication (from the
+  ``wsrep_flow_control_paused_ns`` counter; mysqld's ``wsrep_flow_control_paused`` is another
+  average since FLUSH STATUS).
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ def gcache_size(provider_options: str | None) -> int | None:
     return None if found is None else int(found[1]) * SIZE_UNITS[found[2].upper()]
 
 
+def paused_share(paused_ns_per_second: float) -> float:
+    """The share of time flow control paused replication (0..1), from the rate of
+    ``wsrep_flow_control_paused_ns``: nanoseconds paused per second of wall time."""
+    return min(1.0, max(0.0, paused_ns_per_second / 1e9))
+
+
 def gcache_write_sets(state: NodeState) -> int | None:
     """The write-sets the gcache holds now (IST can resend them), or None."""
     last, downto = (_integer(state, name) for name in ("wsrep_last_committed", "wsrep_local_cached_downto"))
@@ -70,11 +79,12 @@ def gcache_write_sets(state: NodeState) -> int | None:
 
 
 class Window:
-    """The last ``WINDOW_SECONDS`` of snapshots: (taken_at, receive queue, send queue, last committed)."""
+    """The last ``WINDOW_SECONDS`` of snapshots: (taken_at, receive queue, send queue, last committed,
+    flow control paused ns)."""
 
     def __init__(self, seconds: float = WINDOW_SECONDS) -> None:
         self.seconds = seconds
-        self._samples: deque[tuple[float, int | None, int | None, int | None]] = deque()
+        self._samples: deque[tuple[float, int | None, int | None, int | None, int | None]] = deque()
 
     def add(self, state: NodeState) -> WindowStats | None:
         """Take a snapshot in (a repeated one only once) and say what the window holds; None
@@ -84,17 +94,20 @@ class Window:
             return None
         if not self._samples or state.taken_at > self._samples[-1][0]:
             last = _integer(state, "wsrep_last_committed")
-            if self._samples and last is not None and (self._samples[-1][3] or 0) > last:
-                self._samples.clear()
+            paused = _integer(state, "wsrep_flow_control_paused_ns")
+            if self._samples and _went_back(self._samples[-1], last, paused):
+                self._samples.clear()  # a restart, or FLUSH STATUS: the counters start over
             self._samples.append((state.taken_at, _integer(state, "wsrep_local_recv_queue"),
-                                  _integer(state, "wsrep_local_send_queue"), last))
+                                  _integer(state, "wsrep_local_send_queue"), last, paused))
         while self._samples and self._samples[0][0] < state.taken_at - self.seconds:
             self._samples.popleft()
         first, latest = self._samples[0], self._samples[-1]
         span = latest[0] - first[0]
-        rate = None
+        rate = share = None
         if span > 0 and first[3] is not None and latest[3] is not None:
             rate = (latest[3] - first[3]) / span
+        if span > 0 and first[4] is not None and latest[4] is not None:
+            share = paused_share((latest[4] - first[4]) / span)
         cached = gcache_write_sets(state)
         return WindowStats(
             seconds=span,
@@ -102,7 +115,13 @@ class Window:
             send_queue_avg=_mean([s[2] for s in self._samples]),
             write_sets_per_second=rate,
             gcache_seconds=cached / rate if cached is not None and rate else None,
+            paused_share=share,
         )
+
+
+def _went_back(previous: tuple[float, int | None, int | None, int | None, int | None],
+               last: int | None, paused: int | None) -> bool:
+    return (last is not None and (previous[3] or 0) > last) or (paused is not None and (previous[4] or 0) > paused)
 
 
 def _mean(values: list[int | None]) -> float | None:

@@ -7,7 +7,8 @@ words. Only the agent can undo what it said, so every answer states both the ope
 
 - healthy: ``up ready N%``, the weight falling from 100 % at rest to ``floor`` % as the receive
   queue nears ``queue_full`` write-sets or flow control pauses the node ``paused_full`` of the
-  time (whichever is worse) — a node that lags gets fewer new clients before it slows the cluster;
+  time over the agent's window (node/derived.py; whichever is worse) — a node that lags gets
+  fewer new clients before it slows the cluster;
 - drained (``galera-snmp drain``, ``pxc_maint_mode``) but otherwise healthy: ``up drain``:
   the sessions it has stay, no new ones come;
 - anything else: ``ready down #<reason>``.
@@ -23,7 +24,7 @@ from collections.abc import Callable
 
 from ..config import AgentCheckConfig
 from ..record import replace
-from ..state import HealthPolicy, NodeReport, NodeState, assess_health, drain_reason
+from ..state import HealthPolicy, NodeReport, assess_health, drain_reason
 from .tcpserver import BoundedServer
 
 LINE_WAIT = 0.1  # seconds for HAProxy's agent-send line, sent at once on connect when configured
@@ -37,21 +38,7 @@ def weight(recv_queue: int | None, paused_share: float | None, config: AgentChec
     return round(100 - (100 - config.floor) * load)
 
 
-def paused_share(before: NodeState | None, after: NodeState) -> float | None:
-    """The share of the time between two snapshots that flow control paused replication
-    (wsrep_flow_control_paused_ns is a counter; the server's own average runs since FLUSH STATUS)."""
-    if before is None or after.taken_at <= before.taken_at:
-        return None
-    first, last = (s.wsrep.get("wsrep_flow_control_paused_ns") for s in (before, after))
-    if first is None or last is None or not isinstance(first.value, int) or not isinstance(last.value, int):
-        return None
-    if last.value < first.value:  # FLUSH STATUS or a restart in between
-        return None
-    return min(1.0, (last.value - first.value) / 1e9 / (after.taken_at - before.taken_at))
-
-
-def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentCheckConfig,
-                 share: float | None = None) -> str:
+def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentCheckConfig) -> str:
     """The answer to a plain agent-check (module docstring)."""
     if report is None:
         return _down("no report yet")
@@ -59,6 +46,7 @@ def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentC
     if verdict.healthy:
         queue = report.state.wsrep.get("wsrep_local_recv_queue")
         depth = queue.value if queue is not None and isinstance(queue.value, int) else None
+        share = report.window.paused_share if report.window is not None else None
         return f"up ready {weight(depth, share, config)}%\n"
     if report.valid is True and drain_reason(report.state):
         undrained = replace(report.state, drained=False, maint_mode=None)
@@ -87,7 +75,6 @@ class AgentCheckServer(BoundedServer):
         self.config = config
         self.policy = policy
         self.current = current
-        self._seen: tuple[NodeState | None, NodeState | None] = (None, None)  # the last two snapshots seen
         super().__init__("HAProxy agent-check", self.reply, address=config.address, port=config.port,
                          max_connections=config.max_connections, timeout=config.request_timeout, limit=LINE_LIMIT,
                          answer_after=LINE_WAIT)
@@ -100,14 +87,4 @@ class AgentCheckServer(BoundedServer):
         report = self.current()
         if question == b"writer":
             return writer_reply(report).encode()
-        return health_reply(report, self.policy, self.config, self._share(report)).encode()
-
-    def _share(self, report: NodeReport | None) -> float | None:
-        """Flow control's share between the last two snapshots this port has seen."""
-        if report is None:
-            return None
-        before, latest = self._seen
-        if latest is None or report.state.taken_at > latest.taken_at:
-            before, latest = latest, report.state
-            self._seen = (before, latest)
-        return paused_share(before, latest)
+        return health_reply(report, self.policy, self.config).encode()

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import synced_state
 
-from galera_snmp.node.derived import EvsLatency, Window, evs_latency, gcache_size, gcache_write_sets
+from galera_snmp.node.derived import EvsLatency, Window, evs_latency, gcache_size, gcache_write_sets, paused_share
 from galera_snmp.state import MysqlFailure, NodeState
 from galera_snmp.wsrep import classify
 
@@ -69,6 +69,20 @@ def test_the_window_starts_over_when_mysqld_cannot_be_read_or_restarted():
     window.add(state(3, wsrep_local_recv_queue="0", wsrep_last_committed="9"))
     restarted = window.add(state(4, wsrep_local_recv_queue="0", wsrep_last_committed="1"))
     assert restarted.write_sets_per_second is None  # the counter went back: no negative rate
+
+
+def test_the_paused_share_is_the_counters_growth_over_the_window():
+    window = Window(seconds=10)
+    assert window.add(state(0, wsrep_flow_control_paused_ns="0")).paused_share is None  # one sample: no span
+    assert window.add(state(2, wsrep_flow_control_paused_ns="500000000")).paused_share == 0.25
+    assert window.add(state(4, wsrep_flow_control_paused_ns="500000000")).paused_share == 0.125
+    flushed = window.add(state(5, wsrep_flow_control_paused_ns="100"))  # FLUSH STATUS: the counter starts over
+    assert flushed.paused_share is None and flushed.seconds == 0
+    assert window.add(state(6, wsrep_local_recv_queue="0")).paused_share is None  # no counter in the last sample
+
+
+def test_the_paused_share_of_a_rate():
+    assert [paused_share(r) for r in (0.0, 2.5e8, 1e9, 3e9, -5.0)] == [0.0, 0.25, 1.0, 1.0, 0.0]
 
 
 @given(st.lists(st.tuples(st.floats(0, 5), st.integers(0, 1000), st.integers(0, 10**6)), min_size=1, max_size=40))

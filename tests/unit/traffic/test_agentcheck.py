@@ -10,8 +10,9 @@ import pytest
 from support import check_servers, synced_state
 
 from galera_snmp.config import AgentCheckConfig
-from galera_snmp.state import Health, HealthPolicy, NodeReport, NodeState, assess_health
-from galera_snmp.traffic.agentcheck import AgentCheckServer, health_reply, paused_share, weight, writer_reply
+from galera_snmp.record import replace
+from galera_snmp.state import Health, HealthPolicy, NodeReport, WindowStats, assess_health
+from galera_snmp.traffic.agentcheck import AgentCheckServer, health_reply, weight, writer_reply
 from galera_snmp.wsrep import Kind, WsrepValue
 
 CURVE = AgentCheckConfig()  # 100 % at rest, 10 % from 16 queued write-sets or 25 % of the time paused
@@ -38,7 +39,8 @@ def test_the_weight_falls_with_the_receive_queue_or_flow_control_whichever_is_wo
 
 def test_healthy_up_with_its_weight_drained_up_drain_else_down_with_the_reason():
     assert health_reply(judged(wsrep=wsrep(wsrep_local_recv_queue=8)), POLICY, CURVE) == "up ready 55%\n"
-    assert health_reply(judged(), POLICY, CURVE, share=0.25) == "up ready 10%\n"
+    paused = replace(judged(), window=WindowStats(60.0, 0.0, 0.0, 10.0, None, paused_share=0.25))
+    assert health_reply(paused, POLICY, CURVE) == "up ready 10%\n"
     assert health_reply(judged(drained=True), POLICY, CURVE) == "up drain\n"
     assert health_reply(judged(maint_mode="MAINTENANCE"), POLICY, CURVE) == "up drain\n"
     # drained and desynced: down, and ready so that a drain said before does not outlive the node's return
@@ -58,18 +60,6 @@ def test_writer_answers_up_on_the_writer_only():
     assert writer_reply(writer) == "up ready 100%\n"
     other = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(False, "10.0.0.11 is the writer"))
     assert writer_reply(other) == "ready down #10.0.0.11 is the writer\n"
-
-
-def at(taken_at: float, paused_ns: int) -> NodeState:
-    values = {"wsrep_flow_control_paused_ns": WsrepValue(Kind.COUNTER, str(paused_ns), paused_ns)}
-    return synced_state(taken_at=taken_at, wsrep=MappingProxyType(values))
-
-
-def test_the_paused_share_comes_from_the_counter_between_two_snapshots():
-    assert paused_share(at(100.0, 0), at(102.0, 500_000_000)) == 0.25
-    assert paused_share(None, at(102.0, 0)) is None
-    assert paused_share(at(102.0, 0), at(102.0, 10)) is None  # the same snapshot
-    assert paused_share(at(100.0, 900), at(102.0, 10)) is None  # FLUSH STATUS in between
 
 
 @pytest.fixture
@@ -106,9 +96,9 @@ def test_an_endless_line_is_answered_not_kept(port):
     assert talk(server, b"x" * 10_000) == b"up ready 100%\n"
 
 
-def test_the_weight_follows_flow_control_between_the_snapshots_the_port_saw(port):
+def test_the_weight_follows_flow_control_over_the_agents_window(port):
     server, current = port(None)
-    current["report"] = NodeReport(at(100.0, 0), Health(True, "ok"), True, 0)
+    current["report"] = replace(judged(), window=WindowStats(2.0, 0.0, 0.0, 1.0, None, paused_share=0.0))
     assert talk(server) == b"up ready 100%\n"
-    current["report"] = NodeReport(at(102.0, 1_000_000_000), Health(True, "ok"), True, 0)  # paused half the time
+    current["report"] = replace(judged(), window=WindowStats(2.0, 0.0, 0.0, 1.0, None, paused_share=0.5))
     assert talk(server) == b"up ready 10%\n"
