@@ -28,7 +28,7 @@ from galera_snmp.dev.sandbox import (
 )
 from galera_snmp.snmp.client import SnmpError
 from galera_snmp.snmp.remote import read_report
-from galera_snmp.state import Status
+from galera_snmp.state import SYNCED, Status
 
 
 def _requirements() -> None:
@@ -68,7 +68,9 @@ def _agents_settled(box: Sandbox) -> bool:
         states = [read_report(node.snmp_target()).state for node in box.nodes]
     except SnmpError:
         return False
-    return all(s.status is Status.RUNNING and s.cluster_size == len(box.nodes) for s in states)
+    # a donor is "running" too: a test right after a state transfer would see it (seen in CI)
+    return all(s.status is Status.RUNNING and s.local_state == SYNCED and s.cluster_size == len(box.nodes)
+               for s in states)
 
 
 @pytest.fixture
