@@ -124,6 +124,25 @@ def more_commits(load: Load, count: int = 10) -> None:
     wait_for(lambda: len(load.acked) >= seen + count, 30, f"{count} more commits")
 
 
+def crash_under_load(box: Sandbox, order: list[SandboxNode], gap: float = 0.3) -> Load:
+    """Every mariadbd killed in ``order`` while the load commits; the load, to count what is lost."""
+    with Load(box) as load:
+        more_commits(load)
+        crash_all(box, gap=gap, order=order)
+    return load
+
+
+def one_bootstrap_nothing_lost(box: Sandbox, boots: list[Boot], load: Load, history: str) -> int:
+    """Every galera-init exited 0, exactly one bootstrapped, and the cluster holds every
+    acknowledged commit in its old history; the index of the node that bootstrapped."""
+    report_text = transcript(boots)
+    assert [b.returncode for b in boots] == [0] * len(boots), report_text
+    bootstrapped = [b.node.index for b in boots if b.bootstrapped]
+    assert len(bootstrapped) == 1, report_text
+    assert_one_cluster_nothing_lost(box, load, history, 90)
+    return bootstrapped[0]
+
+
 def nothing_started(box: Sandbox, boots: list[Boot]) -> None:
     """galera-init did nothing destructive: no mariadbd started, no bootstrap."""
     started = [node.name for node in box.nodes if node.process() is not ProcessState.ABSENT]
@@ -182,9 +201,7 @@ def test_galera_init_with_one_host_unreadable_then_one_unreachable(hosts: Hosts)
     faults = faults_of(box)
     boots: list[Boot] = []
     with faults.session():
-        with Load(box) as load:
-            more_commits(load)
-            crash_all(box, order=[box.node(1), box.node(3), box.node(2)])
+        load = crash_under_load(box, order=[box.node(1), box.node(3), box.node(2)])
         recovered_positions(box)
         faults.host(3, services=["snmp"])
         faults.host(2, services=["gcomm"])
@@ -204,10 +221,7 @@ def test_galera_init_with_one_host_unreadable_then_one_unreachable(hosts: Hosts)
             finish(boots, 180)
         finally:
             kill_left(boots)
-    report_text = transcript(boots)
-    assert [b.returncode for b in boots] == [0, 0, 0], report_text
-    assert len([b for b in boots if b.bootstrapped]) == 1, report_text
-    assert_one_cluster_nothing_lost(box, load, history, 90)
+    one_bootstrap_nothing_lost(box, boots, load, history)
 
 
 def test_teardown_leaves_nothing_behind(hosts: Hosts) -> None:
@@ -266,14 +280,11 @@ def test_five_hosts_split_2_2_1_no_primary_and_galera_init_waits(hosts: Hosts) -
             faults.everywhere(0.3, ["snmp"])
             healed = time.monotonic()
             finish(boots, 240)
+            print(f"5 hosts, 30 % SNMP loss: every node Synced {time.monotonic() - healed:.1f} s after the heal",
+                  file=sys.stderr)
         finally:
             kill_left(boots)
-    report_text = transcript(boots)
-    assert [b.returncode for b in boots] == [0] * 5, report_text
-    assert len([b for b in boots if b.bootstrapped]) == 1, report_text
-    print(f"5 hosts, 30 % SNMP loss: every node Synced {time.monotonic() - healed:.1f} s after the heal",
-          file=sys.stderr)
-    assert_one_cluster_nothing_lost(box, load, history, 90)
+    one_bootstrap_nothing_lost(box, boots, load, history)
 
 
 def test_five_hosts_outage_with_snmp_loss_and_one_way_cuts(hosts: Hosts) -> None:
@@ -286,9 +297,7 @@ def test_five_hosts_outage_with_snmp_loss_and_one_way_cuts(hosts: Hosts) -> None
     faults = faults_of(box)
     boots: list[Boot] = []
     with faults.session():
-        with Load(box) as load:
-            more_commits(load)
-            crash_all(box, gap=0.2, order=[box.node(i) for i in (2, 5, 1, 4, 3)])
+        load = crash_under_load(box, order=[box.node(i) for i in (2, 5, 1, 4, 3)], gap=0.2)
         positions = recovered_positions(box, timeout=30)
         top = max(seqno for _, seqno in positions.values())
         winner = min(i for i, (_, seqno) in positions.items() if seqno == top)
@@ -303,12 +312,8 @@ def test_five_hosts_outage_with_snmp_loss_and_one_way_cuts(hosts: Hosts) -> None
             nothing_started(box, boots)
             faults.drop(winner, unread, services=["snmp"], requests_only=True, undo=True)
             finish(boots, 240)
-            seconds = time.monotonic() - started
+            print(f"5 hosts, 30 % SNMP loss, one-way cuts: every node Synced {time.monotonic() - started:.1f} s "
+                  "after the boots began", file=sys.stderr)
         finally:
             kill_left(boots)
-    report_text = transcript(boots)
-    assert [b.returncode for b in boots] == [0] * 5, report_text
-    assert [b.node.index for b in boots if b.bootstrapped] == [winner], report_text
-    print(f"5 hosts, 30 % SNMP loss, one-way cuts: every node Synced {seconds:.1f} s after the boots began",
-          file=sys.stderr)
-    assert_one_cluster_nothing_lost(box, load, history, 90)
+    assert one_bootstrap_nothing_lost(box, boots, load, history) == winner, transcript(boots)
