@@ -1,7 +1,8 @@
 """A real Prometheus scrapes every sandbox node's agent (/metrics) and evaluates the shipped
 rules (graces shortened, docs/METRICS.md): the values equal SHOW STATUS within a refresh, every
-node shows the three members, a desynced node fires GaleraNotSynced and a history changed
-behind the agent's back fires GaleraHistoryReset.
+node shows the three members, a desynced node fires GaleraNotSynced, and GaleraHistoryReset fires
+for a history changed behind the agent's back and, on every node, after a plain restart of a
+crashed cluster (the field-safety scenario).
 
 Runnable by itself: pytest tests/integration/test_prometheus.py
 """
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from outage import crash_all, recovered_positions
 from prometheus_support import Prometheus, quick_rules
 
 from galera_snmp.dev.sandbox import HTTP_PORT, Sandbox, wait_for
@@ -101,3 +103,26 @@ def test_a_history_changed_behind_the_agent_fires_history_reset(cluster: Sandbox
         accepted = cli("galera-snmp", "accept-history", "-c", str(node.config_path))
     assert accepted.returncode == 0, accepted.stderr
     wait_for(lambda: instance not in flagged(), 30, "GaleraHistoryReset to resolve")
+
+
+def test_a_plain_restart_after_a_crash_fires_history_reset_on_every_node(cluster: Sandbox, prometheus) -> None:
+    """test_field_safety's scenario itself: every node killed at once, then started by hand without
+    its recovered position; pc.recovery forms a Primary with a zero state UUID and the alert fires
+    for every node. A zero history is no place for the next tests: the cluster is rebuilt, and the
+    alert resolves."""
+    everyone = {f"{node.address}:{HTTP_PORT}" for node in cluster.nodes}
+
+    def flagged() -> set[str]:
+        return {alert["instance"] for alert in prometheus.firing("GaleraHistoryReset")}
+
+    wait_for(lambda: not flagged(), 30, "no history reset flagged before the crash")
+    crash_all(cluster, gap=0)
+    recovered_positions(cluster)  # the agents' recoveries are over: they hold the port for a moment
+    try:
+        for node in cluster.nodes:
+            node.start()  # by hand: no --wsrep_start_position
+        wait_for(lambda: flagged() == everyone, 90, "GaleraHistoryReset to fire for every node")
+    finally:
+        cluster.down(purge=True)
+    cluster.up()
+    wait_for(lambda: not flagged(), 60, "GaleraHistoryReset to resolve on the rebuilt cluster")
