@@ -100,6 +100,10 @@ class Prometheus:
         return [a["labels"] for a in self.api("alerts")["alerts"]  # type: ignore[index]
                 if a["labels"]["alertname"] == alertname and a["state"] == "firing"]
 
+    def firing_for(self, alertname: str) -> set[str]:
+        """The instances (host:port) an alert fires for."""
+        return {labels["instance"] for labels in self.firing(alertname)}
+
     def wait_up(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while not self.targets_up():

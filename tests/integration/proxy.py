@@ -15,6 +15,8 @@ from vrrp import substitute
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxError, wait_for
 
+SHIPPED = Path(__file__).resolve().parents[2] / "contrib" / "haproxy"  # the configs the tests run
+
 
 class Haproxy:
     def __init__(self, workdir: Path, cluster: Sandbox, shipped: Path, extra: dict[str, str] | None = None) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from proxy import Haproxy
+from proxy import SHIPPED, Haproxy
 from support import http_get
 
 from galera_snmp.config import load_config
@@ -19,12 +19,12 @@ from galera_snmp.traffic.drain import drain, undrain
 
 pytestmark = pytest.mark.integration
 
-SHIPPED = Path(__file__).resolve().parents[2] / "contrib" / "haproxy" / "haproxy.cfg"
+SHIPPED_CFG = SHIPPED / "haproxy.cfg"
 
 
 @pytest.fixture
 def haproxy(cluster: Sandbox, tmp_path: Path) -> Iterator[Haproxy]:
-    proxy = Haproxy(tmp_path, cluster, SHIPPED, {r"balance leastconn": "balance roundrobin"})
+    proxy = Haproxy(tmp_path, cluster, SHIPPED_CFG, {r"balance leastconn": "balance roundrobin"})
     try:
         proxy.wait_status({node.name: "UP" for node in cluster.nodes})
         yield proxy

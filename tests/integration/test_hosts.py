@@ -30,7 +30,7 @@ from outage import (
     start_init,
     transcript,
 )
-from proxy import Haproxy
+from proxy import SHIPPED, Haproxy
 from support import tool
 from vrrp import VrrpLab, sandbox_config
 
@@ -42,7 +42,7 @@ from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import NodeReport, ProcessState, Status
 
 pytestmark = pytest.mark.integration
-HAPROXY_CFG = Path(__file__).resolve().parents[2] / "contrib" / "haproxy" / "haproxy.cfg"
+
 
 class Hosts:
     """The module's hosts cluster: ``cluster(n)`` gives an n-node one, Synced, its agents
@@ -163,7 +163,7 @@ def test_a_minority_host_leaves_and_rejoins_by_ist(hosts: Hosts, tmp_path: Path)
         for node in box.nodes:
             lab.start(node.index, sandbox_config("track_file", node, tmp_path / "notify.log", vip=lab.vip))
         lab.wait_holder(1, timeout=30)
-        proxy = Haproxy(tmp_path, box, HAPROXY_CFG)
+        proxy = Haproxy(tmp_path, box, SHIPPED / "haproxy.cfg")
         try:
             everyone_up = {node.name: "UP" for node in box.nodes}
             proxy.wait_status(everyone_up, timeout=30)

@@ -86,23 +86,22 @@ def test_a_desynced_node_fires_not_synced(cluster: Sandbox, prometheus) -> None:
     wait_for(lambda: prometheus.firing("GaleraNotSynced") == [], 30, "GaleraNotSynced to resolve")
 
 
+RESET = "GaleraHistoryReset"
+
+
 def test_a_history_changed_behind_the_agent_fires_history_reset(cluster: Sandbox, prometheus, cli) -> None:
     """test_field_safety's scenario: the history the agent kept is not the node's."""
     node = cluster.node(2)
     instance = f"{node.address}:{HTTP_PORT}"
-
-    def flagged() -> set[str]:
-        return {alert["instance"] for alert in prometheus.firing("GaleraHistoryReset")}
-
-    wait_for(lambda: not flagged(), 30, "no history reset flagged anywhere before the change")
+    wait_for(lambda: not prometheus.firing_for(RESET), 30, "no history reset flagged anywhere before the change")
     kept = node.dir / "state" / "history.json"
     kept.write_text('{"uuid": "0b1c2d3e-0000-11f1-8000-000000000001", "accept_next": false}\n')
     try:
-        wait_for(lambda: instance in flagged(), 30, "GaleraHistoryReset to fire for node2")
+        wait_for(lambda: instance in prometheus.firing_for(RESET), 30, "GaleraHistoryReset to fire for node2")
     finally:
         accepted = cli("galera-snmp", "accept-history", "-c", str(node.config_path))
     assert accepted.returncode == 0, accepted.stderr
-    wait_for(lambda: instance not in flagged(), 30, "GaleraHistoryReset to resolve")
+    wait_for(lambda: instance not in prometheus.firing_for(RESET), 30, "GaleraHistoryReset to resolve")
 
 
 def test_a_plain_restart_after_a_crash_fires_history_reset_on_every_node(cluster: Sandbox, prometheus) -> None:
@@ -111,18 +110,14 @@ def test_a_plain_restart_after_a_crash_fires_history_reset_on_every_node(cluster
     for every node. A zero history is no place for the next tests: the cluster is rebuilt, and the
     alert resolves."""
     everyone = {f"{node.address}:{HTTP_PORT}" for node in cluster.nodes}
-
-    def flagged() -> set[str]:
-        return {alert["instance"] for alert in prometheus.firing("GaleraHistoryReset")}
-
-    wait_for(lambda: not flagged(), 30, "no history reset flagged before the crash")
+    wait_for(lambda: not prometheus.firing_for(RESET), 30, "no history reset flagged before the crash")
     crash_all(cluster, gap=0)
     recovered_positions(cluster)  # the agents' recoveries are over: they hold the port for a moment
     try:
         for node in cluster.nodes:
             node.start()  # by hand: no --wsrep_start_position
-        wait_for(lambda: flagged() == everyone, 90, "GaleraHistoryReset to fire for every node")
+        wait_for(lambda: prometheus.firing_for(RESET) == everyone, 90, "GaleraHistoryReset to fire for every node")
     finally:
         cluster.down(purge=True)
     cluster.up()
-    wait_for(lambda: not flagged(), 60, "GaleraHistoryReset to resolve on the rebuilt cluster")
+    wait_for(lambda: not prometheus.firing_for(RESET), 60, "GaleraHistoryReset to resolve on the rebuilt cluster")

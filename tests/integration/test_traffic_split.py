@@ -12,7 +12,7 @@ from pathlib import Path
 import pymysql
 import pytest
 from outage import TABLE, Load, restart_agent
-from proxy import Haproxy
+from proxy import SHIPPED, Haproxy
 from support import http_get
 
 from galera_snmp.config import load_config
@@ -21,7 +21,7 @@ from galera_snmp.traffic.drain import drain, undrain
 
 pytestmark = pytest.mark.integration
 
-SHIPPED = Path(__file__).resolve().parents[2] / "contrib" / "haproxy" / "haproxy-rw-split.cfg"
+SHIPPED_CFG = SHIPPED / "haproxy-rw-split.cfg"
 USER, PASSWORD = "splitter", "split-test-password"
 WRITER, READERS = "galera_writer", "galera_readers"
 
@@ -32,7 +32,7 @@ def split(cluster: Sandbox, tmp_path: Path) -> Iterator[Haproxy]:
     node1.sql(f"CREATE USER IF NOT EXISTS '{USER}'@'127.0.0.%' IDENTIFIED BY '{PASSWORD}'")
     node1.sql(f"GRANT ALL ON *.* TO '{USER}'@'127.0.0.%'")
     Load(cluster).stop()  # creates the table the writes go to
-    proxy = Haproxy(tmp_path, cluster, SHIPPED)
+    proxy = Haproxy(tmp_path, cluster, SHIPPED_CFG)
     try:
         proxy.wait_status({node.name: "UP" for node in cluster.nodes}, proxy=READERS)
         proxy.wait_status({"node1": "UP", "node2": "DOWN", "node3": "DOWN"}, proxy=WRITER)
