@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 import pytest
 
+from galera_snmp.dev.sandbox import TRAP_SINK, Sandbox, wait_for
 from galera_snmp.state import NodeState, Position, ProcessState, SeqnoSource, Status
 from galera_snmp.wsrep import WsrepValue, classify
 
@@ -206,3 +207,28 @@ def check_servers(make: Callable[..., object], default: object = None) -> Iterat
     yield start
     for server in servers:
         server.stop()
+
+
+@contextlib.contextmanager
+def snmptrapd(box: Sandbox, folder: Path) -> Iterator[Path]:
+    """A real snmptrapd on the sandbox's trap sink address, taking ``box``'s notifications (SNMPv3
+    informs as its user); yields its log file."""
+    tool = shutil.which("snmptrapd") or shutil.which("snmptrapd", path="/usr/sbin")
+    if tool is None:
+        pytest.fail("snmptrapd is not installed: apt-get install snmptrapd", pytrace=False)
+    conf = folder / "snmptrapd.conf"
+    conf.write_text(box.snmptrapd_lines())
+    conf.chmod(0o600)
+    log = folder / "traps.log"
+    process = subprocess.Popen(
+        [tool, "-f", "-C", "-c", str(conf), "-On", "-Lf", str(log), f"udp:{TRAP_SINK}"],
+        env={**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(folder)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: log.exists() and "NET-SNMP version" in log.read_text(), 10, "snmptrapd to start")
+        yield log
+    finally:
+        process.terminate()
+        process.wait(10)

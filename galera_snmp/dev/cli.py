@@ -21,8 +21,9 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog=PROG,
         description="Run a real MariaDB Galera cluster on this machine: node i on 127.0.0.(10+i), "
-        "files in DIR/node<i>/ (my.cnf, data/, log/, galera-snmp.conf). Needs root. "
-        "'galera-snmp sandbox fault ...' breaks the network of a --hosts sandbox.",
+        "files in DIR/node<i>/ (my.cnf, data/, log/, galera-snmp.conf). snmpd speaks SNMPv3 authPriv as "
+        "the user galeramon: DIR/snmp.cred for check_galera --credentials, SNMPCONFPATH=DIR/net-snmp for "
+        "snmpget/snmpwalk. Needs root. 'galera-snmp sandbox fault ...' breaks the network of a --hosts sandbox.",
     )
     parser.add_argument("action", choices=("up", "down", "status"), help="up is idempotent; down stops every node")
     parser.add_argument("--nodes", type=int, default=3, help=f"with up: nodes, 1..{MAX_NODES} (default: %(default)s)")
@@ -33,6 +34,9 @@ def build_parser() -> ArgumentParser:
                         help="with up: every node a host of its own (network namespace gshost<i>, address "
                              "10.214.0.<i> on the bridge gshost0; this machine is 10.214.0.254 there); "
                              "'galera-snmp sandbox fault --help' breaks their links")
+    parser.add_argument("--v2c", action="store_true",
+                        help="with up: snmpd answers SNMPv2c (community public) instead of SNMPv3, and "
+                             "galera-init allows it (allow_v2c): the insecure variant, for comparisons")
     return parser
 
 
@@ -131,7 +135,10 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     root = Path(args.dir or (HOSTS_DIR if args.hosts else DEFAULT_DIR))
     try:
-        sandbox = Sandbox(root, args.nodes, hosts=args.hosts) if args.action == "up" else Sandbox.existing(root)
+        if args.action == "up":
+            sandbox = Sandbox(root, args.nodes, hosts=args.hosts, v2c=args.v2c)
+        else:
+            sandbox = Sandbox.existing(root)
         if args.action == "up":
             sandbox.up()
         elif args.action == "down":

@@ -9,6 +9,12 @@ With ``hosts=True`` every node is a host of its own instead: network namespace `
 the address 10.214.0.<i> on the bridge ``gshost0`` (``netns.py``), its mariadbd, snmpd and agent
 running inside it; this machine reads the hosts as a monitoring station would, from 10.214.0.254
 on the bridge. ``faults.py`` breaks the links between them. ``down`` removes the namespaces.
+
+Every node's snmpd speaks SNMPv3 authPriv only, to one USM user (``galeramon``, SHA-256 and
+AES) whose pass phrases the sandbox makes once: ``DIR/snmp.cred`` holds them for our commands
+(check_galera --credentials, [init] snmp_credentials), ``DIR/net-snmp/snmp.conf`` for net-snmp's
+tools (``SNMPCONFPATH=DIR/net-snmp snmpget 127.0.0.11 ...``). With ``v2c=True`` (``sandbox up
+--v2c``) they answer the community ``public`` instead, and galera-init is told to allow it.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ from pathlib import Path
 
 import pymysql
 
-from ..config import load_config, read_option_file
+from ..config import ConfigError, load_config, read_option_file, read_private_section
 from ..node.probe import Probe
 from ..node.process import find_mysqld, process_state
 from ..record import record
+from ..snmp import settings as snmpsettings
 from ..snmp.client import Client, SnmpError, Target
 from ..snmp.mib import BY_NAME
 from ..state import SYNCED, NodeState, ProcessState, Status
@@ -52,12 +59,15 @@ __all__ = [
     "MONITOR_USER",
     "PROGRAMS_ENV",
     "REQUIRED_PROGRAMS",
+    "SNMP_USER",
     "TRAP_SINK",
     "Sandbox",
     "SandboxError",
     "SandboxNode",
     "hosts_network",
+    "net_snmp_env",
     "program",
+    "snmp_settings",
     "wait_for",
 ]
 
@@ -80,8 +90,12 @@ NODE_PORTS = (3306, 4567, 4568)
 # has been taken by another program", CI saw it). Hosts of their own would not need this.
 SST_PORT_BASE = 4444
 INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
-TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (v2c, community public)
-COMMUNITY = "public"
+TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (informs as SNMP_USER)
+COMMUNITY = "public"  # with v2c=True only
+SNMP_USER = "galeramon"
+SNMP_CREDENTIALS = "snmp.cred"  # in the sandbox folder, the [snmp] section our commands read
+NET_SNMP_DIR = "net-snmp"  # in the sandbox folder: snmp.conf for net-snmp's tools (SNMPCONFPATH)
+SNMP_MODE_FILE = "snmp"  # in the sandbox folder: "v2c" when brought up with v2c=True
 AGENT_CHECK_PORT = 9300  # HAProxy's agent-check, on each node's address
 HTTP_PORT = 9200  # the agent's clustercheck-compatible health endpoint, on each node's address
 EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, for the seed's extend lines
@@ -180,6 +194,26 @@ class Daemon:
             wait_for(lambda: self.pid() is None, 10, f"{self.name} to die")
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a file that holds secrets: mode 0600 from its first byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file of another mode keeps it through O_CREAT
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def snmp_settings(root: Path) -> dict[str, str | None]:
+    """The sandbox's SNMP settings, as check_galera --credentials reads them from DIR/snmp.cred."""
+    return snmpsettings.merge(read_private_section(root / SNMP_CREDENTIALS, snmpsettings.SECTION,
+                                                   "the sandbox's SNMP credentials"))
+
+
+def net_snmp_env(root: Path) -> dict[str, str]:
+    """The environment that makes net-snmp's tools (snmpget, snmpwalk) speak as the sandbox's
+    user: its snmp.conf holds the version, user and pass phrases, so none is on a command line."""
+    return {"SNMPCONFPATH": str(root / NET_SNMP_DIR)}
+
+
 def _listening(address: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
@@ -222,6 +256,7 @@ class SandboxNode:
     size: int
     segment: int = 0  # gmcast.segment: nodes of one segment are one site
     hosts: bool = False  # a host of its own (network namespace) rather than a loopback address
+    v2c: bool = False  # its snmpd answers SNMPv2c (community public) instead of SNMPv3
 
     @property
     def name(self) -> str:
@@ -293,7 +328,17 @@ class SandboxNode:
         return Daemon("galera-snmp-agent", self.dir / "run" / "agent.pid", str(self.config_path))
 
     def snmp_target(self, timeout: float = 1.0, retries: int = 1) -> Target:
-        return Target(self.address, 161, COMMUNITY, timeout, retries)
+        """How to read this node's snmpd: as the sandbox's SNMPv3 user (or community, with v2c)."""
+        return snmpsettings.target(self.address, 161, snmp_settings(self.root), timeout, retries)
+
+    @property
+    def snmp_credentials(self) -> Path:
+        """The sandbox's SNMP credentials file (check_galera --credentials, [init] snmp_credentials)."""
+        return self.root / SNMP_CREDENTIALS
+
+    def check_galera_snmp(self) -> tuple[str, ...]:
+        """check_galera's options that read this node over SNMP as the sandbox's user."""
+        return ("-H", self.address, "--credentials", str(self.snmp_credentials))
 
     def cluster_address(self) -> str:
         peers = ",".join(_address(i, self.hosts) for i in range(1, self.size + 1))
@@ -322,19 +367,20 @@ class SandboxNode:
             f"[init]\nnodes = {', '.join(_address(i, self.hosts) for i in range(1, self.size + 1))}\n"
             f"address = {self.address}\n"
             "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"
-            "# the sandbox's agents answer SNMPv2c on loopback addresses only\nallow_v2c = yes\n"
+            + ("# the sandbox was brought up with --v2c\nallow_v2c = yes\n" if self.v2c
+               else f"snmp_credentials = ../{SNMP_CREDENTIALS}\n")
+            +
             f"join_command = {self._start_command()} --wsrep_start_position={{position}}\n"
             f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n\n"
             "# sites are the nodes' Galera segments; a silent one is named within seconds, not a minute\n"
             "[cluster]\nsilent_after = 5\nwatch_interval = 2\n"
         )
-        self.snmpd_conf.write_text(self._snmpd_conf())
-        fd = os.open(self.option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(
-                f"[client]\nuser = {MONITOR_USER}\npassword = {monitor_password}\nsocket = {self.socket}\n\n"
-                f"[{ADMIN_GROUP}]\nuser = {ADMIN_USER}\npassword = {admin_password}\nsocket = {self.socket}\n"
-            )
+        _write_private(self.snmpd_conf, self._snmpd_conf())
+        _write_private(
+            self.option_file,
+            f"[client]\nuser = {MONITOR_USER}\npassword = {monitor_password}\nsocket = {self.socket}\n\n"
+            f"[{ADMIN_GROUP}]\nuser = {ADMIN_USER}\npassword = {admin_password}\nsocket = {self.socket}\n",
+        )
 
     def _my_cnf(self) -> str:
         a = self.address
@@ -372,7 +418,15 @@ wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")
         # on hosts: readable by the other hosts and the station, notifications to the station
         sources = f"{HOSTS_SUBNET}.0/24" if self.hosts else "127.0.0.0/8"
         sink = f"{HOSTS_SUBNET}.{HOSTS_STATION}:1162" if self.hosts else TRAP_SINK
-        return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox)
+        if self.v2c:
+            access = f"rocommunity {COMMUNITY} {sources} -V galeraView\ntrap2sink {sink} {COMMUNITY}"
+        else:  # the lines net-snmp-create-v3-user writes, the view ours; notifications as informs
+            v3 = snmp_settings(self.root)
+            secrets_ = f'{v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} "{v3["privpasswd"]}"'
+            access = (f"createUser {SNMP_USER} {secrets_}\nrouser -s usm {SNMP_USER} authPriv -V galeraView\n"
+                      f"trapsess -Ci -v 3 -l authPriv -u {SNMP_USER} -a {v3['authproto']} -A {v3['authpasswd']} "
+                      f"-x {v3['privproto']} -X {v3['privpasswd']} {sink}")
+        return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox; secrets: mode 0600)
 agentAddress udp:{self.address}:161
 master agentx
 agentXSocket {self.agentx_socket}
@@ -380,8 +434,7 @@ agentXPerms 0600 0700
 view galeraView included .1.3.6.1.4.1.32473
 view galeraView included .1.3.6.1.2.1.1
 view galeraView included {EXTEND_MIB}
-rocommunity {COMMUNITY} {sources} -V galeraView
-trap2sink {sink} {COMMUNITY}
+{access}
 # the seed project's way, for nodes that still read it
 extend galeraStatus {check} -c {self.config_path} status
 extend galeraSeqno {check} -c {self.config_path} seqno
@@ -389,7 +442,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
 
     def start_services(self) -> None:
         """snmpd (AgentX master) on the node's address, then our agent; both detached."""
-        self.snmpd_conf.write_text(self._snmpd_conf())
+        _write_private(self.snmpd_conf, self._snmpd_conf())
         self.snmpd.start(
             [*self.enter(), _binary("snmpd"), "-f", "-Lf", str(self.dir / "log" / "snmpd.log"), "-C",
              "-c", str(self.snmpd_conf), "-p", str(self.snmpd.pid_file)],
@@ -551,16 +604,18 @@ extend galeraSeqno {check} -c {self.config_path} seqno
 
 class Sandbox:
     def __init__(self, root: Path = DEFAULT_DIR, nodes: int = 3, segments: Sequence[int] = (),
-                 hosts: bool = False) -> None:
+                 hosts: bool = False, v2c: bool = False) -> None:
         """``segments``: each node's gmcast.segment (default all 0), e.g. (0, 0, 0, 1, 1) for two sites.
-        ``hosts``: every node in a network namespace of its own (one hosts sandbox at a time)."""
+        ``hosts``: every node in a network namespace of its own (one hosts sandbox at a time).
+        ``v2c``: snmpd answers SNMPv2c instead of SNMPv3 authPriv (galera-init then allows it)."""
         if not 1 <= nodes <= MAX_NODES:
             raise SandboxError(f"--nodes must be between 1 and {MAX_NODES}")
         if segments and len(segments) != nodes:
             raise SandboxError(f"{len(segments)} segments for {nodes} nodes")
         self.root = Path(root).absolute()
         self.hosts = hosts
-        self.nodes = [SandboxNode(self.root, i, nodes, segments[i - 1] if segments else 0, hosts)
+        self.v2c = v2c
+        self.nodes = [SandboxNode(self.root, i, nodes, segments[i - 1] if segments else 0, hosts, v2c)
                       for i in range(1, nodes + 1)]
         self.network = hosts_network(nodes) if hosts else None
 
@@ -568,9 +623,10 @@ class Sandbox:
     def existing(cls, root: Path, default: int = 3) -> Sandbox:
         """The sandbox already in ``root``, with as many nodes as it has folders for."""
         count = sum(1 for i in range(1, MAX_NODES + 1) if (Path(root) / f"node{i}").is_dir())
-        topology = Path(root) / TOPOLOGY_FILE
+        topology, mode = Path(root) / TOPOLOGY_FILE, Path(root) / SNMP_MODE_FILE
         hosts = topology.exists() and topology.read_text().strip() == "hosts"
-        return cls(root, count or default, hosts=hosts)
+        v2c = mode.exists() and mode.read_text().strip() == "v2c"
+        return cls(root, count or default, hosts=hosts, v2c=v2c)
 
     def node(self, index: int) -> SandboxNode:
         return self.nodes[index - 1]
@@ -605,9 +661,39 @@ class Sandbox:
                     self.network.build()
                 except NetnsError as err:
                     raise SandboxError(str(err)) from None
+        (self.root / SNMP_MODE_FILE).write_text("v2c\n" if self.v2c else "v3\n")
+        self._write_snmp_credentials()
         monitor, admin = self._passwords()
         for node in self.nodes:
             node.write_files(monitor, admin)
+
+    def _write_snmp_credentials(self) -> None:
+        """DIR/snmp.cred and DIR/net-snmp/snmp.conf: the SNMPv3 user's pass phrases, made once."""
+        path = self.root / SNMP_CREDENTIALS
+        try:
+            known = snmp_settings(self.root)
+        except ConfigError:
+            known = {}
+        auth = known.get("authpasswd") or secrets.token_urlsafe(18)
+        priv = known.get("privpasswd") or secrets.token_urlsafe(18)
+        protocol = "2c" if self.v2c else "3"
+        _write_private(path, f"[{snmpsettings.SECTION}]\nprotocol = {protocol}\ncommunity = {COMMUNITY}\n"
+                             f"seclevel = authPriv\nsecname = {SNMP_USER}\nauthproto = SHA-256\n"
+                             f"authpasswd = {auth}\nprivproto = AES\nprivpasswd = {priv}\n")
+        (self.root / NET_SNMP_DIR).mkdir(mode=0o700, exist_ok=True)
+        client = "mibs :\n"  # as Debian's own snmp.conf, which SNMPCONFPATH replaces: no MIB module unless asked
+        client += (f"defVersion 2c\ndefCommunity {COMMUNITY}\n" if self.v2c else
+                  f"defVersion 3\ndefSecurityLevel authPriv\ndefSecurityName {SNMP_USER}\ndefAuthType SHA-256\n"
+                  f"defAuthPassphrase {auth}\ndefPrivType AES\ndefPrivPassphrase {priv}\n")
+        _write_private(self.root / NET_SNMP_DIR / "snmp.conf", client)
+
+    def snmptrapd_lines(self) -> str:
+        """What a snmptrapd's configuration needs to take (and log) the nodes' notifications."""
+        if self.v2c:
+            return f"authCommunity log {COMMUNITY}\n"
+        v3 = snmp_settings(self.root)
+        return (f'createUser {SNMP_USER} {v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} '
+                f'"{v3["privpasswd"]}"\nauthUser log {SNMP_USER} authPriv\n')
 
     def up(self, timeout: float = 120) -> None:
         """Bring every node to Synced. Idempotent: running nodes are left alone."""

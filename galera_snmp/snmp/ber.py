@@ -1,4 +1,5 @@
-"""Just enough BER (X.690) for SNMPv2c (RFC 3416): encode a request, decode a response.
+"""Just enough BER (X.690) for SNMP: encode a request, decode a response -- the SNMPv2c message
+(RFC 3416) here, the PDU inside it for SNMPv3 too (:mod:`~galera_snmp.snmp.usm` wraps it).
 
 Why not pysnmp's codec: importing ``pysnmp.proto.api`` and pyasn1 costs ~90 ms, the whole time
 budget of a Nagios plugin run; this module imports only the package's :mod:`~galera_snmp.record`
@@ -19,7 +20,7 @@ from .types import MAX_ARC, MAX_OID_ARCS, OID, UNSIGNED_MAX, Syntax
 
 
 class BerError(ValueError):
-    """Not a well-formed SNMPv2c message (or an OID that SNMP cannot carry)."""
+    """Not a well-formed SNMP message (or an OID that SNMP cannot carry)."""
 
 
 @record
@@ -33,7 +34,7 @@ Value = int | bytes | OID | Missing | None  # None: a NULL value
 
 # The message's structure (the value types are Syntax, in types.py).
 SEQUENCE = 0x30
-GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5  # PDU tags (RFC 3416)
+GET, GET_NEXT, RESPONSE, GET_BULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA5, 0xA8  # PDU tags (RFC 3416)
 MISSING = {
     Syntax.NO_SUCH_OBJECT: Missing("NoSuchObject"),
     Syntax.NO_SUCH_INSTANCE: Missing("NoSuchInstance"),
@@ -80,16 +81,20 @@ def encode_oid(oid: Sequence[int]) -> bytes:
     return tlv(Syntax.OBJECT_IDENTIFIER, bytes(content))
 
 
-def encode_request(
+def octets(content: bytes) -> bytes:
+    """An OCTET STRING."""
+    return tlv(Syntax.OCTET_STRING, content)
+
+
+def encode_pdu(
     pdu_type: int,
     request_id: int,
-    community: bytes,
     oids: Sequence[Sequence[int]],
     *,
     non_repeaters: int = 0,
     max_repetitions: int = 0,
 ) -> bytes:
-    """A GetRequest, GetNextRequest or GetBulkRequest in an SNMPv2c message, each value NULL.
+    """A GetRequest, GetNextRequest or GetBulkRequest PDU, each value NULL.
 
     GetBulk carries non-repeaters and max-repetitions where the others have error-status and
     error-index (RFC 3416 section 3), so those two must be 0 for GET and GETNEXT.
@@ -102,14 +107,27 @@ def encode_request(
         raise BerError("request-id, non-repeaters and max-repetitions are Integer32s")
     varbinds = b"".join(tlv(SEQUENCE, encode_oid(oid) + b"\x05\x00") for oid in oids)
     fields = encode_integer(request_id) + encode_integer(non_repeaters) + encode_integer(max_repetitions)
-    pdu = tlv(pdu_type, fields + tlv(SEQUENCE, varbinds))
-    return tlv(SEQUENCE, encode_integer(VERSION_2C) + tlv(Syntax.OCTET_STRING, community) + pdu)
+    return tlv(pdu_type, fields + tlv(SEQUENCE, varbinds))
+
+
+def encode_request(
+    pdu_type: int,
+    request_id: int,
+    community: bytes,
+    oids: Sequence[Sequence[int]],
+    *,
+    non_repeaters: int = 0,
+    max_repetitions: int = 0,
+) -> bytes:
+    """:func:`encode_pdu`'s request in an SNMPv2c message."""
+    pdu = encode_pdu(pdu_type, request_id, oids, non_repeaters=non_repeaters, max_repetitions=max_repetitions)
+    return tlv(SEQUENCE, encode_integer(VERSION_2C) + octets(community) + pdu)
 
 
 # --- decoding: each reader takes the buffer and the [pos, end) window it may not leave -----------
 
 
-def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+def header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """The TLV starting at ``pos``: (tag, start of its content, end of its content)."""
     if end - pos < 2:
         raise BerError(f"truncated at octet {pos}")
@@ -129,9 +147,9 @@ def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
-def _expect(data: bytes, pos: int, end: int, tag: int, what: str) -> tuple[int, int]:
-    """Like :func:`_header` for a TLV that must have ``tag``: (content start, content end)."""
-    got, start, stop = _header(data, pos, end)
+def expect(data: bytes, pos: int, end: int, tag: int, what: str) -> tuple[int, int]:
+    """Like :func:`header` for a TLV that must have ``tag``: (content start, content end)."""
+    got, start, stop = header(data, pos, end)
     if got != tag:
         raise BerError(f"{what}: expected tag 0x{tag:02x}, got 0x{got:02x} at octet {pos}")
     return start, stop
@@ -143,9 +161,9 @@ def _integer(content: bytes, signed: bool = True) -> int:
     return int.from_bytes(content, "big", signed=signed)
 
 
-def _integer_field(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
+def integer_field(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
     """An INTEGER field of the message: (its value, the position after it)."""
-    start, stop = _expect(data, pos, end, Syntax.INTEGER, what)
+    start, stop = expect(data, pos, end, Syntax.INTEGER, what)
     return _integer(data[start:stop]), stop
 
 
@@ -199,7 +217,7 @@ def _value(tag: int, content: bytes) -> Value:
 
 def decode_value(data: bytes) -> Value:
     """One encoded value, e.g. ``b"\\x43\\x01\\x05"`` (TimeTicks 5), as the client returns it."""
-    tag, start, stop = _header(data, 0, len(data))
+    tag, start, stop = header(data, 0, len(data))
     if stop != len(data):
         raise BerError("trailing octets after the value")
     return _value(tag, data[start:stop])
@@ -214,31 +232,42 @@ def decode_response(data: bytes, community: bytes | None = None) -> tuple[int, i
     exactly fill its container.
     """
     data = bytes(data)
-    start, end = _expect(data, 0, len(data), SEQUENCE, "message")
+    start, end = expect(data, 0, len(data), SEQUENCE, "message")
     if end != len(data):
         raise BerError("trailing octets after the message")
-    version, pos = _integer_field(data, start, end, "version")
+    version, pos = integer_field(data, start, end, "version")
     if version != VERSION_2C:
         raise BerError(f"not an SNMPv2c message (version {version})")
-    community_start, pos = _expect(data, pos, end, Syntax.OCTET_STRING, "community")
+    community_start, pos = expect(data, pos, end, Syntax.OCTET_STRING, "community")
     if community is not None and data[community_start:pos] != community:
         raise BerError("an answer with another community")
-    pos, pdu_end = _expect(data, pos, end, RESPONSE, "Response PDU")
+    _, request_id, error_status, error_index, varbinds = decode_pdu(data, pos, end)
+    return request_id, error_status, error_index, varbinds
+
+
+def decode_pdu(
+    data: bytes, pos: int, end: int, types: tuple[int, ...] = (RESPONSE,)
+) -> tuple[int, int, int, int, list[tuple[OID, Value]]]:
+    """The PDU filling ``data[pos:end]``, one of ``types``: (its type, request-id, error-status,
+    error-index, varbinds)."""
+    pdu_type, pos, pdu_end = header(data, pos, end)
+    if pdu_type not in types:
+        raise BerError(f"PDU: expected tag {' or '.join(f'0x{t:02x}' for t in types)}, got 0x{pdu_type:02x}")
     if pdu_end != end:
         raise BerError("trailing octets after the PDU")
-    request_id, pos = _integer_field(data, pos, end, "request-id")
-    error_status, pos = _integer_field(data, pos, end, "error-status")
-    error_index, pos = _integer_field(data, pos, end, "error-index")
-    pos, list_end = _expect(data, pos, end, SEQUENCE, "varbind list")
+    request_id, pos = integer_field(data, pos, end, "request-id")
+    error_status, pos = integer_field(data, pos, end, "error-status")
+    error_index, pos = integer_field(data, pos, end, "error-index")
+    pos, list_end = expect(data, pos, end, SEQUENCE, "varbind list")
     if list_end != end:
         raise BerError("trailing octets after the varbind list")
     varbinds = []
     while pos < end:
-        start, stop = _expect(data, pos, end, SEQUENCE, "varbind")
-        name_start, name_end = _expect(data, start, stop, Syntax.OBJECT_IDENTIFIER, "varbind name")
-        tag, value_start, value_end = _header(data, name_end, stop)
+        start, stop = expect(data, pos, end, SEQUENCE, "varbind")
+        name_start, name_end = expect(data, start, stop, Syntax.OBJECT_IDENTIFIER, "varbind name")
+        tag, value_start, value_end = header(data, name_end, stop)
         if value_end != stop:
             raise BerError(f"trailing octets in the varbind at octet {pos}")
         varbinds.append((_oid(data[name_start:name_end]), _value(tag, data[value_start:value_end])))
         pos = stop
-    return request_id, error_status, error_index, varbinds
+    return pdu_type, request_id, error_status, error_index, varbinds

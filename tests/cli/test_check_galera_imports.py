@@ -36,11 +36,14 @@ def loaded(argv: list[str], siblings: tuple[str, ...] = ()) -> set[str]:
     return set(json.loads(result.stdout))
 
 
-def test_snmp_modes_load_no_costly_module() -> None:
+@pytest.mark.parametrize("version", ["2c", "3"])
+def test_snmp_modes_load_no_costly_module(version: str) -> None:
     """Nothing listens on the port: the SNMP client and the node mode run to the end (UNKNOWN);
     the other single-node modes' modules are imported too. No thread pool, and no INI reader: no
     file is read."""
     argv = ["-H", "127.0.0.1", "-p", str(free_udp_port()), "-t", "2"]
+    if version == "3":  # on the command line here only: there is no secret to protect
+        argv += ["-P", "3", "-U", "galeramon", "-a", "SHA-256", "-A", "auth-pass", "-X", "priv-pass"]
     modules = loaded(argv, ("galera_snmp.nagios.checks", "galera_snmp.nagios.rates", "galera_snmp.snmp.mib"))
     costly = (*_ALWAYS, "concurrent.futures", "configparser")
     assert [name for name in costly if name in modules] == []

@@ -1,5 +1,7 @@
-"""galera_snmp.snmp.client against a real net-snmp snmpd: SNMPv2c through our own BER codec,
-SNMPv3 (every auth protocol, the four priv protocols, all three levels) through pysnmp.
+"""galera_snmp.snmp.client against a real net-snmp snmpd: SNMPv2c, and SNMPv3 with every auth
+protocol and priv protocol Debian's snmpd accepts (MD5, SHA, SHA-224/256/384/512 x AES, AES-192,
+AES-256, at all three levels), wrong pass phrases, unknown users, a restarted snmpd and a clock
+outside the time window.
 
 No agent and no database: snmpd serves its own system subtree (.1.3.6.1.2.1.1) through a
 view, to a community and to USM users created in its configuration file. net-snmp's
@@ -19,6 +21,7 @@ import pytest
 from support import free_udp_port, tool
 
 from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.record import replace
 from galera_snmp.snmp.client import Client, SnmpError, SnmpTimeout, Target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +33,7 @@ COMMUNITY = "public"
 USERS = [
     ("sha256aes", "authPriv", "SHA-256", "auth-pass-256", "AES", "priv-pass-aes"),
     ("shaaes", "authPriv", "SHA", "auth-pass-sha", "AES", "priv-pass-sha"),
-    ("md5des", "authPriv", "MD5", "auth-pass-md5", "DES", "priv-pass-des"),
+    ("md5aes", "authPriv", "MD5", "auth-pass-md5", "AES", "priv-pass-md5"),
     ("sha224aes192", "authPriv", "SHA-224", "auth-pass-224", "AES-192", "priv-pass-192"),
     ("sha512aes256", "authPriv", "SHA-512", "auth-pass-512", "AES-256", "priv-pass-256"),
     ("sha384only", "authNoPriv", "SHA-384", "auth-pass-384", None, None),
@@ -40,14 +43,27 @@ USERS = [
 NET_SNMP_LEVEL = {"authPriv": "priv", "authNoPriv": "auth", "noAuthNoPriv": "noauth"}
 
 
-def snmpd_conf(port: int) -> str:
+def snmpd_conf(port: int, users: list[tuple] = USERS) -> str:
     lines = [f"agentAddress udp:127.0.0.1:{port}", "view system included .1.3.6.1.2.1.1"]
     lines.append(f"rocommunity {COMMUNITY} 127.0.0.1 -V system")
-    for user, level, auth, auth_pass, priv, priv_pass in USERS:
+    for user, level, auth, auth_pass, priv, priv_pass in users:
         secrets = f' {auth} "{auth_pass}"' if auth else ""
         secrets += f' {priv} "{priv_pass}"' if priv else ""
         lines += [f"createUser {user}{secrets}", f"rouser {user} {NET_SNMP_LEVEL[level]} -V system"]
     return "\n".join(lines) + "\n"
+
+
+def start_snmpd(tmp: Path, port: int, keep_engine: bool = False) -> subprocess.Popen:
+    """snmpd on ``port`` with tmp/snmpd.conf. With ``keep_engine`` it also reads what it keeps in
+    tmp/persistent (its engine ID and boots) as a system's snmpd does; else (-C) a new engine
+    ID each start."""
+    (tmp / "persistent").mkdir(exist_ok=True)
+    only = [] if keep_engine else ["-C"]
+    return subprocess.Popen(
+        [tool("snmpd"), "-f", *only, "-c", str(tmp / "snmpd.conf"), "-Lf", str(tmp / "snmpd.log")],
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(tmp / "persistent"), "MIBS": "",
+             "SNMPCONFPATH": str(tmp / "persistent")},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +71,7 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     tmp = tmp_path_factory.mktemp("snmpd-client")
     port = free_udp_port()
     (tmp / "snmpd.conf").write_text(snmpd_conf(port))
-    (tmp / "persistent").mkdir()
-    snmpd = subprocess.Popen(
-        [tool("snmpd"), "-f", "-C", "-c", str(tmp / "snmpd.conf"), "-Lf", str(tmp / "snmpd.log")],
-        env={**os.environ, "SNMP_PERSISTENT_DIR": str(tmp / "persistent"), "MIBS": ""},
-    )
+    snmpd = start_snmpd(tmp, port)
 
     def answers() -> bool:
         try:
@@ -220,14 +232,70 @@ def test_a_level_above_the_users_is_refused(port: int) -> None:
     assert not isinstance(caught.value, SnmpTimeout)
 
 
-def test_a_one_shot_v2c_get_loads_neither_pysnmp_nor_pyasn1(port: int) -> None:
-    """What a Nagios plugin run does: a fresh interpreter, one GET, exit. Over SNMPv2c our own BER
-    codec answers and pysnmp and pyasn1 stay unloaded (bench/oneshot times both ways)."""
+@pytest.mark.parametrize("version", ["2c", "3"])
+def test_a_one_shot_get_loads_no_snmp_library(port: int, version: str) -> None:
+    """What a Nagios plugin run does: a fresh interpreter, one GET, exit. Our own codecs answer,
+    over SNMPv3 authPriv too: pysnmp, pyasn1 and cryptography stay unloaded (bench/oneshot times it)."""
+    name, level, auth, auth_pass, priv, priv_pass = USERS[0]
+    target = (f"Target('127.0.0.1', {port})" if version == "2c" else
+              f"Target('127.0.0.1', {port}, version='3', user={name!r}, level={level!r}, auth_protocol={auth!r}, "
+              f"auth_password={auth_pass!r}, priv_protocol={priv!r}, priv_password={priv_pass!r})")
+    libraries = ("pysnmp", "pyasn1", "cryptography")
     code = (
         "import sys; from galera_snmp.snmp.client import Client, Target; "
-        f"uptime = Client(Target('127.0.0.1', {port})).get([{SYS_UPTIME}])[{SYS_UPTIME}]; "
-        "print(type(uptime).__name__, sorted(m for m in sys.modules if m.startswith(('pysnmp', 'pyasn1'))))"
+        f"uptime = Client({target}).get([{SYS_UPTIME}])[{SYS_UPTIME}]; "
+        f"print(type(uptime).__name__, sorted(m for m in sys.modules if m.startswith({libraries!r})))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["int", "[]"]  # sysUpTime's TimeTicks, and no pysnmp or pyasn1 module
+    assert result.stdout.split() == ["int", "[]"]  # sysUpTime's TimeTicks, and none of those modules
+
+
+def test_des_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(ValueError, match="DES privacy is not supported"):
+        Target("127.0.0.1", version="3", user="u", auth_password="auth-pass", priv_protocol="DES",
+               priv_password="priv-pass")
+
+
+def test_a_clock_outside_the_time_window_is_resynchronised(port: int) -> None:
+    """RFC 3414 3.2 7a: the agent answers a request stamped 1,000 s off with an authenticated
+    notInTimeWindow Report carrying its clock; the client takes it and sends again, once."""
+    with Client(v3(port, *USERS[0])) as client:
+        first = client.get([SYS_UPTIME])[SYS_UPTIME]
+        engine = client._v3.engine
+        client._v3.engine = replace(engine, time=engine.time + 1000)
+        assert client.get([SYS_UPTIME])[SYS_UPTIME] >= first
+        assert abs(client._v3.engine.now() - engine.now()) <= 2  # the agent's clock again
+
+
+@pytest.mark.parametrize("keep_engine", [True, False], ids=["same-engine", "new-engine"])
+def test_a_restarted_snmpd_is_followed(tmp_path: Path, keep_engine: bool) -> None:
+    """snmpd restarted. Same engine ID: one more boot, its time from 0; the client, refused as not
+    in the time window, takes the agent's clock and reads on. A new engine ID: the client, told
+    the engine is unknown, discovers it again."""
+    port = free_udp_port()
+    user = USERS[0]
+    (tmp_path / "snmpd.conf").write_text(snmpd_conf(port, [user]))
+    engines = []
+    with Client(v3(port, *user, timeout=0.5)) as client:
+        for _ in range(2):
+            snmpd = start_snmpd(tmp_path, port, keep_engine)
+            try:
+                wait_for(lambda: _answers(client), 20, "snmpd over SNMPv3")
+                engines.append(client._v3.engine)
+            finally:
+                snmpd.terminate()
+                snmpd.wait(10)
+    if keep_engine:
+        assert engines[1].id == engines[0].id
+        assert engines[1].boots == engines[0].boots + 1
+    else:
+        assert engines[1].id != engines[0].id
+
+
+def _answers(client: Client) -> bool:
+    try:
+        return isinstance(client.get([SYS_UPTIME])[SYS_UPTIME], int)
+    except SnmpError as err:  # not listening yet (refused, timeout); a Report would say otherwise
+        assert "SNMPv3 user" not in str(err)
+        return False

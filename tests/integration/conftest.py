@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import snmptrapd
 
 from galera_snmp.dev.sandbox import (
     DEFAULT_DIR,
     INSTALL_HINT,
     PROGRAMS_ENV,
     REQUIRED_PROGRAMS,
-    TRAP_SINK,
     Sandbox,
     SandboxError,
     program,
@@ -91,23 +90,7 @@ def cluster(sandbox: Sandbox) -> Sandbox:
 
 
 @pytest.fixture
-def traps(tmp_path: Path) -> Iterator[Path]:
-    """A real snmptrapd on the sandbox's trap sink address; yields its log file."""
-    tool = shutil.which("snmptrapd") or shutil.which("snmptrapd", path="/usr/sbin")
-    if tool is None:
-        pytest.fail("snmptrapd is not installed: apt-get install snmptrapd", pytrace=False)
-    conf = tmp_path / "snmptrapd.conf"
-    conf.write_text("disableAuthorization yes\n")
-    log = tmp_path / "traps.log"
-    process = subprocess.Popen(
-        [tool, "-f", "-C", "-c", str(conf), "-On", "-Lf", str(log), f"udp:{TRAP_SINK}"],
-        env={**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(tmp_path)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: log.exists() and "NET-SNMP version" in log.read_text(), 10, "snmptrapd to start")
+def traps(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
+    """snmptrapd for the session's sandbox; yields its log file."""
+    with snmptrapd(sandbox, tmp_path) as log:
         yield log
-    finally:
-        process.terminate()
-        process.wait(10)

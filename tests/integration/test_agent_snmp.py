@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from galera_snmp.dev.sandbox import Sandbox, SandboxNode, wait_for
+from galera_snmp.dev.sandbox import Sandbox, SandboxNode, net_snmp_env, wait_for
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.client import Client, Missing, SnmpError
 from galera_snmp.state import SeqnoSource, Status
@@ -34,12 +34,15 @@ def mib_env(standard_mib_dirs: list[Path]) -> dict[str, str]:
     return {**os.environ, "MIBDIRS": f"+{dirs}", "MIBS": "+GALERA-MIB"}
 
 
-def net_snmp(command: str, *args: str, env: dict[str, str] | None = None) -> str:
+def net_snmp(node: SandboxNode, command: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """net-snmp's ``command`` (``args`` name the agent: net-snmp wants it before the OIDs), as the
+    sandbox's SNMPv3 user: its snmp.conf holds the version, user and pass phrases."""
     tool = shutil.which(command)
     if tool is None:
         pytest.fail(f"{command} is not installed: apt-get install snmp", pytrace=False)
     result = subprocess.run(
-        [tool, "-v2c", "-c", "public", *args], capture_output=True, text=True, timeout=60, env=env, check=False
+        [tool, *args], capture_output=True, text=True, timeout=60, check=False,
+        env={**(env or os.environ), **net_snmp_env(node.root)},
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -51,7 +54,7 @@ def _rows(out: str) -> list[str]:
 
 
 def walk_named(node: SandboxNode, env: dict[str, str]) -> dict[str, str]:
-    out = net_snmp("snmpwalk", "-OqsU", node.address, "GALERA-MIB::galeraMIB", env=env)
+    out = net_snmp(node, "snmpwalk", "-OqsU", node.address, "GALERA-MIB::galeraMIB", env=env)
     values = {}
     for line in _rows(out):
         name, _, value = line.partition(" ")
@@ -115,7 +118,7 @@ def test_member_table_lists_every_node(cluster: Sandbox, mib_env: dict[str, str]
 
 
 def _numeric_walk(node: SandboxNode) -> list[tuple[int, ...]]:
-    return _oids(net_snmp("snmpwalk", "-On", "-Oq", node.address, ROOT))
+    return _oids(net_snmp(node, "snmpwalk", "-On", "-Oq", node.address, ROOT))
 
 
 def _oids(out: str) -> list[tuple[int, ...]]:
@@ -125,7 +128,7 @@ def _oids(out: str) -> list[tuple[int, ...]]:
 def test_bulkwalk_equals_walk(cluster: Sandbox) -> None:
     node = cluster.node(2)
     walked = _numeric_walk(node)
-    assert _oids(net_snmp("snmpbulkwalk", "-On", "-Oq", "-Cr7", node.address, ROOT)) == walked
+    assert _oids(net_snmp(node, "snmpbulkwalk", "-On", "-Oq", "-Cr7", node.address, ROOT)) == walked
     assert walked == sorted(walked)
     assert len(walked) == len(set(walked))
 
@@ -156,7 +159,7 @@ def test_getnext_from_any_oid_is_the_lexicographic_successor(
 ) -> None:
     node, instances = served
     starts = data.draw(st.lists(_starts(instances), min_size=1, max_size=20))
-    out = net_snmp("snmpgetnext", "-On", "-Oq", node.address, *[".".join(map(str, s)) for s in starts])
+    out = net_snmp(node, "snmpgetnext", "-On", "-Oq", node.address, *[".".join(map(str, s)) for s in starts])
     lines = out.splitlines()
     assert len(lines) == len(starts)
     for start, line in zip(starts, lines, strict=True):

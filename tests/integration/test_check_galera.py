@@ -37,7 +37,7 @@ def by_mysql(node: SandboxNode) -> tuple[str, ...]:
 
 
 def by_snmp(node: SandboxNode) -> tuple[str, ...]:
-    return ("-H", node.address, "-C", "public")
+    return node.check_galera_snmp()
 
 
 SOURCES = [pytest.param(by_mysql, id="mysql"), pytest.param(by_snmp, id="snmp")]
@@ -110,8 +110,9 @@ def test_bad_usage_and_wrong_credentials_exit_3(cli) -> None:
         ("-w", "not-a-range"),
         ("-m", "peers"),
         ("-H", "no-such-host.invalid", "-t", "2"),
-        ("-H", "127.0.0.11", "-C", "wrong-community", "-t", "2"),
+        ("-H", "127.0.0.11", "-C", "wrong-community", "-t", "2"),  # the sandbox answers no community
         ("-H", "127.0.0.11", "-P", "3", "-U", "galeramon", "-A", "wrong-pass-1", "-X", "wrong-pass-2", "-t", "3"),
+        ("-H", "127.0.0.11", "-P", "3", "-U", "nobody-here", "-A", "wrong-pass-1", "-X", "wrong-pass-2", "-t", "3"),
         ("--help",),
         ("--version",),
     ):
@@ -251,16 +252,16 @@ def split(cluster: Sandbox) -> Iterator[Sandbox]:
 
 def test_split_brain_is_critical_naming_both_components(split: Sandbox, cli) -> None:
     node3 = split.node(3)
-    peers = ",".join(node.address for node in split.nodes)
+    peers = (",".join(node.address for node in split.nodes), "--credentials", str(node3.snmp_credentials))
     wait_for(lambda: node3.snapshot().cluster_status == "non-Primary", 30, "node3 to lose the Primary component")
     # the plugin reads the agents, which see the change at their next refresh (refresh_interval)
-    wait_for(lambda: "outside it: node3" in run(cli, "-m", "peers", "--peers", peers)[1], 10, "the agents to see it")
-    code, line = run(cli, "-m", "peers", "--peers", peers)
+    wait_for(lambda: "outside it: node3" in run(cli, "-m", "peers", "--peers", *peers)[1], 10, "the agents to see it")
+    code, line = run(cli, "-m", "peers", "--peers", *peers)
     assert code == 1 and "outside it: node3" in line, line
     node3.sql("SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
     wait_for(lambda: node3.snapshot().cluster_status == "Primary", 30, "node3 to form its own Primary component")
-    wait_for(lambda: "split brain: 2 Primary" in run(cli, "-m", "peers", "--peers", peers)[1], 10, "split brain")
-    code, line = run(cli, "-m", "peers", "--peers", peers)
+    wait_for(lambda: "split brain: 2 Primary" in run(cli, "-m", "peers", "--peers", *peers)[1], 10, "split brain")
+    code, line = run(cli, "-m", "peers", "--peers", *peers)
     assert code == 2, line
     assert "[node1, node2]" in line and "[node3]" in line, line
 
@@ -284,7 +285,8 @@ def test_arbitrator_is_counted_apart(cluster: Sandbox, cli, tmp_path: Path) -> N
             perf = perfdata(line)
             assert perf["data_nodes"].startswith("3;") and perf["arbitrators"].startswith("1;"), line
             assert "arbitrator" in line
-        code, line = run(cli, "-m", "peers", "--peers", ",".join(n.address for n in cluster.nodes), "--expected", "3")
+        code, line = run(cli, "-m", "peers", "--peers", ",".join(n.address for n in cluster.nodes), "--expected", "3",
+                         "--credentials", str(node1.snmp_credentials))
         assert code == 0, line
     finally:
         process.terminate()

@@ -139,11 +139,12 @@ def test_a_plain_restart_after_a_crash_is_flagged_as_a_history_reset(cluster: Sa
         wait_for(lambda: node1.snapshot().cluster_status == "Primary", 90, "pc.recovery to form a Primary")
         assert node1.snapshot().cluster_state_uuid == ZERO_UUID
         # the checks read the agents, which see it at their next refresh
-        wait_for(lambda: "history reset" in cli("check_galera", "-m", "node", "-H", node1.address).stdout, 20,
+        wait_for(lambda: "history reset" in cli("check_galera", "-m", "node", *node1.check_galera_snmp()).stdout, 20,
                  "node1's agent to publish the Primary")
-        check = cli("check_galera", "-m", "node", "-H", node1.address)
+        check = cli("check_galera", "-m", "node", *node1.check_galera_snmp())
         assert check.returncode == 2 and "history reset" in check.stdout, check.stdout
-        every = ("check_galera", "-m", "peers", "--peers", ",".join(n.address for n in cluster.nodes))
+        every = ("check_galera", "-m", "peers", "--peers", ",".join(n.address for n in cluster.nodes),
+                 "--credentials", str(node1.snmp_credentials))
         wait_for(lambda: "history reset" in cli(*every).stdout, 20, "every agent to publish the Primary")
         peers = cli(*every)
         assert peers.returncode == 2 and "history reset" in peers.stdout, peers.stdout
@@ -196,12 +197,12 @@ def test_a_history_changed_while_nobody_watched_is_flagged_until_accepted(cluste
     assert f'"{node.snapshot().cluster_state_uuid}"' in kept.read_text()
     kept.write_text('{"uuid": "0b1c2d3e-0000-11f1-8000-000000000001", "accept_next": false}\n')
     try:
-        wait_for(lambda: "history reset" in cli("check_galera", "-m", "node", "-H", node.address).stdout, 20,
+        wait_for(lambda: "history reset" in cli("check_galera", "-m", "node", *node.check_galera_snmp()).stdout, 20,
                  "node2's agent to flag the change")
-        check = cli("check_galera", "-m", "node", "-H", node.address)
+        check = cli("check_galera", "-m", "node", *node.check_galera_snmp())
         assert check.returncode == 2 and "left history 0b1c2d3e-0000-11f1-8000-000000000001" in check.stdout
     finally:
         accepted = cli("galera-snmp", "accept-history", "-c", str(node.config_path))
     assert accepted.returncode == 0 and "accepted" in accepted.stdout, accepted.stderr
-    wait_for(lambda: cli("check_galera", "-m", "node", "-H", node.address).returncode == 0, 20,
+    wait_for(lambda: cli("check_galera", "-m", "node", *node.check_galera_snmp()).returncode == 0, 20,
              "node2 to be OK again")

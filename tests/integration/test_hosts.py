@@ -114,7 +114,7 @@ def log_size(node: SandboxNode) -> int:
 
 def check_peers(box: Sandbox) -> subprocess.CompletedProcess:
     peers = ",".join(node.address for node in box.nodes)
-    return subprocess.run([program("check_galera"), "-m", "peers", "--peers", peers, "-H", box.node(1).address],
+    return subprocess.run([program("check_galera"), "-m", "peers", "--peers", peers, *box.node(1).check_galera_snmp()],
                           capture_output=True, text=True, check=False)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from outage import Load, finish, kill_left, start_init, transcript
+from support import snmptrapd
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, program, wait_for
 
@@ -39,6 +40,12 @@ def two_sites(sandbox: Sandbox) -> Iterator[Sandbox]:
         shutil.rmtree(box.root, ignore_errors=True)
 
 
+@pytest.fixture
+def site_traps(two_sites: Sandbox, tmp_path: Path) -> Iterator[Path]:
+    with snmptrapd(two_sites, tmp_path) as log:
+        yield log
+
+
 def galera_snmp(node: SandboxNode, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([program("galera-snmp"), *args, "-c", str(node.config_path)], capture_output=True,
                           text=True, timeout=300, check=False)
@@ -49,7 +56,7 @@ def agent_log(node: SandboxNode) -> str:
 
 
 def test_a_dark_site_is_named_and_the_other_made_primary_with_the_confirmation(two_sites: Sandbox,
-                                                                                 traps: Path) -> None:
+                                                                                 site_traps: Path) -> None:
     east = [two_sites.nodes[i] for i in EAST]
     west = [two_sites.nodes[i] for i in WEST]
     lost = ",".join(node.address for node in east)
@@ -71,7 +78,7 @@ def test_a_dark_site_is_named_and_the_other_made_primary_with_the_confirmation(t
         rows = [row.split()[:3] for row in status.stdout.splitlines()[1:6]]
         assert rows == [["segment-1", n.address, "nonprimary"] for n in west] + [
             ["-", n.address, "no"] for n in east], status.stdout
-        wait_for(lambda: ".1.3.6.1.4.1.32473.0.7" in traps.read_text(), 20, "galeraSiteSilentChange")
+        wait_for(lambda: ".1.3.6.1.4.1.32473.0.7" in site_traps.read_text(), 20, "galeraSiteSilentChange")
 
         refused = galera_snmp(west[0], "make-primary")
         assert refused.returncode == 1 and "may be cut off, not lost" in refused.stdout, refused.stdout

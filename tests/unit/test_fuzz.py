@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from galera_snmp.node.galerafiles import GaleraFileError, parse_grastate, parse_recovered_position
-from galera_snmp.snmp import agentx, ber
+from galera_snmp.snmp import agentx, ber, usm
 from galera_snmp.snmp.agentx import AgentxError, parse_header, parse_request
 from galera_snmp.traffic.httpcheck import HEAD_LIMIT, BadRequest
 from galera_snmp.traffic.httpcheck import parse_request as parse_http_request
@@ -63,6 +63,30 @@ def test_ber_decode_response(data: bytes, community: bytes | None) -> None:
     except ber.BerError:
         return
     assert (type(request_id), type(status), type(index), type(varbinds)) == (int, int, int, list)
+
+
+# SNMPv3 answers as the client reads them: the same Response, plain and signed + encrypted
+V3_ENGINE = usm.Engine(b"\x80\x00\x1f\x88\x80\x01\x02\x03\x04", 3, 1000)
+V3_USERS = [usm.User("galeramon", "noAuthNoPriv"),
+            usm.User("galeramon", "authPriv", "SHA-256", "auth-pass-phrase", "AES", "priv-pass-phrase")]
+V3_RESPONSE = RESPONSE[RESPONSE.index(bytes((ber.RESPONSE,))):]
+V3_ANSWERS = [usm.request_message(42, V3_RESPONSE, user, V3_ENGINE, 1) for user in V3_USERS]
+
+
+@FUZZ
+@given(mutations(V3_ANSWERS), st.sampled_from(V3_USERS))
+def test_usm_read_message(data: bytes, user: usm.User) -> None:
+    try:
+        answer = usm.read_message(data, 42, user, V3_ENGINE)
+    except ber.BerError:
+        return
+    assert answer.request_id == 42 and isinstance(answer.varbinds, list)
+
+
+def test_the_usm_seeds_are_read() -> None:
+    """The seeds above are valid answers: the fuzzer starts from inputs that get deep."""
+    for user, answer in zip(V3_USERS, V3_ANSWERS, strict=True):
+        assert usm.read_message(answer, 42, user, V3_ENGINE).varbinds == [((1, 3, 6, 1, 2, 1, 1, 3, 0), 5)]
 
 
 @FUZZ

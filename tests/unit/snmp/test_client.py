@@ -311,7 +311,7 @@ def test_walk_refuses_oids_that_do_not_increase(agent_factory: Callable) -> None
             next(walk)
 
 
-# --- SNMPv3 without an agent that speaks it ---------------------------------------------------
+# --- SNMPv3 against agents that do not answer as they should ------------------------------------------------------
 
 
 def test_v3_against_a_silent_agent_is_a_timeout_without_secrets(agent_factory: Callable) -> None:
@@ -354,7 +354,8 @@ def test_importing_the_client_loads_neither_pysnmp_nor_pyasn1() -> None:
         ({**V3, "user": None}, "needs a user"),
         ({**V3, "level": "authpriv"}, "level must be one of noAuthNoPriv, authNoPriv, authPriv"),
         ({**V3, "auth_protocol": "SHA1024"}, "unknown auth protocol 'SHA1024'"),
-        ({**V3, "priv_protocol": "3DES"}, "unknown priv protocol '3DES': use one of DES, AES, AES-192, AES-256"),
+        ({**V3, "priv_protocol": "3DES"}, "unknown priv protocol '3DES': use one of AES, AES-192, AES-256"),
+        ({**V3, "priv_protocol": "des"}, "DES privacy is not supported .56-bit keys are broken.: give the user AES"),
         ({**V3, "auth_password": None}, "authPriv needs auth_password"),
         ({**V3, "priv_password": ""}, "authPriv needs priv_password"),
         ({**V3, "level": "authNoPriv", "auth_password": None}, "authNoPriv needs auth_password"),
