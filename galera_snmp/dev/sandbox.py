@@ -332,6 +332,12 @@ class SandboxNode:
         return snmpsettings.target(self.address, 161, snmp_settings(self.root), timeout, retries)
 
     @property
+    def trap_engine_id(self) -> str:
+        """The engine ID of this node's SNMPv3 traps (RFC 3411): net-snmp's enterprise number 8072,
+        format 4 (text), then "gs" and the node's name."""
+        return "0x80001f8804" + f"gs{self.name}".encode().hex()
+
+    @property
     def snmp_credentials(self) -> Path:
         """The sandbox's SNMP credentials file (check_galera --credentials, [init] snmp_credentials)."""
         return self.root / SNMP_CREDENTIALS
@@ -420,12 +426,15 @@ wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")
         sink = f"{HOSTS_SUBNET}.{HOSTS_STATION}:1162" if self.hosts else TRAP_SINK
         if self.v2c:
             access = f"rocommunity {COMMUNITY} {sources} -V galeraView\ntrap2sink {sink} {COMMUNITY}"
-        else:  # the lines net-snmp-create-v3-user writes, the view ours; notifications as informs
+        else:  # the lines net-snmp-create-v3-user writes, the view ours
             v3 = snmp_settings(self.root)
             secrets_ = f'{v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} "{v3["privpasswd"]}"'
+            # Notifications as SNMPv3 traps from a fixed engine ID, which the receiver knows the
+            # user under. Not informs: snmpd discovers an inform receiver's engine synchronously,
+            # and does not answer anyone meanwhile (seconds, when no receiver listens).
             access = (f"createUser {SNMP_USER} {secrets_}\nrouser -s usm {SNMP_USER} authPriv -V galeraView\n"
-                      f"trapsess -Ci -v 3 -l authPriv -u {SNMP_USER} -a {v3['authproto']} -A {v3['authpasswd']} "
-                      f"-x {v3['privproto']} -X {v3['privpasswd']} {sink}")
+                      f"trapsess -v 3 -e {self.trap_engine_id} -l authPriv -u {SNMP_USER} -a {v3['authproto']} "
+                      f"-A {v3['authpasswd']} -x {v3['privproto']} -X {v3['privpasswd']} {sink}")
         return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox; secrets: mode 0600)
 agentAddress udp:{self.address}:161
 master agentx
@@ -692,8 +701,9 @@ class Sandbox:
         if self.v2c:
             return f"authCommunity log {COMMUNITY}\n"
         v3 = snmp_settings(self.root)
-        return (f'createUser {SNMP_USER} {v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} '
-                f'"{v3["privpasswd"]}"\nauthUser log {SNMP_USER} authPriv\n')
+        secrets_ = f'{v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} "{v3["privpasswd"]}"'
+        users = "".join(f"createUser -e {node.trap_engine_id} {SNMP_USER} {secrets_}\n" for node in self.nodes)
+        return f"{users}authUser log {SNMP_USER} authPriv\n"
 
     def up(self, timeout: float = 120) -> None:
         """Bring every node to Synced. Idempotent: running nodes are left alone."""
