@@ -6,11 +6,14 @@ argument is ``sandbox``, so no production command imports the development code.
 
 from __future__ import annotations
 
+from argparse import Namespace
 from pathlib import Path
 
 from ..cli.common import ArgumentParser, fail
 from ..tables import table
 from .faults import SERVICES, Faults
+from .machines import DEBIAN, Bed, MachineError
+from .machines import DEFAULT_DIR as MACHINES_DIR
 from .netns import NetnsError
 from .sandbox import DEFAULT_DIR, HOSTS_DIR, MAX_NODES, Sandbox, SandboxError
 
@@ -34,6 +37,12 @@ def build_parser() -> ArgumentParser:
                         help="with up: every node a host of its own (network namespace gshost<i>, address "
                              "10.214.0.<i> on the bridge gshost0; this machine is 10.214.0.254 there); "
                              "'galera-snmp sandbox fault --help' breaks their links")
+    parser.add_argument("--machines", type=int, metavar="N",
+                        help="booted Debian machines instead of nodes on this one: N minimal Debian roots "
+                             "(mmdebstrap, cached) booted by systemd-nspawn with systemd as PID 1, MariaDB Galera "
+                             "and snmpd installed, node<i> at 10.215.0.<i> (default dir: "
+                             f"{MACHINES_DIR}); with down and status: that bed")
+    parser.add_argument("--debian", choices=tuple(DEBIAN), default="12", help="with --machines: the release")
     parser.add_argument("--v2c", action="store_true",
                         help="with up: snmpd answers SNMPv2c (community public) instead of SNMPv3, and "
                              "galera-init allows it (allow_v2c): the insecure variant, for comparisons")
@@ -133,6 +142,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["fault"]:
         return fault_main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.machines is not None:
+        return machines_main(args)
     root = Path(args.dir or (HOSTS_DIR if args.hosts else DEFAULT_DIR))
     try:
         if args.action == "up":
@@ -146,5 +157,22 @@ def main(argv: list[str]) -> int:
             return 0
         print_status(sandbox)
     except SandboxError as err:
+        fail("galera-snmp", str(err))
+    return 0
+
+
+def machines_main(args: Namespace) -> int:
+    root = Path(args.dir or MACHINES_DIR)
+    try:
+        bed = Bed(root, args.machines, args.debian) if args.action == "up" else Bed.existing(root)
+        if args.action == "up":
+            bed.up()
+        elif args.action == "down":
+            bed.down(purge=args.purge)
+            return 0
+        rows = [("MACHINE", "ADDRESS", "DEBIAN", "SYSTEMD")]
+        rows += [(m.name, m.address, bed.debian, state) for m, state in bed.status()]
+        print(table(rows))
+    except MachineError as err:
         fail("galera-snmp", str(err))
     return 0

@@ -38,6 +38,10 @@ AUTH_NAMES = ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
 PRIV_NAMES = ("AES", "AES-192", "AES-256")
 PRIV_ALIASES = {"AES-128": "AES", "AES128": "AES", "AES192": "AES-192", "AES256": "AES-256"}
 MIN_PASSWORD = 8  # RFC 3414 section 11.2; net-snmp refuses shorter pass phrases too
+# What one walk may bring, at most: GALERA-MIB is a few hundred instances (the member table grows by
+# its columns per member); an agent that never ends a subtree is an error, not a loop.
+MAX_WALK_ROWS = 10_000
+MAX_WALK_OCTETS = 4 * 1024 * 1024
 
 
 class SnmpError(Exception):
@@ -154,20 +158,26 @@ class Client:
         return answer
 
     def walk(self, root: OID, repetitions: int = 25) -> Iterator[tuple[OID, Value]]:
-        """Every instance under ``root``, in order, with GETBULK; stops at the subtree's end."""
+        """Every instance under ``root``, in order, with GETBULK; stops at the subtree's end, and
+        with an SnmpError past MAX_WALK_ROWS rows or MAX_WALK_OCTETS octets of strings."""
         if repetitions < 1:
             raise ValueError(f"repetitions must be 1 or more, not {repetitions}")
         root = tuple(root)
         current = root
+        rows = octets = 0
         while True:
-            rows = self._request([current], repetitions)
-            if not rows:
+            answer = self._request([current], repetitions)
+            if not answer:
                 return
-            for oid, value in rows:
+            for oid, value in answer:
                 if oid[: len(root)] != root or isinstance(value, Missing):
                     return
                 if oid <= current:
                     raise SnmpError(f"{self.target.host}: OIDs not increasing at {'.'.join(map(str, oid))}")
+                rows, octets = rows + 1, octets + (len(value) if isinstance(value, bytes) else 0)
+                if rows > MAX_WALK_ROWS or octets > MAX_WALK_OCTETS:
+                    raise SnmpError(f"{self.target.host}: the walk of {'.'.join(map(str, root))} goes on past "
+                                    f"{MAX_WALK_ROWS} rows or {MAX_WALK_OCTETS} octets: refused")
                 yield oid, value
                 current = oid
 

@@ -132,12 +132,12 @@ class BadRequest(ValueError):
 class Request:
     method: str
     target: str
+    path: str  # the target's path, parsed once
     headers: Mapping[str, str]  # names in lower case
 
     @property
     def wants_json(self) -> bool:
-        path = urlsplit(self.target).path
-        return path.rstrip("/") == "/json" or "application/json" in self.headers.get("accept", "")
+        return self.path.rstrip("/") == "/json" or "application/json" in self.headers.get("accept", "")
 
 
 def parse_request(head: bytes) -> Request:
@@ -151,13 +151,17 @@ def parse_request(head: bytes) -> Request:
         TOKEN.fullmatch(parts[0]) and TARGET.fullmatch(parts[1]) and VERSION.fullmatch(parts[2])
     ):
         raise BadRequest("malformed request line")
+    try:
+        path = urlsplit(parts[1]).path
+    except ValueError:  # "//[": an IPv6 authority that never closes
+        raise BadRequest("malformed request target") from None
     headers: dict[str, str] = {}
     for field in fields:
         name, colon, value = field.partition(":")
         if not (colon and TOKEN.fullmatch(name) and FIELD_VALUE.fullmatch(value)):
             raise BadRequest("malformed header line")
         headers[name.lower()] = value.strip(" \t")
-    return Request(parts[0], parts[1], headers)
+    return Request(parts[0], parts[1], path, headers)
 
 
 # --- the response ------------------------------------------------------------------------------
@@ -184,7 +188,7 @@ def answer(request: Request, report: NodeReport | None, detailed: bool) -> bytes
     """The response to a well-formed request, from the report at hand."""
     if request.method not in METHODS:
         return error_response(501, f"this endpoint answers {', '.join(METHODS)}")
-    if urlsplit(request.target).path.rstrip("/") == WRITER_PATH:
+    if request.path.rstrip("/") == WRITER_PATH:
         code, line, document = describe_writer(report)
     else:
         code, line, document = describe(report, detailed)
@@ -240,6 +244,6 @@ class HealthServer(BoundedServer):
             request = parse_request(received if end is None else received[: end.start()])
         except BadRequest as err:
             return error_response(400, str(err))
-        if self.metrics is not None and urlsplit(request.target).path == METRICS_PATH:
+        if self.metrics is not None and request.path == METRICS_PATH:
             return metrics_answer(request, self.metrics)
         return answer(request, self.current(), self.config.detailed_reasons)

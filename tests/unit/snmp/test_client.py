@@ -311,6 +311,21 @@ def test_walk_refuses_oids_that_do_not_increase(agent_factory: Callable) -> None
             next(walk)
 
 
+def test_a_walk_that_never_ends_is_refused(agent_factory: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A (fake) agent whose subtree goes on for ever: the walk stops with an error at the bound."""
+    monkeypatch.setattr("galera_snmp.snmp.client.MAX_WALK_ROWS", 500)
+
+    def endless(request: Request) -> list[bytes]:
+        last = request.oids[0][-1] if len(request.oids[0]) > 8 else 0
+        rows = [((*SYS, 9, last + i), rfc1902.Gauge32(i)) for i in range(1, request.max_repetitions + 1)]
+        return [response(request.request_id, rows)]
+
+    agent = agent_factory(endless)
+    with Client(target(agent)) as client, pytest.raises(SnmpError, match="goes on past 500 rows"):
+        for _ in client.walk((*SYS, 9), repetitions=50):
+            pass
+
+
 # --- SNMPv3 against agents that do not answer as they should ------------------------------------------------------
 
 

@@ -87,6 +87,7 @@ def test_parser_takes_what_checkers_send(head, method, target, headers, wants_js
         (b"G(T / HTTP/1.1", "request line"),
         (b"GET /a b HTTP/1.1", "request line"),
         (b"GET /\x7f HTTP/1.1", "request line"),
+        (b"GET //[ HTTP/1.0", "request target"),  # urlsplit's ValueError: an IPv6 host never closed
         (b"GET / HTTP/1.1\r\nNo colon", "header"),
         (b"GET / HTTP/1.1\r\n folded: x", "header"),
         (b"GET / HTTP/1.1\r\nName : v", "header"),
@@ -358,6 +359,28 @@ def test_stop_before_start_frees_the_port():
     server.stop()
     with socket.socket() as again:
         again.bind(server.server_address[:2])
+
+
+def test_a_malformed_target_is_a_400_and_logs_nothing(serve, caplog):
+    """It used to escape the parser: a traceback at ERROR per request and no answer."""
+    server, _ = serve()
+    for _ in range(50):
+        answer = exchange(server, b"GET //[ HTTP/1.0\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:80]
+    assert "Traceback" not in caplog.text and "ERROR" not in caplog.text
+    assert ask(server)[0] == 200
+
+
+def test_a_failure_serving_a_client_is_one_line_at_most_once_a_minute(serve, monkeypatch, caplog):
+    """Whatever a bug of ours raises for a client: that client is closed, the log gets one line
+    (no traceback) however many clients trigger it, and the others are served."""
+    server, _ = serve()
+    monkeypatch.setattr(server, "_reply", lambda received, waited: 1 / 0)  # a bug of ours, simulated
+    for _ in range(20):
+        assert exchange(server, b"GET / HTTP/1.0\r\n\r\n") == b""
+    lines = [r for r in caplog.records if "failed to serve a client" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None
+    assert "ZeroDivisionError" in lines[0].getMessage()
 
 
 @pytest.mark.parametrize("holding", [True, False], ids=["gives-up-the-oldest", "pauses"])
