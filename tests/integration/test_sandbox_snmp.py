@@ -70,4 +70,5 @@ def test_secrets_are_private_and_galera_init_trusts_only_v3(lone_node: SandboxNo
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     init = load_config(node.config_path).init
     assert init.allow_v2c is node.v2c
-    assert (init.snmp_credentials is not None and init.snmp_credentials.resolve() == node.snmp_credentials) is not node.v2c
+    credentials = init.snmp_credentials.resolve() if init.snmp_credentials else None
+    assert (credentials == node.snmp_credentials) is not node.v2c
