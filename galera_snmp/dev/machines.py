@@ -168,6 +168,11 @@ class Machine:
                                        start_new_session=True,
                                        env={**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"})
         self._pid_file().write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + 10
+        while self.nspawn_pid() is None:  # between fork and exec its /proc/PID/cmdline is still ours
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise MachineError(f"{self.name}: systemd-nspawn did not start (see {self.log})")
+            time.sleep(0.01)
 
     def wait_booted(self, timeout: float = 120) -> str:
         """Wait until its systemd has finished starting up: 'running' or 'degraded' (a failed unit)."""
@@ -291,6 +296,8 @@ class Bed:
         self.shared.mkdir(parents=True, exist_ok=True)
         (self.root / "debian").write_text(f"{self.debian}\n")
         try:
+            if not any(machine.nspawn_pid() for machine in self.machines):
+                self.network.remove()  # an interrupted run's namespaces, and what still runs in them
             if not self.network.built():
                 self.network.build()
         except NetnsError as err:

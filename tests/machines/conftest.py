@@ -1,0 +1,53 @@
+"""Booted Debian machines (galera_snmp/dev/machines.py) with our package installed from the .deb
+built from this checkout, one bed per supported release. A missing tool fails with its hint."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from galera_snmp.dev.machines import DEBIAN, INSTALL_HINT, SHARED, Bed
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _requirements() -> None:
+    missing = [tool for tool in ("mmdebstrap", "systemd-nspawn", "nsenter", "dpkg-deb")
+               if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin"))]
+    if missing:
+        pytest.fail(f"booted machines need {', '.join(missing)}: {INSTALL_HINT}", pytrace=False)
+    if os.geteuid() != 0:
+        pytest.fail("booted machines need root (namespaces, overlay mounts, systemd-nspawn)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def deb() -> Iterator[Path]:
+    """The package, built once from this checkout."""
+    _requirements()
+    with tempfile.TemporaryDirectory(prefix="gs-deb-") as out:
+        built = subprocess.run([sys.executable, str(REPO / "packaging" / "deb" / "build"), "--out", out],
+                               capture_output=True, text=True, check=False)
+        assert built.returncode == 0, built.stderr[-3000:]
+        yield Path(built.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=sorted(DEBIAN))
+def machine(request: pytest.FixtureRequest, deb: Path) -> Iterator:
+    """One booted machine of each release with the package installed by apt from the .deb (no
+    network beyond the bed's: apt finds what it depends on already installed)."""
+    bed = Bed(Path(tempfile.mkdtemp(prefix=f"gs-debian{request.param}-", dir="/var/tmp")), 1, request.param)
+    try:
+        bed.up()
+        shutil.copy(deb, bed.shared / deb.name)
+        node = bed.machine(1)
+        node.run(f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {SHARED}/{deb.name}")
+        yield node
+    finally:
+        bed.down(purge=True)
