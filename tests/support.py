@@ -232,3 +232,12 @@ def snmptrapd(box: Sandbox, folder: Path) -> Iterator[Path]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def require(programs: Sequence[str], who: str, hint: str, *, root_because: str) -> None:
+    """Fail (never skip) naming what is missing and how to get it; then, unless root, say why root."""
+    missing = [p for p in programs if not (shutil.which(p) or shutil.which(p, path="/usr/sbin:/sbin"))]
+    if missing:
+        pytest.fail(f"{who} need {', '.join(missing)}: {hint}", pytrace=False)
+    if os.geteuid() != 0:
+        pytest.fail(f"{who} {root_because}: run them as root", pytrace=False)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import snmptrapd
+from support import require, snmptrapd
 
 from galera_snmp.dev.sandbox import (
     DEFAULT_DIR,
@@ -31,13 +31,9 @@ from galera_snmp.state import SYNCED, Status
 
 
 def _requirements() -> None:
-    missing = [p for p in REQUIRED_PROGRAMS if not (shutil.which(p) or shutil.which(p, path="/usr/sbin:/sbin"))]
-    if missing:
-        pytest.fail(f"integration tests need {', '.join(missing)}: {INSTALL_HINT}", pytrace=False)
     if not Path("/usr/lib/galera/libgalera_smm.so").exists():
         pytest.fail(f"integration tests need galera-4: {INSTALL_HINT}", pytrace=False)
-    if os.geteuid() != 0:
-        pytest.fail("integration tests run mariadbd as the mysql user: run them as root", pytrace=False)
+    require(REQUIRED_PROGRAMS, "integration tests", INSTALL_HINT, root_because="run mariadbd as the mysql user")
 
 
 @pytest.fixture(scope="session")

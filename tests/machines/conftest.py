@@ -3,7 +3,6 @@ built from this checkout, one bed per supported release. A missing tool fails wi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,25 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import require
 
 from galera_snmp.dev.machines import DEBIAN, INSTALL_HINT, SHARED, Bed
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _requirements() -> None:
-    missing = [tool for tool in ("mmdebstrap", "systemd-nspawn", "nsenter", "dpkg-deb")
-               if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin"))]
-    if missing:
-        pytest.fail(f"booted machines need {', '.join(missing)}: {INSTALL_HINT}", pytrace=False)
-    if os.geteuid() != 0:
-        pytest.fail("booted machines need root (namespaces, overlay mounts, systemd-nspawn)", pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def deb() -> Iterator[Path]:
     """The package, built once from this checkout."""
-    _requirements()
+    require(("mmdebstrap", "systemd-nspawn", "nsenter", "dpkg-deb"), "booted machines", INSTALL_HINT,
+            root_because="mount overlays, make namespaces and boot systemd-nspawn")
     with tempfile.TemporaryDirectory(prefix="gs-deb-") as out:
         built = subprocess.run([sys.executable, str(REPO / "packaging" / "deb" / "build"), "--out", out],
                                capture_output=True, text=True, check=False)
