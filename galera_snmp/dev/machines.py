@@ -38,7 +38,8 @@ CACHE = Path("/var/cache/galera-snmp/roots")
 DEFAULT_DIR = Path("/var/tmp/galera-snmp-machines")
 PREFIX, SUBNET, STATION = "gsm", "10.215.0", 254
 INSTALL_HINT = "apt-get install mmdebstrap systemd-container"
-SHARED = "/mnt/galera-snmp"  # where each machine sees DIR/shared (read-only): the .deb, for one
+SHARED = "/mnt/galera-snmp"
+CGROUP = Path("/sys/fs/cgroup")  # where each machine sees DIR/shared (read-only): the .deb, for one
 
 
 class MachineError(Exception):
@@ -158,14 +159,16 @@ class Machine:
         argv = [
             _tool("systemd-nspawn"), "--quiet", "--boot", f"--directory={self.tree}",
             # the name is unique per bed, so that a stale process of another bed is never taken for ours
-            f"--machine={self.name}-{hashlib.sha256(str(self.bed).encode()).hexdigest()[:8]}",
+            f"--machine={self.name}-{self._bed_key}",
             "--register=no", "--keep-unit", "--console=read-only",
             f"--network-namespace-path=/run/netns/{self.network.namespace(self.index)}",
             f"--bind-ro={shared}:{SHARED}", "--hostname", self.name,
         ]
+        # into its own cgroups first, then exec: the shell's pid becomes systemd-nspawn's
+        join = "".join(f'echo $$ > "{group}/cgroup.procs" && ' for group in self._cgroups())
         with open(self.log, "ab") as out:
-            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                       start_new_session=True,
+            process = subprocess.Popen(["/bin/sh", "-c", f'{join}exec "$@"', "sh", *argv], stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=out, start_new_session=True,
                                        env={**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"})
         self._pid_file().write_text(f"{process.pid}\n")
         deadline = time.monotonic() + 10
@@ -173,6 +176,23 @@ class Machine:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise MachineError(f"{self.name}: systemd-nspawn did not start (see {self.log})")
             time.sleep(0.01)
+
+    def _cgroups(self) -> list[Path]:
+        """A cgroup of its own in each hierarchy systemd uses. systemd-nspawn without a host
+        systemd (--keep-unit) gives the machine's systemd the cgroup it was started in: machines
+        sharing one would remove one another's units' cgroups (a unit then fails to start with
+        "Failed to attach to cgroup ... No such file or directory")."""
+        groups = []
+        for hierarchy in (CGROUP / "unified", CGROUP / "systemd", CGROUP):
+            if (hierarchy / "cgroup.procs").exists() and not (groups and hierarchy == CGROUP):
+                group = hierarchy / "galera-snmp-machines" / f"{self.name}-{self._bed_key}"
+                group.mkdir(parents=True, exist_ok=True)
+                groups.append(group)
+        return groups
+
+    @property
+    def _bed_key(self) -> str:
+        return hashlib.sha256(str(self.bed).encode()).hexdigest()[:8]
 
     def wait_booted(self, timeout: float = 120) -> str:
         """Wait until its systemd has finished starting up: 'running' or 'degraded' (a failed unit)."""
@@ -236,6 +256,17 @@ class Machine:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(-1, os.WNOHANG)  # reap our own nspawn children
             time.sleep(0.1)
+
+
+def _remove_cgroups() -> None:
+    """The machines' empty cgroups, deepest first (one still in use stays)."""
+    for hierarchy in (CGROUP / "unified", CGROUP / "systemd", CGROUP):
+        top = hierarchy / "galera-snmp-machines"
+        if top.is_dir():
+            for folder in sorted(top.rglob("*"), key=lambda path: len(path.parts), reverse=True):
+                if folder.is_dir():
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
 
 
 def _children(pid: int) -> list[int]:
@@ -322,5 +353,6 @@ class Bed:
             raise MachineError(str(err)) from None
         for machine in self.machines:
             machine.unmount()
+        _remove_cgroups()
         if purge and self.root.exists():
             shutil.rmtree(self.root)

@@ -29,7 +29,8 @@ def agent_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     tmp = tmp_path_factory.mktemp("snmpd-example")
     port = free_udp_port()
     socket_path = tmp / "agentx.sock"
-    conf = EXAMPLE.read_text().replace("192.0.2.10", "127.0.0.1").replace("/var/agentx/master", str(socket_path))
+    conf = (EXAMPLE.read_text().replace("192.0.2.10", "127.0.0.1").replace("/run/agentx/master", str(socket_path))
+            .replace("agentAddress udp:192.0.2.11:161", ""))
     # snmpd -C reads no persistent file, so the user the operator would create goes here
     user = 'createUser galeramon SHA-256 "auth-pass-123" AES "priv-pass-123"'
     (tmp / "snmpd.conf").write_text(f"agentAddress udp:127.0.0.1:{port}\n{user}\n{conf}")
