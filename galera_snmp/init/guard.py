@@ -32,11 +32,12 @@ def refuse_start(grastate: GraState | str | None, *, starting: bool, new_cluster
     if starting or new_cluster or grastate is None:
         return None
     if isinstance(grastate, str):
-        return f"{grastate}: cannot tell whether mysqld stopped cleanly; start it with: systemctl start galera-init"
+        return f"{grastate}: cannot tell whether mysqld stopped cleanly; start it with: systemctl restart galera-init"
     if grastate.position.seqno >= 0:
         return None  # a clean shutdown: the position is in the file
     return ("mysqld stopped uncleanly (grastate.dat seqno -1) and galera-init is not starting it: "
-            "run systemctl start galera-init (it recovers the position, then joins or elects); "
+            # restart: galera-init is a oneshot unit that stays active after boot, so start does nothing
+            "run systemctl restart galera-init (it recovers the position, then joins or elects); "
             "a plain start after a crash may reset the cluster's history (docs/INIT.md)")
 
 

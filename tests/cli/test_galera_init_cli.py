@@ -74,4 +74,4 @@ def test_guard_as_mariadb_service_runs_it(tmp_path: Path, grastate: str | None, 
     assert result.returncode == code, result.stderr
     if code:
         lines = result.stderr.splitlines()
-        assert len(lines) == 1 and "systemctl start galera-init" in lines[0], result.stderr
+        assert len(lines) == 1 and "systemctl restart galera-init" in lines[0], result.stderr

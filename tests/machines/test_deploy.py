@@ -5,11 +5,13 @@ check_galera from the Nagios plugin folder, `galera-snmp status` over the whole 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +131,36 @@ def test_galera_snmp_status_sees_the_whole_cluster(deployed: Deployment) -> None
     result = deployed.bed.machine(2).run("galera-snmp status", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert all(machine.address in result.stdout for machine in deployed.bed.machines), result.stdout
+
+
+def wait_status(machine: Machine, word: str, timeout: float = 180) -> None:
+    """Until galera-check says ``word`` on ``machine`` (its own command, as an operator asks)."""
+    deadline = time.monotonic() + timeout
+    said = ""
+    while time.monotonic() < deadline:
+        said = machine.run("galera-check status", check=False).stdout.strip()
+        if said == word:
+            return
+        time.sleep(1)
+    raise AssertionError(f"{machine.name}: galera-check status says {said!r}, not {word!r}, after {timeout:g} s")
+
+
+def test_a_cut_machine_comes_back_by_itself_and_the_guard_holds_a_plain_start(deployed: Deployment) -> None:
+    """Last: it changes the cluster. A power cut of one machine while the others serve: booted,
+    its units alone bring it back into the cluster. Then mysqld killed: a plain start is refused
+    with the command to use, and that command works."""
+    node3 = deployed.bed.machine(3)
+    node3.power_cut()
+    deployed.bed.boot(node3)
+    wait_status(node3, "running")
+    uuids = {json.loads(m.run("galera-check --json").stdout)["cluster_state_uuid"]
+             for m in deployed.bed.machines}
+    assert len(uuids) == 1 and None not in uuids, uuids  # one history, kept
+    node3.run("systemctl kill -s KILL mariadb")
+    wait_status(node3, "stopped")
+    plain = node3.run("systemctl start mariadb", check=False)
+    assert plain.returncode != 0
+    said = node3.run("journalctl -u mariadb -n 20 --no-pager", check=False).stdout
+    assert "systemctl restart galera-init" in said, said
+    node3.run("systemctl restart galera-init", timeout=600)
+    wait_status(node3, "running")

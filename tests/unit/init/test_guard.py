@@ -27,7 +27,7 @@ def test_only_an_unclean_or_unknown_stop_outside_galera_init_is_refused(grastate
     refused = refuse_start(grastate, starting=starting, new_cluster=new_cluster)
     assert (refused is not None) == (grastate in (CRASHED, UNREADABLE) and not starting and not new_cluster)
     if refused:
-        assert "systemctl start galera-init" in refused  # the way to do it, in the one line
+        assert "systemctl restart galera-init" in refused  # the way to do it, in the one line
 
 
 def test_the_marker_names_a_live_galera_init_only(tmp_path: Path):
