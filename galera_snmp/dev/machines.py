@@ -38,8 +38,9 @@ CACHE = Path("/var/cache/galera-snmp/roots")
 DEFAULT_DIR = Path("/var/tmp/galera-snmp-machines")
 PREFIX, SUBNET, STATION = "gsm", "10.215.0", 254
 INSTALL_HINT = "apt-get install mmdebstrap systemd-container"
-SHARED = "/mnt/galera-snmp"
-CGROUP = Path("/sys/fs/cgroup")  # where each machine sees DIR/shared (read-only): the .deb, for one
+SHARED = "/mnt/galera-snmp"  # where each machine sees DIR/shared (read-only): the .deb, for one
+CGROUP = Path("/sys/fs/cgroup")
+CGROUP_FOLDER = "galera-snmp-machines"  # in each hierarchy: a folder per bed, a cgroup per boot
 
 
 class MachineError(Exception):
@@ -159,7 +160,7 @@ class Machine:
         argv = [
             _tool("systemd-nspawn"), "--quiet", "--boot", f"--directory={self.tree}",
             # the name is unique per bed, so that a stale process of another bed is never taken for ours
-            f"--machine={self.name}-{self._bed_key}",
+            f"--machine={self.name}-{self.bed_key}",
             "--register=no", "--keep-unit", "--console=read-only",
             f"--network-namespace-path=/run/netns/{self.network.namespace(self.index)}",
             f"--bind-ro={shared}:{SHARED}", "--hostname", self.name,
@@ -183,15 +184,15 @@ class Machine:
         sharing one would remove one another's units' cgroups (a unit then fails to start with
         "Failed to attach to cgroup ... No such file or directory")."""
         groups = []
-        for hierarchy in (CGROUP / "unified", CGROUP / "systemd", CGROUP):
-            if (hierarchy / "cgroup.procs").exists() and not (groups and hierarchy == CGROUP):
-                group = hierarchy / "galera-snmp-machines" / f"{self.name}-{self._bed_key}"
-                group.mkdir(parents=True, exist_ok=True)
-                groups.append(group)
+        boot = time.time_ns()  # a new one each boot: the last boot's may not be gone yet
+        for hierarchy in _hierarchies():
+            group = hierarchy / CGROUP_FOLDER / self.bed_key / f"{self.name}-{boot}"
+            group.mkdir(parents=True, exist_ok=True)
+            groups.append(group)
         return groups
 
     @property
-    def _bed_key(self) -> str:
+    def bed_key(self) -> str:
         return hashlib.sha256(str(self.bed).encode()).hexdigest()[:8]
 
     def wait_booted(self, timeout: float = 120) -> str:
@@ -200,14 +201,21 @@ class Machine:
         state = ""
         while time.monotonic() < deadline:
             if self.nspawn_pid() is None:
-                raise MachineError(f"{self.name} stopped while booting (see {self.log})")
+                raise MachineError(f"{self.name} stopped while booting: {self._console_tail()}")
             if self.leader() is not None:
                 result = self.enter(["systemctl", "is-system-running"], timeout=10)
                 state = result.stdout.strip()
                 if state in ("running", "degraded"):
                     return state
             time.sleep(0.3)
-        raise MachineError(f"{self.name} not booted after {timeout:g} s (state {state or 'unknown'}; see {self.log})")
+        raise MachineError(f"{self.name} not booted after {timeout:g} s (state {state or 'unknown'}): "
+                           f"{self._console_tail()}")
+
+    def _console_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as err:
+            return f"no console log ({err})"
 
     def enter(self, argv: Sequence[str], *, timeout: float = 60, input_: str | None = None
               ) -> subprocess.CompletedProcess[str]:
@@ -258,15 +266,23 @@ class Machine:
             time.sleep(0.1)
 
 
-def _remove_cgroups() -> None:
-    """The machines' empty cgroups, deepest first (one still in use stays)."""
-    for hierarchy in (CGROUP / "unified", CGROUP / "systemd", CGROUP):
-        top = hierarchy / "galera-snmp-machines"
+def _hierarchies() -> list[Path]:
+    """The cgroup hierarchies systemd uses here: cgroup2 (alone, or beside v1's name=systemd)."""
+    found = [path for path in (CGROUP / "unified", CGROUP / "systemd") if (path / "cgroup.procs").exists()]
+    return found or ([CGROUP] if (CGROUP / "cgroup.procs").exists() else [])
+
+
+def _remove_cgroups(key: str) -> None:
+    """A bed's empty cgroups, deepest first (one still in use stays); never another bed's."""
+    for hierarchy in _hierarchies():
+        top = hierarchy / CGROUP_FOLDER / key
         if top.is_dir():
             for folder in sorted(top.rglob("*"), key=lambda path: len(path.parts), reverse=True):
                 if folder.is_dir():
                     with contextlib.suppress(OSError):
                         folder.rmdir()
+            with contextlib.suppress(OSError):
+                top.rmdir()
 
 
 def _children(pid: int) -> list[int]:
@@ -353,6 +369,6 @@ class Bed:
             raise MachineError(str(err)) from None
         for machine in self.machines:
             machine.unmount()
-        _remove_cgroups()
+        _remove_cgroups(self.machines[0].bed_key)
         if purge and self.root.exists():
             shutil.rmtree(self.root)

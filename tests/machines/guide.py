@@ -9,7 +9,8 @@ from pathlib import Path
 
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "DEPLOY.md"
 WHERE = ("every node", "one node", "every other node")  # what a block's mark may say
-BLOCK = re.compile(r"^<!-- deploy: (?P<where>[^>]+?) -->\n```sh\n(?P<script>.*?)^```$", re.MULTILINE | re.DOTALL)
+BLOCK = re.compile(r"^<!-- (?P<kind>deploy|uninstall): (?P<where>[^>]+?) -->\n```sh\n(?P<script>.*?)^```$",
+                   re.MULTILINE | re.DOTALL)
 PLACEHOLDER = re.compile(r"<[a-z][a-z' ]*>")
 
 
@@ -20,15 +21,18 @@ class Block:
     script: str
 
 
-def blocks(path: Path = DEPLOY) -> list[Block]:
+def blocks(kind: str = "deploy", path: Path = DEPLOY) -> list[Block]:
+    """The blocks marked ``kind`` (deploy, uninstall), in the guide's order."""
     text = path.read_text()
     found = []
     for match in BLOCK.finditer(text):
+        if match["kind"] != kind:
+            continue
         headings = re.findall(r"^## (.+)$", text[: match.start()], re.MULTILINE)
         where = match["where"]
         assert where in WHERE, f"{path}: a block marked {where!r}; marks are {', '.join(WHERE)}"
         found.append(Block(headings[-1] if headings else "", where, match["script"]))
-    assert found, f"{path} has no marked block"
+    assert found, f"{path} has no block marked {kind}"
     return found
 
 

@@ -164,3 +164,27 @@ def test_a_cut_machine_comes_back_by_itself_and_the_guard_holds_a_plain_start(de
     assert "systemctl restart galera-init" in said, said
     node3.run("systemctl restart galera-init", timeout=600)
     wait_status(node3, "running")
+
+
+def test_uninstall_by_the_guide_leaves_nothing(deployed: Deployment) -> None:
+    """Last of all. Nodes 1 and 2 follow the guide's Uninstall section; node 3's operator skips
+    it and only purges: no secret and no dangling unit link may stay there either."""
+    node1, node2, node3 = deployed.bed.machines
+    where = {"every node": [node1, node2], "one node": [node1]}
+    for block in blocks("uninstall"):
+        for machine in where[block.where]:
+            machine.run(fill(block, deployed.values(machine)), timeout=600)
+    node3.run("DEBIAN_FRONTEND=noninteractive apt-get purge -y galera-snmp")
+    ours = (f"find / -xdev -path {SHARED} -prune -o "  # the bed's own mount point, not the package's
+            "\\( -name '*galera-snmp*' -o -name '*galera_snmp*' \\) -print")
+    for machine in (node1, node2):
+        assert machine.run(ours).stdout == "", machine.name
+        kept = machine.run("cat /var/lib/snmp/snmpd.conf /etc/snmp/snmpd.conf").stdout
+        assert "galeramon" not in kept and "galerainit" not in kept and "\nrocommunity " in kept
+        size = machine.run("mariadb -N -e 'SHOW STATUS LIKE \"wsrep_cluster_size\"'").stdout.split()
+        assert size == ["wsrep_cluster_size", "3"], size  # the database never noticed
+    users = node1.run("mariadb -N -e 'SELECT COUNT(*) FROM mysql.user WHERE user = \"galera_snmp\"'").stdout
+    assert users.strip() == "0"
+    for machine in deployed.bed.machines:
+        assert machine.run("find /etc/systemd/system -xtype l").stdout == "", machine.name
+        assert machine.run("ls /etc/galera-snmp 2>&1 || true").stdout.strip().endswith("No such file or directory")
