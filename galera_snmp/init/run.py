@@ -366,6 +366,9 @@ class Initiator:
                 self.unpublish()
                 if position is not None and position.is_reset:
                     self.expect_new_history()  # a reset node takes the Primary's history by a full transfer
+                if forget_saved_view(self.config.server.datadir):
+                    self.say(f"removed {SAVED_VIEW}: this node joins the Primary component, it does not "
+                             "restore the one it was in before the outage")
                 self.start_mysqld(self.init.join_command, position)  # so it can catch up by IST
                 return Action.JOIN
             if decision.action is Action.BOOTSTRAP:
@@ -406,3 +409,22 @@ def mark_safe(grastate: Path) -> None:
         raise InitError(f"cannot read {grastate}: {err.strerror}") from None
     text = mark_safe_to_bootstrap(data)
     write_atomically(grastate, text, mode=before.st_mode & 0o777, owner=(before.st_uid, before.st_gid))
+
+
+SAVED_VIEW = "gvwstate.dat"  # Galera's last Primary view, which pc.recovery restores at start
+
+
+def forget_saved_view(datadir: Path) -> bool:
+    """Remove the datadir's saved Primary view before a join; True if there was one.
+
+    With pc.recovery (Galera's default), a node started after an outage tries to re-form the
+    Primary component it was in, with whichever of its old members answer. When galera-init has
+    another node bootstrap a new one and this node joins it, that is a second Primary: two
+    joiners and a garbd still holding the old view made up 3 of its 4 members, and did (seen in
+    the arbitrator test). A join is decided only when a Primary exists, so the old view has no
+    use left. The link itself is removed if it is one; nothing is followed."""
+    try:
+        os.unlink(datadir / SAVED_VIEW)
+    except FileNotFoundError:
+        return False
+    return True

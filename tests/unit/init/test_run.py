@@ -526,3 +526,17 @@ def test_only_a_running_disconnected_server_counts(process, cluster_status):
     watch = DisconnectWatch(grace=1)
     state = stopped(status=Status.NONPRIMARY, process=process, cluster_status=cluster_status)
     assert [watch.expired(state, t) for t in (0, 5, 50)] == [False, False, False]
+
+
+def test_a_join_forgets_the_saved_primary_view_and_follows_no_link(tmp_path):
+    """pc.recovery would otherwise re-form the pre-outage Primary beside the one being joined."""
+    from galera_snmp.init.run import SAVED_VIEW, forget_saved_view
+
+    assert forget_saved_view(tmp_path) is False
+    (tmp_path / SAVED_VIEW).write_text("my_uuid: x\n#vwbeg\n")
+    assert forget_saved_view(tmp_path) is True and not (tmp_path / SAVED_VIEW).exists()
+    target = tmp_path / "elsewhere"
+    target.write_text("keep")
+    (tmp_path / SAVED_VIEW).symlink_to(target)
+    assert forget_saved_view(tmp_path) is True
+    assert target.read_text() == "keep" and not (tmp_path / SAVED_VIEW).is_symlink()
