@@ -208,6 +208,11 @@ def snmp_settings(root: Path) -> dict[str, str | None]:
                                                    "the sandbox's SNMP credentials"))
 
 
+def _user_keys(v3: dict[str, str | None]) -> str:
+    """The protocols and pass phrases of a net-snmp ``createUser`` line (snmpd's, snmptrapd's)."""
+    return f'{v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} "{v3["privpasswd"]}"'
+
+
 def net_snmp_env(root: Path) -> dict[str, str]:
     """The environment that makes net-snmp's tools (snmpget, snmpwalk) speak as the sandbox's
     user: its snmp.conf holds the version, user and pass phrases, so none is on a command line."""
@@ -428,11 +433,10 @@ wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")
             access = f"rocommunity {COMMUNITY} {sources} -V galeraView\ntrap2sink {sink} {COMMUNITY}"
         else:  # the lines net-snmp-create-v3-user writes, the view ours
             v3 = snmp_settings(self.root)
-            secrets_ = f'{v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} "{v3["privpasswd"]}"'
             # Notifications as SNMPv3 traps from a fixed engine ID, which the receiver knows the
             # user under. Not informs: snmpd discovers an inform receiver's engine synchronously,
             # and does not answer anyone meanwhile (seconds, when no receiver listens).
-            access = (f"createUser {SNMP_USER} {secrets_}\nrouser -s usm {SNMP_USER} authPriv -V galeraView\n"
+            access = (f"createUser {SNMP_USER} {_user_keys(v3)}\nrouser -s usm {SNMP_USER} authPriv -V galeraView\n"
                       f"trapsess -v 3 -e {self.trap_engine_id} -l authPriv -u {SNMP_USER} -a {v3['authproto']} "
                       f"-A {v3['authpasswd']} -x {v3['privproto']} -X {v3['privpasswd']} {sink}")
         return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox; secrets: mode 0600)
@@ -700,9 +704,8 @@ class Sandbox:
         """What a snmptrapd's configuration needs to take (and log) the nodes' notifications."""
         if self.v2c:
             return f"authCommunity log {COMMUNITY}\n"
-        v3 = snmp_settings(self.root)
-        secrets_ = f'{v3["authproto"]} "{v3["authpasswd"]}" {v3["privproto"]} "{v3["privpasswd"]}"'
-        users = "".join(f"createUser -e {node.trap_engine_id} {SNMP_USER} {secrets_}\n" for node in self.nodes)
+        keys = _user_keys(snmp_settings(self.root))
+        users = "".join(f"createUser -e {node.trap_engine_id} {SNMP_USER} {keys}\n" for node in self.nodes)
         return f"{users}authUser log {SNMP_USER} authPriv\n"
 
     def up(self, timeout: float = 120) -> None:
