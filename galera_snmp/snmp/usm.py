@@ -199,13 +199,13 @@ def discovery_message(msg_id: int) -> bytes:
 def request_message(msg_id: int, pdu: bytes, user: User, engine: Engine, salt: int) -> bytes:
     """``pdu`` sent as ``user`` to ``engine``: encrypted and signed as the user's level says.
     ``salt`` must differ for every message sent with the same key (a counter does)."""
-    from .cipher import aes_cfb
-
     flags = user.flags
     clock = (engine.id, engine.boots, engine.now())  # read once: the IV and the header must agree
     scoped = _scoped_pdu(engine.id, pdu)
     salt_octets = b""
     if flags & FLAG_PRIV:
+        from .cipher import aes_cfb  # here: only privacy loads ctypes and libcrypto
+
         salt_octets = (salt % 2**64).to_bytes(SALT_OCTETS, "big")
         encrypted = aes_cfb(user.priv_key(engine.id), _iv(*clock[1:], salt_octets), scoped, encrypt=True)
         scoped = octets(encrypted)
@@ -224,8 +224,6 @@ def read_message(data: bytes, msg_id: int, user: User, engine: Engine | None) ->
     and genuine: garbage, another message's, another engine's or user's, a wrong HMAC, a Response
     at a lower level than we asked. A Report may come unauthenticated (an agent cannot sign for
     a user it does not know): ``authenticated`` says whether it was."""
-    from .cipher import aes_cfb
-
     data = bytes(data)
     start, end = expect(data, 0, len(data), SEQUENCE, "message")
     if end != len(data):
@@ -280,6 +278,7 @@ def read_message(data: bytes, msg_id: int, user: User, engine: Engine | None) ->
     if flags & FLAG_PRIV:
         if user.level != "authPriv":
             raise BerError("encrypted, but we have no key")
+        from .cipher import aes_cfb
         cipher_start, cipher_end = expect(data, pos, end, Syntax.OCTET_STRING, "encryptedPDU")
         salt = data[salt_start:at]
         if len(salt) != SALT_OCTETS or cipher_end != end:
