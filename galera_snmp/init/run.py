@@ -345,6 +345,11 @@ class Initiator:
         finally:
             clear_phase(self.init.phase_file)
 
+    def forget_saved_view(self, what: str) -> None:
+        if remove_saved_view(self.config.server.datadir):
+            self.say(f"removed {SAVED_VIEW}: this node {what}, it does not restore the one it was in "
+                     "before the outage")
+
     def _elect(self, state: NodeState) -> Action:
         """Poll and decide until this node joins or bootstraps; start mysqld so; say which."""
         self.publish(Status.INITIATING, f"polling {len(self.cluster.nodes) - 1} peers")
@@ -366,9 +371,7 @@ class Initiator:
                 self.unpublish()
                 if position is not None and position.is_reset:
                     self.expect_new_history()  # a reset node takes the Primary's history by a full transfer
-                if forget_saved_view(self.config.server.datadir):
-                    self.say(f"removed {SAVED_VIEW}: this node joins the Primary component, it does not "
-                             "restore the one it was in before the outage")
+                self.forget_saved_view("joins the Primary component")
                 self.start_mysqld(self.init.join_command, position)  # so it can catch up by IST
                 return Action.JOIN
             if decision.action is Action.BOOTSTRAP:
@@ -376,6 +379,7 @@ class Initiator:
                 if position.is_reset:
                     self.expect_new_history()
                 self.mark_safe()
+                self.forget_saved_view("forms a new Primary component")
                 self.start_mysqld(self.init.bootstrap_command, position)
                 return Action.BOOTSTRAP
             if decision.action is Action.ANNOUNCE:
@@ -414,15 +418,19 @@ def mark_safe(grastate: Path) -> None:
 SAVED_VIEW = "gvwstate.dat"  # Galera's last Primary view, which pc.recovery restores at start
 
 
-def forget_saved_view(datadir: Path) -> bool:
-    """Remove the datadir's saved Primary view before a join; True if there was one.
+def remove_saved_view(datadir: Path) -> bool:
+    """Remove the datadir's saved Primary view before galera-init starts mysqld; True if there
+    was one.
 
-    With pc.recovery (Galera's default), a node started after an outage tries to re-form the
-    Primary component it was in, with whichever of its old members answer. When galera-init has
-    another node bootstrap a new one and this node joins it, that is a second Primary: two
-    joiners and a garbd still holding the old view made up 3 of its 4 members, and did (seen in
-    the arbitrator test). A join is decided only when a Primary exists, so the old view has no
-    use left. The link itself is removed if it is one; nothing is followed."""
+    With pc.recovery (Galera's default), a node started after an outage restores its old identity
+    and tries to re-form the Primary component it was in, with whichever of its old members
+    answer, even when started with --wsrep-new-cluster. galera-init has decided which node forms
+    the new Primary and that the others join it; a re-formed old one beside it is a second
+    Primary. Seen in the arbitrator test, both ways: two joiners and a garbd still holding the
+    old view re-formed it (3 of its 4 members); and the bootstrapped node, back under its old
+    identity, re-merged with the garbd as "partitioned components" of that view, whose quorum
+    then took the garbd's old state over the new bootstrap and split the group. The link itself
+    is removed if it is one; nothing is followed."""
     try:
         os.unlink(datadir / SAVED_VIEW)
     except FileNotFoundError:

@@ -19,6 +19,7 @@ from galera_snmp.init import run as init_run
 from galera_snmp.init.nodeset import node_set
 from galera_snmp.init.rule import Action, NodeView, decide
 from galera_snmp.init.run import (
+    SAVED_VIEW,
     DisconnectWatch,
     InitError,
     Initiator,
@@ -27,6 +28,7 @@ from galera_snmp.init.run import (
     own_view,
     parse_position,
     peer_view,
+    remove_saved_view,
 )
 from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
@@ -40,6 +42,7 @@ from galera_snmp.state import (
     Health,
     MysqlFailure,
     NodeReport,
+    NodeState,
     Position,
     ProcessState,
     SeqnoSource,
@@ -358,11 +361,12 @@ class Loop:
     done: list[object] = field(default_factory=list)  # what would have changed the node
 
 
-def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase: bool) -> Loop:
+def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase: bool,
+         peer: NodeState | None = None) -> Loop:
     """galera-init on 127.0.0.1 (recovered at seqno 42) with one peer stopped at seqno 40, over a
     fake SNMP: this node's agent serves the phase galera-init publishes, or (dead, or stuck) keeps
-    serving "stopped". Starting mysqld is recorded, not done; time is a fake clock that sleeping
-    advances; after 100 polls the loop stops."""
+    serving "stopped" (or ``peer``). Starting mysqld is recorded, not done; time is a fake clock
+    that sleeping advances; after 100 polls the loop stops."""
     config = load_config(stopped_node_config(tmp_path, (
         "[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\npoll_period = 0.01\nallow_v2c = yes\n"
         f"phase_file = {tmp_path / 'phase.json'}\n[agent]\nwake_socket = {tmp_path / 'wake'}\n")))
@@ -375,7 +379,7 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase:
         published = run.init._published
         own = published[0] if agent_serves_phase and published else Status.STOPPED
         return [NodeReport(stopped(status=own), Health(False, "stopped"), True, 0, "", served_set),
-                NodeReport(stopped(position=at(40)), Health(False, "stopped"), True, 0, "", served_set)]
+                NodeReport(peer or stopped(position=at(40)), Health(False, "stopped"), True, 0, "", served_set)]
 
     def sleep(seconds: float) -> None:
         if len(run.polls) >= 100:
@@ -392,11 +396,23 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase:
 
 def test_the_winner_bootstraps_once_its_own_snmpd_serves_its_announcement(tmp_path, monkeypatch):
     run = loop(tmp_path, monkeypatch, agent_serves_phase=True)
+    (tmp_path / SAVED_VIEW).write_text("my_uuid: x\n")  # restored, it would re-form the old Primary
     assert run.init._elect(stopped()) is Action.BOOTSTRAP
+    assert not (tmp_path / SAVED_VIEW).exists()
     # announced at 0 s, served from the next poll, bootstrapped at the first poll past 2 * 0.01 s
     assert run.polls == [["127.0.0.1", "203.0.113.2"]] * 4  # this node is read through its snmpd, like the peer
     assert run.init._published == (Status.BOOTSTRAPPING, "announced; waiting more than two poll periods")
     assert run.done == ["marked safe", ("galera_new_cluster", at(42))]
+
+
+def test_a_joiner_forgets_its_saved_primary_view_before_it_starts(tmp_path, monkeypatch):
+    primary = stopped(status=Status.RUNNING, process=ProcessState.RUNNING, cluster_status="Primary",
+                      local_state=4, cluster_size=2, position=at(44))
+    run = loop(tmp_path, monkeypatch, agent_serves_phase=False, peer=primary)
+    (tmp_path / SAVED_VIEW).write_text("my_uuid: x\n")
+    assert run.init._elect(stopped()) is Action.JOIN
+    assert not (tmp_path / SAVED_VIEW).exists()
+    assert run.done == [("systemctl start mariadb", at(42))]
 
 
 def test_an_announcement_its_own_snmpd_never_serves_never_bootstraps(tmp_path, monkeypatch):
@@ -530,13 +546,11 @@ def test_only_a_running_disconnected_server_counts(process, cluster_status):
 
 def test_a_join_forgets_the_saved_primary_view_and_follows_no_link(tmp_path):
     """pc.recovery would otherwise re-form the pre-outage Primary beside the one being joined."""
-    from galera_snmp.init.run import SAVED_VIEW, forget_saved_view
-
-    assert forget_saved_view(tmp_path) is False
+    assert remove_saved_view(tmp_path) is False
     (tmp_path / SAVED_VIEW).write_text("my_uuid: x\n#vwbeg\n")
-    assert forget_saved_view(tmp_path) is True and not (tmp_path / SAVED_VIEW).exists()
+    assert remove_saved_view(tmp_path) is True and not (tmp_path / SAVED_VIEW).exists()
     target = tmp_path / "elsewhere"
     target.write_text("keep")
     (tmp_path / SAVED_VIEW).symlink_to(target)
-    assert forget_saved_view(tmp_path) is True
+    assert remove_saved_view(tmp_path) is True
     assert target.read_text() == "keep" and not (tmp_path / SAVED_VIEW).is_symlink()
