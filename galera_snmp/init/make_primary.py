@@ -14,7 +14,7 @@ from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, SeqnoSource, Status
 from ..tables import table
 from .nodeset import host_of, normalise
-from .peers import find_cluster, snmp_targets
+from .peers import find_cluster, trusted_targets
 from .promote import PeerView, Promotion, decide
 
 BOOTSTRAP_SQL = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
@@ -67,7 +67,7 @@ class MakePrimary:
     def __init__(self, config: Config, confirm_lost: Collection[str] = (), say: Callable[[str], None] = print):
         self.config = config
         self.cluster = find_cluster(config)
-        self.targets = snmp_targets(config, self.cluster)
+        self.targets = trusted_targets(config, self.cluster, "make-primary promotes")
         self.confirm_lost = {normalise(name) for name in confirm_lost}
         self.say = say
         self.me = self.cluster.nodes[self.cluster.me]

@@ -106,6 +106,21 @@ def snmp_targets(config: Config, cluster: Cluster) -> list[Target]:
         raise ConfigError(f"{init.snmp_credentials or 'SNMP settings'}: {err}") from None
 
 
+def trusted_targets(config: Config, cluster: Cluster, acts: str) -> list[Target]:
+    """The targets of a command that acts on its peers' answers (``acts`` says how, for the
+    error): only authenticated SNMPv3 unless [init] allow_v2c = yes. A SNMPv2c answer, or a v3
+    one without authentication, can be forged by anyone who can send this host a datagram: a
+    forged "stopped at a newer seqno" elects the wrong node. One rule for every such command."""
+    targets = snmp_targets(config, cluster)
+    if not config.init.allow_v2c and any(t.version != "3" or t.level == "noAuthNoPriv" for t in targets):
+        raise ConfigError(
+            f"{acts} on its peers' answers and trusts only authenticated SNMPv3 (authNoPriv or authPriv): set "
+            "protocol = 3 in [init] snmp_credentials, or allow_v2c = yes in [init] (insecure: an unauthenticated "
+            "answer can be forged by anyone who can send this host a datagram)"
+        )
+    return targets
+
+
 def cluster_hosts(address: str) -> tuple[str, ...]:
     """The hosts of a ``wsrep_cluster_address`` (``gcomm://a,b:4567,c?pc.wait_prim=no``)."""
     scheme, sep, rest = address.partition("://")

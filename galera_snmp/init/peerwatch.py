@@ -22,7 +22,7 @@ from ..snmp.remote import read_all
 from ..state import Health, NodeReport, NodeState
 from ..traffic.writer import writer
 from .nodeset import node_set, normalise
-from .peers import find_cluster, snmp_targets
+from .peers import find_cluster, trusted_targets
 from .sites import configured_sites, segment_of, silent_site, site_of
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class PeerWatch:
         cluster = find_cluster(config)
         self.nodes = cluster.nodes
         self.me = cluster.nodes[cluster.me]
-        self.targets = snmp_targets(config, cluster)
+        self.targets = trusted_targets(config, cluster, "the writer rule chooses")
         self.configured = configured_sites(config.cluster.sites, cluster.nodes)
         self.order = writers_order(config.cluster.writers, cluster.nodes)
         self.silent_after = config.cluster.silent_after

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import Config, ConfigError
+from ..config import Config
 from ..handoff import poke, read_regular, write_atomically
 from ..node import history
 from ..node.galerafiles import mark_safe_to_bootstrap
@@ -28,7 +28,7 @@ from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .guard import mark_starting, unmark_starting
-from .peers import find_cluster, snmp_targets
+from .peers import find_cluster, trusted_targets
 from .rule import Action, Announcement, Decision, Heard, NodeView, carry_forward, decide
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
@@ -131,14 +131,7 @@ class Initiator:
         self.config = config
         self.init = config.init
         self.cluster = find_cluster(config)
-        self.targets = snmp_targets(config, self.cluster)
-        unauthenticated = [t.host for t in self.targets if t.version != "3" or t.level == "noAuthNoPriv"]
-        if unauthenticated and not self.init.allow_v2c:
-            raise ConfigError(
-                "galera-init decides on its peers' answers and trusts only authenticated SNMPv3 (authNoPriv or "
-                "authPriv): set protocol = 3 in [init] snmp_credentials, or allow_v2c = yes in [init] (insecure: "
-                "an unauthenticated answer can be forged by anyone who can send this host a datagram)"
-            )
+        self.targets = trusted_targets(config, self.cluster, "galera-init decides")
         self.force = force
         self.say = say
         self.probe = Probe(config)

@@ -6,10 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import stopped_node_config
 
-from galera_snmp.config import Config, ConfigError, InitConfig, MysqlConfig, ServerConfig
+from galera_snmp.config import Config, ConfigError, InitConfig, MysqlConfig, ServerConfig, load_config
+from galera_snmp.init.make_primary import MakePrimary
 from galera_snmp.init.nodeset import node_set
 from galera_snmp.init.peers import cluster_hosts, data_nodes, find_cluster, is_local
+from galera_snmp.init.peerwatch import PeerWatch
+from galera_snmp.init.run import Initiator
 
 
 @pytest.mark.parametrize(
@@ -78,14 +82,15 @@ def test_is_local():
     assert not is_local("203.0.113.77") and not is_local("no-such-host.invalid")
 
 
-
 # --- normal form, arbitrators -----------------------------------------------------------------------
 
 
 def my_cnf(tmp_path: Path, cluster_address: str, node_address: str = "") -> Path:
     path = tmp_path / "my.cnf"
-    path.write_text(f"[galera]\nwsrep_cluster_address = {cluster_address}\n"
-                    + (f"wsrep_node_address = {node_address}\n" if node_address else ""))
+    path.write_text(
+        f"[galera]\nwsrep_cluster_address = {cluster_address}\n"
+        + (f"wsrep_node_address = {node_address}\n" if node_address else "")
+    )
     return path
 
 
@@ -105,8 +110,9 @@ def test_every_node_listing_itself_first_elects_with_one_set(tmp_path):
 
 
 def test_nodes_are_normalised(tmp_path):
-    cluster = find_cluster(config_with(tmp_path, nodes=("DB1.Example.", "[FD00::0001]:4567", "10.0.0.3:4567"),
-                                       address="fd00::1"))
+    cluster = find_cluster(
+        config_with(tmp_path, nodes=("DB1.Example.", "[FD00::0001]:4567", "10.0.0.3:4567"), address="fd00::1")
+    )
     assert (cluster.nodes, cluster.me) == (("db1.example", "fd00::1", "10.0.0.3"), 1)
 
 
@@ -119,8 +125,9 @@ def test_arbitrators_are_left_out_of_wsrep_cluster_address(tmp_path):
 
 
 def test_arbitrators_are_left_out_of_init_nodes_too(tmp_path):
-    config = config_with(tmp_path, nodes=("10.0.0.11", "10.0.0.99", "10.0.0.12"), address="10.0.0.11",
-                         arbitrators=("10.0.0.99:4567",))
+    config = config_with(
+        tmp_path, nodes=("10.0.0.11", "10.0.0.99", "10.0.0.12"), address="10.0.0.11", arbitrators=("10.0.0.99:4567",)
+    )
     assert find_cluster(config).nodes == ("10.0.0.11", "10.0.0.12")
 
 
@@ -132,12 +139,18 @@ def test_an_arbitrator_not_among_the_nodes_changes_nothing(tmp_path):
 @pytest.mark.parametrize(
     ("init", "message"),
     [
-        ({"nodes": ("10.0.0.11", "10.0.0.12"), "address": "10.0.0.12", "arbitrators": ("10.0.0.12",)},
-         "[init] address '10.0.0.12' is listed as an arbitrator: galera-init runs on data nodes"),
-        ({"nodes": ("garbd",), "address": "garbd", "arbitrators": ("garbd",)},
-         "no data node among garbd once the [init] arbitrators are left out"),
-        ({"nodes": ("10.0.0.11", "10.0.0.11:4567"), "address": "10.0.0.11"},
-         "[init] nodes lists a node twice: 10.0.0.11, 10.0.0.11:4567"),
+        (
+            {"nodes": ("10.0.0.11", "10.0.0.12"), "address": "10.0.0.12", "arbitrators": ("10.0.0.12",)},
+            "[init] address '10.0.0.12' is listed as an arbitrator: galera-init runs on data nodes",
+        ),
+        (
+            {"nodes": ("garbd",), "address": "garbd", "arbitrators": ("garbd",)},
+            "no data node among garbd once the [init] arbitrators are left out",
+        ),
+        (
+            {"nodes": ("10.0.0.11", "10.0.0.11:4567"), "address": "10.0.0.11"},
+            "[init] nodes lists a node twice: 10.0.0.11, 10.0.0.11:4567",
+        ),
     ],
 )
 def test_unusable_node_lists_are_config_errors(tmp_path, init, message):
@@ -150,3 +163,38 @@ def test_data_nodes_need_no_address(tmp_path):
     """The agent publishes the set without knowing which node it runs on (no DNS, no binding)."""
     config = config_with(tmp_path, nodes=("203.0.113.2", "203.0.113.1"))
     assert data_nodes(config) == ("203.0.113.2", "203.0.113.1")
+
+
+ACTING = {  # every command that acts on its peers' answers, and how it is made
+    "galera-init decides": lambda config: Initiator(config, say=lambda line: None),
+    "make-primary promotes": lambda config: MakePrimary(config, say=lambda line: None),
+    "the writer rule chooses": lambda config: PeerWatch(config, read=lambda targets: []),
+}
+
+
+@pytest.mark.parametrize("acts", ACTING)
+@pytest.mark.parametrize(
+    ("credentials", "refused"),
+    [
+        ("", True),  # the default: SNMPv2c
+        ("protocol = 3\nseclevel = noAuthNoPriv\nsecname = galeramon\n", True),
+        ("protocol = 3\nseclevel = authNoPriv\nsecname = galeramon\nauthpasswd = auth-pass-123\n", False),
+        ("protocol = 3\nsecname = galeramon\nauthpasswd = auth-pass-123\nprivpasswd = priv-pass-123\n", False),
+    ],
+)
+def test_what_acts_on_peers_answers_trusts_only_authenticated_ones_unless_told_otherwise(
+    tmp_path, acts, credentials, refused
+):
+    """A forged SNMPv2c datagram ("stopped, newer seqno, same history") must decide nothing: not
+    which node bootstraps, not which one make-primary promotes, not which one takes the writes."""
+    (tmp_path / "snmp.cnf").write_text(f"[snmp]\n{credentials}")
+    (tmp_path / "snmp.cnf").chmod(0o600)
+    init = f"[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\nsnmp_credentials = {tmp_path / 'snmp.cnf'}\n"
+    make = ACTING[acts]
+    if refused:
+        with pytest.raises(ConfigError, match=f"^{acts} on its peers' answers and trusts only authenticated SNMPv3"):
+            make(load_config(stopped_node_config(tmp_path, init)))
+    else:
+        assert len(make(load_config(stopped_node_config(tmp_path, init))).targets) == 2
+    opted_in = load_config(stopped_node_config(tmp_path, init + "allow_v2c = yes\n"))
+    assert len(make(opted_in).targets) == 2

@@ -425,28 +425,6 @@ def test_an_announcement_its_own_snmpd_never_serves_never_bootstraps(tmp_path, m
     assert run.done == []
 
 
-@pytest.mark.parametrize(
-    ("credentials", "refused"),
-    [
-        ("", True),  # the default: SNMPv2c
-        ("protocol = 3\nseclevel = noAuthNoPriv\nsecname = galeramon\n", True),
-        ("protocol = 3\nseclevel = authNoPriv\nsecname = galeramon\nauthpasswd = auth-pass-123\n", False),
-    ],
-)
-def test_galera_init_trusts_only_authenticated_answers_unless_told_otherwise(tmp_path, credentials, refused):
-    """It bootstraps on what its peers answer: a forged v2c datagram must not be able to decide that."""
-    (tmp_path / "snmp.cnf").write_text(f"[snmp]\n{credentials}")
-    (tmp_path / "snmp.cnf").chmod(0o600)
-    init = f"[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\nsnmp_credentials = {tmp_path / 'snmp.cnf'}\n"
-    if refused:
-        with pytest.raises(ConfigError, match="trusts only authenticated SNMPv3"):
-            Initiator(load_config(stopped_node_config(tmp_path, init)), say=lambda line: None)
-    else:
-        assert len(Initiator(load_config(stopped_node_config(tmp_path, init)), say=lambda line: None).targets) == 2
-    opted_in = load_config(stopped_node_config(tmp_path, init + "allow_v2c = yes\n"))
-    assert len(Initiator(opted_in, say=lambda line: None).targets) == 2
-
-
 def test_a_dry_run_runs_no_recovery_and_stops_nothing(tmp_path, monkeypatch):
     """--dry-run reads the agent's recovered position, as galera-check does: it never runs
     --wsrep-recover (which writes to the datadir) and never stops a mysqld."""
