@@ -61,6 +61,18 @@ class Observation:
     promotion: str | None = None  # what make-primary last did here
 
 
+NOT_OURS = "an answer came, but no mysqld runs on the datadir: not believed"
+
+
+def _believed(observation: Observation) -> Observation:
+    """The observation without an answer no server of the datadir can have given: something else
+    holds the port or the socket path (a fake server, a stale process of another instance). Its
+    wsrep values are dropped, so no position, status or Primary component is taken from it."""
+    if observation.process is ProcessState.ABSENT and observation.reading.failure is None:
+        return replace(observation, reading=MysqlReading(failure=MysqlFailure.ERROR, error=NOT_OURS))
+    return observation
+
+
 def _process(observation: Observation) -> ProcessState:
     """No server on the datadir, yet the connection was not refused: something answered (or we
     could not even try). Never call that "stopped", and never recover a datadir it may be using."""
@@ -144,6 +156,7 @@ def _bool(value: str | None) -> bool | None:
 def assemble(observation: Observation, *, recover: bool) -> NodeState:
     """The snapshot ``observation`` stands for. ``recover`` says whether ``--wsrep-recover`` is
     enabled: it only changes the note of a node whose position nothing else knows."""
+    observation = _believed(observation)
     reading = observation.reading
     status_vars, variables = reading.status, reading.variables
     notes: list[str] = []

@@ -163,6 +163,19 @@ def test_no_process_but_an_answer_is_never_stopped():
     assert recovery_wanted(stopped(reading=failure), True) is False
 
 
+def test_an_answer_with_no_mysqld_on_the_datadir_is_not_believed():
+    """A fake server on the port (or a process of another instance) says Synced in a Primary
+    component at a newer seqno: galera-init would then skip starting mysqld, and a peer would take
+    that position. None of it is taken."""
+    state = assemble(stopped(reading=answering(wsrep_last_committed="999"), grastate=SAVED), recover=True)
+    assert (state.status, state.process, state.mysql_failure) == (Status.UNKNOWN, ProcessState.UNKNOWN,
+                                                                  MysqlFailure.ERROR)
+    assert "no mysqld runs on the datadir: not believed" in state.reason
+    assert (state.cluster_status, state.local_state, state.cluster_size, state.wsrep) == (None, None, None, {})
+    assert state.position == SAVED.position  # grastate.dat's, not the stranger's 999
+    assert recovery_wanted(stopped(reading=answering()), True) is False  # something may use the datadir
+
+
 # --- the position: live > grastate.dat > recovered > unknown --------------------------------------
 
 
