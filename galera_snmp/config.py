@@ -178,6 +178,8 @@ class ClientOptions:
     host: str | None = None
     port: int = 3306
     socket: str | None = None
+    ssl_ca: str | None = None  # over TCP: TLS, the server's certificate verified against this CA
+    server_public_key_path: str | None = None  # over TCP without TLS: the server's RSA key, pinned
 
 
 _SCHEMA: dict[str, dict[str, str]] = {
@@ -432,4 +434,6 @@ def read_option_file(path: Path, group: str = "client") -> ClientOptions:
         host=options.get("host"),
         port=port,
         socket=options.get("socket"),
+        ssl_ca=options.get("ssl_ca"),
+        server_public_key_path=options.get("server_public_key_path"),
     )

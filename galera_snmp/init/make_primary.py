@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from ..config import Config, ConfigError, read_option_file
+from ..config import ClientOptions, Config, ConfigError, read_option_file
 from ..node import promotion
-from ..node.probe import MysqlReader
+from ..node.probe import MysqlReader, connect
+from ..record import replace
 from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, SeqnoSource, Status
 from ..tables import table
@@ -111,17 +112,13 @@ class MakePrimary:
     def bootstrap(self) -> None:
         """``pc.bootstrap=YES`` over the local socket, as the configured admin (or root, whose
         MariaDB account authenticates by the socket's peer: run as root)."""
-        import pymysql  # the administrator's connection: only here
-
-        options = read_option_file(self.config.mysql.option_file, self.config.mysql.option_group)
-        admin = self.config.mysql.admin_group
-        creds = read_option_file(self.config.mysql.option_file, admin) if admin else None
-        try:
-            conn = pymysql.connect(unix_socket=(creds.socket if creds else None) or options.socket,
-                                   user=creds.user if creds else "root",
-                                   password=(creds.password or "") if creds else "",
-                                   connect_timeout=self.config.mysql.connect_timeout, autocommit=True)
-        except pymysql.Error as err:
+        mysql = self.config.mysql
+        options = read_option_file(mysql.option_file, mysql.option_group)
+        admin = read_option_file(mysql.option_file, mysql.admin_group) if mysql.admin_group else ClientOptions(user="root")
+        try:  # TCP (a host in the admin group) is guarded as the probe's connection is
+            conn = connect(replace(admin, socket=admin.socket or options.socket),
+                           connect_timeout=mysql.connect_timeout, read_timeout=mysql.read_timeout)
+        except Exception as err:  # noqa: BLE001 - PyMySQL's errors, a refused key exchange, a socket error
             raise MakePrimaryError(f"cannot connect as an administrator ({err}): set [mysql] admin_group, or run "
                                    "as root") from None
         try:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from ..config import Config, ConfigError, ServerConfig, read_option_file
+from ..config import ClientOptions, Config, ConfigError, ServerConfig, read_option_file
 from ..handoff import read_regular, write_atomically
 from ..record import replace
 from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
@@ -65,7 +65,8 @@ CLEAR_TEXT_PLUGINS = (b"mysql_clear_password", b"dialog")  # the password itself
 
 
 class ClearTextRefused(Exception):
-    """The server asked for the password in clear text over TCP."""
+    """The server asked for the password in clear text over TCP, or to encrypt it with a key
+    only the server vouches for."""
 
 
 class _RefuseClearText:
@@ -78,21 +79,69 @@ class _RefuseClearText:
         raise ClearTextRefused("refusing to send the password in clear text over TCP (the server asked for it)")
 
 
+KEY_REFUSED = ("refusing to encrypt the password with a public key the server sent (anyone on its port could "
+               "have sent it): set ssl_ca or server_public_key_path in the option file, or use the socket")
+
+
+def _tcp_connection_class(pymysql: ModuleType) -> type:
+    """PyMySQL's connection, for TCP without TLS: caching_sha2_password's full authentication and
+    sha256_password encrypt the password with the server's RSA key, and PyMySQL asks the server
+    for it; whatever holds the port would then decrypt the password. Here only a key the operator
+    pinned (server_public_key_path) is used, and a key the server sends is refused."""
+
+    class PinnedKeyConnection(pymysql.connections.Connection):  # type: ignore[name-defined,misc]
+        @property
+        def server_public_key(self) -> bytes | None:
+            return self._pinned_key
+
+        @server_public_key.setter
+        def server_public_key(self, key: bytes | None) -> None:
+            if "_pinned_key" in self.__dict__:  # set once by __init__; after that only by the server
+                raise ClearTextRefused(KEY_REFUSED)
+            self._pinned_key = key
+
+    return PinnedKeyConnection
+
+
+def tcp_connect_arguments(opts: ClientOptions) -> dict[str, object]:
+    """How to reach the server over TCP without giving the password to whoever holds the port:
+    TLS with the server's certificate and name verified (ssl_ca), else a pinned RSA key for the
+    plugins that encrypt the password; the clear-text plugins are always refused."""
+    kwargs: dict[str, object] = {
+        "host": opts.host or "localhost",
+        "port": opts.port,
+        "auth_plugin_map": dict.fromkeys(CLEAR_TEXT_PLUGINS, _RefuseClearText),
+    }
+    if opts.ssl_ca:
+        kwargs.update(ssl_ca=opts.ssl_ca, ssl_verify_cert=True, ssl_verify_identity=True)
+        return kwargs
+    # Once ``ssl`` is loaded, PyMySQL tries TLS with any certificate unless told not to, and then
+    # sends the password in clear inside it (the server "is secure").
+    kwargs["ssl_disabled"] = True
+    if opts.server_public_key_path:
+        try:
+            kwargs["server_public_key"] = Path(opts.server_public_key_path).read_bytes()
+        except OSError as err:
+            raise ConfigError(f"server_public_key_path {opts.server_public_key_path}: {err.strerror}") from None
+    return kwargs
+
+
 class RecoveryError(Exception):
     """``--wsrep-recover`` could not run or found no position."""
 
 
-def _load_pymysql(over_socket: bool) -> ModuleType:
+def _load_pymysql(over_socket: bool, tls: bool) -> ModuleType:
     """PyMySQL, loaded without the modules this connection never uses.
 
-    The probe never asks for TLS, and on a unix socket the server takes the password without an
-    RSA exchange; loading ``ssl`` and ``cryptography`` for nothing is about a third of a
-    short-lived check's run time. Over TCP ``cryptography`` stays: caching_sha2_password needs it
-    without TLS. PyMySQL treats both as optional; a process that already has PyMySQL keeps it.
+    On a unix socket the server takes the password without TLS or an RSA exchange; loading
+    ``ssl`` and ``cryptography`` for nothing is about a third of a short-lived check's run time.
+    Over TCP ``cryptography`` stays (a pinned RSA key needs it), and ``ssl`` when the option file
+    asks for TLS. PyMySQL treats both as optional; a process that already has PyMySQL keeps it.
     """
     if "pymysql" in sys.modules:
         return sys.modules["pymysql"]
-    hidden = [name for name in ("ssl", "cryptography")[: 2 if over_socket else 1] if name not in sys.modules]
+    unused = ("ssl", "cryptography") if over_socket else () if tls else ("ssl",)
+    hidden = [name for name in unused if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
     try:
@@ -135,6 +184,23 @@ def _error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+MULTI_STATEMENTS = 1 << 16  # pymysql.constants.CLIENT.MULTI_STATEMENTS: the probe's one round trip
+
+
+def connect(opts: ClientOptions, **kwargs: object) -> pymysql.connections.Connection:
+    """A connection as the option file says: its unix socket (host unset or localhost), else TCP
+    as :func:`tcp_connect_arguments` makes it safe. Every connection we open goes through here."""
+    over_socket = bool(opts.socket) and opts.host in (None, "localhost")
+    pymysql = _load_pymysql(over_socket, tls=bool(opts.ssl_ca))
+    kwargs.update(user=opts.user or "", password=opts.password or "", autocommit=True)
+    if over_socket:
+        # TLS on a local socket buys nothing and costs ~45 ms a connect
+        return pymysql.connect(unix_socket=opts.socket, ssl_disabled=True, **kwargs)
+    kwargs.update(tcp_connect_arguments(opts))
+    connection = pymysql.connections.Connection if opts.ssl_ca else _tcp_connection_class(pymysql)
+    return connection(**kwargs)
+
+
 class MysqlReader:
     """Reads wsrep status and variables over one connection, reconnecting after any error."""
 
@@ -145,28 +211,8 @@ class MysqlReader:
 
     def _connect(self) -> pymysql.connections.Connection:
         cfg = self._config.mysql
-        opts = read_option_file(cfg.option_file, cfg.option_group)
-        over_socket = bool(opts.socket) and opts.host in (None, "localhost")
-        pymysql = _load_pymysql(over_socket)
-        kwargs: dict[str, object] = {
-            "user": opts.user or "",
-            "password": opts.password or "",
-            "connect_timeout": cfg.connect_timeout,
-            "read_timeout": cfg.read_timeout,
-            "write_timeout": cfg.read_timeout,
-            "client_flag": pymysql.constants.CLIENT.MULTI_STATEMENTS,
-            "autocommit": True,
-        }
-        if over_socket:
-            kwargs["unix_socket"] = opts.socket
-            kwargs["ssl_disabled"] = True  # TLS on a local socket buys nothing and costs ~45 ms a connect
-        else:
-            kwargs["host"] = opts.host or "localhost"
-            kwargs["port"] = opts.port
-            # Over TCP the password never travels in clear, whatever the server (or whoever took
-            # its port) asks for: PyMySQL would answer these two plugins with the bare password.
-            kwargs["auth_plugin_map"] = dict.fromkeys(CLEAR_TEXT_PLUGINS, _RefuseClearText)
-        return pymysql.connect(**kwargs)
+        return connect(read_option_file(cfg.option_file, cfg.option_group), connect_timeout=cfg.connect_timeout,
+                       read_timeout=cfg.read_timeout, write_timeout=cfg.read_timeout, client_flag=MULTI_STATEMENTS)
 
     def read(self) -> MysqlReading:
         try:
