@@ -114,7 +114,9 @@ class MakePrimary:
         MariaDB account authenticates by the socket's peer: run as root)."""
         mysql = self.config.mysql
         options = read_option_file(mysql.option_file, mysql.option_group)
-        admin = read_option_file(mysql.option_file, mysql.admin_group) if mysql.admin_group else ClientOptions(user="root")
+        admin = ClientOptions(user="root")  # MariaDB's root authenticates by the socket's peer
+        if mysql.admin_group:
+            admin = read_option_file(mysql.option_file, mysql.admin_group)
         try:  # TCP (a host in the admin group) is guarded as the probe's connection is
             conn = connect(replace(admin, socket=admin.socket or options.socket),
                            connect_timeout=mysql.connect_timeout, read_timeout=mysql.read_timeout)
