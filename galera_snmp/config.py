@@ -94,11 +94,13 @@ class AgentCheckConfig:
     """HAProxy's agent-check, served by the agent (traffic/agentcheck.py): a port that answers
     ``up``/``drain``/``down`` with a weight that falls as the receive queue or flow control rises
     (100 % at rest, ``floor`` % at ``queue_full`` queued write-sets or ``paused_full`` of the time
-    paused). Bounded like the HTTP endpoint."""
+    paused). Bounded like the HTTP endpoint; the reasons it gives are the HTTP check's short
+    classes unless ``detailed_reasons`` (HAProxy shows them; mysqld's errors name users and paths)."""
 
     enabled: bool = False
     address: str = "0.0.0.0"
     port: int = 9300
+    detailed_reasons: bool = False
     request_timeout: float = 2.0
     max_connections: int = 64
     queue_full: int = 16  # gcs.fc_limit's default: from here on the node sends flow control
@@ -245,6 +247,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "queue_full": "connections",
         "paused_full": "fraction",
         "floor": "percent",
+        "detailed_reasons": "bool",
     },
 }
 

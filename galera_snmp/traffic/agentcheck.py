@@ -25,6 +25,7 @@ from collections.abc import Callable
 from ..config import AgentCheckConfig
 from ..record import replace
 from ..state import HealthPolicy, NodeReport, assess_health, drain_reason
+from .httpcheck import short_reason
 from .tcpserver import BoundedServer
 
 LINE_WAIT = 0.1  # seconds for HAProxy's agent-send line, sent at once on connect when configured
@@ -52,14 +53,17 @@ def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentC
         undrained = replace(report.state, drained=False, maint_mode=None)
         if assess_health(undrained, policy).healthy:
             return "up drain\n"
-    return _down(verdict.reason)
+    return _down(verdict.reason if config.detailed_reasons else short_reason(report))
 
 
-def writer_reply(report: NodeReport | None) -> str:
-    """The answer to ``writer``: up on the one writer only."""
+def writer_reply(report: NodeReport | None, detailed: bool = False) -> str:
+    """The answer to ``writer``: up on the one writer only. Why not, only when ``detailed``: the
+    writer rule quotes this node's and its peers' failures."""
     if report is None or report.writer is None:
-        return _down("the writer is not known (no peer watch: see the agent's log)")
-    return "up ready 100%\n" if report.writer.healthy else _down(report.writer.reason)
+        return _down("the writer is not known" + (" (no peer watch: see the agent's log)" if detailed else ""))
+    if report.writer.healthy:
+        return "up ready 100%\n"
+    return _down(report.writer.reason if detailed else "not the writer")
 
 
 def _down(reason: str) -> str:
@@ -86,5 +90,5 @@ class AgentCheckServer(BoundedServer):
         question = received.split(b"\n", 1)[0].strip().lower()
         report = self.current()
         if question == b"writer":
-            return writer_reply(report).encode()
+            return writer_reply(report, self.config.detailed_reasons).encode()
         return health_reply(report, self.policy, self.config).encode()

@@ -16,6 +16,7 @@ from galera_snmp.traffic.agentcheck import AgentCheckServer, health_reply, weigh
 from galera_snmp.wsrep import Kind, WsrepValue
 
 CURVE = AgentCheckConfig()  # 100 % at rest, 10 % from 16 queued write-sets or 25 % of the time paused
+DETAILED = AgentCheckConfig(detailed_reasons=True)
 POLICY = HealthPolicy()
 
 
@@ -44,22 +45,35 @@ def test_healthy_up_with_its_weight_drained_up_drain_else_down_with_the_reason()
     assert health_reply(judged(drained=True), POLICY, CURVE) == "up drain\n"
     assert health_reply(judged(maint_mode="MAINTENANCE"), POLICY, CURVE) == "up drain\n"
     # drained and desynced: down, and ready so that a drain said before does not outlive the node's return
-    assert health_reply(judged(drained=True, desync=True), POLICY, CURVE) == "ready down #wsrep_desync is ON\n"
+    assert health_reply(judged(drained=True, desync=True), POLICY, DETAILED) == "ready down #wsrep_desync is ON\n"
     assert health_reply(judged(drained=True, valid=False), POLICY, CURVE).startswith("ready down #no current data")
     assert health_reply(None, POLICY, CURVE) == "ready down #no report yet\n"
 
 
 def test_a_reason_stays_one_line_without_a_second_description():
     report = NodeReport(synced_state(), Health(False, "broken #1\r\nline two"), True, 0)
-    assert health_reply(report, POLICY, CURVE) == "ready down #broken 1 line two\n"
+    assert health_reply(report, POLICY, DETAILED) == "ready down #broken 1 line two\n"
+
+
+def test_the_reasons_are_the_http_checks_short_classes_unless_detailed():
+    """Port 9300 faces the network unauthenticated: mysqld's error text (user, host, paths) stays home."""
+    leaky = "no current data: Access denied for user 'galera_snmp'@'localhost' /var/lib/mysql/secret-path (1045)"
+    report = NodeReport(synced_state(), Health(False, leaky), False, 0)
+    assert health_reply(report, POLICY, CURVE) == "ready down #no current data\n"
+    assert "secret-path" in health_reply(report, POLICY, DETAILED)
+    desynced = judged(desync=True)
+    assert health_reply(desynced, POLICY, CURVE) == "ready down #wsrep_desync is ON\n"  # a fixed text stays
 
 
 def test_writer_answers_up_on_the_writer_only():
-    assert writer_reply(judged()).startswith("ready down #the writer is not known")
+    assert writer_reply(judged()) == "ready down #the writer is not known\n"
+    assert writer_reply(judged(), detailed=True).startswith("ready down #the writer is not known (no peer watch")
     writer = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(True, "the writer"))
     assert writer_reply(writer) == "up ready 100%\n"
-    other = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(False, "10.0.0.11 is the writer"))
-    assert writer_reply(other) == "ready down #10.0.0.11 is the writer\n"
+    leaky = Health(False, "cannot tell whether 10.0.0.11 is the writer: Access denied for user 'x'")
+    other = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=leaky)
+    assert writer_reply(other) == "ready down #not the writer\n"
+    assert writer_reply(other, detailed=True) == f"ready down #{leaky.reason}\n"
 
 
 @pytest.fixture
@@ -85,7 +99,7 @@ def test_the_port_answers_haproxys_plain_check_and_agent_send_writer(port):
     writer = NodeReport(synced_state(), Health(True, "ok"), True, 0, writer=Health(False, "10.0.0.11 is the writer"))
     server, current = port(writer)
     assert talk(server) == b"up ready 100%\n"  # nothing sent: the health answer after a short wait
-    assert talk(server, b"writer\n") == b"ready down #10.0.0.11 is the writer\n"
+    assert talk(server, b"writer\n") == b"ready down #not the writer\n"
     assert talk(server, b"anything else\n") == b"up ready 100%\n"
     current["report"] = judged(drained=True)
     assert talk(server) == b"up drain\n"
