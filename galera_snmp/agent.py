@@ -96,7 +96,8 @@ class Publisher:
         self._newest = Newest()
         self.context: NodeReport | None = None
         self._node_set_problem = ""
-        self.tree = OidTree([], OBJECT_OIDS)
+        self.tree = OidTree([], OBJECT_OIDS)  # as published: what notifications carry
+        self._served: tuple[object, OidTree] = (None, self.tree)  # as of the last answer (served_tree)
         # appended by the refresh thread, drained by the session thread (deque ops are atomic); when
         # nobody drains it (no AgentX master), the oldest give way: the newest say how things are now
         self.notifications: deque[tuple[OID, list[bytes]]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
@@ -120,25 +121,54 @@ class Publisher:
         return report
 
     def stale_after(self) -> float:
-        """Seconds without a finished snapshot after which the last one is no longer current: a few
-        refresh intervals beyond the longest a snapshot may take (a hung mysqld costs both timeouts
-        twice); a recovery run takes longer, and its node does not serve meanwhile anyway."""
+        """Seconds without a finished snapshot after which the last one is no longer current: the
+        next refresh is overdue — one refresh interval plus the longest a snapshot may take (a
+        hung mysqld costs both timeouts twice); a recovery run takes longer, and its node does
+        not serve meanwhile anyway."""
         mysql = self.config.mysql
-        return STALE_INTERVALS * self.config.agent.refresh_interval + 2 * (mysql.connect_timeout + mysql.read_timeout)
+        return self.config.agent.refresh_interval + 2 * (mysql.connect_timeout + mysql.read_timeout)
+
+    def current(self) -> NodeReport | None:
+        """The last report as of this moment, what every answer serves (SNMP, HTTP, agent-check):
+        its age counted to now, and not current once the refresh it waits for is overdue."""
+        with self._lock:
+            return self._as_of_now()
+
+    def _as_of_now(self) -> NodeReport | None:
+        """The caller holds the lock. The published report itself while nothing has changed."""
+        report = self.context
+        if report is None:
+            return None
+        age = self.reporter.age()
+        waited = self._monotonic() - self._refreshed
+        if waited > self.stale_after():
+            why = f"no new snapshot for {waited:.0f} s: the refresh is stuck"
+            return replace(report, valid=False, age=age, last_error=why)
+        return report if report.age == age else replace(report, age=age)
+
+    def served_tree(self) -> OidTree:
+        """GALERA-MIB as of now (:meth:`current`), rendered again only when the age or the
+        validity has changed since it last was (at most once a second)."""
+        with self._lock:
+            report, published, tree = self._as_of_now(), self.context, self.tree
+            if report is None or report is published:
+                return tree
+            key = (id(published), report.age, report.valid, report.last_error)
+            if self._served[0] != key:
+                self._served = (key, OidTree(render(report), OBJECT_OIDS))
+            return self._served[1]
 
     def check_stale(self) -> NodeReport | None:
-        """Serve the last report as not current when the refresh has been stuck too long: its
-        "healthy" must not keep a VIP or a backend (called by a watch thread of its own). Decided
-        and published under the lock a refresh publishes under, so it can never undo a fresh one."""
+        """Publish the last report as not current when the refresh is overdue, so the listeners
+        (the keepalived track file) drop a "healthy" that must not keep a VIP (called by a watch
+        thread of its own). Decided and published under the lock a refresh publishes under, so
+        it can never undo a fresh one."""
         with self._lock:
-            waited = self._monotonic() - self._refreshed
-            if waited <= self.stale_after():
+            if self._monotonic() - self._refreshed <= self.stale_after():
                 return None
-            if self.context is None:
-                return None
-            why = f"no new snapshot for {waited:.0f} s: the refresh is stuck"
-            report = replace(self.context, valid=False, age=self.reporter.age(), last_error=why)
-            self._announce(report)
+            report = self._as_of_now()
+            if report is not None:
+                self._announce(report)  # again at each tick: its age keeps counting
             return report
 
     def silence(self) -> None:
@@ -189,9 +219,6 @@ class Publisher:
         return encode_varbind(oid, obj.syntax, b"" if obj.syntax is Syntax.OCTET_STRING else 0)
 
 
-STALE_INTERVALS = 3  # refresh intervals beyond a snapshot's longest duration before the data is stale
-
-
 def _alive(workers: tuple[threading.Thread, ...]) -> bool:
     """Whether the threads the outputs depend on still run (else exit, so the service restarts us)."""
     dead = [worker.name for worker in workers if not worker.is_alive()]
@@ -239,10 +266,10 @@ class Agent:
             self.publisher.listeners.append(lambda report: self.track.update(report.verdict()))
         self.http: HealthServer | None = None
         if config.http.enabled:
-            self.http = HealthServer(config.http, lambda: self.publisher.context)
+            self.http = HealthServer(config.http, self.publisher.current)
         self.agent_check: AgentCheckServer | None = None
         if config.agentcheck.enabled:
-            self.agent_check = AgentCheckServer(config.agentcheck, config.health, lambda: self.publisher.context)
+            self.agent_check = AgentCheckServer(config.agentcheck, config.health, self.publisher.current)
 
     def run(self) -> int:
         """Serve until stopped (0), or until a thread the outputs depend on dies (1)."""
@@ -269,7 +296,7 @@ class Agent:
                     master.registered(self.session.socket_path)
                     registered = time.monotonic()
                     while not self.stop.is_set() and _alive(workers):
-                        self.session.serve_once(lambda: self.publisher.tree, 0.2)
+                        self.session.serve_once(self.publisher.served_tree, 0.2)
                         self._send_notifications()
                 except (OSError, ConnectionLost, AgentxError) as err:
                     # snmpd restarting, down or refusing us: GALERA-MIB is gone until it is back, but the

@@ -66,7 +66,7 @@ def scalar(name: str) -> tuple[int, ...]:
 
 
 def served(publisher: Publisher, name: str) -> object:
-    vtype, oid, value = decode_varbind(publisher.tree.get(scalar(name)))
+    vtype, oid, value = decode_varbind(publisher.served_tree().get(scalar(name)))
     assert oid == scalar(name)
     return None if vtype == Syntax.NO_SUCH_INSTANCE else value
 
@@ -474,20 +474,26 @@ def test_no_node_set_without_the_configuration_to_tell_it(tmp_path, caplog):
 
 def test_a_stuck_refresh_makes_the_last_report_stale():
     """The refresh thread stuck (a hung /proc read, a snapshot that never returns): the last
-    "healthy" must stop keeping traffic once a few refresh intervals beyond a snapshot's longest
-    duration have gone by; a finished snapshot makes the data current again."""
+    "healthy" must stop keeping traffic once the next refresh is overdue (one refresh interval
+    beyond a snapshot's longest duration); a finished snapshot makes the data current again."""
     publisher, snapshots, clock = make()
     heard: list[NodeReport] = []
     publisher.listeners.append(heard.append)
     snapshots.next = synced(T0)
     publisher.refresh()
     limit = publisher.stale_after()
-    assert limit == 3 * publisher.config.agent.refresh_interval + 2 * (
+    assert limit == publisher.config.agent.refresh_interval + 2 * (
         publisher.config.mysql.connect_timeout + publisher.config.mysql.read_timeout
     )
     clock.now = T0 + limit
     assert publisher.check_stale() is None
+    assert (served(publisher, "galeraDataValid"), served(publisher, "galeraDataAge")) == (1, int(limit))
     clock.now = T0 + limit + 1
+    # every answer knows before the watch thread has run: no window where stale data looks current
+    current = publisher.current()
+    assert current is not None and (current.valid, current.age, current.verdict().healthy) == (False, int(limit + 1),
+                                                                                                 False)
+    assert (served(publisher, "galeraDataValid"), served(publisher, "galeraDataAge")) == (2, int(limit + 1))
     stale = publisher.check_stale()
     assert stale is not None and heard[-1] is not None
     assert (stale.valid, stale.age, stale.verdict().healthy) == (False, int(limit + 1), False)
@@ -498,6 +504,24 @@ def test_a_stuck_refresh_makes_the_last_report_stale():
     clock.now = T0 + limit + 2
     assert publisher.refresh().valid is True
     assert publisher.check_stale() is None
+
+
+def test_the_age_is_counted_when_the_answer_is_made():
+    """galeraDataAge, the HTTP check's data_age and the agent-check read the age of the last
+    current snapshot at the moment they answer, not the 0 it had when it was published."""
+    publisher, snapshots, clock = make()
+    snapshots.next = synced(T0)
+    published = publisher.refresh()
+    assert published.age == 0 and publisher.current() is publisher.context  # nothing to count yet
+    tree = publisher.served_tree()
+    clock.now = T0 + 3.5
+    assert (publisher.current().age, publisher.current().valid) == (3, True)
+    assert served(publisher, "galeraDataAge") == 3 and publisher.context.age == 0
+    assert publisher.served_tree() is publisher.served_tree() is not tree  # rendered once per second of age
+    snapshots.next = synced(T0 + 4)
+    clock.now = T0 + 4
+    publisher.refresh()
+    assert served(publisher, "galeraDataAge") == 0
 
 
 def test_a_refresh_finishing_during_the_staleness_check_is_what_stays_served():
