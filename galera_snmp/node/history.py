@@ -56,10 +56,14 @@ def left_history(known: KnownHistory, state: NodeState) -> str | None:
 def to_keep(known: KnownHistory, state: NodeState) -> KnownHistory | None:
     """What the file should say after ``state``, or None when it stays as it is: the first
     history seen is kept, a recorded change is taken (and the expectation used up), an unrecorded
-    one is not (the node stays flagged until the operator accepts it)."""
+    one is not (the node stays flagged until the operator accepts it). An expectation also ends
+    when the node is back in the history it has: else it would wait there and let a later,
+    unrecorded reset through unflagged."""
     current = _current(state)
-    if current is None or known.uuid == current:
+    if current is None:
         return None
+    if known.uuid == current:
+        return KnownHistory(current) if known.accept_next else None
     if known.uuid is None or known.accept_next:
         return KnownHistory(current)
     return None

@@ -50,6 +50,15 @@ def test_what_is_kept_never_flags_the_same_state(known, state):
     assert to_keep(kept, state) is None  # written once, not at every refresh
 
 
+def test_an_expectation_ends_when_the_node_is_back_in_its_history():
+    """galera-init expected a new history (a reset node to bootstrap or join) but the node came
+    back in the one it had: the flag must not linger to let a later, unrecorded reset through."""
+    expecting = KnownHistory(UUID, accept_next=True)
+    kept = to_keep(expecting, synced_state(cluster_state_uuid=UUID))
+    assert kept == KnownHistory(UUID)
+    assert left_history(kept, synced_state(cluster_state_uuid=OTHER)) == UUID  # the later reset is flagged
+
+
 def test_a_reset_then_a_new_cluster_while_nobody_watched_is_a_history_reset():
     state = synced_state(cluster_state_uuid=OTHER)
     flagged = history.left_history(KnownHistory(UUID), state)
