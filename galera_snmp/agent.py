@@ -40,7 +40,7 @@ from .snmp.mib import (
 )
 from .state import NodeReport, NodeSet, NodeState, history_reset
 from .traffic.agentcheck import AgentCheckServer
-from .traffic.httpcheck import HealthServer
+from .traffic.httpcheck import HealthServer, MetricsServer
 from .traffic.keepalived import TrackFile
 
 log = logging.getLogger(__name__)
@@ -270,6 +270,9 @@ class Agent:
         self.agent_check: AgentCheckServer | None = None
         if config.agentcheck.enabled:
             self.agent_check = AgentCheckServer(config.agentcheck, config.health, self.publisher.current)
+        self.metrics: MetricsServer | None = None
+        if config.metrics.enabled:
+            self.metrics = MetricsServer(config.metrics, self.publisher.current)
 
     def run(self) -> int:
         """Serve until stopped (0), or until a thread the outputs depend on dies (1)."""
@@ -283,7 +286,7 @@ class Agent:
         staleness.start()
         workers = (refresher, staleness)
         self._peer_watch()
-        for server in (self.http, self.agent_check):
+        for server in (self.http, self.agent_check, self.metrics):
             if server is not None:
                 server.start()
         master = _MasterLog()
@@ -314,7 +317,7 @@ class Agent:
             return 0
         finally:
             self.stop.set()
-            for server in (self.http, self.agent_check):
+            for server in (self.http, self.agent_check, self.metrics):
                 if server is not None:
                     server.stop()
             self.session.close()

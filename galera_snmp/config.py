@@ -86,7 +86,23 @@ class HttpConfig:
     request_timeout: float = 2.0
     max_connections: int = 64
     detailed_reasons: bool = False
-    metrics: bool = False  # /metrics: the report as Prometheus / OpenMetrics metrics (docs/METRICS.md)
+
+
+@record
+class MetricsConfig:
+    """/metrics: the report as Prometheus / OpenMetrics metrics (docs/METRICS.md), on a listener
+    of its own. It names the node, its cluster and its members' addresses, which SNMPv3 protects,
+    so it binds only to the address the operator names (no default), and ``web_config``
+    (exporter-toolkit's web configuration file) adds TLS and basic authentication. Bounded like
+    the HTTP endpoint."""
+
+    enabled: bool = False
+    address: str = ""
+    port: int = 9201
+    request_timeout: float = 2.0
+    max_connections: int = 16
+    detailed_reasons: bool = False
+    web_config: Path | None = None
 
 
 @record
@@ -169,6 +185,7 @@ class Config:
     init: InitConfig = InitConfig()
     cluster: ClusterConfig = ClusterConfig()
     agentcheck: AgentCheckConfig = AgentCheckConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
 
 @record
@@ -217,7 +234,15 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "request_timeout": "seconds",
         "max_connections": "connections",
         "detailed_reasons": "bool",
-        "metrics": "bool",
+    },
+    "metrics": {
+        "enabled": "bool",
+        "address": "str",
+        "port": "port",
+        "request_timeout": "seconds",
+        "max_connections": "connections",
+        "detailed_reasons": "bool",
+        "web_config": "path",
     },
     "init": {
         "nodes": "list",
@@ -338,6 +363,9 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         if section not in _SCHEMA:
             raise ConfigError(f"{path}: unknown section [{section}] (known: {', '.join(_SCHEMA)})")
         for key, raw in parser.items(section):
+            if (section, key) == ("http", "metrics"):
+                raise ConfigError(f"{path}: [http] metrics moved to a section of its own: [metrics] enabled = yes "
+                                  "and address = (where /metrics listens; docs/METRICS.md)")
             if key not in _SCHEMA[section]:
                 known = ", ".join(_SCHEMA[section])
                 raise ConfigError(f"{path}: [{section}] unknown key {key!r} (known: {known})")
@@ -348,9 +376,10 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: [mysql] option_file is required (a my.cnf-style file with the credentials)")
     health = dict(values.get("health", {}))
     drain_file = health.pop("drain_file", Config.drain_file)
-    http = values.get("http", {})
-    if http.get("metrics") and not http.get("enabled"):
-        raise ConfigError(f"{path}: [http] metrics = yes needs enabled = yes (the HTTP endpoint serves /metrics)")
+    metrics = values.get("metrics", {})
+    if metrics.get("enabled") and not metrics.get("address"):
+        raise ConfigError(f"{path}: [metrics] enabled = yes needs address: /metrics names the node, its cluster and "
+                          "its members, so it listens only where you say (an address of a monitoring network)")
     return Config(
         path=path,
         mysql=MysqlConfig(**mysql),  # type: ignore[arg-type]
@@ -363,6 +392,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         init=InitConfig(**values.get("init", {})),  # type: ignore[arg-type]
         cluster=ClusterConfig(**values.get("cluster", {})),  # type: ignore[arg-type]
         agentcheck=AgentCheckConfig(**values.get("agentcheck", {})),  # type: ignore[arg-type]
+        metrics=MetricsConfig(**metrics),  # type: ignore[arg-type]
     )
 
 

@@ -59,13 +59,14 @@ class Prometheus:
     """``prometheus`` on 127.0.0.1 and a free port, its own data folder, scraping ``targets``
     (host:port) as the job "galera" every second and evaluating ``rules`` every second."""
 
-    def __init__(self, folder: Path, targets: list[str], rules: Path | None = None) -> None:
+    def __init__(self, folder: Path, targets: list[str], rules: Path | None = None, scrape: str = "") -> None:
+        """``scrape``: more settings of the job, YAML lines indented by four (TLS, basic auth)."""
         self.port = free_tcp_port()
         config = folder / "prometheus.yml"
         config.write_text(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
             + (f"rule_files:\n  - {rules}\n" if rules else "")
-            + "scrape_configs:\n  - job_name: galera\n    static_configs:\n"
+            + "scrape_configs:\n  - job_name: galera\n" + scrape + "    static_configs:\n"
             + f"      - targets: [{', '.join(repr(t) for t in targets)}]\n"
         )
         self.log = folder / "prometheus.log"

@@ -10,6 +10,7 @@ import os
 import select
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import time
@@ -88,10 +89,11 @@ def free_tcp_port() -> int:
         return probe.getsockname()[1]
 
 
-def http_get(host: str, port: int, path: str = "/", method: str = "GET",
-             headers: dict[str, str] | None = None) -> tuple[int, str | None, str]:
-    """One request to a health endpoint: status, Content-Type and body."""
-    conn = http.client.HTTPConnection(host, port, timeout=5)
+def http_get(host: str, port: int, path: str = "/", method: str = "GET", *, headers: dict[str, str] | None = None,
+             tls: ssl.SSLContext | None = None) -> tuple[int, str | None, str]:
+    """One request to a health endpoint (over TLS with ``tls``): status, Content-Type and body."""
+    conn = (http.client.HTTPSConnection(host, port, timeout=5, context=tls) if tls
+            else http.client.HTTPConnection(host, port, timeout=5))
     try:
         conn.request(method, path, headers=headers or {})
         response = conn.getresponse()
@@ -241,3 +243,39 @@ def require(programs: Sequence[str], who: str, hint: str, *, root_because: str) 
         pytest.fail(f"{who} need {', '.join(missing)}: {hint}", pytrace=False)
     if os.geteuid() != 0:
         pytest.fail(f"{who} {root_because}: run them as root", pytrace=False)
+
+
+def tls_files(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path, Path]:
+    """A CA, and a server certificate it signed for ``host`` (an IP address) with its key (0600):
+    (ca.pem, server.pem, server.key) in ``folder``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def issue(subject: str, key, issuer: x509.Name, signer, ca: bool) -> x509.Certificate:
+        name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, subject)])
+        valid = (now - datetime.timedelta(minutes=1), now + datetime.timedelta(days=1))
+        builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(valid[0]).not_valid_after(valid[1])
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))  # fmt: skip
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+                                            critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "galera-snmp test CA")])
+    ca = issue("galera-snmp test CA", ca_key, ca_name, ca_key, ca=True)
+    server = issue(host, server_key, ca_name, ca_key, ca=False)
+    paths = (folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].touch(mode=0o600)
+    paths[2].write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    return paths

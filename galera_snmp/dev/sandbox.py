@@ -56,6 +56,7 @@ __all__ = [
     "HTTP_PORT",
     "INSTALL_HINT",
     "MAX_NODES",
+    "METRICS_PORT",
     "MONITOR_USER",
     "PROGRAMS_ENV",
     "REQUIRED_PROGRAMS",
@@ -98,6 +99,7 @@ NET_SNMP_DIR = "net-snmp"  # in the sandbox folder: snmp.conf for net-snmp's too
 SNMP_MODE_FILE = "snmp"  # in the sandbox folder: "v2c" when brought up with v2c=True
 AGENT_CHECK_PORT = 9300  # HAProxy's agent-check, on each node's address
 HTTP_PORT = 9200  # the agent's clustercheck-compatible health endpoint, on each node's address
+METRICS_PORT = 9201  # the agent's /metrics, on each node's address
 EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, for the seed's extend lines
 
 
@@ -374,7 +376,8 @@ class SandboxNode:
             "refresh_interval = 0.5\n\n"
             "[keepalived]\ntrack_file = run/keepalived.track\n\n"
             f"[agentcheck]\nenabled = yes\naddress = {self.address}\nport = {AGENT_CHECK_PORT}\n\n"
-            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\nmetrics = yes\n\n"
+            f"[http]\nenabled = yes\naddress = {self.address}\nport = {HTTP_PORT}\n\n"
+            f"[metrics]\nenabled = yes\naddress = {self.address}\nport = {METRICS_PORT}\n\n"
             f"[init]\nnodes = {', '.join(_address(i, self.hosts) for i in range(1, self.size + 1))}\n"
             f"address = {self.address}\n"
             "phase_file = run/init-phase.json\npoll_period = 0.5\ndeadline = 15\nsynced_timeout = 300\n"

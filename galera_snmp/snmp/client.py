@@ -254,9 +254,7 @@ class Client:
             if answer.authenticated:  # RFC 3414 3.2 7b: an authenticated message sets our clock
                 v3.engine = answer.engine
             report = answer.report
-            if report is None:
-                if answer.request_id != request_id:
-                    raise SnmpError(f"{self._where}: an answer to another request-id")
+            if report is None:  # a Response to this very request (usm.read_message)
                 if answer.error_status:
                     raise SnmpError(f"{self.target.host}: {_error_status(answer.error_status, answer.error_index)}")
                 return answer.varbinds

@@ -220,7 +220,8 @@ def request_message(msg_id: int, pdu: bytes, user: User, engine: Engine, salt: i
 
 
 def read_message(data: bytes, msg_id: int, user: User, engine: Engine | None) -> Answer:
-    """The agent's answer to our message ``msg_id``. BerError for anything that is not that, whole
+    """The agent's answer to our message ``msg_id`` (whose request-id is the same number).
+    BerError for anything that is not that, whole
     and genuine: garbage, another message's, another engine's or user's, a wrong HMAC, a Response
     at a lower level than we asked. A Report may come unauthenticated (an agent cannot sign for
     a user it does not know): ``authenticated`` says whether it was."""
@@ -294,6 +295,8 @@ def read_message(data: bytes, msg_id: int, user: User, engine: Engine | None) ->
     pdu_type, request_id, status, index, varbinds = ber.decode_pdu(data, pos, stop, (ber.RESPONSE, ber.REPORT))
     if pdu_type == ber.RESPONSE and (flags & (FLAG_AUTH | FLAG_PRIV)) != user.flags:
         raise BerError("a Response at another security level than the request")
+    if pdu_type == ber.RESPONSE and request_id != msg_id:  # ours are equal; a Report may say 0 (RFC 3412 7.1)
+        raise BerError(f"a Response to request {request_id}, not ours")
     return Answer(pdu_type, request_id, status, index, varbinds, told, authenticated)
 
 

@@ -25,7 +25,7 @@ from http import HTTPStatus
 from http.server import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE
 from urllib.parse import urlsplit
 
-from ..config import HttpConfig
+from ..config import HttpConfig, MetricsConfig
 from ..record import record
 from ..state import DONOR, NodeReport, ProcessState, history_reset
 from .tcpserver import BoundedServer
@@ -33,6 +33,7 @@ from .tcpserver import BoundedServer
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from ..metrics import ReportCollector
+    from ..webconfig import Authenticator
 
 
 HEAD_LIMIT = 8192  # bytes of request line and headers; HAProxy's check sends about 20
@@ -104,15 +105,17 @@ def describe(report: NodeReport | None, detailed: bool = False) -> tuple[int, st
 WRITER_PATH = "/writer"
 
 
-def describe_writer(report: NodeReport | None) -> tuple[int, str, dict[str, object]]:
-    """/writer: 200 on the one writer (traffic/writer.py), 503 elsewhere and when not known."""
+def describe_writer(report: NodeReport | None, detailed: bool = False) -> tuple[int, str, dict[str, object]]:
+    """/writer: 200 on the one writer (traffic/writer.py), 503 elsewhere and when not known. Why
+    not, only when ``detailed``: the writer rule quotes this node's and its peers' failures."""
     if report is None or report.writer is None:
         reason = "no report yet" if report is None else "the writer is not known (no peer watch)"
         return 503, f"not the writer: {reason}", {"writer": False, "reason": reason}
     verdict = report.writer
     who = f"Galera node {report.state.node_name}" if report.state.node_name else "Galera node"
-    line = f"{who} is the writer" if verdict.healthy else f"{who} is not the writer: {verdict.reason}"
-    return (200 if verdict.healthy else 503), line, {"writer": bool(verdict.healthy), "reason": verdict.reason}
+    reason = verdict.reason if detailed or verdict.healthy else "another node is, or none may be"
+    line = f"{who} is the writer" if verdict.healthy else f"{who} is not the writer: {reason}"
+    return (200 if verdict.healthy else 503), line, {"writer": bool(verdict.healthy), "reason": reason}
 
 
 # --- the request -------------------------------------------------------------------------------
@@ -167,12 +170,13 @@ def parse_request(head: bytes) -> Request:
 # --- the response ------------------------------------------------------------------------------
 
 
-def response(code: int, kind: str, body: bytes, with_body: bool = True) -> bytes:
-    """A whole response. Every one closes the connection, as clustercheck's did: a check is one request."""
+def response(code: int, kind: str, body: bytes, with_body: bool = True, extra: str = "") -> bytes:
+    """A whole response (``extra``: more header lines, each ending in CRLF). Every one closes the
+    connection, as clustercheck's did: a check is one request."""
     head = (
         f"HTTP/1.1 {code} {HTTPStatus(code).phrase}\r\n"
         f"Server: galera-snmp\r\nDate: {formatdate(usegmt=True)}\r\n"
-        f"Content-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: {kind}\r\nContent-Length: {len(body)}\r\n{extra}"
         "Cache-Control: no-store\r\nConnection: close\r\n\r\n"
     )
     return head.encode("ascii") + (body if with_body else b"")
@@ -189,7 +193,7 @@ def answer(request: Request, report: NodeReport | None, detailed: bool) -> bytes
     if request.method not in METHODS:
         return error_response(501, f"this endpoint answers {', '.join(METHODS)}")
     if request.path.rstrip("/") == WRITER_PATH:
-        code, line, document = describe_writer(report)
+        code, line, document = describe_writer(report, detailed)
     else:
         code, line, document = describe(report, detailed)
     if request.wants_json:
@@ -202,10 +206,15 @@ def answer(request: Request, report: NodeReport | None, detailed: bool) -> bytes
 METRICS_PATH = "/metrics"
 
 
-def metrics_answer(request: Request, collector: ReportCollector) -> bytes:
-    """/metrics ([http] metrics): the current report as Prometheus text or OpenMetrics, as the
-    scraper's Accept header asks; 503 before the first report. Formats the report the agent holds:
-    a scrape never reaches mysqld."""
+def metrics_answer(request: Request, collector: ReportCollector, auth: Authenticator | None = None) -> bytes:
+    """/metrics ([metrics]): the current report as Prometheus text or OpenMetrics, as the
+    scraper's Accept header asks; 503 before the first report; 401 without the credentials the
+    web config asks for. Formats the report the agent holds: a scrape never reaches mysqld."""
+    if auth is not None and not auth.allows(request.headers.get("authorization")):
+        return response(401, "text/plain; charset=utf-8", b"Unauthorized\r\n",
+                        extra='WWW-Authenticate: Basic realm="galera-snmp", charset="UTF-8"\r\n')
+    if request.path != METRICS_PATH:
+        return error_response(404, f"this endpoint serves {METRICS_PATH}")
     if request.method not in METHODS:
         return error_response(501, f"this endpoint answers {', '.join(METHODS)}")
     if collector.current() is None:
@@ -227,23 +236,45 @@ class HealthServer(BoundedServer):
     def __init__(self, config: HttpConfig, current: Callable[[], NodeReport | None]) -> None:
         self.config = config
         self.current = current
-        self.metrics: ReportCollector | None = None
-        if config.metrics:  # imported only here: an agent without /metrics never loads the client library
-            from ..metrics import ReportCollector
-
-            self.metrics = ReportCollector(current, config.detailed_reasons, short_reason)
         super().__init__("HTTP health endpoint", self.reply, address=config.address, port=config.port,
                          max_connections=config.max_connections, timeout=config.request_timeout, limit=HEAD_LIMIT)
 
     def reply(self, received: bytes, waited: bool) -> bytes | None:
         """The response once the head is complete (or too long); None while more may come."""
-        end = END_OF_HEAD.search(received)
-        if end is None and len(received) <= HEAD_LIMIT:
-            return None
-        try:
-            request = parse_request(received if end is None else received[: end.start()])
-        except BadRequest as err:
-            return error_response(400, str(err))
-        if self.metrics is not None and request.path == METRICS_PATH:
-            return metrics_answer(request, self.metrics)
+        request = complete_request(received)
+        if isinstance(request, bytes | None):
+            return request
         return answer(request, self.current(), self.config.detailed_reasons)
+
+
+def complete_request(received: bytes) -> Request | bytes | None:
+    """The request once its head is complete; a 400 response for a bad one; None while more may come."""
+    end = END_OF_HEAD.search(received)
+    if end is None and len(received) <= HEAD_LIMIT:
+        return None
+    try:
+        return parse_request(received if end is None else received[: end.start()])
+    except BadRequest as err:
+        return error_response(400, str(err))
+
+
+class MetricsServer(BoundedServer):
+    """/metrics on a listener of its own ([metrics]): the address the operator named, TLS and
+    basic authentication as the web config says (webconfig.py)."""
+
+    def __init__(self, config: MetricsConfig, current: Callable[[], NodeReport | None]) -> None:
+        from .. import webconfig
+        from ..metrics import ReportCollector  # only here: an agent without /metrics never loads the library
+
+        web = webconfig.load(config.web_config) if config.web_config else webconfig.WebConfig()
+        self.auth = webconfig.Authenticator(web.users) if web.users else None
+        self.collector = ReportCollector(current, config.detailed_reasons, short_reason)
+        super().__init__("metrics endpoint", self.reply, address=config.address, port=config.port,
+                         max_connections=config.max_connections, timeout=config.request_timeout, limit=HEAD_LIMIT,
+                         tls=web.tls)
+
+    def reply(self, received: bytes, waited: bool) -> bytes | None:
+        request = complete_request(received)
+        if isinstance(request, bytes | None):
+            return request
+        return metrics_answer(request, self.collector, self.auth)

@@ -7,7 +7,8 @@ trickles; what a client sends is bounded; and at ``max_connections`` the oldest 
 closed to admit the new one, so a flood of idle clients cannot lock out the load balancer: its
 check asks as soon as it connects, and an arrived request is answered before more connections
 are accepted. The protocol is one function: what has been received (and whether waiting for
-more is over) → the whole answer, or None for "not yet".
+more is over) → the whole answer, or None for "not yet". With a TLS context every connection is
+TLS, its handshake done on the same loop within the same deadline.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import logging
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -35,10 +37,11 @@ Reply = Callable[[bytes, bool], "bytes | None"]
 class _Connection:
     """One client: what it sent so far, the answer still to send, and its times."""
 
-    __slots__ = ("answer_at", "deadline", "inbox", "outbox", "sock")
+    __slots__ = ("answer_at", "deadline", "handshaking", "inbox", "outbox", "sock")
 
     def __init__(self, sock: socket.socket, deadline: float, answer_at: float | None) -> None:
         self.sock = sock
+        self.handshaking = isinstance(sock, ssl.SSLSocket)
         self.deadline = deadline
         self.answer_at = answer_at  # when to answer whatever has arrived (None: only when complete)
         self.inbox = bytearray()
@@ -53,8 +56,9 @@ class BoundedServer:
     ``waited`` whatever arrived (a protocol where the client may say nothing)."""
 
     def __init__(self, name: str, reply: Reply, *, address: str, port: int, max_connections: int, timeout: float,
-                 limit: int, answer_after: float | None = None) -> None:
+                 limit: int, answer_after: float | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.name = name
+        self._tls = tls
         self.max_connections = max_connections
         self.timeout = timeout
         self._reply = reply
@@ -149,6 +153,8 @@ class BoundedServer:
                 self._warn(f"max_connections ({self.max_connections}) reached: closing the oldest connections")
                 self._close(next(iter(self._connections.values())))
             sock.setblocking(False)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             now = time.monotonic()
             answer_at = None if self._answer_after is None else now + self._answer_after
             conn = _Connection(sock, now + self.timeout, answer_at)
@@ -156,14 +162,19 @@ class BoundedServer:
             self._selector.register(sock, selectors.EVENT_READ, conn)
 
     def _serve_client(self, conn: _Connection, mask: int) -> None:
-        if mask & selectors.EVENT_WRITE:
+        if conn.handshaking:
+            if not self._handshake(conn):
+                return
+        elif mask & selectors.EVENT_WRITE:
             self._send(conn)
             return
         try:
             data = conn.sock.recv(RECV_SIZE)
-        except BlockingIOError:
+            while isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending() and len(data) <= self._limit:
+                data += conn.sock.recv(RECV_SIZE)  # decrypted already: no selector event will say so
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
-        except OSError:  # reset by the client: it is gone
+        except OSError:  # reset by the client, or not TLS: it is gone
             data = b""
         if not data:
             self._close(conn)
@@ -171,6 +182,23 @@ class BoundedServer:
             conn.inbox += data
             self._answer(conn, waited=len(conn.inbox) > self._limit)
         # else answered: what the client still sends is dropped until it closes or its deadline
+
+    def _handshake(self, conn: _Connection) -> bool:
+        """One step of the TLS handshake; True once it is done."""
+        try:
+            conn.sock.do_handshake()  # type: ignore[attr-defined]
+        except ssl.SSLWantReadError:
+            self._selector.modify(conn.sock, selectors.EVENT_READ, conn)
+            return False
+        except ssl.SSLWantWriteError:
+            self._selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+            return False
+        except OSError:  # not TLS, a certificate refused, a reset: one client gone, nothing logged
+            self._close(conn)
+            return False
+        conn.handshaking = False
+        self._selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        return True
 
     def _answer(self, conn: _Connection, waited: bool) -> None:
         reply = self._reply(bytes(conn.inbox), waited)
@@ -184,7 +212,7 @@ class BoundedServer:
         assert conn.outbox is not None
         try:
             sent = conn.sock.send(conn.outbox)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             sent = 0
         except OSError:
             self._close(conn)

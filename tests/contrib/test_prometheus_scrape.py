@@ -1,28 +1,39 @@
-"""A real Prometheus scrapes the agent's HTTP endpoint (no Galera needed: the endpoint serves a
-report the test sets) and evaluates the shipped rules, their graces shortened."""
+"""A real Prometheus scrapes the agent's /metrics (no Galera needed: the endpoint serves a report
+the test sets) over TLS with basic authentication, as a web config says, and evaluates the
+shipped rules, their graces shortened."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import bcrypt
 import pytest
 from prometheus_support import Prometheus, full_report, quick_rules
-from support import free_tcp_port
+from support import free_tcp_port, tls_files
 
-from galera_snmp.config import HttpConfig
+from galera_snmp.config import MetricsConfig
 from galera_snmp.dev.sandbox import wait_for
 from galera_snmp.state import Health, NodeReport
-from galera_snmp.traffic.httpcheck import HealthServer
+from galera_snmp.traffic.httpcheck import MetricsServer
 
 
 @pytest.fixture
 def scraped(tmp_path: Path) -> Iterator[tuple[dict[str, NodeReport], Prometheus]]:
     current = {"report": full_report()}
-    config = HttpConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), metrics=True)
-    server = HealthServer(config, lambda: current["report"])
+    ca, cert, key = tls_files(tmp_path)
+    web = tmp_path / "web-config.yml"
+    web.touch(mode=0o600)
+    hashed = bcrypt.hashpw(b"scrape-pass", bcrypt.gensalt(rounds=4)).decode()
+    web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
+                   f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    config = MetricsConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), web_config=web)
+    server = MetricsServer(config, lambda: current["report"])
     server.start()
-    prometheus = Prometheus(tmp_path, [f"127.0.0.1:{config.port}"], quick_rules(tmp_path))
+    (tmp_path / "scrape.pass").write_text("scrape-pass")
+    scrape = (f"    scheme: https\n    tls_config:\n      ca_file: {ca}\n"
+              f"    basic_auth:\n      username: prometheus\n      password_file: {tmp_path / 'scrape.pass'}\n")
+    prometheus = Prometheus(tmp_path, [f"127.0.0.1:{config.port}"], quick_rules(tmp_path), scrape)
     try:
         prometheus.wait_up()
         yield current, prometheus

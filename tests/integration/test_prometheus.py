@@ -16,7 +16,7 @@ import pytest
 from outage import crash_all, recovered_positions
 from prometheus_support import Prometheus, quick_rules
 
-from galera_snmp.dev.sandbox import HTTP_PORT, Sandbox, wait_for
+from galera_snmp.dev.sandbox import METRICS_PORT, Sandbox, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,7 @@ COMPARED = {
 
 @pytest.fixture
 def prometheus(cluster: Sandbox, tmp_path: Path) -> Iterator[Prometheus]:
-    server = Prometheus(tmp_path, [f"{node.address}:{HTTP_PORT}" for node in cluster.nodes], quick_rules(tmp_path))
+    server = Prometheus(tmp_path, [f"{node.address}:{METRICS_PORT}" for node in cluster.nodes], quick_rules(tmp_path))
     try:
         server.wait_up()
         yield server
@@ -51,7 +51,7 @@ def test_values_equal_show_status_and_every_node_shows_three_members(cluster: Sa
     def equal() -> bool:
         for node in cluster.nodes:
             status = dict(node.sql("SHOW GLOBAL STATUS LIKE 'wsrep_%'"))
-            instance = f"{node.address}:{HTTP_PORT}"
+            instance = f"{node.address}:{METRICS_PORT}"
             for name, metric in COMPARED.items():
                 if scraped(prometheus, metric).get(instance) != float(status[name]):
                     return False
@@ -68,7 +68,7 @@ def test_values_equal_show_status_and_every_node_shows_three_members(cluster: Sa
     by_instance: dict[str, set[str]] = {}
     for row in members:
         by_instance.setdefault(row["metric"]["instance"], set()).add(row["metric"]["name"])
-    assert by_instance == {f"{n.address}:{HTTP_PORT}": {m.name for m in cluster.nodes} for n in cluster.nodes}
+    assert by_instance == {f"{n.address}:{METRICS_PORT}": {m.name for m in cluster.nodes} for n in cluster.nodes}
     states = prometheus.query('galera_local_state{galera_local_state="synced"} == 1')
     assert len(states) == 3
     assert prometheus.firing("GaleraNotSynced") == [] and prometheus.firing("GaleraTwoPrimaryComponents") == []
@@ -80,7 +80,7 @@ def test_a_desynced_node_fires_not_synced(cluster: Sandbox, prometheus) -> None:
     try:
         wait_for(lambda: prometheus.firing("GaleraNotSynced") != [], 30, "GaleraNotSynced to fire")
         (alert,) = prometheus.firing("GaleraNotSynced")
-        assert alert["instance"] == f"{node.address}:{HTTP_PORT}"
+        assert alert["instance"] == f"{node.address}:{METRICS_PORT}"
     finally:
         node.set_desync(False)
     wait_for(lambda: prometheus.firing("GaleraNotSynced") == [], 30, "GaleraNotSynced to resolve")
@@ -92,7 +92,7 @@ RESET = "GaleraHistoryReset"
 def test_a_history_changed_behind_the_agent_fires_history_reset(cluster: Sandbox, prometheus, cli) -> None:
     """test_field_safety's scenario: the history the agent kept is not the node's."""
     node = cluster.node(2)
-    instance = f"{node.address}:{HTTP_PORT}"
+    instance = f"{node.address}:{METRICS_PORT}"
     wait_for(lambda: not prometheus.firing_for(RESET), 30, "no history reset flagged anywhere before the change")
     kept = node.dir / "state" / "history.json"
     kept.write_text('{"uuid": "0b1c2d3e-0000-11f1-8000-000000000001", "accept_next": false}\n')
@@ -109,7 +109,7 @@ def test_a_plain_restart_after_a_crash_fires_history_reset_on_every_node(cluster
     its recovered position; pc.recovery forms a Primary with a zero state UUID and the alert fires
     for every node. A zero history is no place for the next tests: the cluster is rebuilt, and the
     alert resolves."""
-    everyone = {f"{node.address}:{HTTP_PORT}" for node in cluster.nodes}
+    everyone = {f"{node.address}:{METRICS_PORT}" for node in cluster.nodes}
     wait_for(lambda: not prometheus.firing_for(RESET), 30, "no history reset flagged before the crash")
     crash_all(cluster, gap=0)
     recovered_positions(cluster)  # the agents' recoveries are over: they hold the port for a moment

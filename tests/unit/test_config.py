@@ -11,6 +11,7 @@ from galera_snmp.config import (
     ConfigError,
     HttpConfig,
     KeepalivedConfig,
+    MetricsConfig,
     MysqlConfig,
     ServerConfig,
     load_config,
@@ -107,6 +108,7 @@ def test_defaults(tmp_path):
     assert config.drain_file == Path("/var/lib/galera-snmp/drained")
     assert config.keepalived.track_file is None  # no track file unless asked for
     assert config.http == HttpConfig(enabled=False, address="0.0.0.0", port=9200)
+    assert config.metrics == MetricsConfig(enabled=False, address="", port=9201, web_config=None)
 
 
 @pytest.mark.parametrize(
@@ -323,6 +325,7 @@ def test_the_readme_example_config_loads_as_documented(tmp_path):
     assert config.drain_file == Path("/var/lib/galera-snmp/drained")
     assert config.keepalived.track_file == Path("/run/galera-snmp/keepalived.track")
     assert config.http == HttpConfig(enabled=False, address="0.0.0.0", port=9200)
+    assert config.metrics == MetricsConfig(enabled=False, address="192.0.2.11", port=9201, web_config=None)
     assert config.agent.socket == Path("/var/agentx/master")
 
 

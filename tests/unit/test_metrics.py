@@ -3,17 +3,23 @@ labels and values, unknown values left out — and served on /metrics by the HTT
 
 from __future__ import annotations
 
+import base64
+import http.client
 import re
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from types import MappingProxyType
 
+import bcrypt
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 from prometheus_support import CLUSTER, RAW, full_report, scrape
-from support import free_tcp_port, http_get, synced_state, wsrep_values
+from support import free_tcp_port, http_get, synced_state, tls_files, wsrep_values
 
-from galera_snmp.config import ConfigError, HttpConfig, load_config
+from galera_snmp import webconfig
+from galera_snmp.config import ConfigError, HttpConfig, MetricsConfig, load_config
 from galera_snmp.metrics import ReportCollector, exposition, families, snake
 from galera_snmp.snmp.mib import (
     COUNTER_NAMES,
@@ -26,7 +32,7 @@ from galera_snmp.snmp.mib import (
     wsrep_object_names,
 )
 from galera_snmp.state import Health, MysqlFailure, NodeReport, ProcessState, Status
-from galera_snmp.traffic.httpcheck import HealthServer
+from galera_snmp.traffic.httpcheck import HealthServer, MetricsServer
 
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
@@ -172,14 +178,14 @@ def test_no_report_yet_is_no_metric():
     assert list(families(full_report()))  # and a report is many
 
 
-# --- served by the HTTP endpoint ---------------------------------------------------------------
+# --- served on a listener of its own ---------------------------------------------------------
 
 
 @pytest.fixture
-def endpoint() -> Iterator[tuple[dict, HttpConfig]]:
+def endpoint() -> Iterator[tuple[dict, MetricsConfig]]:
     current: dict[str, NodeReport | None] = {"report": None}
-    config = HttpConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), metrics=True)
-    server = HealthServer(config, lambda: current["report"])
+    config = MetricsConfig(enabled=True, address="127.0.0.1", port=free_tcp_port())
+    server = MetricsServer(config, lambda: current["report"])
     server.start()
     try:
         yield current, config
@@ -199,11 +205,11 @@ def test_metrics_are_served_on_their_path_negotiated_by_accept(endpoint):
     assert code == 200 and kind.startswith("application/openmetrics-text") and body.endswith("# EOF\n")
     code, _, body = http_get("127.0.0.1", config.port, "/metrics", method="HEAD")
     assert code == 200 and body == ""
-    code, _, body = http_get("127.0.0.1", config.port, "/")  # the health check is unchanged beside it
-    assert code == 200 and "healthy" in body
+    assert http_get("127.0.0.1", config.port, "/")[0] == 404  # no health check here
 
 
-def test_without_metrics_the_path_is_the_health_check():
+def test_the_health_endpoint_serves_no_metrics():
+    """/metrics names the node, its cluster and its members: not on the load balancer's endpoint."""
     config = HttpConfig(enabled=True, address="127.0.0.1", port=free_tcp_port())
     server = HealthServer(config, full_report)
     server.start()
@@ -214,15 +220,91 @@ def test_without_metrics_the_path_is_the_health_check():
     assert code == 200 and "galera_" not in body and "healthy" in body
 
 
-def test_metrics_is_a_yes_no_key_off_by_default_and_needs_the_endpoint(tmp_path):
+def test_metrics_listen_only_where_the_operator_says(tmp_path):
     option = tmp_path / "client.cnf"
     option.write_text("[client]\nuser = u\n")
     option.chmod(0o600)
     conf = tmp_path / "galera-snmp.conf"
     conf.write_text(f"[mysql]\noption_file = {option}\n")
-    assert load_config(conf).http.metrics is False
-    conf.write_text(f"[mysql]\noption_file = {option}\n[http]\nenabled = yes\nmetrics = yes\n")
-    assert load_config(conf).http.metrics is True
-    conf.write_text(f"[mysql]\noption_file = {option}\n[http]\nmetrics = yes\n")
-    with pytest.raises(ConfigError, match="needs enabled = yes"):
+    assert load_config(conf).metrics == MetricsConfig()  # off, and no address of its own
+    conf.write_text(f"[mysql]\noption_file = {option}\n[metrics]\nenabled = yes\n")
+    with pytest.raises(ConfigError, match=r"\[metrics\] enabled = yes needs address"):
         load_config(conf)
+    conf.write_text(f"[mysql]\noption_file = {option}\n[metrics]\nenabled = yes\naddress = 192.0.2.7\n")
+    assert (load_config(conf).metrics.address, load_config(conf).metrics.port) == ("192.0.2.7", 9201)
+    conf.write_text(f"[mysql]\noption_file = {option}\n[http]\nenabled = yes\nmetrics = yes\n")
+    with pytest.raises(ConfigError, match=r"\[http\] metrics moved to a section of its own"):
+        load_config(conf)
+
+
+# --- TLS and basic authentication (webconfig.py) ---------------------------------------------------
+
+
+def web_config(folder: Path, text: str, mode: int = 0o600) -> Path:
+    path = folder / "web-config.yml"
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+@pytest.fixture
+def secured(tmp_path) -> Iterator[tuple[MetricsConfig, ssl.SSLContext, list[int]]]:
+    ca, cert, key = tls_files(tmp_path)
+    hashed = bcrypt.hashpw(b"right", bcrypt.gensalt(rounds=4)).decode()
+    web = web_config(tmp_path, f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
+                               f"basic_auth_users:\n  prom: '{hashed}'\n")
+    config = MetricsConfig(enabled=True, address="127.0.0.1", port=free_tcp_port(), web_config=web)
+    server = MetricsServer(config, full_report)
+    calls: list[int] = []
+    real = bcrypt.checkpw
+    server.auth._check = lambda password, hashed: calls.append(1) or real(password, hashed)  # type: ignore[union-attr]
+    server.start()
+    try:
+        yield config, ssl.create_default_context(cafile=ca), calls
+    finally:
+        server.stop()
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_with_a_web_config_only_tls_and_the_right_user_get_metrics(secured):
+    config, tls, calls = secured
+    assert http_get("127.0.0.1", config.port, "/metrics", tls=tls)[0] == 401
+    assert http_get("127.0.0.1", config.port, "/metrics", headers=basic("prom", "wrong"), tls=tls)[0] == 401
+    assert http_get("127.0.0.1", config.port, "/metrics", headers=basic("other", "right"), tls=tls)[0] == 401
+    code, _, body = http_get("127.0.0.1", config.port, "/metrics", headers=basic("prom", "right"), tls=tls)
+    assert code == 200 and "galera_cluster_size 3.0" in body
+    before = len(calls)
+    for _ in range(3):  # a scrape every few seconds: bcrypt's work once, not at every scrape
+        assert http_get("127.0.0.1", config.port, "/metrics", headers=basic("prom", "right"), tls=tls)[0] == 200
+    assert len(calls) == before
+    with pytest.raises((http.client.HTTPException, ConnectionError)):  # plain HTTP gets no answer
+        http_get("127.0.0.1", config.port, "/metrics", headers=basic("prom", "right"))
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("http_server_config:\n  http2: false\n", "not supported here: http_server_config"),
+        ("tls_server_config:\n  cert_file: /x\n", "needs cert_file and key_file"),
+        ("tls_server_config:\n  cert_file: /x\n  key_file: /y\n  cipher_suites: [X]\n", "not supported here: cipher"),
+        ("basic_auth_users:\n  prom: plaintext\n", "needs a bcrypt hash"),
+        ("basic_auth_users: [prom]\n", "must map user names to bcrypt hashes"),
+        ("- not\n- a mapping\n", "a mapping of settings expected"),
+        ("a: [\n", "is not YAML"),
+    ],
+)
+def test_a_web_config_that_cannot_be_honoured_is_refused_by_name(tmp_path, text, error):
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        webconfig.load(web_config(tmp_path, text))
+
+
+def test_a_web_config_or_key_others_can_read_is_refused(tmp_path):
+    _, cert, key = tls_files(tmp_path)
+    with pytest.raises(ConfigError, match="others"):
+        webconfig.load(web_config(tmp_path, "basic_auth_users:\n  p: '$2y$04$x'\n", mode=0o644))
+    key.chmod(0o644)
+    with pytest.raises(ConfigError, match="TLS key file"):
+        webconfig.load(web_config(tmp_path, f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"))

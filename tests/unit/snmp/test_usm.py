@@ -166,11 +166,12 @@ def test_a_salt_is_never_reused_and_the_message_carries_it() -> None:
 
 
 def pysnmp_answer(user: User, msg_id: int, varbinds: list, *, pdu_kind: str = "ResponsePDU",
-                  flags: int | None = None, engine: Engine = ENGINE, sign_as: User | None = None) -> bytes:
+                  flags: int | None = None, engine: Engine = ENGINE, sign_as: User | None = None,
+                  request_id: int | None = None) -> bytes:
     """A Response (or Report) the way an agent's pysnmp would send it to ``user``."""
     pdu = getattr(V2C, pdu_kind)()
     V2C.apiPDU.set_defaults(pdu)
-    V2C.apiPDU.set_request_id(pdu, msg_id)
+    V2C.apiPDU.set_request_id(pdu, msg_id if request_id is None else request_id)
     V2C.apiPDU.set_varbinds(pdu, varbinds)
     scoped = ScopedPDU()
     scoped["contextEngineId"] = engine.id
@@ -234,6 +235,7 @@ def test_an_unauthenticated_report_is_read_and_says_so() -> None:
     ("why", "data", "msg_id", "error"),
     [
         ("another message", pysnmp_answer(AUTH_PRIV, 5, []), 6, "not ours"),
+        ("a Response to another request", pysnmp_answer(AUTH_PRIV, 5, [], request_id=6), 5, "request 6, not ours"),
         ("another user's key", pysnmp_answer(AUTH_PRIV, 5, [], sign_as=User(
             "galeramon", "authPriv", "SHA-256", "another-pass", "AES", "priv-pass-phrase")), 5, "wrong HMAC"),
         ("another engine", pysnmp_answer(AUTH_PRIV, 5, [], engine=Engine(b"\x80\x00\x00\x00\x01", 7, 4242)), 5,

@@ -130,7 +130,7 @@ def server():
 
 
 def ask(health: HealthServer, method: str = "GET", path: str = "/", headers: dict[str, str] | None = None):
-    return http_get(*health.server_address[:2], path, method, headers)
+    return http_get(*health.server_address[:2], path, method, headers=headers)
 
 
 def test_server_answers_every_check_method_from_the_current_report(server):
