@@ -15,7 +15,8 @@ simulated schedules of whole clusters:
   order, never a position in a list): every node computes the same winner from the same
   reports, whatever the order of its list;
 - a node announcing a bootstrap (status bootstrapping) → wait for it, unless the rule names
-  this node;
+  this node; when this node cannot elect (incomplete information), blocked past the deadline,
+  naming the announcer and what is missing (it still joins once the announcer is Primary);
 - the winner announces, and bootstraps only once (1) the facts of the election stayed the same
   for more than two poll periods, (2) no other node announces, and (3) its own snmpd serves its
   announcement (its own status read over SNMP, as the peers read it);
@@ -232,7 +233,12 @@ def decide(
     winner, why = elect(views)
     starting = [v for v in peers if v.status is Status.BOOTSTRAPPING]
     if winner is None and starting:
-        return Decision(Action.WAIT, f"{starting[0].name} is bootstrapping; join once it is Primary", None, evidence)
+        # no election here to check it by: wait for it, but say so as blocked past the deadline
+        action = Action.BLOCKED if elapsed >= deadline else Action.WAIT
+        reason = f"{starting[0].name} is bootstrapping; join once it is Primary"
+        if action is Action.BLOCKED:  # which condition failed first, as every blocked reason
+            reason = f"{why}; waiting for {starting[0].name}, which announces a bootstrap, to be Primary"
+        return Decision(action, reason, None, evidence)
     if winner is None and force is not None:
         return _forced(me, views, force, elapsed=elapsed, poll_period=poll_period, announced=announced)
     if winner is None:

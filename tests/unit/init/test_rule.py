@@ -191,10 +191,16 @@ def test_a_running_peer_means_join_and_a_bootstrapping_winner_means_wait() -> No
                                                              "it is Primary")
 
 
-def test_a_bootstrapping_peer_without_an_election_means_wait_even_past_the_deadline() -> None:
+def test_a_bootstrapping_peer_without_an_election_is_waited_for_until_the_deadline_then_blocked() -> None:
+    """No election here to check the announcer by: it is waited for, but past the deadline the
+    node says blocked, naming it and what it lacks — an operator must look, never a silent wait."""
     views = published([view(0, seqno=500), view(1, Status.BOOTSTRAPPING, seqno=3), view(2, status=None)])
-    waiting = run(0, views, elapsed=DEADLINE)
+    waiting = run(0, views, elapsed=DEADLINE - 1)
     assert (waiting.action, waiting.reason) == (Action.WAIT, "10.0.0.12 is bootstrapping; join once it is Primary")
+    blocked = run(0, views, elapsed=DEADLINE)
+    assert (blocked.action, blocked.winner) == (Action.BLOCKED, None)
+    assert blocked.reason.startswith("no report from 10.0.0.13")  # what the election lacks
+    assert blocked.reason.endswith("; waiting for 10.0.0.12, which announces a bootstrap, to be Primary")
 
 
 def test_the_winner_keeps_announcing_beside_another_announcer_and_bootstraps_after_it_withdraws() -> None:
