@@ -358,6 +358,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     """Read and validate the INI file. Relative paths inside it are relative to its folder."""
     path = Path(path)
     parser = inifile.read_ini(path, text=_read_checked(path, "config", _trusted_by_root))
+    _folders_trusted_by_root(path)
     values: dict[str, dict[str, object]] = {}
     for section in parser.sections():
         if section not in _SCHEMA:
@@ -434,6 +435,28 @@ def _trusted_by_root(info: os.stat_result) -> str | None:
         mode = stat.S_IMODE(info.st_mode)
         return f"is writable by others (mode {mode:04o}); it names commands run as root: chmod go-w it"
     return None
+
+
+def _folders_trusted_by_root(path: Path) -> None:
+    """As root, the config's folders too: whoever may write one of them can put another file in
+    the config's place (rename, or a link) and name the commands root runs. Every folder up to
+    / — of the path as given and of where it leads — must be root's and writable by root only,
+    unless sticky (/tmp: others cannot replace root's file there)."""
+    if os.geteuid() != 0:
+        return
+    given = Path(os.path.abspath(path))
+    for folder in {*given.parents, *Path(os.path.realpath(path)).parents}:
+        try:
+            info = os.stat(folder)
+        except OSError as err:
+            raise ConfigError(f"cannot check folder {folder} of config {path}: {err.strerror}") from None
+        if info.st_mode & stat.S_ISVTX:
+            continue
+        if info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            mode = stat.S_IMODE(info.st_mode)
+            raise ConfigError(f"config {path}: its folder {folder} (uid {info.st_uid}, mode {mode:04o}) may be written "
+                              "by others, who could put another file in its place; it names commands run as root: "
+                              f"chown root and chmod go-w {folder}")
 
 
 def read_private(path: Path | str, what: str) -> str:

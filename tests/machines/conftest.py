@@ -33,12 +33,16 @@ def deb() -> Iterator[Path]:
 @pytest.fixture(scope="module", params=sorted(DEBIAN))
 def machine(request: pytest.FixtureRequest, deb: Path) -> Iterator:
     """One booted machine of each release with the package installed by apt from the .deb (no
-    network beyond the bed's: apt finds what it depends on already installed)."""
+    network beyond the bed's: apt finds what it depends on already installed) before MariaDB's
+    accounts exist, as on a host where galera-snmp comes first: the mysql user and group are
+    removed before the install."""
     bed = Bed(Path(tempfile.mkdtemp(prefix=f"gs-debian{request.param}-", dir="/var/tmp")), 1, request.param)
     try:
         bed.up()
         shutil.copy(deb, bed.shared / deb.name)
         node = bed.machine(1)
+        node.run("systemctl stop mariadb && userdel mysql && (groupdel mysql 2>/dev/null || true) "
+                 "&& ! getent group mysql")
         node.run(f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {SHARED}/{deb.name}")
         yield node
     finally:

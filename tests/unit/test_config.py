@@ -390,6 +390,39 @@ def test_as_root_a_root_owned_config_not_writable_by_others_loads(tmp_path, mode
     assert load_config(conf).mysql.option_file == tmp_path / "client.cnf"
 
 
+@root_only
+@pytest.mark.parametrize(("mode", "owner", "refused"), [
+    (0o777, 0, True),  # anyone may rename another file into its place
+    (0o775, 0, True),
+    (0o755, "nobody", True),  # its owner may
+    (0o1777, 0, False),  # sticky, like /tmp: others cannot replace root's file
+    (0o755, 0, False),
+])
+def test_as_root_a_config_in_a_folder_others_may_write_is_refused(tmp_path, mode, owner, refused):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    conf = write(folder / "galera-snmp.conf", "[mysql]\noption_file = client.cnf\n", 0o644)
+    os.chown(folder, pwd.getpwnam(owner).pw_uid if owner == "nobody" else 0, 0)
+    folder.chmod(mode)
+    if refused:
+        with pytest.raises(ConfigError, match=f"its folder {folder} .* may be written by others"):
+            load_config(conf)
+    else:
+        assert load_config(conf).path == conf
+
+
+@root_only
+def test_as_root_a_link_to_a_config_counts_the_folders_it_passes(tmp_path):
+    trusted, open_ = tmp_path / "trusted", tmp_path / "open"
+    trusted.mkdir()
+    open_.mkdir(mode=0o777)
+    open_.chmod(0o777)
+    conf = write(trusted / "galera-snmp.conf", "[mysql]\noption_file = client.cnf\n", 0o644)
+    (open_ / "link.conf").symlink_to(conf)  # whoever can write open/ can point the link elsewhere
+    with pytest.raises(ConfigError, match=f"its folder {open_} "):
+        load_config(open_ / "link.conf")
+
+
 def test_a_fifo_option_file_is_refused_without_hanging(tmp_path):
     fifo = tmp_path / "client.cnf"
     os.mkfifo(fifo, 0o600)

@@ -1,6 +1,7 @@
-"""SNMPv3 from the installed .deb on booted Debian 12 and 13, with Debian's own python3 and
-libcrypto: every auth x priv protocol against the machine's snmpd, the errors an operator meets,
-a restarted snmpd and a clock outside the time window (tests/machines/interop.py runs inside)."""
+"""The installed .deb on booted Debian 12 and 13, with Debian's own python3 and libcrypto:
+installed before MariaDB's accounts exist, the agent's group can still read its configuration;
+SNMPv3, every auth x priv protocol against the machine's snmpd, the errors an operator meets, a
+restarted snmpd and a clock outside the time window (tests/machines/interop.py runs inside)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ from galera_snmp.dev.machines import SHARED, Machine
 pytestmark = pytest.mark.machines
 
 HERE = Path(__file__).resolve().parent
+
+
+def test_installed_before_mariadb_the_agents_group_reads_the_configuration(machine: Machine) -> None:
+    """The agent runs as mysql; postinst gave the config to that group only if it existed, so a
+    package installed before MariaDB left the agent unable to read it."""
+    assert machine.run("stat -c '%U:%G %a' /etc/galera-snmp/galera-snmp.conf").stdout.split() == ["root:mysql", "640"]
+    # as a process of the group (MariaDB's preinst later makes the mysql user in it)
+    machine.run("setpriv --reuid nobody --regid mysql --clear-groups head -c1 /etc/galera-snmp/galera-snmp.conf")
 
 
 @pytest.fixture(scope="module")
