@@ -75,8 +75,9 @@ UNITS: dict[str, tuple[str, float]] = {
                                      "galeraWriteSetsPerSecond")},  # served in thousandths
 }
 # Text objects that are not labels of galera_node_info: the reasons label their own verdicts,
-# the seqno's text repeats galera_seqno, and the last error may quote mysqld's error text.
-NOT_INFO = ("galeraStatusReason", "galeraHealthReason", "galeraSeqnoText", "galeraLastError")
+# the seqno's text repeats galera_seqno, the last error may quote mysqld's error text, and the
+# seen position changes every few seconds (a label would start a new series each time).
+NOT_INFO = ("galeraStatusReason", "galeraHealthReason", "galeraSeqnoText", "galeraLastError", "galeraSeenPosition")
 # Text that changes with the node's state: an info metric each, so that galera_node_info (what
 # rules join on) stays one steady series per node.
 OWN_INFO = (

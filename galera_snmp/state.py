@@ -142,6 +142,7 @@ class NodeState:
     donor_rejects_queries: bool | None = None  # wsrep_sst_donor_rejects_queries
     gcache_size: int | None = None  # bytes: gcache.size of wsrep_provider_options
     left_history: str | None = None  # the history this node's Primary replaced unrecorded (node/history.py)
+    seen_position: Position | None = None  # the last position seen committed in the kept history (node/history.py)
     promotion: str | None = None  # what make-primary last did on this node (node/promotion.py)
     notes: tuple[str, ...] = ()
     members: tuple[Member, ...] | None = None
@@ -168,6 +169,7 @@ class NodeState:
         data["seqno_source"] = position.source.value
         data["state_uuid"] = position.uuid
         data["safe_to_bootstrap"] = position.safe_to_bootstrap
+        data["seen_position"] = None if self.seen_position is None else str(self.seen_position)
         data["notes"] = list(self.notes)
         data["members"] = None if self.members is None else [asdict(m) for m in self.members]
         data["wsrep"] = {

@@ -24,7 +24,11 @@ simulated schedules of whole clusters:
   naming whom we wait for. An operator may force an expected ``uuid:seqno``, refused when any
   node reports a newer position or another history;
 - a reset history (the zero state UUID, after a plain start following a crash) is never elected:
-  the operator names it (``--force-bootstrap 00000000-...:SEQNO``) after comparing the nodes.
+  the operator names it (``--force-bootstrap 00000000-...:SEQNO``) after comparing the nodes;
+- never backwards: when a node saw a later seqno of the winner's history committed than the
+  winner holds (galeraSeenPosition: data restored from an older copy, a disk rolled back), every
+  node is blocked, naming the node that saw it; the operator may accept the loss by naming the
+  winner's position (``--force-bootstrap``).
 
 An unreachable node is never "absent": it is missing information.
 
@@ -81,6 +85,7 @@ class NodeView:
     position: Position | None = None  # the node's reported position; None when it may not vote
     problem: str = ""  # why there is no usable report, or what is wrong with it
     node_set: NodeSet | None = None  # the set its agent publishes; None: none (or none readable)
+    seen: Position | None = None  # the last position it saw committed (galeraSeenPosition): a floor
 
     @property
     def answered(self) -> bool:
@@ -231,6 +236,11 @@ def decide(
     if mismatch:
         return Decision(Action.BLOCKED, mismatch, None, evidence)
     winner, why = elect(views)
+    behind = backwards(winner, views) if winner is not None else None
+    if behind is not None:
+        if force is None:
+            return Decision(Action.BLOCKED, behind, None, evidence)
+        return _forced(me, views, force, elapsed=elapsed, poll_period=poll_period, announced=announced)
     starting = [v for v in peers if v.status is Status.BOOTSTRAPPING]
     if winner is None and starting:
         # no election here to check it by: wait for it, but say so as blocked past the deadline
@@ -248,6 +258,23 @@ def decide(
         reason = f"{winner.name} bootstraps ({why}); join once it is Primary"
         return Decision(Action.WAIT, reason, winner.index, evidence)
     return _two_phase(me, evidence, why, elapsed=elapsed, poll_period=poll_period, announced=announced)
+
+
+def backwards(winner: NodeView, views: Sequence[NodeView]) -> str | None:
+    """Why bootstrapping ``winner`` would take its history back, or None: a node saw a later
+    seqno of that history committed (galeraSeenPosition) than any node now holds — data restored
+    from an older copy, a disk rolled back. The commits in between would be lost without a word."""
+    position = winner.position
+    assert position is not None  # elect() names only a node with a position
+    ahead = [v for v in views if v.seen is not None and v.seen.uuid == position.uuid and v.seen.seqno > position.seqno]
+    if not ahead:
+        return None
+    highest = max(v.seen.seqno for v in ahead)  # type: ignore[union-attr]
+    top = min((v for v in ahead if v.seen.seqno == highest), key=lambda v: address_key(v.name))  # type: ignore[union-attr]
+    return (f"refusing to bootstrap backwards: the newest position is {winner.name}'s {position}, but {top.name} "
+            f"saw seqno {highest} of that history committed (data restored from an older copy? a disk "
+            f"rolled back?); the commits in between would be lost. Bring the newer data back, or accept the "
+            f"loss: galera-init --force-bootstrap {position} on {winner.name}")
 
 
 def _two_phase(

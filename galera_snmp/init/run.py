@@ -89,20 +89,21 @@ def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
     to be Primary or bootstrapping — never as a vote in an election. The node set comes from the
     agent's configuration, not from mysqld: it counts either way."""
     state = report.state
+    seen = state.seen_position  # a record of the past: it holds an election back even from stale data
     if state.status is Status.JOINING and not in_primary(state):
         # "joining" from a leftover sst_in_progress on a server that refuses connections: no Primary
         # component is confirmed, so it is no evidence of one (a real joiner's donor is)
         why = "joining without a Primary component confirmed (a state transfer marker): no evidence of one"
-        return NodeView(index, name, Status.NONPRIMARY, problem=why, node_set=report.node_set)
+        return NodeView(index, name, Status.NONPRIMARY, problem=why, node_set=report.node_set, seen=seen)
     if report.valid is not True:
         if state.status in (Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING):
             return NodeView(index, name, state.status, problem="not known to be current: may only hold us back",
-                            node_set=report.node_set)
+                            node_set=report.node_set, seen=seen)
         return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})",
-                        node_set=report.node_set)
+                        node_set=report.node_set, seen=seen)
     known = (state.position.is_known or state.position.is_reset) and state.position.source is not SeqnoSource.UNKNOWN
     return NodeView(index, name, state.status, state.position if known else None,
-                    "" if state.status is not Status.UNKNOWN else state.reason, report.node_set)
+                    "" if state.status is not Status.UNKNOWN else state.reason, report.node_set, seen)
 
 
 def as_served(own: NodeView, served: NodeView) -> NodeView:
@@ -291,6 +292,17 @@ class Initiator:
                             f"{err.strerror or err}") from None
         self.say("recorded: the next history of this node is expected (a reset history bootstraps into a new one)")
 
+    def rewind_history(self, position: Position) -> None:
+        """The operator forced a bootstrap below what was seen of the history: recorded first, so
+        that this is the history's last position from now on (the peers' agents follow when they
+        see it live)."""
+        try:
+            history.rewind(self.config.agent.state_dir, position)
+        except OSError as err:
+            raise InitError(f"cannot record the forced position in {self.config.agent.state_dir}: "
+                            f"{err.strerror or err}") from None
+        self.say(f"recorded: {position} forced by the operator; the history goes on from there")
+
     def dry_run(self) -> int:
         """The evidence and the decision, changing nothing: no mysqld is stopped, no recovery runs
         (the agent's recovered position is read, as galera-check reads it)."""
@@ -371,6 +383,8 @@ class Initiator:
                 assert position is not None  # decide() never elects a node without one
                 if position.is_reset:
                     self.expect_new_history()
+                elif self.force is not None:
+                    self.rewind_history(position)
                 self.mark_safe()
                 self.forget_saved_view("forms a new Primary component")
                 self.start_mysqld(self.init.bootstrap_command, position)

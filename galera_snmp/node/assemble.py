@@ -218,7 +218,8 @@ def assemble(observation: Observation, *, recover: bool) -> NodeState:
         wsrep=MappingProxyType(wsrep),
     )
     if isinstance(observation.history, KnownHistory):
-        state = replace(state, left_history=left_history(observation.history, state))
+        state = replace(state, left_history=left_history(observation.history, state),
+                        seen_position=observation.history.seen_position)
     return state
 
 

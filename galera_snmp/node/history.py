@@ -8,8 +8,12 @@ changes are expected, and both are recorded here first: galera-init bootstrappin
 history the operator named (--force-bootstrap 00000000-...:N), and the operator accepting the
 new history after checking the data (``galera-snmp accept-history``).
 
+It also keeps the last position the node saw committed in that history (:func:`seen_to_keep`):
+after an outage galera-init refuses to bootstrap the history from a lower one (a restored
+backup, a rolled-back disk), which would lose the commits in between without a word.
+
 One file, one reader: the probe reads it for every snapshot (:func:`left_history` says whether
-to flag the node), long-running probes write it (:func:`to_keep`).
+to flag the node), long-running probes write it (:func:`to_keep`, :func:`seen_to_keep`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ import json
 from pathlib import Path
 
 from ..handoff import read_regular, write_for_folder_owner
-from ..record import record
-from ..state import PRIMARY, ZERO_UUID, NodeState, is_uuid
+from ..record import record, replace
+from ..state import PRIMARY, SEQNO_MAX, ZERO_UUID, NodeState, Position, is_uuid
 
 HISTORY_FILE = "history.json"
 MAX_BYTES = 4096
@@ -31,6 +35,12 @@ class KnownHistory:
 
     uuid: str | None = None  # the last history UUID this node was in a Primary component of
     accept_next: bool = False  # galera-init or the operator said a new history is coming: take it
+    seen: int | None = None  # the last seqno of ``uuid`` seen committed (at least SEEN_LAG old)
+    seen_at: float | None = None  # when ``seen`` was written (wall clock)
+
+    @property
+    def seen_position(self) -> Position | None:
+        return Position(self.uuid, self.seen) if self.uuid is not None and self.seen is not None else None
 
 
 class HistoryFileError(ValueError):
@@ -63,21 +73,44 @@ def to_keep(known: KnownHistory, state: NodeState) -> KnownHistory | None:
     if current is None:
         return None
     if known.uuid == current:
-        return KnownHistory(current) if known.accept_next else None
+        return replace(known, accept_next=False) if known.accept_next else None
     if known.uuid is None or known.accept_next:
         return KnownHistory(current)
     return None
+
+
+SEEN_LAG = 5.0  # seconds a seqno must have been committed before it is kept: older than InnoDB's
+# once-a-second log flush (innodb_flush_log_at_trx_commit = 0 or 2), which a crash may lose
+SEEN_EVERY = 10.0  # seconds between writes of a seqno that only grew
+
+
+def seen_to_keep(known: KnownHistory, committed: Position | None, now: float) -> KnownHistory | None:
+    """What the file should say after the node was seen at ``committed`` (a live position in a
+    Primary component, SEEN_LAG seconds ago), or None when it stays: written when the seqno
+    grew and SEEN_EVERY has passed, and at once when it is lower (the history went back on
+    purpose: a forced bootstrap), never for another history than the kept one."""
+    if committed is None or known.uuid is None or committed.uuid != known.uuid or committed.seqno == known.seen:
+        return None
+    grew = known.seen is not None and committed.seqno > known.seen
+    if grew and known.seen_at is not None and 0 <= now - known.seen_at < SEEN_EVERY:
+        return None
+    return replace(known, seen=committed.seqno, seen_at=now)
 
 
 def parse(data: bytes) -> KnownHistory:
     try:
         doc = json.loads(data)
         uuid, accept = doc.get("uuid"), doc.get("accept_next", False)
+        seen, seen_at = doc.get("seen"), doc.get("seen_at")
     except (ValueError, AttributeError) as err:
         raise HistoryFileError(f"not a history record: {err}") from None
     if (uuid is not None and not (isinstance(uuid, str) and is_uuid(uuid))) or not isinstance(accept, bool):
         raise HistoryFileError("not a history record: uuid must be a UUID or null, accept_next a boolean")
-    return KnownHistory(uuid.lower() if uuid else None, accept)
+    if not (seen is None or (type(seen) is int and 0 <= seen <= SEQNO_MAX)) or not (
+        seen_at is None or (type(seen_at) in (int, float) and seen_at >= 0)
+    ):
+        raise HistoryFileError("not a history record: seen must be a seqno or null, seen_at a time or null")
+    return KnownHistory(uuid.lower() if uuid else None, accept, seen if uuid else None, seen_at if uuid else None)
 
 
 def read(state_dir: Path) -> KnownHistory | str:
@@ -95,7 +128,8 @@ def read(state_dir: Path) -> KnownHistory | str:
 
 def write(state_dir: Path, known: KnownHistory) -> None:
     """Replace the file (as the folder's owner, whoever writes it)."""
-    text = json.dumps({"uuid": known.uuid, "accept_next": known.accept_next}) + "\n"
+    text = json.dumps({"uuid": known.uuid, "accept_next": known.accept_next, "seen": known.seen,
+                       "seen_at": known.seen_at}) + "\n"
     write_for_folder_owner(state_dir / HISTORY_FILE, text)
 
 
@@ -105,7 +139,7 @@ def accept(state_dir: Path, state: NodeState) -> str:
     Raises OSError when the file cannot be read or written."""
     current = _current(state)
     if current is not None:
-        write(state_dir, KnownHistory(current))
+        write(state_dir, KnownHistory(current))  # what was seen of another history says nothing here
         return f"history {current} accepted"
     expect_new(state_dir)
     return "the next history this node's Primary component has will be accepted"
@@ -117,4 +151,15 @@ def expect_new(state_dir: Path) -> None:
     known = read(state_dir)
     if isinstance(known, str):
         raise OSError(known)
-    write(state_dir, KnownHistory(known.uuid, accept_next=True))
+    write(state_dir, replace(known, accept_next=True))
+
+
+def rewind(state_dir: Path, position: Position) -> None:
+    """Record that the operator forced a bootstrap of ``position`` below what was seen of its
+    history (galera-init --force-bootstrap): it is the history's last position now. Raises
+    OSError when the file cannot be read or written."""
+    known = read(state_dir)
+    if isinstance(known, str):
+        raise OSError(known)
+    if known.uuid == position.uuid and known.seen is not None and position.seqno < known.seen:
+        write(state_dir, replace(known, seen=position.seqno, seen_at=None))

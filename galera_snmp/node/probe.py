@@ -16,6 +16,7 @@ import pwd
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +24,7 @@ from types import ModuleType
 from ..config import ClientOptions, Config, ConfigError, ServerConfig, read_option_file
 from ..handoff import read_regular, write_atomically
 from ..record import replace
-from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
+from ..state import PRIMARY, Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
 from . import history, promotion
 from .assemble import RECOVERY_PENDING, MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
@@ -347,6 +348,7 @@ class Probe:
         self.recover = recover
         self._mysql = MysqlReader(config)
         self._recovered: tuple[tuple[object, ...], Position | str] | None = None
+        self._committed: deque[tuple[float, Position]] = deque()  # live positions in a Primary, oldest first
 
     def __enter__(self) -> Probe:
         return self
@@ -370,15 +372,32 @@ class Probe:
         return state
 
     def _keep_history(self, known: history.KnownHistory, state: NodeState) -> None:
-        """Remember the node's history (node/history.py); failing to is logged, never fatal."""
-        keep = history.to_keep(known, state)
+        """Remember the node's history and the last position it saw committed in it
+        (node/history.py); failing to is logged, never fatal."""
+        taken = history.to_keep(known, state)
+        keep = history.seen_to_keep(taken or known, self._committed_long_enough(state), time.time()) or taken
         if keep is None:
             return
         try:
             history.write(self.config.agent.state_dir, keep)
-            log.info("history %s kept", keep.uuid)
+            if keep.uuid != known.uuid:
+                log.info("history %s kept", keep.uuid)
         except OSError as err:
             log.warning("cannot keep the history in %s: %s", self.config.agent.state_dir, err.strerror or err)
+
+    def _committed_long_enough(self, state: NodeState) -> Position | None:
+        """The newest live position of a Primary component seen at least SEEN_LAG seconds ago (a
+        crash may lose the last second of commits from InnoDB's log without losing them from the
+        cluster): what may be kept as seen."""
+        now = time.monotonic()
+        position = state.position
+        if state.cluster_status == PRIMARY and position.source is SeqnoSource.LIVE and position.is_known:
+            self._committed.append((now, position))
+        while len(self._committed) > 1 and now - self._committed[1][0] >= history.SEEN_LAG:
+            self._committed.popleft()
+        if self._committed and now - self._committed[0][0] >= history.SEEN_LAG:
+            return self._committed[0][1]
+        return None
 
     def exit_snapshot(self, pid: int) -> NodeState:
         """The node the moment its mysqld (``pid``) exited, from another thread than snapshot()'s:

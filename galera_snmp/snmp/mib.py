@@ -92,6 +92,15 @@ def _local_state(ctx: NodeReport) -> int:
     return value if value in (1, 2, 3, 4) else LOCAL_STATE_UNKNOWN
 
 
+def _seen(text: str | None) -> Position | None:
+    """galeraSeenPosition read back: a known UUID:SEQNO, else None (garbage is no claim)."""
+    uuid, _, seqno = (text or "").rpartition(":")
+    if not seqno.isdigit() or len(seqno) > 19:
+        return None
+    position = Position(uuid.lower(), int(seqno))
+    return position if position.is_known else None
+
+
 def _seqno(ctx: NodeReport) -> int | None:
     """galeraSeqno: served whenever its source is known (Counter64 cannot say -1)."""
     position = ctx.state.position
@@ -182,6 +191,8 @@ def _node_objects() -> list[MibObject]:
         ("galeraMaintMode", s.OCTET_STRING, "DisplayString", lambda c: c.state.maint_mode),
         ("galeraWriter", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.writer.healthy if c.writer else None)),
         ("galeraDonorRejectsQueries", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.donor_rejects_queries)),
+        ("galeraSeenPosition", s.OCTET_STRING, "DisplayString",
+         lambda c: str(c.state.seen_position) if c.state.seen_position else None),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -446,6 +457,7 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         read_only=truth("galeraReadOnly"),
         maint_mode=text("galeraMaintMode"),
         donor_rejects_queries=truth("galeraDonorRejectsQueries"),
+        seen_position=_seen(text("galeraSeenPosition")),
         members=members,
         wsrep=MappingProxyType(wsrep),
     )

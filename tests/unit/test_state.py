@@ -354,7 +354,7 @@ JSON_KEYS = {
     "sst_in_progress", "process", "pid", "mysql_failure", "local_state", "local_state_comment", "cluster_status",
     "cluster_size", "cluster_state_uuid", "cluster_conf_id", "ready", "connected", "desync", "reject_queries",
     "node_name", "cluster_name", "drained", "read_only", "maint_mode", "donor_rejects_queries", "gcache_size",
-    "left_history",
+    "left_history", "seen_position",
     "promotion", "notes", "members", "wsrep",
 }
 

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -329,13 +330,57 @@ def test_a_forced_node_waits_for_a_peer_that_announces() -> None:
     assert (decision.action, decision.reason) == (Action.WAIT, "10.0.0.12 is bootstrapping; join once it is Primary")
 
 
+# --- never backwards: a position seen committed is a floor ------------------------------------------
+
+
+def restored(seen: dict[int, int], seqnos: tuple[int, ...] = (40, 40, 38)) -> list[NodeView]:
+    """Every node restored from an older copy (at ``seqnos``), each having seen ``seen[i]`` committed."""
+    views = [view(i, seqno=seqno) for i, seqno in enumerate(seqnos)]
+    return published([replace(v, seen=Position(A, seen[v.index]) if v.index in seen else None) for v in views])
+
+
+def test_a_history_is_never_bootstrapped_from_below_what_a_node_saw_committed() -> None:
+    views = restored({0: 95, 1: 120, 2: 120})
+    for me in range(3):  # every node says the same, the winner too
+        decision = run(me, views, elapsed=1.0)
+        assert (decision.action, decision.winner) == (Action.BLOCKED, None)
+        assert decision.reason == (
+            f"refusing to bootstrap backwards: the newest position is 10.0.0.11's {A}:40, but 10.0.0.12 saw seqno "
+            "120 of that history committed (data restored from an older copy? a disk rolled back?); the commits in "
+            f"between would be lost. Bring the newer data back, or accept the loss: galera-init --force-bootstrap "
+            f"{A}:40 on 10.0.0.11")
+
+
+@pytest.mark.parametrize("seen", [
+    {0: 40, 1: 39, 2: 12},  # nothing seen beyond what is held: a crash, not a rollback
+    {},  # nothing recorded (a new cluster, or agents that never saw it run)
+])
+def test_what_was_seen_at_or_below_the_winners_position_changes_nothing(seen) -> None:
+    assert run(0, restored(seen)).action is Action.ANNOUNCE
+
+
+def test_a_position_seen_in_another_history_is_no_floor() -> None:
+    views = [replace(v, seen=Position(B, 500)) for v in restored({})]
+    assert run(0, views).action is Action.ANNOUNCE
+
+
+def test_the_operator_may_accept_the_loss_by_naming_the_winners_position() -> None:
+    views = restored({1: 120})
+    forced = run(0, views, force=Position(A, 40))
+    assert (forced.action, forced.winner) == (Action.ANNOUNCE, 0)
+    assert forced.reason == f"this node wins (forced by the operator at {A}:40): announcing the bootstrap"
+    assert run(2, views, force=Position(A, 38)).action is Action.BLOCKED  # a node holds more: never below it
+    assert run(1, views).action is Action.BLOCKED  # the others stay blocked until the forced node is Primary
+
+
 # --- properties: random clusters, every node with its own list order -------------------------------
 
 STATUSES = [Status.STOPPED, Status.INITIATING, Status.BLOCKED, Status.RUNNING, Status.JOINING, Status.NONPRIMARY,
             Status.BOOTSTRAPPING, Status.UNKNOWN]
 ELECTING = [Status.STOPPED, Status.INITIATING, Status.BLOCKED]  # down, and taking part in the election
 NO_ELECTION = ("no report from", "not every node is down and electing", "unknown position on",
-               "nodes do not share one history", "node sets differ", "no node set", "a reset history")
+               "nodes do not share one history", "node sets differ", "no node set", "a reset history",
+               "refusing to bootstrap backwards")
 ADDRESSES = ("10.0.0.9", "10.0.0.10", "10.0.0.11", "192.168.7.2", "fd00::1", "fd00::a", "db1.example",
              "db2.example")
 

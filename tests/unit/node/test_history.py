@@ -13,7 +13,7 @@ from support import UUID, synced_state
 from galera_snmp.node import history
 from galera_snmp.node.history import KnownHistory, left_history, to_keep
 from galera_snmp.snmp.mib import read_node, render
-from galera_snmp.state import ZERO_UUID, Health, NodeReport, history_reset
+from galera_snmp.state import ZERO_UUID, Health, NodeReport, Position, history_reset
 
 OTHER = "0b1c2d3e-0000-11f1-8000-000000000001"
 THIRD = "9f8e7d6c-0000-11f1-8000-000000000002"
@@ -89,7 +89,9 @@ def test_file_round_trip_and_accept(tmp_path: Path):
 
 
 @pytest.mark.parametrize("content", [b"", b"{", b"[]", b'{"uuid": 5}', b'{"uuid": "x"}',
-                                     b'{"uuid": null, "accept_next": "yes"}', b"\xff" * 10])
+                                     b'{"uuid": null, "accept_next": "yes"}', b"\xff" * 10,
+                                     b'{"uuid": null, "seen": -1}', b'{"uuid": null, "seen": "12"}',
+                                     b'{"uuid": null, "seen": 1, "seen_at": -5}', b'{"uuid": null, "seen": true}'])
 def test_a_bad_file_is_a_reason_not_a_history(tmp_path: Path, content: bytes):
     (tmp_path / history.HISTORY_FILE).write_bytes(content)
     outcome = history.read(tmp_path)
@@ -110,3 +112,53 @@ def test_a_history_kept_by_root_belongs_to_the_folder_owner(tmp_path: Path):
     history.write(tmp_path, KnownHistory(THIRD))
     info = os.stat(tmp_path / history.HISTORY_FILE)
     assert (info.st_uid, info.st_gid) == (65534, 65534)
+
+
+# --- the last position seen committed: a floor for galera-init -----------------------------------
+
+T = 1_700_000_000.0
+
+
+def test_a_seen_seqno_is_written_when_it_grew_at_most_every_few_seconds():
+    known = KnownHistory(UUID)
+    first = history.seen_to_keep(known, Position(UUID, 40), T)
+    assert first == KnownHistory(UUID, seen=40, seen_at=T)  # the first one at once
+    assert history.seen_to_keep(first, Position(UUID, 40), T + 60) is None  # unchanged: no write
+    assert history.seen_to_keep(first, Position(UUID, 45), T + history.SEEN_EVERY - 1) is None
+    assert history.seen_to_keep(first, Position(UUID, 45), T + history.SEEN_EVERY) == KnownHistory(
+        UUID, seen=45, seen_at=T + history.SEEN_EVERY)
+    # lower: the history went back on purpose (a forced bootstrap): written at once
+    assert history.seen_to_keep(first, Position(UUID, 12), T + 1) == KnownHistory(UUID, seen=12, seen_at=T + 1)
+    # a clock stepped back does not stop the writes for good
+    assert history.seen_to_keep(first, Position(UUID, 45), T - 3600) is not None
+
+
+@pytest.mark.parametrize("committed", [None, Position(OTHER, 99)])
+def test_nothing_but_the_kept_history_is_written_as_seen(committed):
+    assert history.seen_to_keep(KnownHistory(UUID, seen=5, seen_at=T), committed, T + 99) is None
+    assert history.seen_to_keep(KnownHistory(), Position(UUID, 5), T) is None  # no history kept yet
+
+
+def test_a_new_history_starts_with_nothing_seen():
+    kept = history.to_keep(KnownHistory(UUID, accept_next=True, seen=500, seen_at=T),
+                           synced_state(cluster_state_uuid=OTHER))
+    assert kept == KnownHistory(OTHER)
+
+
+def test_the_seen_position_round_trips_and_is_rewound_only_downwards(tmp_path: Path):
+    history.write(tmp_path, KnownHistory(UUID, seen=120, seen_at=T))
+    assert history.read(tmp_path) == KnownHistory(UUID, seen=120, seen_at=T)
+    assert history.read(tmp_path).seen_position == Position(UUID, 120)
+    history.rewind(tmp_path, Position(OTHER, 5))  # another history: nothing to rewind
+    history.rewind(tmp_path, Position(UUID, 130))  # above: nothing to rewind
+    assert history.read(tmp_path).seen == 120
+    history.rewind(tmp_path, Position(UUID, 40))  # the operator forced 40
+    assert history.read(tmp_path) == KnownHistory(UUID, seen=40)
+
+
+def test_the_seen_position_crosses_the_mib():
+    state = synced_state(seen_position=Position(UUID, 120))
+    rows = render(NodeReport(state, Health(True, "ok"), True, 0, ""))
+    assert read_node({oid: value for oid, _, value in rows}).state.seen_position == Position(UUID, 120)
+    garbage = read_node({oid: b"x:-1" if value == f"{UUID}:120".encode() else value for oid, _, value in rows})
+    assert garbage.state.seen_position is None

@@ -263,3 +263,30 @@ def test_a_position_another_probe_kept_for_this_datadir_is_not_recovered_again(
         expected = Position(UUID, 6, SeqnoSource.RECOVERED, False)
         assert agent.snapshot().position == galera_init.snapshot().position == expected
     assert runs == [True]
+
+
+def test_a_position_is_kept_as_seen_only_once_it_has_been_committed_a_while(tmp_path, monkeypatch):
+    """InnoDB may lose its last second of commits to a crash (innodb_flush_log_at_trx_commit 0 or
+    2) while the cluster keeps them: only a position seen SEEN_LAG ago is a floor for galera-init."""
+    from types import SimpleNamespace
+
+    from support import synced_state
+
+    from galera_snmp.node.history import SEEN_LAG
+
+    now = [1000.0]
+    monkeypatch.setattr(probe_module, "time", SimpleNamespace(monotonic=lambda: now[0], time=lambda: now[0]))
+    probe = Probe(load_config(stopped_node_config(tmp_path)))
+    uuid = "6b1c9b32-2a2f-11e6-9cd4-6f6b7a9d0e55"
+
+    def seen_at(seqno: int, later: float, **changes):
+        now[0] += later
+        live = Position(uuid, seqno, SeqnoSource.LIVE)
+        return probe._committed_long_enough(synced_state(position=live, cluster_state_uuid=uuid, **changes))
+
+    assert seen_at(10, 0) is None  # too fresh
+    assert seen_at(20, SEEN_LAG - 1) is None
+    assert seen_at(30, 1) == Position(uuid, 10, SeqnoSource.LIVE)  # 10 is SEEN_LAG old now
+    assert seen_at(40, SEEN_LAG) == Position(uuid, 30, SeqnoSource.LIVE)
+    assert seen_at(99, SEEN_LAG, cluster_status="non-Primary") == Position(uuid, 40, SeqnoSource.LIVE)  # not kept
+    assert len(probe._committed) == 1  # older ones are dropped
