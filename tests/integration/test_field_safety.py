@@ -123,6 +123,62 @@ def test_an_arbitrator_in_the_list_is_never_waited_for(cluster: Sandbox, tmp_pat
     wait_for(lambda: cluster.node(1).snapshot().cluster_size == 3, 30, "garbd to leave")
 
 
+def seen_seqno(node: SandboxNode) -> int:
+    seen = read_report(node.snmp_target()).state.seen_position
+    return seen.seqno if seen is not None else -1
+
+
+def test_data_restored_from_an_older_copy_is_never_bootstrapped_backwards(cluster: Sandbox, tmp_path: Path) -> None:
+    """Every node's datadir restored from a copy taken before the last commits (a backup put
+    back, a disk rolled back): galera-init refuses to bootstrap from it, naming a node that saw
+    the later commits; --force-bootstrap of the winner's position accepts the loss, recorded."""
+    history = cluster.node(1).snapshot().cluster_state_uuid
+    positions = idle_crash(cluster)
+    (old,) = set(positions.values())
+    for node in cluster.nodes:  # the copy, taken with every node down
+        subprocess.run(["cp", "-a", str(node.datadir), str(tmp_path / node.name)], check=True)
+    boots = boot_all(list(cluster.nodes))
+    assert all(boot.returncode == 0 for boot in boots.boots), transcript(boots.boots)
+    cluster.wait_settled(60)
+    node1 = cluster.node(1)
+    node1.sql("CREATE DATABASE IF NOT EXISTS rollback")
+    node1.sql("CREATE TABLE IF NOT EXISTS rollback.t (id INT PRIMARY KEY)")
+    for i in range(10):
+        node1.sql(f"INSERT INTO rollback.t VALUES ({i}) ON DUPLICATE KEY UPDATE id = id")
+    newest = node1.snapshot().position.seqno
+    assert newest > old[1]
+    # every agent keeps it once it has been committed a while (history.SEEN_LAG, SEEN_EVERY)
+    wait_for(lambda: all(seen_seqno(n) >= newest for n in cluster.nodes), 40, "every agent to keep the newest seqno")
+
+    crash_all(cluster, gap=0)
+    recovered_positions(cluster)
+    for node in cluster.nodes:  # the old copy put back, agent stopped meanwhile (it may recover the datadir)
+        node.agent.stop()
+        shutil.rmtree(node.datadir)
+        subprocess.run(["cp", "-a", str(tmp_path / node.name), str(node.datadir)], check=True)
+        node.start_services()
+        node.wait_snmp()
+    assert set(recovered_positions(cluster).values()) == {old}
+
+    dry = [start_init(node, "--dry-run") for node in cluster.nodes]
+    finish(dry, 60)
+    for boot in dry:
+        assert boot.returncode == 0, transcript(dry)
+        assert (f"decision: blocked: refusing to bootstrap backwards: the newest position is 127.0.0.11's "
+                f"{old[0]}:{old[1]}, but 127.0.0.11 saw seqno {newest}") in boot.output, transcript(dry)
+    assert node1.process().value == "absent"  # nothing started
+
+    forced = [start_init(node1, "--force-bootstrap", f"{old[0]}:{old[1]}"),
+              *(start_init(node) for node in cluster.nodes[1:])]
+    finish(forced, 180)
+    report = transcript(forced)
+    assert all(boot.returncode == 0 for boot in forced), report
+    assert f"recorded: {old[0]}:{old[1]} forced by the operator" in forced[0].output, report
+    cluster.wait_settled(60)
+    assert {node.snapshot().cluster_state_uuid for node in cluster.nodes} == {history}  # the same history, rewound
+    assert node1.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'rollback'") == [(0,)]
+
+
 def test_a_plain_restart_after_a_crash_is_flagged_as_a_history_reset(cluster: Sandbox, traps: Path, cli) -> None:
     """Every node killed at once and started without its recovered position: pc.recovery forms a
     Primary with a zero state UUID. Every check must say so. Then the way out docs/INIT.md gives:
