@@ -19,6 +19,17 @@ from .peers import find_cluster, trusted_targets
 from .promote import PeerView, Promotion, decide
 
 BOOTSTRAP_SQL = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
+# With the wsrep_provider plugin (MariaDB 11.x; Debian 13's 11.8 loads it) each provider option
+# is a variable of its own, and wsrep_provider_options refuses changes (error 1210).
+PLUGIN_VARIABLE = "wsrep_provider_pc_bootstrap"
+PLUGIN_BOOTSTRAP_SQL = f"SET GLOBAL {PLUGIN_VARIABLE} = ON"
+
+
+def bootstrap_statement(variables: set[str]) -> str:
+    """pc.bootstrap=YES the way this server takes it, from the names of its variables."""
+    return PLUGIN_BOOTSTRAP_SQL if PLUGIN_VARIABLE in variables else BOOTSTRAP_SQL
+
+
 POLL = 0.5
 
 
@@ -99,7 +110,8 @@ class MakePrimary:
                      f"galera-snmp make-primary{lost}")
             return 0 if dry_run else 1
         if dry_run:
-            self.say(f"dry run: would run {BOOTSTRAP_SQL} here")
+            self.say(f"dry run: would set pc.bootstrap=YES here ({BOOTSTRAP_SQL}, or {PLUGIN_BOOTSTRAP_SQL} where "
+                     "the wsrep_provider plugin is loaded)")
             return 0
         self.bootstrap()
         target = next(v for v in decision.evidence if v.name == self.me)
@@ -125,10 +137,12 @@ class MakePrimary:
                                    "as root") from None
         try:
             with conn.cursor() as cur:
-                cur.execute(BOOTSTRAP_SQL)
+                cur.execute(f"SHOW GLOBAL VARIABLES LIKE '{PLUGIN_VARIABLE}'")
+                statement = bootstrap_statement({str(row[0]).lower() for row in cur.fetchall()})
+                cur.execute(statement)
         finally:
             conn.close()
-        self.say(f"ran {BOOTSTRAP_SQL}")
+        self.say(f"ran {statement}")
 
     def wait_primary(self, component: Collection[str]) -> None:
         deadline = time.monotonic() + self.config.init.synced_timeout

@@ -166,6 +166,30 @@ def test_a_cut_machine_comes_back_by_itself_and_the_guard_holds_a_plain_start(de
     wait_status(node3, "running")
 
 
+def test_two_machines_cut_the_survivor_made_primary_and_they_rejoin(deployed: Deployment) -> None:
+    """After the single cut (it changes the cluster too). Two machines lose power at once: the
+    survivor is non-Primary, and galera-snmp make-primary, run there as the guide's operator would,
+    makes it Primary (MariaDB 10.11 takes pc.bootstrap in wsrep_provider_options, 11.8's plugin
+    as a variable of its own). Booted, the two rejoin by their units; nothing acknowledged lost."""
+    node1, node2, node3 = deployed.bed.machines
+    node1.run("mariadb -e 'CREATE DATABASE IF NOT EXISTS c2; CREATE TABLE IF NOT EXISTS c2.t (id INT PRIMARY KEY); "
+              "INSERT INTO c2.t VALUES (1)'")
+    node2.power_cut()
+    node3.power_cut()
+    wait_status(node1, "nonprimary", timeout=60)
+    lost = f"{node2.address},{node3.address}"
+    made = node1.run(f"galera-snmp make-primary --confirm-lost {lost}", check=False, timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+    wait_status(node1, "running", timeout=60)
+    node1.run("mariadb -e 'INSERT INTO c2.t VALUES (2)'")  # acknowledged while the two are away
+    for machine in (node2, node3):
+        deployed.bed.boot(machine)
+    for machine in (node2, node3):
+        wait_status(machine, "running")
+        rows = machine.run("mariadb -N -e 'SELECT id FROM c2.t ORDER BY id'").stdout.split()
+        assert rows == ["1", "2"], (machine.name, rows)
+
+
 def test_uninstall_by_the_guide_leaves_nothing(deployed: Deployment) -> None:
     """Last of all. Nodes 1 and 2 follow the guide's Uninstall section; node 3's operator skips
     it and only purges: no secret and no dangling unit link may stay there either."""
