@@ -141,10 +141,16 @@ def _reachable_by_others(path: Path) -> bool:
 
 def _notify_command(config: Path, hook_dir: Path) -> str:
     """wsrep_notify_cmd for a node. mysqld runs it as the mysql user, who may reach neither this
-    venv's interpreter (a pyenv build under /root, say) nor this checkout; the hook needs only the
-    standard library, so the system python3 runs a copy of our package in the sandbox's folder."""
-    if os.environ.get(PROGRAMS_ENV) or _reachable_by_others(Path(sys.executable).resolve()):
-        return f"{program('galera-snmp-notify')} -c {config}"
+    venv's interpreter (a pyenv build under /root, say) nor this checkout (under /root, mode 0700
+    on Debian): the script, the interpreter its first line names and the one that resolves to
+    must all be reachable. Else — the hook needs only the standard library — the system python3
+    runs a copy of our package in the sandbox's folder."""
+    hook = Path(program("galera-snmp-notify"))
+    interpreter = Path(sys.executable)
+    if os.environ.get(PROGRAMS_ENV) or all(
+        _reachable_by_others(path) for path in (hook, interpreter, interpreter.resolve())
+    ):
+        return f"{hook} -c {config}"
     package = Path(__file__).resolve().parents[1]
     shutil.copytree(package, hook_dir / package.name, ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
