@@ -8,13 +8,14 @@ galera-init will get what they need, and a ✗ carries the fix. A check that doe
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from .config import Config, ConfigError, load_config, read_option_file
+from .config import DEFAULT_CONFIG, Config, ConfigError, load_config, read_option_file
 from .init.nodeset import difference, node_set
 from .init.peers import Cluster, find_cluster, snmp_targets
 from .node.assemble import MysqlReading
@@ -68,7 +69,7 @@ def run(config_path: Path, keepalived_conf: Path = KEEPALIVED_CONF) -> Iterator[
     yield _node_sets(cluster, targets)
     yield _mib()
     yield _keepalived(config, keepalived_conf)
-    yield _units()
+    yield _units(config_path)
 
 
 def _credentials(config: Config) -> Finding:
@@ -217,9 +218,15 @@ def _names(conf: Path, text: str, depth: int = 0) -> bool:
     return False
 
 
-def _units() -> Finding:
-    if not Path("/run/systemd/system").is_dir() or shutil.which("systemctl") is None:
+def _units(config_path: Path, systemd: bool | None = None) -> Finding:
+    """The units enabled as docs/DEPLOY.md says — only for the configuration they run (a sandbox
+    node's, say, is no unit's business) and only where systemd runs."""
+    if systemd is None:
+        systemd = Path("/run/systemd/system").is_dir() and shutil.which("systemctl") is not None
+    if not systemd:
         return Finding("systemd units", None, "skipped: systemd is not running here")
+    if Path(os.path.abspath(config_path)) != DEFAULT_CONFIG:
+        return Finding("systemd units", None, f"skipped: the units run {DEFAULT_CONFIG}, not this configuration")
     wrong = []
     for unit, wanted in UNITS.items():
         state = subprocess.run(["systemctl", "is-enabled", unit], capture_output=True, text=True, timeout=30,

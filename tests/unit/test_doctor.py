@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from galera_snmp.doctor import Finding, _grants, _mysql, _names, _notify_hook, summary
+from galera_snmp.config import DEFAULT_CONFIG
+from galera_snmp.doctor import Finding, _grants, _mysql, _names, _notify_hook, _units, summary
 from galera_snmp.node.assemble import MysqlReading
 from galera_snmp.state import MysqlFailure
 
@@ -47,3 +48,11 @@ def test_keepalived_includes_are_followed(tmp_path: Path):
     main.write_text("include keepalived.conf\n")  # a loop ends
     assert not _names(main, "/run/galera-snmp/t")
     assert not _names(tmp_path / "missing.conf", "/run/galera-snmp/t")
+
+
+def test_the_units_are_judged_only_for_the_configuration_they_run(tmp_path: Path):
+    """On a host booted with systemd a sandbox node's doctor said ✗ galera-snmp-agent.service is
+    not-found: the units run /etc/galera-snmp/galera-snmp.conf, not the sandbox's."""
+    finding = _units(tmp_path / "galera-snmp.conf", systemd=True)
+    assert (finding.ok, finding.detail) == (None, f"skipped: the units run {DEFAULT_CONFIG}, not this configuration")
+    assert _units(DEFAULT_CONFIG, systemd=False).ok is None
