@@ -729,14 +729,16 @@ class Sandbox:
                     f"{', '.join(busy)} running but not in a Primary component; run 'galera-snmp sandbox down' first"
                 )
             seed = self._bootstrap_node(states)
-            fresh = not seed.initialized()
-            if fresh:
+            if seed is None:  # an unclean stop: what galera-init is for, as after a power cut
+                self._recover(timeout)
+            elif not seed.initialized():
                 seed.initialize()
                 seed.start(bootstrap=True)
                 self._create_users(seed, timeout)
+                seed.wait_synced(timeout)
             else:
                 seed.start(bootstrap=True, extra_args=(_start_position(seed, states[seed.index]),))
-            seed.wait_synced(timeout)
+                seed.wait_synced(timeout)
         for node in self.nodes:
             if node.process() is ProcessState.ABSENT:
                 node.start()
@@ -764,16 +766,40 @@ class Sandbox:
     def wait_settled(self, timeout: float = 120) -> None:
         wait_for(self.settled, timeout, "every node Synced in one Primary view", interval=0.2)
 
-    def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode:
+    def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode | None:
+        """The node to bootstrap: the first of a new sandbox, the one a clean stop marked
+        safe_to_bootstrap; None after an unclean stop (no single one marked)."""
         if not any(node.initialized() for node in self.nodes):
             return self.nodes[0]
         safe = [n for n in self.nodes if states[n.index].position.safe_to_bootstrap]
-        if len(safe) == 1:
-            return safe[0]
-        raise SandboxError(
-            "no single node is marked safe_to_bootstrap (the cluster did not shut down cleanly); "
-            "recover it with galera-init, or start over with 'galera-snmp sandbox down --purge'"
-        )
+        return safe[0] if len(safe) == 1 else None
+
+    def _recover(self, timeout: float) -> None:
+        """galera-init on every node at once, its agent running: the recovered positions elect
+        one node to bootstrap and the others join it, nothing committed lost."""
+        for node in self.nodes:
+            node.start_services()
+        for node in self.nodes:
+            node.wait_snmp()
+        runs = []
+        for node in self.nodes:
+            log = node.dir / "log" / "galera-init.log"
+            argv = [*node.enter(), program("galera-init"), "-c", str(node.config_path)]
+            with open(log, "w") as out:
+                runs.append((node, log, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)))
+        failed = []
+        for node, log, run in runs:
+            try:
+                run.wait(timeout=max(timeout, 300))
+            except subprocess.TimeoutExpired:
+                run.kill()
+                run.wait()
+            if run.returncode != 0:
+                last = log.read_text().strip().splitlines()[-1:] or ["no output"]
+                failed.append(f"{node.name}: {last[0]}")
+        if failed:
+            raise SandboxError(f"galera-init could not bring the sandbox back ({'; '.join(failed)}; its logs are in "
+                               "each node's log folder); start over with 'galera-snmp sandbox down --purge'")
 
     def _create_users(self, node: SandboxNode, timeout: float) -> None:
         """Create the monitoring and admin users as root over the socket, once it accepts."""

@@ -215,6 +215,19 @@ def test_clean_shutdown_of_all_bootstraps_the_safe_node(cluster: Sandbox) -> Non
     assert cluster.node(2).snapshot().cluster_state_uuid == history
 
 
+def test_sandbox_up_after_a_crash_of_every_node_recovers_by_galera_init(cluster: Sandbox) -> None:
+    """The quick start after the tests, or after a power cut: no node marked safe_to_bootstrap.
+    'sandbox up' runs galera-init on every node instead of giving up: same history, every node
+    back, the newest one bootstrapped."""
+    history = cluster.node(1).snapshot().cluster_state_uuid
+    crash_all(cluster)  # node1 is killed last: it saw the most
+    recovered_positions(cluster)
+    cluster.up()
+    cluster.wait_settled(60)
+    assert {node.snapshot().cluster_state_uuid for node in cluster.nodes} == {history}
+    assert "--wsrep-new-cluster" in (cluster.node(1).dir / "log" / "galera-init.log").read_text()
+
+
 def test_dry_run_prints_the_evidence_and_changes_nothing(cluster: Sandbox) -> None:
     crash_all(cluster)
     recovered_positions(cluster)
