@@ -201,6 +201,9 @@ class ClientOptions:
     server_public_key_path: str | None = None  # over TCP without TLS: the server's RSA key, pinned
 
 
+# the keys of an HTTP endpoint the agent serves ([http], [metrics])
+_ENDPOINT = {"enabled": "bool", "address": "str", "port": "port", "request_timeout": "seconds",
+             "max_connections": "connections", "detailed_reasons": "bool"}
 _SCHEMA: dict[str, dict[str, str]] = {
     "mysql": {
         "option_file": "path",
@@ -227,23 +230,8 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "state_dir": "path",
     },
     "keepalived": {"track_file": "path"},
-    "http": {
-        "enabled": "bool",
-        "address": "str",
-        "port": "port",
-        "request_timeout": "seconds",
-        "max_connections": "connections",
-        "detailed_reasons": "bool",
-    },
-    "metrics": {
-        "enabled": "bool",
-        "address": "str",
-        "port": "port",
-        "request_timeout": "seconds",
-        "max_connections": "connections",
-        "detailed_reasons": "bool",
-        "web_config": "path",
-    },
+    "http": _ENDPOINT,
+    "metrics": {**_ENDPOINT, "web_config": "path"},
     "init": {
         "nodes": "list",
         "address": "str",
