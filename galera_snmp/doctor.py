@@ -23,7 +23,7 @@ from .node.probe import MysqlReader
 from .record import record
 from .snmp.ber import Missing
 from .snmp.client import Client, SnmpError, Target
-from .snmp.mib import BY_NAME, GALERA_MIB, MIB_FILE
+from .snmp.mib import BY_NAME, GALERA_MIB
 from .snmp.remote import read_all, read_report
 
 KEEPALIVED_CONF = Path("/etc/keepalived/keepalived.conf")
@@ -178,8 +178,8 @@ def _mib() -> Finding:
     if result.returncode != 0 or result.stdout.strip() != wanted:
         problems = [line for line in result.stderr.splitlines() if line.strip()][:2]
         return Finding("MIB by name", False, "; ".join(problems) or f"galeraStatus is {result.stdout.strip()!r}",
-                       f"cp {MIB_FILE} /usr/share/snmp/mibs/, and have SNMPv2-SMI, SNMPv2-TC and SNMPv2-CONF "
-                       "(README, 'Standard MIB modules')")
+                       "reinstall the package (it puts a GALERA-MIB that needs no other module in "
+                       "/usr/share/snmp/mibs); from a checkout: README, 'Standard MIB modules'")
     return Finding("MIB by name", True, f"GALERA-MIB::galeraStatus is {wanted}")
 
 

@@ -389,3 +389,42 @@ def test_every_definition_has_a_description(mib_json: dict[str, Any]) -> None:
         if len(node.get("description", "").split()) < 3
     )
     check(not missing, f"no real DESCRIPTION: {missing}")
+
+
+# --- the copy the Debian package installs for net-snmp (snmp/mibfile.py) ---------------------------
+
+
+def quiet_env(folder: Path) -> dict[str, str]:
+    """No snmp.conf but none, a persistent folder net-snmp need not create (it says so on stderr)."""
+    (folder / "persist" / "cert_indexes").mkdir(parents=True)
+    return {**os.environ, "SNMPCONFPATH": str(folder), "SNMP_PERSISTENT_DIR": str(folder / "persist")}
+
+
+def test_the_packaged_copy_loads_by_name_without_the_base_modules(tmp_path: Path) -> None:
+    """Debian ships SNMPv2-SMI/-TC/-CONF only in non-free: the package's copy must load alone, every
+    name resolving to the OID mib.py serves, TruthValue and DisplayString as in SNMPv2-TC."""
+    from galera_snmp.snmp.mibfile import standalone
+
+    (tmp_path / "GALERA-MIB.txt").write_text(standalone(MIB_FILE.read_text()))
+    env = quiet_env(tmp_path)
+    translate = [tool("snmptranslate", "snmp"), "-M", str(tmp_path), "-m", MODULE]
+    names = [obj.name for obj in mib.SCALARS]
+    result = run([*translate, "-On", *(f"{MODULE}::{name}" for name in names)], env)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.split() == ["." + ".".join(map(str, mib.BY_NAME[name].oid)) for name in names]
+    valid = run([*translate, "-Td", f"{MODULE}::galeraDataValid"], env).stdout
+    assert "SYNTAX\tINTEGER {true(1), false(2)}" in valid
+    text = run([*translate, "-Td", f"{MODULE}::galeraLeftHistory"], env).stdout
+    assert "TEXTUAL CONVENTION DisplayString" in text and 'DISPLAY-HINT\t"255a"' in text
+
+
+def test_the_packaged_copy_sits_beside_the_real_base_modules(std_dirs: list[Path], tmp_path: Path) -> None:
+    from galera_snmp.snmp.mibfile import standalone
+
+    (tmp_path / "GALERA-MIB.txt").write_text(standalone(MIB_FILE.read_text()))
+    env = quiet_env(tmp_path)
+    dirs = os.pathsep.join([*map(str, std_dirs), str(tmp_path)])
+    result = run([tool("snmptranslate", "snmp"), "-M", dirs, "-m", f"SNMPv2-SMI:{MODULE}", "-On",
+                  f"{MODULE}::galeraStatus", "SNMPv2-SMI::enterprises"], env)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.split() == [".1.3.6.1.4.1.32473.1.1.1", ".1.3.6.1.4.1"]
