@@ -226,6 +226,15 @@ class Machine:
         return subprocess.run([_tool("nsenter"), f"--target={leader}", "--all", *argv], input=input_,
                               capture_output=True, text=True, timeout=timeout, check=False)
 
+    def spawn(self, argv: Sequence[str]) -> subprocess.Popen[str]:
+        """``argv`` running on in the machine's namespaces (a client of its services, say): it
+        dies with the machine, and what it prints comes here, line by line."""
+        leader = self.leader()
+        if leader is None:
+            raise MachineError(f"{self.name} is not running")
+        return subprocess.Popen([_tool("nsenter"), f"--target={leader}", "--all", *argv], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
     def run(self, script: str, *, timeout: float = 300, check: bool = True,
             input_: str | None = None) -> subprocess.CompletedProcess[str]:
         """``script`` (sh) run by the machine's systemd as a transient service, as root: the way a
@@ -240,23 +249,27 @@ class Machine:
 
     def power_cut(self) -> None:
         """Every process of the machine killed at once: its PID 1 first, then what is left."""
+        self.cut()
+        self.wait_stopped(30)
+
+    def cut(self) -> None:
+        """The power cut itself, without waiting for the machine's processes to be gone."""
         leader, pid = self.leader(), self.nspawn_pid()
         for target in (leader, pid):
             if target is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(target, signal.SIGKILL)
-        self._wait_stopped(30)
 
     def poweroff(self, timeout: float = 120) -> None:
         if self.nspawn_pid() is None:
             return
         self.enter(["systemctl", "poweroff", "--no-block"], timeout=30)
         try:
-            self._wait_stopped(timeout)
+            self.wait_stopped(timeout)
         except MachineError:
             self.power_cut()
 
-    def _wait_stopped(self, timeout: float) -> None:
+    def wait_stopped(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while self.nspawn_pid() is not None:
             if time.monotonic() > deadline:
@@ -357,6 +370,13 @@ class Bed:
     def boot(self, machine: Machine, timeout: float = 180) -> None:
         machine.boot(root_image(self.debian), self.shared)
         machine.wait_booted(timeout)
+
+    def power_cut(self) -> None:
+        """Every machine of the bed loses power at the same moment."""
+        for machine in self.machines:
+            machine.cut()
+        for machine in self.machines:
+            machine.wait_stopped(30)
 
     def down(self, purge: bool = False) -> None:
         """Power every machine off (cut it if it does not stop), remove the network; with

@@ -13,9 +13,17 @@ from pathlib import Path
 import pytest
 from support import require
 
+from galera_snmp import __version__
 from galera_snmp.dev.machines import DEBIAN, INSTALL_HINT, SHARED, Bed
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def build(out: str, *args: str) -> Path:
+    built = subprocess.run([sys.executable, str(REPO / "packaging" / "deb" / "build"), "--out", out, *args],
+                           capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr[-3000:]
+    return Path(built.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +32,14 @@ def deb() -> Iterator[Path]:
     require(("mmdebstrap", "systemd-nspawn", "nsenter", "dpkg-deb"), "booted machines", INSTALL_HINT,
             root_because="mount overlays, make namespaces and boot systemd-nspawn")
     with tempfile.TemporaryDirectory(prefix="gs-deb-") as out:
-        built = subprocess.run([sys.executable, str(REPO / "packaging" / "deb" / "build"), "--out", out],
-                               capture_output=True, text=True, check=False)
-        assert built.returncode == 0, built.stderr[-3000:]
-        yield Path(built.stdout.strip().splitlines()[-1])
+        yield build(out)
+
+
+@pytest.fixture(scope="session")
+def next_deb(deb: Path) -> Iterator[Path]:
+    """The same code as a later version: what an upgrade installs."""
+    with tempfile.TemporaryDirectory(prefix="gs-deb-next-") as out:
+        yield build(out, "--version", f"{__version__}+next1")
 
 
 @pytest.fixture(scope="module", params=sorted(DEBIAN))

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 from guide import blocks, fill
 
-from galera_snmp.dev.machines import DEBIAN, SHARED, STATION, SUBNET, Bed, Machine, MachineError
+from galera_snmp.dev.machines import DEBIAN, SHARED, STATION, SUBNET, Bed, Machine, MachineError, root_image
 
 pytestmark = pytest.mark.machines
 
@@ -152,14 +154,111 @@ def wait_status(machine: Machine, word: str, timeout: float = 180) -> None:
     raise AssertionError(f"{machine.name}: galera-check status says {said!r}, not {word!r}, after {timeout:g} s")
 
 
+class Ledger:
+    """Writes on one machine, as a client there would: one autocommit INSERT after another
+    through its own mariadb client, each id printed once the server said OK. The writer runs in
+    the machine's namespaces, so a power cut kills it with the rest; what it printed (the
+    acknowledged ids) is already here."""
+
+    def __init__(self, machine: Machine, start: int) -> None:
+        machine.run("mariadb -e 'CREATE DATABASE IF NOT EXISTS ledger; "
+                    "CREATE TABLE IF NOT EXISTS ledger.t (id BIGINT PRIMARY KEY)'")
+        loop = (f"i={start}; while :; do i=$((i+1)); "
+                "mariadb -e \"INSERT INTO ledger.t VALUES ($i)\" 2>/dev/null && echo $i; done")
+        self.process = machine.spawn(["/bin/sh", "-c", loop])
+        self.acked: list[int] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.acked.append(int(line))
+
+    def wait(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < count:
+            assert time.monotonic() < deadline, f"the writer committed {len(self.acked)} rows, not {count}"
+            time.sleep(0.1)
+
+    def stop(self) -> list[int]:
+        self.process.kill()
+        self.process.wait(30)
+        self.reader.join(10)
+        return list(self.acked)
+
+
+def missing(machine: Machine, acked: list[int]) -> set[int]:
+    present = {int(row) for row in machine.run("mariadb -N -e 'SELECT id FROM ledger.t'").stdout.split()}
+    return set(acked) - present
+
+
+def main_pids(machine: Machine) -> dict[str, str]:
+    return {unit: machine.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
+            for unit in ("galera-snmp-agent", "mariadb", "snmpd")}
+
+
+def test_an_upgrade_restarts_the_agent_only_and_keeps_config_and_state(deployed: Deployment, next_deb: Path) -> None:
+    """A later version of the package installed on a serving node: the agent runs the new code
+    (restarted), MariaDB, snmpd and galera-init are not touched, the configuration, the secrets
+    and the kept state stay."""
+    node = deployed.bed.machine(1)
+    kept = "/etc/galera-snmp/galera-snmp.conf /etc/galera-snmp/client.cnf /etc/galera-snmp/snmp.cred"
+    before, sums = main_pids(node), node.run(f"md5sum {kept}").stdout
+    history = json.loads(node.run("cat /var/lib/galera-snmp/history.json").stdout)["uuid"]
+    init_ran = node.run("systemctl show -p ExecMainStartTimestampMonotonic --value galera-init").stdout
+    shutil.copy(next_deb, deployed.bed.shared / next_deb.name)
+    node.run(f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {SHARED}/{next_deb.name}")
+    assert node.run("dpkg-query -W -f '${Version}' galera-snmp").stdout.endswith("+next1")
+    after = main_pids(node)
+    assert after["galera-snmp-agent"] not in (before["galera-snmp-agent"], "0"), (before, after)
+    assert (after["mariadb"], after["snmpd"]) == (before["mariadb"], before["snmpd"]), (before, after)
+    assert node.run("systemctl show -p ExecMainStartTimestampMonotonic --value galera-init").stdout == init_ran
+    assert node.run(f"md5sum {kept}").stdout == sums
+    assert json.loads(node.run("cat /var/lib/galera-snmp/history.json").stdout)["uuid"] == history
+    wait_status(node, "running", timeout=60)  # the new agent serves
+
+
+def test_a_rolling_reboot_under_load_never_loses_quorum(deployed: Deployment) -> None:
+    """Every machine rebooted in turn (systemctl reboot) while a client writes on another: the two
+    others stay Primary throughout, each rebooted node is back by its units, nothing lost."""
+    if deployed.bed.debian != "13":
+        pytest.skip("rolling reboots run on Debian 13 only (CI time); the units are the same on 12")
+    node1, node2, node3 = deployed.bed.machines
+    acked: list[int] = []
+    for rebooted, writer in ((node3, node1), (node2, node1), (node1, node2)):
+        ledger = Ledger(writer, start=len(acked) + rebooted.index * 10**9)
+        ledger.wait(20)
+        others = [m for m in deployed.bed.machines if m is not rebooted]
+        rebooted.enter(["systemctl", "reboot"], timeout=30)
+        deadline = time.monotonic() + 300
+        while rebooted.leader() is None or rebooted.enter(["systemctl", "is-system-running"],
+                                                          timeout=10).stdout.strip() not in ("running", "degraded"):
+            for other in others:  # never below quorum: the others keep a Primary component
+                said = other.run("galera-check status", check=False).stdout.strip()
+                assert said == "running", f"{other.name} says {said!r} while {rebooted.name} reboots"
+            assert time.monotonic() < deadline, f"{rebooted.name} did not come back"
+            if rebooted.nspawn_pid() is None:  # systemd-nspawn exits on reboot: the bed boots it again
+                deployed.bed.boot(rebooted, timeout=300)
+        wait_status(rebooted, "running")
+        acked += ledger.stop()
+    for machine in deployed.bed.machines:
+        assert not missing(machine, acked), machine.name
+
+
 def test_a_cut_machine_comes_back_by_itself_and_the_guard_holds_a_plain_start(deployed: Deployment) -> None:
-    """Last: it changes the cluster. A power cut of one machine while the others serve: booted,
-    its units alone bring it back into the cluster. Then mysqld killed: a plain start is refused
-    with the command to use, and that command works."""
+    """It changes the cluster. A power cut of one machine while the others serve and take writes:
+    booted, its units alone bring it back into the cluster, caught up by IST. Then mysqld
+    killed: a plain start is refused with the command to use, and that command works."""
     node3 = deployed.bed.machine(3)
     node3.power_cut()
+    deployed.bed.machine(1).run("mariadb -e 'CREATE DATABASE IF NOT EXISTS c1; CREATE TABLE IF NOT EXISTS c1.t "
+                                "(id INT PRIMARY KEY); INSERT INTO c1.t VALUES (1), (2), (3)'")  # while it is away
     deployed.bed.boot(node3)
     wait_status(node3, "running")
+    joined = node3.run("journalctl -b -u mariadb --no-pager -o cat", check=False).stdout
+    assert "IST received" in joined or "Receiving IST" in joined, joined[-3000:]  # caught up by IST, no full copy
+    assert node3.run("mariadb -N -e 'SELECT COUNT(*) FROM c1.t'").stdout.strip() == "3"
     uuids = {json.loads(m.run("galera-check --json").stdout)["cluster_state_uuid"]
              for m in deployed.bed.machines}
     assert len(uuids) == 1 and None not in uuids, uuids  # one history, kept
@@ -195,6 +294,33 @@ def test_two_machines_cut_the_survivor_made_primary_and_they_rejoin(deployed: De
         wait_status(machine, "running")
         rows = machine.run("mariadb -N -e 'SELECT id FROM c2.t ORDER BY id'").stdout.split()
         assert rows == ["1", "2"], (machine.name, rows)
+
+
+def test_a_power_cut_of_every_machine_under_load_comes_back_by_the_units(deployed: Deployment) -> None:
+    """b: all three machines lose power at once while a client writes; power comes back in a
+    random order, one machine a minute late. The units alone make one 3-node Primary: one
+    bootstrap, the cluster's history kept, every acknowledged commit there."""
+    machines = deployed.bed.machines
+    history = json.loads(machines[0].run("galera-check --json").stdout)["cluster_state_uuid"]
+    ledger = Ledger(machines[0], start=5 * 10**9)
+    ledger.wait(50)
+    deployed.bed.power_cut()
+    acked = ledger.stop()
+    rng = random.Random(deployed.bed.debian)
+    order = rng.sample(machines, len(machines))
+    delays = [rng.uniform(0, 10), rng.uniform(0, 10), 60.0]  # the last one a minute late
+    started = time.monotonic()
+    for machine, delay in zip(order, delays, strict=True):
+        time.sleep(max(0.0, delay - (time.monotonic() - started)))
+        machine.boot(root_image(deployed.bed.debian), deployed.bed.shared)  # no wait: the early ones wait for it
+    for machine in machines:
+        machine.wait_booted(timeout=600)  # galera-init holds the boot until the node is Synced
+        wait_status(machine, "running")
+    decisions = [m.run("journalctl -b -u galera-init --no-pager -o cat", check=False).stdout for m in machines]
+    assert sum("decision: bootstrap:" in said for said in decisions) == 1, "\n---\n".join(decisions)
+    for machine in machines:
+        assert json.loads(machine.run("galera-check --json").stdout)["cluster_state_uuid"] == history
+        assert not missing(machine, acked), machine.name
 
 
 def test_uninstall_by_the_guide_leaves_nothing(deployed: Deployment) -> None:
