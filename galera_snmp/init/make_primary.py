@@ -7,28 +7,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from ..config import ClientOptions, Config, ConfigError, read_option_file
+from ..config import Config, ConfigError
 from ..node import promotion
-from ..node.probe import MysqlReader, connect
-from ..record import replace
+from ..node.probe import MysqlReader
+from ..node.provider import AdminError, set_provider_option
 from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, SeqnoSource, Status
 from ..tables import table
 from .nodeset import host_of, normalise
 from .peers import find_cluster, trusted_targets
 from .promote import PeerView, Promotion, decide
-
-BOOTSTRAP_SQL = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
-# With the wsrep_provider plugin (MariaDB 11.x; Debian 13's 11.8 loads it) each provider option
-# is a variable of its own, and wsrep_provider_options refuses changes (error 1210).
-PLUGIN_VARIABLE = "wsrep_provider_pc_bootstrap"
-PLUGIN_BOOTSTRAP_SQL = f"SET GLOBAL {PLUGIN_VARIABLE} = ON"
-
-
-def bootstrap_statement(variables: set[str]) -> str:
-    """pc.bootstrap=YES the way this server takes it, from the names of its variables."""
-    return PLUGIN_BOOTSTRAP_SQL if PLUGIN_VARIABLE in variables else BOOTSTRAP_SQL
-
 
 POLL = 0.5
 
@@ -110,8 +98,7 @@ class MakePrimary:
                      f"galera-snmp make-primary{lost}")
             return 0 if dry_run else 1
         if dry_run:
-            self.say(f"dry run: would set pc.bootstrap=YES here ({BOOTSTRAP_SQL}, or {PLUGIN_BOOTSTRAP_SQL} where "
-                     "the wsrep_provider plugin is loaded)")
+            self.say("dry run: would set pc.bootstrap=YES here")
             return 0
         self.bootstrap()
         target = next(v for v in decision.evidence if v.name == self.me)
@@ -122,26 +109,11 @@ class MakePrimary:
         return 0
 
     def bootstrap(self) -> None:
-        """``pc.bootstrap=YES`` over the local socket, as the configured admin (or root, whose
-        MariaDB account authenticates by the socket's peer: run as root)."""
-        mysql = self.config.mysql
-        options = read_option_file(mysql.option_file, mysql.option_group)
-        admin = ClientOptions(user="root")  # MariaDB's root authenticates by the socket's peer
-        if mysql.admin_group:
-            admin = read_option_file(mysql.option_file, mysql.admin_group)
-        try:  # TCP (a host in the admin group) is guarded as the probe's connection is
-            conn = connect(replace(admin, socket=admin.socket or options.socket),
-                           connect_timeout=mysql.connect_timeout, read_timeout=mysql.read_timeout)
-        except Exception as err:  # noqa: BLE001 - PyMySQL's errors, a refused key exchange, a socket error
-            raise MakePrimaryError(f"cannot connect as an administrator ({err}): set [mysql] admin_group, or run "
-                                   "as root") from None
+        """``pc.bootstrap=YES`` on this node's server, as an administrator (node/provider.py)."""
         try:
-            with conn.cursor() as cur:
-                cur.execute(f"SHOW GLOBAL VARIABLES LIKE '{PLUGIN_VARIABLE}'")
-                statement = bootstrap_statement({str(row[0]).lower() for row in cur.fetchall()})
-                cur.execute(statement)
-        finally:
-            conn.close()
+            statement = set_provider_option(self.config, "pc.bootstrap", "YES")
+        except AdminError as err:
+            raise MakePrimaryError(str(err)) from None
         self.say(f"ran {statement}")
 
     def wait_primary(self, component: Collection[str]) -> None:

@@ -6,7 +6,7 @@ import pytest
 from support import synced_state
 
 from galera_snmp.config import ConfigError
-from galera_snmp.init.make_primary import BOOTSTRAP_SQL, bootstrap_statement, component_of, view
+from galera_snmp.init.make_primary import component_of, view
 from galera_snmp.state import Health, NodeReport, Position, SeqnoSource, Status
 
 NODES = ("10.0.0.11", "10.0.0.12", "10.0.0.13")
@@ -33,10 +33,3 @@ def test_only_current_data_gives_a_position_but_a_claimed_primary_always_counts(
     assert view("10.0.0.13", "timeout").problem == "timeout"
     unknown = view("10.0.0.13", report(True, position=Position(UUID)))
     assert unknown.answered and unknown.position is None
-
-
-def test_pc_bootstrap_is_set_the_way_the_server_takes_it():
-    """MariaDB 11.8 with the wsrep_provider plugin refuses wsrep_provider_options changes (1210):
-    each provider option is a variable of its own there."""
-    assert bootstrap_statement(set()) == BOOTSTRAP_SQL == "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
-    assert bootstrap_statement({"wsrep_provider_pc_bootstrap"}) == "SET GLOBAL wsrep_provider_pc_bootstrap = ON"
