@@ -203,13 +203,20 @@ class Machine:
             if self.nspawn_pid() is None:
                 raise MachineError(f"{self.name} stopped while booting: {self._console_tail()}")
             if self.leader() is not None:
-                result = self.enter(["systemctl", "is-system-running"], timeout=10)
-                state = result.stdout.strip()
+                state = self.system_state()
                 if state in ("running", "degraded"):
                     return state
             time.sleep(0.3)
         raise MachineError(f"{self.name} not booted after {timeout:g} s (state {state or 'unknown'}): "
                            f"{self._console_tail()}")
+
+    def system_state(self) -> str:
+        """Its systemd's word for itself (``systemctl is-system-running``); "" when it does not
+        answer (stopped, or too busy going down to say)."""
+        try:
+            return self.enter(["systemctl", "is-system-running"], timeout=10).stdout.strip()
+        except (subprocess.TimeoutExpired, MachineError):
+            return ""
 
     def _console_tail(self, lines: int = 15) -> str:
         try:
@@ -342,10 +349,7 @@ class Bed:
         """Each machine and its systemd's state (stopped when it is not running)."""
         rows = []
         for machine in self.machines:
-            if machine.leader() is None:
-                rows.append((machine, "stopped"))
-            else:
-                rows.append((machine, machine.enter(["systemctl", "is-system-running"], timeout=10).stdout.strip()))
+            rows.append((machine, (machine.system_state() or "not answering") if machine.leader() else "stopped"))
         return rows
 
     def up(self, timeout: float = 180) -> None:
