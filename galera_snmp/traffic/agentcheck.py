@@ -25,7 +25,7 @@ from collections.abc import Callable
 from ..config import AgentCheckConfig
 from ..record import replace
 from ..state import HealthPolicy, NodeReport, assess_health, drain_reason
-from .httpcheck import short_reason
+from .httpcheck import served_reason
 from .tcpserver import BoundedServer
 
 LINE_WAIT = 0.1  # seconds for HAProxy's agent-send line, sent at once on connect when configured
@@ -53,7 +53,7 @@ def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentC
         undrained = replace(report.state, drained=False, maint_mode=None)
         if assess_health(undrained, policy).healthy:
             return "up drain\n"
-    return _down(verdict.reason if config.detailed_reasons else short_reason(report))
+    return _down(served_reason(report, config.detailed_reasons))
 
 
 def writer_reply(report: NodeReport | None, detailed: bool = False) -> str:

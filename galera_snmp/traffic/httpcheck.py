@@ -72,12 +72,18 @@ def short_reason(report: NodeReport) -> str:
     return next((short for prefix, short in SHORT_REASONS if verdict.reason.startswith(prefix)), UNCLASSIFIED)
 
 
+def served_reason(report: NodeReport, detailed: bool) -> str:
+    """The verdict's reason as an unauthenticated port gives it: the rule's own words only when
+    ``detailed`` (HTTP, agent-check), else its short class."""
+    return report.verdict().reason if detailed else short_reason(report)
+
+
 def describe(report: NodeReport | None, detailed: bool = False) -> tuple[int, str, dict[str, object]]:
     """The HTTP status, the text line and the JSON document for a report."""
     if report is None:
         return 503, "Galera node health is not known yet", {"healthy": False, "reason": "no report yet"}
     verdict = report.verdict()
-    reason = verdict.reason if detailed else short_reason(report)
+    reason = served_reason(report, detailed)
     state = report.state
     who = f"Galera node {state.node_name}" if state.node_name else "Galera node"
     line = f"{who} is {'healthy' if verdict.healthy else 'not healthy'}: {reason}"
