@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 
 from .config import Config, ConfigError
+from .eviction import Evictor
 from .init.nodeset import node_set
 from .init.peers import data_nodes
 from .init.peerwatch import PeerWatch
@@ -74,6 +75,8 @@ def changed_notifications(previous: NodeReport | None, current: NodeReport) -> l
         names.append("galeraPromotion")
     if (previous.site_advice is None) != (current.site_advice is None):
         names.append("galeraSiteSilentChange")
+    if current.last_eviction is not None and current.last_eviction != previous.last_eviction:
+        names.append("galeraEviction")
     return names
 
 
@@ -105,12 +108,15 @@ class Publisher:
         self.site_advice: str | None = None  # set by the peer watch, published with the next report
         self.peer_watch: PeerWatch | None = None  # the other nodes, for the writer rule
         self.window = Window()  # the published snapshots of the last minute (queue averages, write rate)
+        self.evictions: int | None = None  # crash evictions made (eviction.py); None: crash eviction off
+        self.last_eviction: str | None = None
 
     def refresh(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         """A new report, published unless a snapshot that began later was published meanwhile
         (``snapshot``: the ExitGuard's, else the probe's)."""
         started = self._monotonic()
-        report = replace(self.reporter.report(snapshot), node_set=self.node_set(), site_advice=self.site_advice)
+        report = replace(self.reporter.report(snapshot), node_set=self.node_set(), site_advice=self.site_advice,
+                         evictions=self.evictions, last_eviction=self.last_eviction)
         if self.peer_watch is not None:
             report = replace(report, writer=self.peer_watch.writer(report))
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
@@ -119,6 +125,15 @@ class Publisher:
                 report = replace(report, window=self.window.add(report.state))
                 self._announce(report)
         return report
+
+    def evicted(self, text: str) -> None:
+        """A crash eviction made: counted and published at once (with its notification), on the
+        last report, without a snapshot (the refresh thread owns the probe)."""
+        with self._lock:
+            self.evictions = (self.evictions or 0) + 1
+            self.last_eviction = text
+            if self.context is not None:
+                self._announce(replace(self.context, evictions=self.evictions, last_eviction=text))
 
     def stale_after(self) -> float:
         """Seconds without a finished snapshot after which the last one is no longer current: the
@@ -273,6 +288,7 @@ class Agent:
         self.metrics: MetricsServer | None = None
         if config.metrics.enabled:
             self.metrics = MetricsServer(config.metrics, self.publisher.current)
+        self.evictor = self._evictor()
 
     def run(self) -> int:
         """Serve until stopped (0), or until a thread the outputs depend on dies (1)."""
@@ -286,6 +302,8 @@ class Agent:
         staleness.start()
         workers = (refresher, staleness)
         self._peer_watch()
+        if self.evictor is not None:
+            threading.Thread(target=self.evictor.serve, args=(self.stop,), name="crash-notices", daemon=True).start()
         for server in (self.http, self.agent_check, self.metrics):
             if server is not None:
                 server.start()
@@ -321,6 +339,8 @@ class Agent:
                 if server is not None:
                     server.stop()
             self.session.close()
+            if self.evictor is not None:
+                self.evictor.close()
             refresher.join(self.config.mysql.connect_timeout + self.config.mysql.read_timeout + 1)
             if not refresher.is_alive():  # else it is stuck in a snapshot; the process is exiting anyway
                 self._wake.close()
@@ -333,9 +353,28 @@ class Agent:
         """Publishes a mysqld exit at once: the last report's server, watched by its pidfd."""
 
         def exited(pid: int) -> None:
+            if self.evictor is not None:  # first: every millisecond here is one the cluster waits
+                self.evictor.announce(self.publisher.context)
             self.publisher.refresh(lambda: self.probe.exit_snapshot(pid))
 
         return ExitGuard(lambda: self.publisher.context, exited, self.stop)
+
+    def _evictor(self) -> Evictor | None:
+        """Crash eviction ([cluster] evict_on_crash, evict_key), unless it cannot run: then the
+        agent serves on without it and the log says why."""
+        cluster = self.config.cluster
+        if not cluster.evict_on_crash:
+            return None
+        if cluster.evict_key is None:
+            log.info("crash eviction off: no [cluster] evict_key (docs/TRAFFIC.md, 'Writes back after a crash')")
+            return None
+        try:
+            evictor = Evictor(self.config, self.publisher.current, self.publisher.evicted)
+        except ConfigError as err:
+            log.warning("crash eviction off: %s", err)
+            return None
+        self.publisher.evictions = 0
+        return evictor
 
     def _peer_watch(self) -> None:
         """Start the watch over the other nodes ([cluster] watch: the silent-site advice, the writer),

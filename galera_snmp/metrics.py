@@ -82,6 +82,7 @@ NOT_INFO = ("galeraStatusReason", "galeraHealthReason", "galeraSeqnoText", "gale
 # rules join on) stays one steady series per node.
 OWN_INFO = (
     "galeraLocalStateComment", "galeraLeftHistory", "galeraLastPromotion", "galeraSiteAdvice", "galeraMaintMode",
+    "galeraLastEviction",
 )
 # The verdict (the health rule, trusted only on current data: what the HTTP check and keepalived
 # act on) stands for galeraHealthy, with its reason as a label.
@@ -199,7 +200,10 @@ def _scalar_family(obj: MibObject, value: object, report: NodeReport, reason: st
     unit, factor = UNITS.get(obj.name, ("", 1.0))
     if unit and not name.endswith(f"_{unit}"):
         name = f"{name}_{unit}"
-    family = GaugeMetricFamily(name, doc, unit=unit)
+    if obj.mib_type == "Counter64":  # a count of events (galeraEvictions): galera_evictions_total
+        family: Metric = CounterMetricFamily(name, doc, unit=unit)
+    else:
+        family = GaugeMetricFamily(name, doc, unit=unit)
     family.add_metric([], number * factor)
     return family
 

@@ -313,6 +313,8 @@ class NodeReport:
     site_advice: str | None = None  # a whole site silent while this side waits (init/sites.py)
     writer: Health | None = None  # whether this node takes the writes (traffic/writer.py); None: no peer watch
     window: WindowStats | None = None  # the agent's window (node/derived.py); None: a one-shot report
+    evictions: int | None = None  # members this node's agent evicted on a crash notice; None: crash eviction off
+    last_eviction: str | None = None  # the last of them, in words (eviction.py)
 
     def verdict(self) -> Health:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,

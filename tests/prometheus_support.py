@@ -32,7 +32,8 @@ WINDOW = WindowStats(60.0, 0.5, 0.25, 12.5, 2.8)
 
 def full_report(**changes: object) -> NodeReport:
     state = synced_state(wsrep=wsrep_values(**RAW), members=MEMBERS, gcache_size=128 << 20, **changes)
-    return NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3, window=WINDOW)
+    return NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3, window=WINDOW, evictions=1,
+                      last_eviction="2026-12-06 09:00:00: 11111111-0000-0000-0000-000000000002 (node2) evicted")
 
 
 def scrape(report: NodeReport, accept: str = "") -> str:

@@ -193,6 +193,8 @@ def _node_objects() -> list[MibObject]:
         ("galeraDonorRejectsQueries", s.INTEGER, "GaleraTriState", lambda c: tri_state(c.state.donor_rejects_queries)),
         ("galeraSeenPosition", s.OCTET_STRING, "DisplayString",
          lambda c: str(c.state.seen_position) if c.state.seen_position else None),
+        ("galeraEvictions", s.COUNTER64, "Counter64", lambda c: c.evictions),
+        ("galeraLastEviction", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.last_eviction),
     ]
     return [MibObject(name, (*NODE, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -344,6 +346,7 @@ NOTIFICATION_OBJECTS: dict[str, tuple[OID, tuple[str, ...]]] = {
     ),
     "galeraPromotion": ((*NOTIFICATIONS, 6), ("galeraLastPromotion", "galeraClusterStateUUID", "galeraNodeName")),
     "galeraSiteSilentChange": ((*NOTIFICATIONS, 7), ("galeraSiteAdvice", "galeraClusterStatus", "galeraNodeName")),
+    "galeraEviction": ((*NOTIFICATIONS, 8), ("galeraLastEviction", "galeraEvictions", "galeraNodeName")),
 }
 
 BY_NAME: dict[str, MibObject] = {obj.name: obj for obj in SCALARS}
@@ -467,7 +470,8 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
     if digest is not None and len(digest) == NODE_SET_DIGEST_DIGITS and set(digest) <= set("0123456789abcdef"):
         node_set = NodeSet(digest, tuple(listed.split(",")) if listed else ())
     return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "",
-                      node_set, text("galeraSiteAdvice"), writer_of(truth("galeraWriter")))
+                      node_set, text("galeraSiteAdvice"), writer_of(truth("galeraWriter")),
+                      evictions=number("galeraEvictions"), last_eviction=text("galeraLastEviction"))
 
 
 def writer_of(flag: bool | None) -> Health | None:

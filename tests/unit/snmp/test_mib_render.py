@@ -74,9 +74,10 @@ NODE_SET = NodeSet("c77f8cedecd9b486", ("10.0.0.11", "10.0.0.12", "10.0.0.13"))
 
 
 def context(health: Health | None = None, valid: bool = True, age: int = 0, node_set: NodeSet | None = NODE_SET, *,
-            site_advice: str | None = None, window: WindowStats | None = None, **changes) -> NodeReport:
+            site_advice: str | None = None, window: WindowStats | None = None, evictions: int | None = None,
+            last_eviction: str | None = None, **changes) -> NodeReport:
     return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age, "",
-                      node_set, site_advice, window=window)
+                      node_set, site_advice, window=window, evictions=evictions, last_eviction=last_eviction)
 
 
 def served(ctx: NodeReport) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
@@ -168,7 +169,8 @@ def test_every_scalar_is_served_for_a_complete_snapshot():
     window = WindowStats(60.0, 0.5, 0.25, 12.5, 3.2)
     values = served(context(wsrep=wsrep(**full), left_history=OTHER_UUID, promotion="make-primary: 10.0.0.11",
                             site_advice="site east (10.0.0.11) silent for 75 s", maint_mode="DISABLED",
-                            gcache_size=128 << 20, window=window, seen_position=Position(OTHER_UUID, 38)))
+                            gcache_size=128 << 20, window=window, seen_position=Position(OTHER_UUID, 38),
+                            evictions=1, last_eviction="2026-12-06 09:00:00: a member evicted"))
     missing = [obj.name for obj in SCALARS if scalar(obj.name) not in values]
     assert missing == []
 

@@ -1,0 +1,129 @@
+"""galera_snmp/eviction.py: the crash notice and the rule that decides on it. Nothing that is not
+a fresh, sealed notice from the dead member's own node about a member of this node's view evicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import synced_state
+
+from galera_snmp.config import ConfigError
+from galera_snmp.eviction import (
+    FRESH,
+    MAX_DATAGRAM,
+    Notice,
+    NoticeError,
+    Seen,
+    judge,
+    load_key,
+    new_notice,
+    own_member,
+    seal,
+    unseal,
+)
+from galera_snmp.state import Health, Member, NodeReport
+from galera_snmp.wsrep import Kind, WsrepValue
+
+KEY = bytes(range(32))
+DEAD = "32afe379-f152-11f1-8bad-8206cf6f7b1b"
+OTHER = "4c3e1525-f144-11f1-9410-230d22bbdc04"
+NODES = ("10.0.0.11", "10.0.0.12", "10.0.0.13")
+VIEW = (Member(DEAD, "node1", "10.0.0.11:3306", "c"), Member(OTHER, "node2", "10.0.0.12:3306", "c"))
+NOW = 1_700_000_000.0
+
+
+def notice(**changes: object) -> Notice:
+    fields = {"sender": "10.0.0.11", "member": DEAD, "at": NOW, "nonce": "ab" * 16, **changes}
+    return Notice(**fields)  # type: ignore[arg-type]
+
+
+def verdict(n: Notice | None = None, source: str = "10.0.0.11", now: float = NOW, **changes: object) -> str | None:
+    context = {"me": "10.0.0.12", "nodes": NODES, "members": VIEW, "primary": True, "evicted": set(), **changes}
+    return judge(n or notice(), source, now, **context)  # type: ignore[arg-type]
+
+
+def test_a_sealed_notice_reads_back_as_sent():
+    sent = new_notice("10.0.0.11", DEAD.upper(), NOW)
+    assert unseal(seal(sent, KEY), KEY) == sent and sent.member == DEAD
+    assert len(seal(sent, KEY)) < MAX_DATAGRAM
+
+
+@pytest.mark.parametrize(("how", "error"), [
+    (lambda data: data[:-1] + bytes([data[-1] ^ 1]), "not sealed with the cluster's key"),
+    (lambda data: data.replace(b"10.0.0.11", b"10.0.0.13"), "not sealed with the cluster's key"),  # re-addressed
+    (lambda data: data + b"x" * MAX_DATAGRAM, "not a crash notice"),
+    (lambda data: b"GSEV2" + data[5:], "not a crash notice"),
+    (lambda data: b"", "not a crash notice"),
+])
+def test_anything_but_a_whole_notice_sealed_with_the_key_is_refused(how, error):
+    with pytest.raises(NoticeError, match=error):
+        unseal(how(seal(notice(), KEY)), KEY)
+    with pytest.raises(NoticeError, match="not sealed with the cluster's key"):
+        unseal(seal(notice(), bytes(32)), KEY)  # another cluster's key
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=MAX_DATAGRAM + 8))
+def test_no_forged_datagram_unseals(data):
+    with pytest.raises(NoticeError):
+        unseal(data, KEY)
+
+
+def test_a_notice_about_a_member_of_this_view_from_its_own_node_evicts():
+    assert verdict() is None
+
+
+@pytest.mark.parametrize(("n", "source", "now", "changes", "why"), [
+    (notice(sender="10.0.0.99"), "10.0.0.99", NOW, {}, "is not another node of this cluster"),
+    (notice(sender="10.0.0.12"), "10.0.0.12", NOW, {}, "is not another node of this cluster"),  # about itself
+    (notice(), "10.0.0.13", NOW, {}, "came from 10.0.0.13"),  # another node speaking for it
+    (notice(), "10.0.0.11", NOW + FRESH + 1, {}, "stale"),
+    (notice(), "10.0.0.11", NOW - FRESH - 1, {}, "stale"),  # from the future
+    (notice(), "10.0.0.11", NOW, {"evicted": {DEAD}}, "evicted already"),
+    (notice(), "10.0.0.11", NOW, {"primary": False}, "not in a Primary component"),
+    (notice(), "10.0.0.11", NOW, {"members": None}, "view is not known"),
+    (notice(member="11111111-0000-0000-0000-000000000000"), "10.0.0.11", NOW, {}, "restarted under a new identity"),
+    (notice(member=OTHER), "10.0.0.11", NOW, {}, "is 10.0.0.12:3306 in this node's view, not 10.0.0.11"),
+])
+def test_every_doubt_means_no_eviction(n, source, now, changes, why):
+    said = verdict(n, source, now, **changes)
+    assert said is not None and why in said, said
+
+
+def test_a_replayed_notice_is_refused_and_old_nonces_are_forgotten():
+    seen = Seen(limit=3)
+    assert seen.add("a", NOW) and not seen.add("a", NOW + 1)
+    assert seen.add("b", NOW) and seen.add("c", NOW)
+    assert seen.add("d", NOW)  # the oldest gives way at the limit
+    assert seen.add("a", NOW + 2 * FRESH + 1)  # long forgotten: judge() refuses it as stale anyway
+
+
+def test_the_key_is_a_private_hex_file(tmp_path: Path):
+    path = tmp_path / "evict.key"
+    path.write_text(KEY.hex() + "\n")
+    path.chmod(0o600)
+    assert load_key(path) == KEY
+    path.write_text("not hex\n")
+    with pytest.raises(ConfigError, match="not hexadecimal"):
+        load_key(path)
+    path.write_text("ab" * 8)
+    with pytest.raises(ConfigError, match="8 octets, at least 32"):
+        load_key(path)
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="accessible by others"):
+        load_key(path)
+
+
+def test_the_own_member_is_the_last_reports_gcomm_uuid():
+    def report(raw: str | None) -> NodeReport:
+        wsrep = {} if raw is None else {"wsrep_gcomm_uuid": WsrepValue(Kind.TEXT, raw, raw)}
+        return NodeReport(synced_state(wsrep=MappingProxyType(wsrep)), Health(True, "ok"), True, 0)
+
+    assert own_member(report(DEAD.upper())) == DEAD
+    assert own_member(report(None)) is None and own_member(None) is None
+    assert own_member(report("garbage")) is None
+    assert own_member(report("00000000-0000-0000-0000-000000000000")) is None
