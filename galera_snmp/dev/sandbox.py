@@ -50,6 +50,8 @@ __all__ = [
     "AGENT_CHECK_PORT",
     "COMMUNITY",
     "DEFAULT_DIR",
+    "EVICT_KEY",
+    "EVICT_PORT",
     "HOSTS_DIR",
     "HOSTS_PREFIX",
     "HOSTS_SUBNET",
@@ -95,6 +97,8 @@ TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here 
 COMMUNITY = "public"  # with v2c=True only
 SNMP_USER = "galeramon"
 SNMP_CREDENTIALS = "snmp.cred"  # in the sandbox folder, the [snmp] section our commands read
+EVICT_KEY = "evict.key"  # in the sandbox folder: the crash eviction key of every node ([cluster] evict_key)
+EVICT_PORT = 9310  # the agents' crash notices, on each node's address
 NET_SNMP_DIR = "net-snmp"  # in the sandbox folder: snmp.conf for net-snmp's tools (SNMPCONFPATH)
 SNMP_MODE_FILE = "snmp"  # in the sandbox folder: "v2c" when brought up with v2c=True
 AGENT_CHECK_PORT = 9300  # HAProxy's agent-check, on each node's address
@@ -394,6 +398,7 @@ class SandboxNode:
             f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n\n"
             "# sites are the nodes' Galera segments; a silent one is named within seconds, not a minute\n"
             "[cluster]\nsilent_after = 5\nwatch_interval = 2\n"
+            f"evict_key = ../{EVICT_KEY}\nevict_port = {EVICT_PORT}\n"
         )
         _write_private(self.snmpd_conf, self._snmpd_conf())
         _write_private(
@@ -685,6 +690,8 @@ class Sandbox:
                     raise SandboxError(str(err)) from None
         (self.root / SNMP_MODE_FILE).write_text("v2c\n" if self.v2c else "v3\n")
         self._write_snmp_credentials()
+        if not (self.root / EVICT_KEY).exists():  # made once: the same key for every node
+            _write_private(self.root / EVICT_KEY, secrets.token_hex(32) + "\n")
         monitor, admin = self._passwords()
         for node in self.nodes:
             node.write_files(monitor, admin)

@@ -1,0 +1,160 @@
+"""Crash eviction on the sandbox (galera_snmp/eviction.py): kill -9 of a node's mariadbd, and the
+others take writes again within a second instead of after Galera's suspect timeout; nothing but
+a genuine, fresh notice from the dead member's own node evicts anybody.
+
+Runnable by itself: pytest tests/integration/test_crash_eviction.py
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pymysql
+import pytest
+from outage import finish, start_init
+
+from galera_snmp.dev.sandbox import EVICT_KEY, EVICT_PORT, Sandbox, SandboxNode, wait_for
+from galera_snmp.eviction import Notice, new_notice, seal
+from galera_snmp.snmp.remote import read_report
+
+pytestmark = pytest.mark.integration
+
+DEADLINE = 1.0  # seconds from the kill to a commit on another node (Galera alone: evs.suspect_timeout, 5 s)
+
+
+def gcomm_uuid(node: SandboxNode) -> str:
+    return node.sql("SHOW STATUS LIKE 'wsrep_gcomm_uuid'")[0][1]
+
+
+def evict_list(node: SandboxNode) -> str:
+    rows = node.sql("SHOW STATUS LIKE 'wsrep_evs_evict_list'")
+    return rows[0][1] if rows else ""
+
+
+def evictions(node: SandboxNode) -> int:
+    return read_report(node.snmp_target()).evictions or 0
+
+
+def first_commit_after(kill, node: SandboxNode, timeout: float = 30) -> float:
+    """Seconds from ``kill()`` until an INSERT on ``node`` commits (an open connection, retried)."""
+    conn = node.connect()
+    conn.autocommit(True)
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS eviction")
+        cur.execute("CREATE TABLE IF NOT EXISTS eviction.t (id INT AUTO_INCREMENT PRIMARY KEY)")
+    started = time.monotonic()
+    kill()
+    try:
+        while True:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("INSERT INTO eviction.t VALUES ()")
+                return time.monotonic() - started
+            except pymysql.Error:
+                assert time.monotonic() - started < timeout, "no commit on the survivor"
+                conn = node.connect()
+                conn.autocommit(True)
+    finally:
+        conn.close()
+
+
+def rejoin(node: SandboxNode, cluster: Sandbox) -> str:
+    """galera-init on the crashed node, as at its next boot; its output."""
+    boot = start_init(node)
+    finish([boot], 180)
+    assert boot.returncode == 0, boot.output
+    cluster.wait_settled(60)
+    return boot.output
+
+
+def test_a_crashed_writer_is_evicted_and_writes_go_on_within_a_second(cluster: Sandbox) -> None:
+    node1, node2, node3 = cluster.nodes
+    dead = gcomm_uuid(node1)
+    before = {node.name: evictions(node) for node in (node2, node3)}
+    took = first_commit_after(node1.kill, node2)
+    assert took < DEADLINE, f"the first write on node2 committed {took:.2f} s after the kill"
+    for node in (node2, node3):  # each survivor evicted it, once, and says so
+        assert dead in evict_list(node)
+        wait_for(lambda n=node: evictions(n) == before[n.name] + 1, 10, f"{node.name}'s agent to count it")
+        assert dead in (read_report(node.snmp_target()).last_eviction or "")
+    offset = node1.error_log.stat().st_size
+    rejoin(node1, cluster)  # a new gcomm UUID: the eviction does not touch it
+    assert gcomm_uuid(node1) != dead
+    assert "IST received" in node1.error_log.read_text(errors="replace")[offset:]
+
+
+def send(payload: bytes, source: str, target: SandboxNode) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.sendto(payload, (target.address, EVICT_PORT))
+
+
+def test_nothing_but_a_genuine_fresh_notice_from_the_members_own_node_evicts(cluster: Sandbox) -> None:
+    """Forged (another key), replayed (a nonce seen before), stale, sent for another node, about
+    a member of another node: node2 evicts nobody, and says why in its log."""
+    node1, node2, node3 = cluster.nodes
+    key = bytes.fromhex((cluster.root / EVICT_KEY).read_text().strip())
+    member1, member3 = gcomm_uuid(node1), gcomm_uuid(node3)
+    log = node2.dir / "log" / "agent.log"
+    offset = log.stat().st_size
+    genuine_but_spent = new_notice(node1.address, "11111111-2222-3333-4444-555555555555", time.time())
+    cases = [
+        (seal(new_notice(node1.address, member1, time.time()), bytes(32)), node1.address),  # another key
+        (seal(Notice(node1.address, member1, time.time() - 30, "ab" * 16), key), node1.address),  # stale
+        (seal(new_notice(node1.address, member1, time.time()), key), node3.address),  # node3 speaking for node1
+        (seal(new_notice(node1.address, member3, time.time()), key), node1.address),  # node3's member, said by node1
+        (seal(genuine_but_spent, key), node1.address),  # a member not in the view ...
+        (seal(genuine_but_spent, key), node1.address),  # ... and the same notice again: a replay
+    ]
+    for payload, source in cases:
+        send(payload, source, node2)
+    wait_for(lambda: log.read_text(errors="replace")[offset:].count("not acted on") >= 4, 10,
+             "node2's agent to refuse the notices")
+    said = log.read_text(errors="replace")[offset:]
+    assert "refused: not sealed with the cluster's key" in said
+    assert "stale notice" in said and "came from" in said and "in this node's view, not" in said
+    assert said.count("11111111-2222-3333-4444-555555555555") == 1  # the replay never got that far
+    assert member1 not in evict_list(node2) and member3 not in evict_list(node2)
+    assert read_report(node2.snmp_target()).state.cluster_size == 3
+
+
+def test_a_suspended_mysqld_is_never_evicted_by_us(cluster: Sandbox) -> None:
+    """SIGSTOP: alive, not answering, no exit — Galera's own timeouts decide, not we."""
+    node1, node2, _ = cluster.nodes
+    member = gcomm_uuid(node1)
+    before = evictions(node2)
+    node1.signal(signal.SIGSTOP)
+    try:
+        time.sleep(2.5)  # the scenario: a pause shorter than evs.suspect_timeout (5 s)
+    finally:
+        node1.signal(signal.SIGCONT)
+    assert member not in evict_list(node2) and evictions(node2) == before
+    cluster.wait_settled(60)
+
+
+def test_with_one_agent_down_the_others_still_evict(cluster: Sandbox) -> None:
+    """node3's agent stopped: node1's crash notice still reaches node2, which evicts (node3's
+    mysqld then waits for Galera's timeout, so writes take that long: measured, not asserted)."""
+    node1, node2, node3 = cluster.nodes
+    dead = gcomm_uuid(node1)
+    before = evictions(node2)
+    node3.agent.stop()
+    try:
+        node1.kill()
+        wait_for(lambda: dead in evict_list(node2), 5, "node2 to evict node1's member")
+        wait_for(lambda: evictions(node2) == before + 1, 10, "node2's agent to count it")
+        assert dead not in evict_list(node3)  # nobody told node3's mysqld
+    finally:
+        node3.start_services()
+        node3.wait_snmp()
+    rejoin(node1, cluster)
+
+
+def test_the_notice_names_the_members_of_the_cluster_by_address(cluster: Sandbox, tmp_path: Path) -> None:
+    """The sandbox's member table says each member's address as the node list does: what judge()
+    compares the notice's sender with."""
+    members = read_report(cluster.node(2).snmp_target()).state.members or ()
+    assert {m.address.split(":")[0] for m in members} == {node.address for node in cluster.nodes}
