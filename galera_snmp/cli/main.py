@@ -160,6 +160,8 @@ def _cluster_status(args: argparse.Namespace) -> int:
     for host, report in zip(cluster.nodes, reports, strict=True):
         if not isinstance(report, str) and report.state.promotion:
             print(f"· {host}: {report.state.promotion}")  # deliberate, so not a problem: for the record
+        if not isinstance(report, str) and report.last_eviction:  # a crash its agent acted on (eviction.py)
+            print(f"· {host}: {report.evictions} crash eviction(s), the last {report.last_eviction}")
     return 1 if problems or advice else 0
 
 

@@ -37,6 +37,7 @@ class Deployment:
         self.secrets = {name: secrets.token_urlsafe(18) for name in (
             "<monitoring password>", "<galeramon auth passphrase>", "<galeramon priv passphrase>",
             "<galerainit auth passphrase>", "<galerainit priv passphrase>")}  # fmt: skip
+        self.secrets["<crash eviction key>"] = secrets.token_hex(32)
         self.common = {
             **self.secrets,
             "./galera-snmp_<version>_all.deb": f"{SHARED}/{deb.name}",
