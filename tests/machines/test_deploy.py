@@ -258,7 +258,8 @@ def test_a_rolling_reboot_under_load_never_loses_quorum(deployed: Deployment) ->
 def test_a_cut_machine_comes_back_by_itself_and_the_guard_holds_a_plain_start(deployed: Deployment) -> None:
     """It changes the cluster. A power cut of one machine while the others serve and take writes:
     booted, its units alone bring it back into the cluster, caught up by IST. Then mysqld
-    killed: a plain start is refused with the command to use, and that command works.
+    killed: the others evict it at once (crash eviction), a plain start is refused with the
+    command to use, and that command works.
 
     First a clean restart: Galera resumes from the recovered position only when its saved state
     names the cluster (grastate.dat's uuid); after a full copy (SST) that can stay cleared until
@@ -282,7 +283,14 @@ def test_a_cut_machine_comes_back_by_itself_and_the_guard_holds_a_plain_start(de
     uuids = {json.loads(m.run("galera-check --json").stdout)["cluster_state_uuid"]
              for m in deployed.bed.machines}
     assert len(uuids) == 1 and None not in uuids, uuids  # one history, kept
+    member = node3.run("mariadb -N -e \"SHOW STATUS LIKE 'wsrep_gcomm_uuid'\"").stdout.split()[1]
     node3.run("systemctl kill -s KILL mariadb")
+    # crash eviction: node3's agent told the others, which evicted its member (as mysql@localhost)
+    for other in deployed.bed.machines[:2]:
+        deadline = time.monotonic() + 5
+        while member not in other.run("mariadb -N -e \"SHOW STATUS LIKE 'wsrep_evs_evict_list'\"").stdout:
+            assert time.monotonic() < deadline, f"{other.name} did not evict node3's crashed member"
+            time.sleep(0.2)
     wait_status(node3, "stopped")
     plain = node3.run("systemctl start mariadb", check=False)
     assert plain.returncode != 0
