@@ -4,8 +4,10 @@ galera-init on nodes as a boot would, and checking what came out."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 import pymysql
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, program, wait_for
+from galera_snmp.node.process import find_mysqld
 from galera_snmp.snmp.remote import read_report
 from galera_snmp.state import NodeState, SeqnoSource, Status
 
@@ -101,9 +104,17 @@ def _recovered(state: NodeState) -> bool:
 
 
 def crash_all(cluster: Sandbox, gap: float = 0.3, order: list[SandboxNode] | None = None) -> None:
-    """kill -9 every mariadbd, one after another: the last one killed saw the most."""
-    for i, node in enumerate(order or list(reversed(cluster.nodes))):
-        if i:
+    """kill -9 every mariadbd, one after another: the last one killed saw the most. ``gap=0``: all
+    at the same moment (one SIGKILL after another, nothing in between), as a power loss: no
+    survivor records a view change (crash eviction would evict an earlier one at once)."""
+    nodes = order or list(reversed(cluster.nodes))
+    if gap == 0:
+        pids = [find_mysqld(node.datadir).pid for node in nodes]
+        for pid in pids:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+    for i, node in enumerate(nodes):
+        if i and gap:
             time.sleep(gap)  # the scenario: nodes die at different moments, the load goes on
         node.kill()
 
