@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,3 +242,26 @@ def init_sections(cluster: Sandbox, sections: dict[int, str]) -> Iterator[None]:
             node.config_path.write_text(saved[index])
             if node.process().value != "absent" or node.agent.pid() is not None:
                 restart_agent(node)
+
+
+def first_commit_after(kill: Callable[[], object], node: SandboxNode, timeout: float = 30) -> float:
+    """Seconds from ``kill()`` until an INSERT on ``node`` commits (an open connection, retried)."""
+    conn = node.connect()
+    conn.autocommit(True)
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS eviction")
+        cur.execute("CREATE TABLE IF NOT EXISTS eviction.t (id INT AUTO_INCREMENT PRIMARY KEY)")
+    started = time.monotonic()
+    kill()
+    try:
+        while True:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("INSERT INTO eviction.t VALUES ()")
+                return time.monotonic() - started
+            except pymysql.Error:
+                assert time.monotonic() - started < timeout, "no commit on the survivor"
+                conn = node.connect()
+                conn.autocommit(True)
+    finally:
+        conn.close()

@@ -12,9 +12,8 @@ import socket
 import time
 from pathlib import Path
 
-import pymysql
 import pytest
-from outage import finish, start_init
+from outage import finish, first_commit_after, start_init
 
 from galera_snmp.dev.sandbox import EVICT_KEY, EVICT_PORT, Sandbox, SandboxNode, wait_for
 from galera_snmp.eviction import Notice, new_notice, seal
@@ -36,29 +35,6 @@ def evict_list(node: SandboxNode) -> str:
 
 def evictions(node: SandboxNode) -> int:
     return read_report(node.snmp_target()).evictions or 0
-
-
-def first_commit_after(kill, node: SandboxNode, timeout: float = 30) -> float:
-    """Seconds from ``kill()`` until an INSERT on ``node`` commits (an open connection, retried)."""
-    conn = node.connect()
-    conn.autocommit(True)
-    with conn.cursor() as cur:
-        cur.execute("CREATE DATABASE IF NOT EXISTS eviction")
-        cur.execute("CREATE TABLE IF NOT EXISTS eviction.t (id INT AUTO_INCREMENT PRIMARY KEY)")
-    started = time.monotonic()
-    kill()
-    try:
-        while True:
-            try:
-                with conn.cursor() as cur:
-                    cur.execute("INSERT INTO eviction.t VALUES ()")
-                return time.monotonic() - started
-            except pymysql.Error:
-                assert time.monotonic() - started < timeout, "no commit on the survivor"
-                conn = node.connect()
-                conn.autocommit(True)
-    finally:
-        conn.close()
 
 
 def rejoin(node: SandboxNode, cluster: Sandbox) -> str:

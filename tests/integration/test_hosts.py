@@ -25,6 +25,7 @@ from outage import (
     assert_one_cluster_nothing_lost,
     crash_all,
     finish,
+    first_commit_after,
     kill_left,
     recovered_positions,
     start_init,
@@ -317,3 +318,13 @@ def test_five_hosts_outage_with_snmp_loss_and_one_way_cuts(hosts: Hosts) -> None
         finally:
             kill_left(boots)
     assert one_bootstrap_nothing_lost(box, boots, load, history) == winner, transcript(boots)
+
+
+def test_a_crashed_node_is_evicted_and_writes_go_on_within_a_second(hosts: Hosts) -> None:
+    """Crash eviction across hosts (their own addresses, agents in their namespaces): kill -9 of
+    node1's mariadbd, and a write on node2 commits within a second, not after evs.suspect_timeout."""
+    box = hosts.cluster(3)
+    took = first_commit_after(box.node(1).kill, box.node(2))
+    assert took < 1.0, f"the first write on node2 committed {took:.2f} s after the kill"
+    box.up()  # node1 back, under a new identity
+    box.wait_settled(60)
