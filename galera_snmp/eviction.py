@@ -240,7 +240,11 @@ class Evictor:
             log.info("crash notice from %s about %s not acted on: %s", source, notice.member, why)
             return None
         try:
-            statement = set_provider_option(self.config, "evs.evict", notice.member)
+            # Galera matches its evict list without the members' incarnation: a node restarted under
+            # its restored identity (pc.recovery) is taken for the one evicted before, and a new
+            # eviction does nothing (5 s instead of 80 ms, measured). Every member on the list is
+            # dead (its process exited), so the list is cleared first.
+            statement = set_provider_option(self.config, "evs.evict", "", notice.member)
         except AdminError as err:
             log.warning("%s's mysqld exited, but evicting %s failed: %s", notice.sender, notice.member, err)
             return None

@@ -20,7 +20,11 @@ def test_up_to_10_11_the_options_string_with_the_plugin_a_variable_of_its_own():
         f"SET GLOBAL wsrep_provider_evs_evict = '{UUID}'")
 
 
-@pytest.mark.parametrize("value", ["x'; DROP", "", "a b", "x" * 65])
+def test_an_empty_value_clears_evs_evicts_list():
+    assert provider_statement("evs.evict", "", set()) == "SET GLOBAL wsrep_provider_options='evs.evict='"
+
+
+@pytest.mark.parametrize("value", ["x'; DROP", "a b", "x" * 65])
 def test_only_plain_values_reach_a_statement(value):
     with pytest.raises(ValueError, match="not a provider option value"):
         provider_statement("evs.evict", value, set())
