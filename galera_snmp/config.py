@@ -170,6 +170,12 @@ class ClusterConfig:
     silent_after: float = 60.0
     watch_interval: float = 5.0
     watch: bool = True
+    # crash eviction (eviction.py): the agents tell one another of a mysqld exit, authenticated
+    # with the key in ``evict_key`` (a private file of KEY_BYTES random octets, the same on every
+    # node), on UDP ``evict_port`` of each node's address; no key, no eviction
+    evict_on_crash: bool = True
+    evict_key: Path | None = None
+    evict_port: int = 9310
 
 
 @record
@@ -250,7 +256,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "allow_v2c": "bool",
     },
     "cluster": {"sites": "sites", "writers": "list", "silent_after": "seconds", "watch_interval": "seconds",
-                "watch": "bool"},
+                "watch": "bool", "evict_on_crash": "bool", "evict_key": "path", "evict_port": "port"},
     "agentcheck": {
         "enabled": "bool",
         "address": "str",

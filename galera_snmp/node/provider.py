@@ -1,5 +1,5 @@
-"""Setting one Galera provider option on this node's server, as an administrator (make-primary's
-``pc.bootstrap``).
+"""Setting one Galera provider option on this node's server, as an administrator: make-primary's
+``pc.bootstrap`` and crash eviction's ``evs.evict``.
 
 MariaDB up to 10.11 takes provider options in ``wsrep_provider_options``; with the wsrep_provider
 plugin (MariaDB 11.x; Debian 13's 11.8 loads it) each option is a variable of its own
