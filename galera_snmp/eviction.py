@@ -137,6 +137,18 @@ def judge(notice: Notice, source: str, now: float, *, me: str, nodes: Sequence[s
     return None
 
 
+def forgettable(report: NodeReport | None) -> frozenset[str]:
+    """The members on this node's evict list (wsrep_evs_evict_list) when its Primary view holds
+    none of them: their evictions are done and the list can be cleared. Empty otherwise."""
+    if report is None or not report.valid or not in_primary(report.state) or report.state.members is None:
+        return frozenset()
+    value = report.state.wsrep.get("wsrep_evs_evict_list")
+    listed = frozenset(e.strip().lower() for e in (value.raw if value is not None else "").split(",") if e.strip())
+    if any(m.uuid.lower() in listed for m in report.state.members):
+        return frozenset()
+    return listed
+
+
 # --- the agent's side ---------------------------------------------------------------------------
 
 SEND_COPIES = 2  # each notice goes out twice (a lost datagram costs Galera's 5 s); receivers keep one
@@ -180,6 +192,7 @@ class Evictor:
         self.seen = Seen()
         self.evicted: set[str] = set()
         self._warned_at: float | None = None
+        self._cleared: frozenset[str] = frozenset()  # the list last cleared (the report shows it a while)
         family = socket.AF_INET6 if ":" in self.me else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -208,9 +221,10 @@ class Evictor:
         log.info("mysqld exited: crash notice about %s sent to %d nodes", member, len(self.nodes) - 1)
 
     def serve(self, stop: threading.Event) -> None:
-        """Take notices until ``stop``."""
+        """Take notices until ``stop``; between them, keep the evict list tidy."""
         self.sock.settimeout(0.2)
         while not stop.is_set():
+            self.tidy()
             try:
                 data, address = self.sock.recvfrom(MAX_DATAGRAM + 1)
             except TimeoutError:
@@ -240,11 +254,7 @@ class Evictor:
             log.info("crash notice from %s about %s not acted on: %s", source, notice.member, why)
             return None
         try:
-            # Galera matches its evict list without the members' incarnation: a node restarted under
-            # its restored identity (pc.recovery) is taken for the one evicted before, and a new
-            # eviction does nothing (5 s instead of 80 ms, measured). Every member on the list is
-            # dead (its process exited), so the list is cleared first.
-            statement = set_provider_option(self.config, "evs.evict", "", notice.member)
+            statement = set_provider_option(self.config, "evs.evict", notice.member)
         except AdminError as err:
             log.warning("%s's mysqld exited, but evicting %s failed: %s", notice.sender, notice.member, err)
             return None
@@ -255,6 +265,23 @@ class Evictor:
         log.warning("%s (%s)", text, statement)
         self.record(text)
         return text
+
+    def tidy(self) -> None:
+        """Clear Galera's evict list once this node's Primary view has left every member on it
+        behind (evicted by this agent, or by another node's, which Galera passes on). An evicted
+        member stays in the group's memory while it is listed, and the next view change waits
+        for it (suspect timeout, 5 s, measured); clearing while a view still forms un-evicts it."""
+        report = self.current()
+        listed = forgettable(report)
+        if not listed or listed == self._cleared:
+            return
+        try:
+            set_provider_option(self.config, "evs.evict", "")
+        except AdminError as err:
+            self._warn(f"cannot clear the evict list of {', '.join(sorted(listed))}: {err}")
+            return
+        self._cleared = listed
+        log.info("evict list cleared of %s: no longer in the view", ", ".join(sorted(listed)))
 
     def close(self) -> None:
         self.sock.close()

@@ -99,6 +99,9 @@ SNMP_USER = "galeramon"
 SNMP_CREDENTIALS = "snmp.cred"  # in the sandbox folder, the [snmp] section our commands read
 EVICT_KEY = "evict.key"  # in the sandbox folder: the crash eviction key of every node ([cluster] evict_key)
 EVICT_PORT = 9310  # the agents' crash notices, on each node's address
+# How often Galera resends its join message while a new view forms (PT1S by default): after a crash
+# eviction the view forms in one round or waits a whole period for the next; docs/DEPLOY.md sets it
+JOIN_RETRANS = "PT0.2S"
 NET_SNMP_DIR = "net-snmp"  # in the sandbox folder: snmp.conf for net-snmp's tools (SNMPCONFPATH)
 SNMP_MODE_FILE = "snmp"  # in the sandbox folder: "v2c" when brought up with v2c=True
 AGENT_CHECK_PORT = 9300  # HAProxy's agent-check, on each node's address
@@ -433,7 +436,7 @@ wsrep_node_address = {a}
 wsrep_node_name = {self.name}
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = {a}:{self.sst_port}
-wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M;gmcast.segment={self.segment}"
+wsrep_provider_options = "gmcast.listen_addr=tcp://{a}:4567;ist.recv_addr={a}:4568;gcache.size=64M;gmcast.segment={self.segment};evs.join_retrans_period={JOIN_RETRANS}"
 wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")}"
 """
 

@@ -52,10 +52,10 @@ def test_a_crashed_writer_is_evicted_and_writes_go_on_within_a_second(cluster: S
     before = {node.name: evictions(node) for node in (node2, node3)}
     took = first_commit_after(node1.kill, node2)
     assert took < DEADLINE, f"the first write on node2 committed {took:.2f} s after the kill"
-    for node in (node2, node3):  # each survivor evicted it, once, and says so
-        assert dead in evict_list(node)
+    for node in (node2, node3):  # each survivor evicted it, once, says so, and cleared the list after
         wait_for(lambda n=node: evictions(n) == before[n.name] + 1, 10, f"{node.name}'s agent to count it")
         assert dead in (read_report(node.snmp_target()).last_eviction or "")
+        wait_for(lambda n=node: evict_list(n) == "", 10, f"{node.name}'s evict list to be cleared")
     offset = node1.error_log.stat().st_size
     rejoin(node1, cluster)  # a new gcomm UUID: the eviction does not touch it
     assert gcomm_uuid(node1) != dead
@@ -112,8 +112,7 @@ def test_a_suspended_mysqld_is_never_evicted_by_us(cluster: Sandbox) -> None:
 
 
 def test_with_one_agent_down_the_others_still_evict(cluster: Sandbox) -> None:
-    """node3's agent stopped: node1's crash notice still reaches node2, which evicts (node3's
-    mysqld then waits for Galera's timeout, so writes take that long: measured, not asserted)."""
+    """node3's agent stopped: node1's crash notice still reaches node2, which evicts."""
     node1, node2, node3 = cluster.nodes
     dead = gcomm_uuid(node1)
     before = evictions(node2)
@@ -122,15 +121,17 @@ def test_with_one_agent_down_the_others_still_evict(cluster: Sandbox) -> None:
         node1.kill()
         wait_for(lambda: dead in evict_list(node2), 5, "node2 to evict node1's member")
         wait_for(lambda: evictions(node2) == before + 1, 10, "node2's agent to count it")
-        assert dead not in evict_list(node3)  # nobody told node3's mysqld
     finally:
         node3.start_services()
         node3.wait_snmp()
+    # node3's mysqld learns the eviction from node2's (Galera passes it on); its agent, back,
+    # clears what is left on its list once the view holds none of it
+    wait_for(lambda: evict_list(node3) == "" and evict_list(node2) == "", 15, "the evict lists to be cleared")
     rejoin(node1, cluster)
 
 
 def test_the_notice_names_the_members_of_the_cluster_by_address(cluster: Sandbox, tmp_path: Path) -> None:
     """The sandbox's member table says each member's address as the node list does: what judge()
     compares the notice's sender with."""
-    members = read_report(cluster.node(2).snmp_target()).state.members or ()
+    members = read_report(cluster.node(2).snmp_target(), members=True).state.members or ()
     assert {m.address.split(":")[0] for m in members} == {node.address for node in cluster.nodes}

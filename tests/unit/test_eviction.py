@@ -18,6 +18,7 @@ from galera_snmp.eviction import (
     Notice,
     NoticeError,
     Seen,
+    forgettable,
     judge,
     load_key,
     new_notice,
@@ -25,7 +26,7 @@ from galera_snmp.eviction import (
     seal,
     unseal,
 )
-from galera_snmp.state import Health, Member, NodeReport
+from galera_snmp.state import Health, Member, NodeReport, Status
 from galera_snmp.wsrep import Kind, WsrepValue
 
 KEY = bytes(range(32))
@@ -127,3 +128,22 @@ def test_the_own_member_is_the_last_reports_gcomm_uuid():
     assert own_member(report(None)) is None and own_member(None) is None
     assert own_member(report("garbage")) is None
     assert own_member(report("00000000-0000-0000-0000-000000000000")) is None
+
+
+
+def test_the_evict_list_is_cleared_only_once_a_primary_view_holds_none_of_its_members():
+    def report(listed: str | None, members: object = VIEW[1:], valid: bool = True, **changes: object) -> NodeReport:
+        wsrep = {} if listed is None else {"wsrep_evs_evict_list": WsrepValue(Kind.TEXT, listed, listed)}
+        state = synced_state(members=members, wsrep=MappingProxyType(wsrep), **changes)
+        return NodeReport(state, Health(True, "ok"), valid, 0)
+
+    gone = "a87b873e-f167-11f1-a396-6eb090fb006b"
+    assert forgettable(report(f"{DEAD.upper()}, {gone}")) == {DEAD, gone}
+    assert forgettable(report(DEAD, members=VIEW)) == set()  # the view still holds it: still forming
+    assert forgettable(report(gone, members=(Member(DEAD.upper(), "node1", "10.0.0.11:3306", "c"),))) == {gone}
+    assert forgettable(report(f"{gone},{DEAD}", members=(Member(DEAD.upper(), "n", "a", "c"),))) == set()
+    assert forgettable(report("")) == set() and forgettable(report(None)) == set()
+    assert forgettable(report(DEAD, members=None)) == set()  # no view known
+    assert forgettable(report(DEAD, valid=False)) == set()
+    assert forgettable(report(DEAD, status=Status.STOPPED)) == set()
+    assert forgettable(None) == set()
