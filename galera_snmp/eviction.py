@@ -137,14 +137,15 @@ def judge(notice: Notice, source: str, now: float, *, me: str, nodes: Sequence[s
     return None
 
 
-def forgettable(report: NodeReport | None) -> frozenset[str]:
-    """The members on this node's evict list (wsrep_evs_evict_list) when its Primary view holds
-    none of them: their evictions are done and the list can be cleared. Empty otherwise."""
+def forgettable(report: NodeReport | None, evicted: set[str]) -> frozenset[str]:
+    """The members on this node's evict list (wsrep_evs_evict_list) when all of them are in
+    ``evicted`` (evicted by this agent after their crash) and its Primary view holds none of
+    them: those evictions are done and the list can be cleared. Empty otherwise."""
     if report is None or not report.valid or not in_primary(report.state) or report.state.members is None:
         return frozenset()
     value = report.state.wsrep.get("wsrep_evs_evict_list")
     listed = frozenset(e.strip().lower() for e in (value.raw if value is not None else "").split(",") if e.strip())
-    if any(m.uuid.lower() in listed for m in report.state.members):
+    if not listed <= evicted or any(m.uuid.lower() in listed for m in report.state.members):
         return frozenset()
     return listed
 
@@ -268,11 +269,11 @@ class Evictor:
 
     def tidy(self) -> None:
         """Clear Galera's evict list once this node's Primary view has left every member on it
-        behind (evicted by this agent, or by another node's, which Galera passes on). An evicted
-        member stays in the group's memory while it is listed, and the next view change waits
-        for it (suspect timeout, 5 s, measured); clearing while a view still forms un-evicts it."""
-        report = self.current()
-        listed = forgettable(report)
+        behind. An evicted member stays in the group's memory while it is listed, and the next
+        view change waits for it (suspect timeout, 5 s, measured); clearing while a view still
+        forms un-evicts it. Only a list of members this agent evicted after their crash is
+        cleared: an operator's evs.evict, or Galera's own (evs.auto_evict), is never undone."""
+        listed = forgettable(self.current(), self.evicted)
         if not listed or listed == self._cleared:
             return
         try:

@@ -131,19 +131,21 @@ def test_the_own_member_is_the_last_reports_gcomm_uuid():
 
 
 
-def test_the_evict_list_is_cleared_only_once_a_primary_view_holds_none_of_its_members():
+def test_the_evict_list_is_cleared_only_of_our_evictions_once_a_primary_view_holds_none_of_them():
     def report(listed: str | None, members: object = VIEW[1:], valid: bool = True, **changes: object) -> NodeReport:
         wsrep = {} if listed is None else {"wsrep_evs_evict_list": WsrepValue(Kind.TEXT, listed, listed)}
         state = synced_state(members=members, wsrep=MappingProxyType(wsrep), **changes)
         return NodeReport(state, Health(True, "ok"), valid, 0)
 
     gone = "a87b873e-f167-11f1-a396-6eb090fb006b"
-    assert forgettable(report(f"{DEAD.upper()}, {gone}")) == {DEAD, gone}
-    assert forgettable(report(DEAD, members=VIEW)) == set()  # the view still holds it: still forming
-    assert forgettable(report(gone, members=(Member(DEAD.upper(), "node1", "10.0.0.11:3306", "c"),))) == {gone}
-    assert forgettable(report(f"{gone},{DEAD}", members=(Member(DEAD.upper(), "n", "a", "c"),))) == set()
-    assert forgettable(report("")) == set() and forgettable(report(None)) == set()
-    assert forgettable(report(DEAD, members=None)) == set()  # no view known
-    assert forgettable(report(DEAD, valid=False)) == set()
-    assert forgettable(report(DEAD, status=Status.STOPPED)) == set()
-    assert forgettable(None) == set()
+    ours = {DEAD, gone}
+    assert forgettable(report(f"{DEAD.upper()}, {gone}"), ours) == {DEAD, gone}
+    assert forgettable(report(f"{DEAD},{gone}"), {DEAD}) == set()  # an operator's or Galera's own: never undone
+    assert forgettable(report(DEAD, members=VIEW), ours) == set()  # the view still holds it: still forming
+    assert forgettable(report(gone, members=(Member(DEAD.upper(), "node1", "10.0.0.11:3306", "c"),)), ours) == {gone}
+    assert forgettable(report(f"{gone},{DEAD}", members=(Member(DEAD.upper(), "n", "a", "c"),)), ours) == set()
+    assert forgettable(report(""), ours) == set() and forgettable(report(None), ours) == set()
+    assert forgettable(report(DEAD, members=None), ours) == set()  # no view known
+    assert forgettable(report(DEAD, valid=False), ours) == set()
+    assert forgettable(report(DEAD, status=Status.STOPPED), ours) == set()
+    assert forgettable(None, ours) == set()
