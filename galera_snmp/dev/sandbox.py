@@ -19,6 +19,7 @@ tools (``SNMPCONFPATH=DIR/net-snmp snmpget 127.0.0.11 ...``). With ``v2c=True`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -559,9 +560,10 @@ extend galeraSeqno {check} -c {self.config_path} seqno
 
     def kill(self) -> None:
         """SIGKILL, as a crash or power loss would; returns once the process is gone."""
-        if self.process() is ProcessState.ABSENT:
-            return
-        self.signal(signal.SIGKILL)
+        pid = find_mysqld(self.datadir).pid
+        if pid is not None:  # None: gone already, or going (killed a moment ago by crash_all)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         wait_for(lambda: self.process() is ProcessState.ABSENT, 30, f"{self.name} to die")
 
     def stop(self, timeout: float = 90) -> None:

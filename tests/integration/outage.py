@@ -224,6 +224,17 @@ def restart_agent(node: SandboxNode) -> None:
     node.wait_snmp()
 
 
+NO_EVICTION = "evict_on_crash = no\n"
+
+
+def crash_eviction(cluster: Sandbox, on: bool) -> None:
+    """[cluster] evict_on_crash on every node, each agent restarted to read it."""
+    for node in cluster.nodes:
+        text = node.config_path.read_text().replace(NO_EVICTION, "")
+        node.config_path.write_text(text if on else text.replace("[cluster]\n", "[cluster]\n" + NO_EVICTION))
+        restart_agent(node)
+
+
 @contextmanager
 def init_sections(cluster: Sandbox, sections: dict[int, str]) -> Iterator[None]:
     """Each listed node's [init] nodes (and any other [init] line given) as an operator wrote them,

@@ -64,6 +64,21 @@ def test_a_crashed_writer_is_evicted_and_writes_go_on_within_a_second(cluster: S
     assert "IST received" in node1.error_log.read_text(errors="replace")[offset:]
 
 
+def test_the_survivor_of_two_crashes_keeps_its_quorum_and_takes_writes(cluster: Sandbox) -> None:
+    """Each evicted member leaves the view as a cleanly stopped one does, so the quorum is counted
+    without it: node1 stays Primary alone and commits (Galera alone: non-Primary, make-primary
+    needed; tests/integration/test_quorum_recovery.py runs that with crash eviction off)."""
+    node1, node2, node3 = cluster.nodes
+    took = first_commit_after(lambda: (node2.kill(), node3.kill()), node1)
+    assert took < DEADLINE, f"node1 committed {took:.2f} s after the kills"
+    state = node1.snapshot()
+    assert (state.cluster_status, state.cluster_size) == ("Primary", 1)
+    boots = [start_init(node) for node in (node2, node3)]
+    finish(boots, 180)
+    assert all(boot.returncode == 0 for boot in boots), [boot.output for boot in boots]
+    cluster.wait_settled(60)
+
+
 def send(payload: bytes, source: str, target: SandboxNode) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((source, 0))

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 
 import pytest
-from outage import Load, finish, kill_left, start_init, transcript
+from outage import Load, crash_eviction, finish, kill_left, start_init, transcript
 from support import cut_off, tool
 
 from galera_snmp.dev.sandbox import Sandbox, SandboxNode, program, wait_for
@@ -54,6 +54,16 @@ def snmp_cut(addresses: Sequence[str]) -> Iterator[None]:
 
 
 def test_the_survivor_of_two_killed_nodes_is_made_primary_without_losing_a_commit(cluster: Sandbox) -> None:
+    """Crash eviction off: with it, two mysqld that exit are evicted and the survivor keeps its
+    quorum (test_crash_eviction.py). Without it they are lost as two hosts losing power are."""
+    crash_eviction(cluster, False)
+    try:
+        survivor_made_primary(cluster)
+    finally:
+        crash_eviction(cluster, True)
+
+
+def survivor_made_primary(cluster: Sandbox) -> None:
     node1, node2, node3 = cluster.nodes
     with Load(cluster) as load:
         node2.kill()
