@@ -17,12 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from .cluster.nodeset import node_set
+from .cluster.peers import data_nodes
+from .cluster.peerwatch import PeerWatch
 from .config import Config, ConfigError
+from .derived import Window
 from .eviction import Evictor
-from .init.nodeset import node_set
-from .init.peers import data_nodes
-from .init.peerwatch import PeerWatch
-from .node.derived import Window
 from .node.probe import Probe
 from .node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
 from .record import replace

@@ -166,7 +166,7 @@ class ClusterConfig:
     """
 
     sites: Mapping[str, str] = MappingProxyType({})
-    writers: tuple[str, ...] = ()  # the writer's priority order (traffic/writer.py); default: the node set's order
+    writers: tuple[str, ...] = ()  # the writer's priority order (cluster/writer.py); default: the node set's order
     silent_after: float = 60.0
     watch_interval: float = 5.0
     watch: bool = True
@@ -336,7 +336,7 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
 
 
 def _sites(where: str, raw: str) -> Mapping[str, str]:
-    """``node=site, node=site``, each node named once (galera_snmp.init.sites normalises them)."""
+    """``node=site, node=site``, each node named once (galera_snmp.cluster.sites normalises them)."""
     sites: dict[str, str] = {}
     for item in raw.split(","):
         node, sep, site = (part.strip() for part in item.partition("="))

@@ -15,9 +15,9 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from .cluster.nodeset import difference, node_set
+from .cluster.peers import Cluster, find_cluster, snmp_targets
 from .config import DEFAULT_CONFIG, Config, ConfigError, load_config, read_option_file
-from .init.nodeset import difference, node_set
-from .init.peers import Cluster, find_cluster, snmp_targets
 from .node.assemble import MysqlReading
 from .node.probe import MysqlReader
 from .record import record

@@ -33,9 +33,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .cluster.nodeset import normalise
+from .cluster.peers import find_cluster
 from .config import Config, ConfigError, read_private
-from .init.nodeset import normalise
-from .init.peers import find_cluster
 from .init.run import in_primary
 from .node.provider import AdminError, set_provider_option
 from .record import record

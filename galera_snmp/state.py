@@ -261,7 +261,7 @@ class HealthPolicy:
 
     donor_serves: bool = False  # non-blocking SST (mariabackup); rsync/mysqldump block donors
     desync_serves: bool = False
-    read_only_serves: bool = True  # a read_only node serves reads; never the writer (traffic/writer.py)
+    read_only_serves: bool = True  # a read_only node serves reads; never the writer (cluster/writer.py)
 
 
 @record
@@ -280,7 +280,7 @@ class NodeSet:
     """The data nodes a node's galera-init elects with, as its agent publishes them: the digest of
     their ordered, normalised addresses (galeraNodeSetDigest) and the addresses (galeraNodeSet, cut
     short past 255 octets). Nodes that elect from different sets may elect different winners, so
-    galera-init elects only when every digest equals its own (``galera_snmp/init/nodeset.py``)."""
+    galera-init elects only when every digest equals its own (``galera_snmp/cluster/nodeset.py``)."""
 
     digest: str
     nodes: tuple[str, ...]
@@ -288,7 +288,7 @@ class NodeSet:
 
 @record
 class WindowStats:
-    """What the agent's own window of snapshots says (node/derived.py)."""
+    """What the agent's own window of snapshots says (derived.py)."""
 
     seconds: float  # the span the samples cover
     recv_queue_avg: float | None
@@ -310,9 +310,9 @@ class NodeReport:
     age: int | None
     last_error: str = ""
     node_set: NodeSet | None = None
-    site_advice: str | None = None  # a whole site silent while this side waits (init/sites.py)
-    writer: Health | None = None  # whether this node takes the writes (traffic/writer.py); None: no peer watch
-    window: WindowStats | None = None  # the agent's window (node/derived.py); None: a one-shot report
+    site_advice: str | None = None  # a whole site silent while this side waits (cluster/sites.py)
+    writer: Health | None = None  # whether this node takes the writes (cluster/writer.py); None: no peer watch
+    window: WindowStats | None = None  # the agent's window (derived.py); None: a one-shot report
     evictions: int | None = None  # members this node's agent evicted on a crash notice; None: crash eviction off
     last_eviction: str | None = None  # the last of them, in words (eviction.py)
 

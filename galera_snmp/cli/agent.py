@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import __version__
 from ..agent import run
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
-from .common import ArgumentParser, fail
+from ..console import ArgumentParser, fail
 
 PROG = "galera-snmp-agent"
 

@@ -12,8 +12,8 @@ import sys
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
+from ..console import EXIT_UNKNOWN, ArgumentParser, fail
 from ..node.watch import local_report
-from .common import EXIT_UNKNOWN, ArgumentParser, fail
 
 PROG = "galera-check"
 

@@ -19,9 +19,9 @@ import nagiosplugin
 from nagiosplugin.state import Critical, Unknown, Warn
 
 from .. import __version__
+from ..console import ArgumentParser
 from ..inifile import DEFAULT_CONFIG
 from ..snmp import settings as snmpsettings
-from .common import ArgumentParser
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
 if TYPE_CHECKING:

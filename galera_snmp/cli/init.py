@@ -7,10 +7,10 @@ import sys
 
 from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
+from ..console import ArgumentParser, fail
 from ..init.guard import guard
 from ..init.run import InitError, Initiator, parse_position
 from ..node.probe import RecoveryError
-from .common import ArgumentParser, fail
 
 PROG = "galera-init"
 

@@ -11,15 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
+from ..cluster.consistency import disagreements
+from ..cluster.peers import find_cluster, snmp_targets
 from ..config import DEFAULT_CONFIG, Config, ConfigError, load_config
-from ..init.peers import find_cluster, snmp_targets
+from ..console import ArgumentParser, fail
 from ..node import history
 from ..node.watch import local_report
-from ..snmp.remote import disagreements, read_all
+from ..snmp.remote import read_all
 from ..tables import table
 from ..traffic.drain import drain, undrain
 from ..traffic.keepalived import TrackFile, follow
-from .common import ArgumentParser, fail
 
 PROG = "galera-snmp"
 SANDBOX_HELP = "a local N-node MariaDB Galera cluster for trying things out and for tests (development)"
@@ -121,7 +122,7 @@ def _write_once(config: Config, track: TrackFile) -> int:
 
 
 def _cluster_status(args: argparse.Namespace) -> int:
-    from ..init.sites import configured_sites, segment_of, site_of
+    from ..cluster.sites import configured_sites, segment_of, site_of
 
     config = load_config(args.config)
     cluster = find_cluster(config)
@@ -155,7 +156,7 @@ def _cluster_status(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"! {problem}")
     advice = {report.site_advice for report in reports if not isinstance(report, str) and report.site_advice}
-    for line in sorted(advice):  # the agents' silent-site watch (init/sites.py): they remember who went silent when
+    for line in sorted(advice):  # the agents' silent-site watch (cluster/sites.py): they remember who went silent when
         print(f"! {line}")
     for host, report in zip(cluster.nodes, reports, strict=True):
         if not isinstance(report, str) and report.state.promotion:

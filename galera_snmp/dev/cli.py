@@ -9,7 +9,7 @@ from __future__ import annotations
 from argparse import Namespace
 from pathlib import Path
 
-from ..cli.common import ArgumentParser, fail
+from ..console import ArgumentParser, fail
 from ..tables import table
 from .faults import SERVICES, Faults
 from .machines import DEBIAN, Bed, MachineError

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
+from ..cluster.nodeset import host_of, normalise
+from ..cluster.peers import find_cluster, trusted_targets
 from ..config import Config, ConfigError
 from ..node import promotion
 from ..node.probe import MysqlReader
@@ -14,8 +16,6 @@ from ..node.provider import AdminError, set_provider_option
 from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, SeqnoSource, Status
 from ..tables import table
-from .nodeset import host_of, normalise
-from .peers import find_cluster, trusted_targets
 from .promote import PeerView, Promotion, decide
 
 POLL = 0.5

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from ..cluster.nodeset import address_key
 from ..record import record
 from ..state import PRIMARY, Position, Status
-from .nodeset import address_key
 
 DOWN = frozenset({Status.STOPPED, Status.INITIATING, Status.BLOCKED})
 

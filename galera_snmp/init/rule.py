@@ -56,9 +56,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from ..cluster.nodeset import address_key, difference, node_set
 from ..record import record, replace
 from ..state import ZERO_UUID, NodeSet, Position, Status
-from .nodeset import address_key, difference, node_set
 
 PRIMARY_STATUSES = frozenset({Status.RUNNING, Status.JOINING})
 # Down and electing; a change among these is no change for the election.

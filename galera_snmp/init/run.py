@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..cluster.peers import find_cluster, trusted_targets
 from ..config import Config
 from ..handoff import poke, read_regular, write_atomically
 from ..node import history
@@ -28,7 +29,6 @@ from ..snmp.remote import read_all
 from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .guard import mark_starting, unmark_starting
-from .peers import find_cluster, trusted_targets
 from .rule import Action, Announcement, Decision, Heard, NodeView, carry_forward, decide
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component

@@ -10,7 +10,7 @@ import nagiosplugin
 from nagiosplugin import Context, Metric, Resource, Result
 from nagiosplugin.state import Critical, Ok, Warn
 
-from ..cluster import assess_cluster
+from ..cluster.consistency import assess_cluster
 from ..state import NodeReport
 from .sources import SnmpSource, SourceDown
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import nagiosplugin
 from nagiosplugin import Metric
 
-from ..node.derived import paused_share
+from ..derived import paused_share
 from ..record import record
 from ..state import NodeReport
 from .checks import SourceResource

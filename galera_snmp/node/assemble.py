@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ..derived import gcache_size
 from ..record import field, record, replace
 from ..state import (
     Member,
@@ -23,7 +24,6 @@ from ..state import (
     derive_status,
 )
 from ..wsrep import WsrepValue, classify, parse_int
-from .derived import gcache_size
 from .galerafiles import GraState
 from .history import KnownHistory, left_history
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from ..node.derived import evs_latency, gcache_write_sets
+from ..derived import evs_latency, gcache_write_sets
 from ..record import record, replace
 from ..state import (
     NODE_SET_DIGEST_DIGITS,
@@ -290,7 +290,7 @@ def _scaled(value: float | None, scale: int) -> Value:
 
 
 def _derived_objects() -> list[MibObject]:
-    """galeraDerived: node/derived.py's values (EVS latency in microseconds, averages in thousandths)."""
+    """galeraDerived: derived.py's values (EVS latency in microseconds, averages in thousandths)."""
 
     def latency(field: str, scale: int = 10**6) -> Callable[[NodeReport], Value]:
         return lambda c: _scaled(getattr(found, field), scale) if (found := evs_latency(c.state)) else None

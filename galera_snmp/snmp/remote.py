@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Sequence
 
-from ..cluster import assess_cluster
 from ..state import SEQNO_MAX, UNKNOWN_SEQNO, Health, NodeReport, NodeState, Position, Status
 from . import mib
 from .client import OID, Client, Missing, SnmpError, Target
@@ -83,25 +82,3 @@ def read_all(targets: Sequence[Target], members: bool = False) -> list[NodeRepor
     with ThreadPoolExecutor(max(1, len(targets))) as pool:
         return list(pool.map(ask, targets))
 
-
-def disagreements(names: Sequence[str], reports: Sequence[NodeReport | str]) -> list[str]:
-    """What an operator must look at: silent, unhealthy or non-Primary nodes, a split brain,
-    Primary nodes counting the cluster differently. The cluster rule is the peers mode's
-    (galera_snmp.cluster), so ``galera-snmp status`` and check_galera cannot disagree."""
-    by_name = dict(zip(names, reports, strict=True))
-    verdict = assess_cluster(by_name)
-    problems = []
-    for name, report in by_name.items():
-        if isinstance(report, str):
-            problems.append(f"{name} does not answer: {report}")
-        elif name in verdict.outside or report.verdict().healthy is not True:
-            problems.append(f"{name} is {report.state.status.value}, not healthy: {report.verdict().reason}")
-    if not verdict.components:
-        problems.append("no node is in a Primary component")
-    elif verdict.split:
-        problems.append(f"split brain: {verdict.describe_split()}")
-    problems += [f"{name}: {why}" for name, why in verdict.history_reset.items()]
-    for component in verdict.size_disagreement:
-        problems.append("Primary nodes disagree on the cluster size: " + ", ".join(
-            f"{name} {size}" for name, size in component.sizes.items()))
-    return problems

@@ -7,13 +7,13 @@ words. Only the agent can undo what it said, so every answer states both the ope
 
 - healthy: ``up ready N%``, the weight falling from 100 % at rest to ``floor`` % as the receive
   queue nears ``queue_full`` write-sets or flow control pauses the node ``paused_full`` of the
-  time over the agent's window (node/derived.py; whichever is worse) — a node that lags gets
+  time over the agent's window (derived.py; whichever is worse) — a node that lags gets
   fewer new clients before it slows the cluster;
 - drained (``galera-snmp drain``, ``pxc_maint_mode``) but otherwise healthy: ``up drain``:
   the sessions it has stay, no new ones come;
 - anything else: ``ready down #<reason>``.
 
-``agent-send "writer\n"`` asks the writer question instead (traffic/writer.py): ``up ready 100%``
+``agent-send "writer\n"`` asks the writer question instead (cluster/writer.py): ``up ready 100%``
 on the writer, ``ready down #<reason>`` elsewhere. Without a line the health answer comes after
 ``LINE_WAIT`` seconds.
 """

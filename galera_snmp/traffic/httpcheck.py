@@ -112,7 +112,7 @@ WRITER_PATH = "/writer"
 
 
 def describe_writer(report: NodeReport | None, detailed: bool = False) -> tuple[int, str, dict[str, object]]:
-    """/writer: 200 on the one writer (traffic/writer.py), 503 elsewhere and when not known. Why
+    """/writer: 200 on the one writer (cluster/writer.py), 503 elsewhere and when not known. Why
     not, only when ``detailed``: the writer rule quotes this node's and its peers' failures."""
     if report is None or report.writer is None:
         reason = "no report yet" if report is None else "the writer is not known (no peer watch)"

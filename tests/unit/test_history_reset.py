@@ -10,10 +10,10 @@ from nagiosplugin.state import Critical, Ok
 from support import synced_state
 
 from galera_snmp.agent import changed_notifications
+from galera_snmp.cluster.consistency import disagreements
 from galera_snmp.nagios.checks import NodeContext
 from galera_snmp.nagios.peers import PeersContext
 from galera_snmp.snmp.mib import BY_NAME, read_node, render
-from galera_snmp.snmp.remote import disagreements
 from galera_snmp.state import (
     ZERO_UUID,
     HealthPolicy,

@@ -1,4 +1,5 @@
-"""The package layout keeps the development sandbox out of every production command."""
+"""The package layout: the layers import downwards only, and the development sandbox stays out of
+every production command."""
 
 from __future__ import annotations
 
@@ -103,3 +104,66 @@ def test_test_modules_have_unique_names():
     in different folders break collection in a fresh checkout."""
     names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
     assert sorted(name for name in set(names) if names.count(name) > 1) == []
+
+
+# The layers, lowest first: a module imports from its own layer or a lower one, never a higher
+# one, and two packages of one layer never import each other (so no two packages import each
+# other). Top-level modules are named one by one.
+LAYERS = (
+    {"__init__", "record", "state", "wsrep", "derived", "config", "inifile", "mycnf", "handoff", "tables",
+     "webconfig", "console"},  # the snapshot, its values, files and what every command shares
+    {"node", "snmp"},  # reading the local node; speaking SNMP and reading a node from outside
+    {"metrics"},  # the report as Prometheus metrics, from GALERA-MIB's table
+    {"cluster"},  # what is about several nodes
+    {"traffic"},  # steering client traffic
+    {"init"},  # galera-init and make-primary
+    {"nagios"},  # check_galera's checks
+    {"agent", "doctor", "eviction"},  # what the agent and galera-snmp doctor run
+    {"cli"},  # console scripts
+    {"dev"},  # development: the sandbox and its machines
+)
+
+
+def _part(module: str) -> str:
+    """``galera_snmp.<part>...``: its sub-package, or the top-level module itself."""
+    part = module.split(".")[1] if "." in module else "__init__"
+    if not ((PACKAGE / part).is_dir() or (PACKAGE / f"{part}.py").is_file()):
+        part = "__init__"  # a name the package itself holds (``from . import __version__``)
+    return part
+
+
+def _layer(module: str) -> int:
+    part = _part(module)
+    for index, names in enumerate(LAYERS):
+        if part in names:
+            return index
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def _forbidden(module: str, name: str) -> bool:
+    """Whether ``module`` may not import ``name``: a higher layer, or a sibling package."""
+    if _layer(name) != _layer(module):
+        return _layer(name) > _layer(module)
+    source, target = _part(module), _part(name)
+    return source != target and (PACKAGE / source).is_dir() and (PACKAGE / target).is_dir()
+
+
+def test_the_layer_rule_catches_what_it_must():
+    assert _forbidden("galera_snmp.snmp.mib", "galera_snmp.node.derived")  # siblings
+    assert _forbidden("galera_snmp.traffic.writer", "galera_snmp.init.nodeset")  # upwards
+    assert _forbidden("galera_snmp.state", "galera_snmp.node.probe")
+    assert not _forbidden("galera_snmp.init.run", "galera_snmp.cluster.peers")
+    assert not _forbidden("galera_snmp.state", "galera_snmp.record")  # top-level modules of one layer
+
+
+def test_every_module_imports_from_its_layer_or_below():
+    """One exception: cli/main's import of dev/cli inside main(), for ``galera-snmp sandbox``
+    alone (test_no_product_module_imports_the_sandbox)."""
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module_name(path)
+        for name, node in _imports(path):
+            if name.startswith("galera_snmp.") and _forbidden(module, name) and not (
+                    module == "galera_snmp.cli.main" and name.startswith(DEV)):
+                wrong.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno} imports {name}")
+    assert wrong == []

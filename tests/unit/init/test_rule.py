@@ -13,7 +13,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from galera_snmp.init.nodeset import node_set
+from galera_snmp.cluster.nodeset import node_set
 from galera_snmp.init.rule import Action, Decision, NodeView, carry_forward, decide, elect
 from galera_snmp.record import replace
 from galera_snmp.state import ZERO_UUID, NodeSet, Position, Status

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 from support import stopped_node_config, synced_state
 
+from galera_snmp.cluster.nodeset import node_set
 from galera_snmp.config import ConfigError, InitConfig, load_config
 from galera_snmp.init import run as init_run
-from galera_snmp.init.nodeset import node_set
 from galera_snmp.init.rule import Action, NodeView, decide
 from galera_snmp.init.run import (
     SAVED_VIEW,

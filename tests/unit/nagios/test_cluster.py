@@ -1,4 +1,4 @@
-"""One cluster rule (galera_snmp.cluster) behind both ``galera-snmp status`` (remote.disagreements)
+"""One cluster rule (galera_snmp/cluster/consistency.py) behind both ``galera-snmp status`` (disagreements)
 and check_galera's peers mode: the same answers get the same verdict from both."""
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ from nagiosplugin import Metric
 from nagiosplugin.state import Ok, Warn
 from support import UUID
 
-from galera_snmp.cluster import assess_cluster
+from galera_snmp.cluster.consistency import assess_cluster, disagreements
 from galera_snmp.nagios.peers import PeersContext
-from galera_snmp.snmp.remote import disagreements
 
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 NAMES = ("db1", "db2", "db3")

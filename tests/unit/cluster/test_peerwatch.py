@@ -1,4 +1,4 @@
-"""galera_snmp/init/peerwatch.py: the agent's memory of when each node last answered and in
+"""galera_snmp/cluster/peerwatch.py: the agent's memory of when each node last answered and in
 which segment, fed by a reader that plays the nodes' answers (no SNMP)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from types import MappingProxyType
 
 from support import synced_state
 
+from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import load_config
-from galera_snmp.init.peerwatch import PeerWatch
 from galera_snmp.state import Health, NodeReport, Status
 from galera_snmp.wsrep import Kind, WsrepValue
 

@@ -1,4 +1,4 @@
-"""galera_snmp/node/derived.py: EVS latency, the gcache, and the agent's window."""
+"""galera_snmp/derived.py: EVS latency, the gcache, and the agent's window."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import synced_state
 
-from galera_snmp.node.derived import EvsLatency, Window, evs_latency, gcache_size, gcache_write_sets, paused_share
+from galera_snmp.derived import EvsLatency, Window, evs_latency, gcache_size, gcache_write_sets, paused_share
 from galera_snmp.state import MysqlFailure, NodeState
 from galera_snmp.wsrep import classify
 

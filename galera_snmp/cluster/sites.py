@@ -1,5 +1,5 @@
 """Sites (data centres) and when one of them has gone silent: a pure rule, tested in
-tests/unit/init/test_sites.py down to properties over random clusters.
+tests/unit/cluster/test_sites.py down to properties over random clusters.
 
 A node's site is what ``[cluster] sites`` says, else its Galera segment (``gmcast.segment``) as
 its agent last published it ("segment-1"), else unknown. When every node of one site has been

@@ -1,4 +1,4 @@
-"""init/peers.py (named apart from nagios/test_peers.py: test basenames must be unique): where the
+"""cluster/peers.py (named apart from nagios/test_peers.py: test basenames must be unique): where the
 data nodes come from, their normal form, the arbitrators left out, and which one is this node."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from support import stopped_node_config
 
+from galera_snmp.cluster.nodeset import node_set
+from galera_snmp.cluster.peers import cluster_hosts, data_nodes, find_cluster, is_local
+from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import Config, ConfigError, InitConfig, MysqlConfig, ServerConfig, load_config
 from galera_snmp.init.make_primary import MakePrimary
-from galera_snmp.init.nodeset import node_set
-from galera_snmp.init.peers import cluster_hosts, data_nodes, find_cluster, is_local
-from galera_snmp.init.peerwatch import PeerWatch
 from galera_snmp.init.run import Initiator
 
 

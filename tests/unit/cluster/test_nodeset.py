@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from galera_snmp.init.nodeset import address_key, difference, host_of, node_set, normalise
+from galera_snmp.cluster.nodeset import address_key, difference, host_of, node_set, normalise
 from galera_snmp.state import NodeSet
 
 

@@ -14,11 +14,11 @@ change in flight, or a node counting the cluster differently), but are no split.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
-from .record import record
-from .state import PRIMARY, NodeReport, NodeState, history_reset
+from ..record import record
+from ..state import PRIMARY, NodeReport, NodeState, history_reset
 
 
 @record
@@ -103,3 +103,26 @@ def assess_cluster(reports: Mapping[str, NodeReport | str]) -> ClusterVerdict:
     outside = tuple(name for name in states if name not in primary)
     reset = {name: why for name, state in primary.items() if (why := history_reset(state))}
     return ClusterVerdict(components, down, outside, MappingProxyType(reset))
+
+
+def disagreements(names: Sequence[str], reports: Sequence[NodeReport | str]) -> list[str]:
+    """What an operator must look at: silent, unhealthy or non-Primary nodes, a split brain,
+    Primary nodes counting the cluster differently. The cluster rule is the peers mode's
+    (assess_cluster), so ``galera-snmp status`` and check_galera cannot disagree."""
+    by_name = dict(zip(names, reports, strict=True))
+    verdict = assess_cluster(by_name)
+    problems = []
+    for name, report in by_name.items():
+        if isinstance(report, str):
+            problems.append(f"{name} does not answer: {report}")
+        elif name in verdict.outside or report.verdict().healthy is not True:
+            problems.append(f"{name} is {report.state.status.value}, not healthy: {report.verdict().reason}")
+    if not verdict.components:
+        problems.append("no node is in a Primary component")
+    elif verdict.split:
+        problems.append(f"split brain: {verdict.describe_split()}")
+    problems += [f"{name}: {why}" for name, why in verdict.history_reset.items()]
+    for component in verdict.size_disagreement:
+        problems.append("Primary nodes disagree on the cluster size: " + ", ".join(
+            f"{name} {size}" for name, size in component.sizes.items()))
+    return problems

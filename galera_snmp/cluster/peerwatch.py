@@ -1,5 +1,5 @@
 """The agent's watch over the other nodes: for the silent-site advice (sites.py decides) and
-for the writer (traffic/writer.py decides).
+for the writer (cluster/writer.py decides).
 
 Every ``[cluster] watch_interval`` seconds it reads every configured node's agent, as
 ``galera-snmp status`` does, keeps the answers for the writer rule (for at most a few intervals:
@@ -20,10 +20,10 @@ from ..config import Config, ConfigError
 from ..snmp.client import Target
 from ..snmp.remote import read_all
 from ..state import Health, NodeReport, NodeState
-from ..traffic.writer import writer
 from .nodeset import node_set, normalise
 from .peers import find_cluster, trusted_targets
 from .sites import configured_sites, segment_of, silent_site, site_of
+from .writer import writer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class PeerWatch:
         return reports if self._clock() - read_at <= self.fresh_for else {}
 
     def writer(self, mine: NodeReport) -> Health:
-        """Whether this node is the writer now (traffic/writer.py), from its own report and the peers'."""
+        """Whether this node is the writer now (cluster/writer.py), from its own report and the peers'."""
         return writer(self.me, self.order, mine, self.peers())
 
     def poll(self) -> str | None:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from collections import deque
 
-from ..record import record
-from ..state import NodeState, WindowStats
+from .record import record
+from .state import NodeState, WindowStats
 
 WINDOW_SECONDS = 60.0  # the agent's averaging window
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}

@@ -1,4 +1,4 @@
-"""galera_snmp/traffic/writer.py: one writer, decided alike on every node."""
+"""galera_snmp/cluster/writer.py: one writer, decided alike on every node."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import synced_state
 
+from galera_snmp.cluster.writer import may_write, members_of, writer
 from galera_snmp.state import Health, HealthPolicy, Member, NodeReport, assess_health
-from galera_snmp.traffic.writer import may_write, members_of, writer
 
 ORDER = ("10.0.0.11", "10.0.0.12", "10.0.0.13")
 

@@ -1,4 +1,4 @@
-"""galera_snmp/init/sites.py: which site a node is in, and when a whole site has gone silent."""
+"""galera_snmp/cluster/sites.py: which site a node is in, and when a whole site has gone silent."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from galera_snmp.cluster.sites import SilentSite, configured_sites, segment_of, silent_site, site_of
 from galera_snmp.config import ConfigError
-from galera_snmp.init.sites import SilentSite, configured_sites, segment_of, silent_site, site_of
 from galera_snmp.state import PRIMARY, NodeState, Status
 from galera_snmp.wsrep import Kind, WsrepValue
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..init.nodeset import host_of, normalise
 from ..state import PRIMARY, Health, NodeReport, NodeState
+from .nodeset import host_of, normalise
 
 
 def may_write(report: NodeReport) -> Health:
