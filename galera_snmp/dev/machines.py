@@ -257,15 +257,27 @@ class Machine:
     def power_cut(self) -> None:
         """Every process of the machine killed at once: its PID 1 first, then what is left."""
         self.cut()
-        self.wait_stopped(30)
+        self.wait_stopped(30, cutting=True)
 
     def cut(self) -> None:
-        """The power cut itself, without waiting for the machine's processes to be gone."""
+        """The power cut itself, without waiting for the machine's processes to be gone: its PID 1
+        and systemd-nspawn, then every process left in its cgroups (systemd-nspawn killed alone
+        leaves the machine running; a PID 1 not found would have left it up)."""
         leader, pid = self.leader(), self.nspawn_pid()
-        for target in (leader, pid):
+        for target in (leader, pid, *self.processes()):
             if target is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(target, signal.SIGKILL)
+
+    def processes(self) -> list[int]:
+        """Every process in this machine's cgroups, whichever boot started it."""
+        found: set[int] = set()
+        for hierarchy in _hierarchies():
+            for group in (hierarchy / CGROUP_FOLDER / self.bed_key).glob(f"{self.name}-*"):
+                for procs in group.rglob("cgroup.procs"):
+                    with contextlib.suppress(OSError, ValueError):
+                        found.update(int(word) for word in procs.read_text().split())
+        return sorted(found)
 
     def poweroff(self, timeout: float = 120) -> None:
         if self.nspawn_pid() is None:
@@ -276,11 +288,14 @@ class Machine:
         except MachineError:
             self.power_cut()
 
-    def wait_stopped(self, timeout: float) -> None:
+    def wait_stopped(self, timeout: float, cutting: bool = False) -> None:
+        """Until no process of the machine is left; ``cutting``: killing what is (a power cut)."""
         deadline = time.monotonic() + timeout
-        while self.nspawn_pid() is not None:
+        while self.nspawn_pid() is not None or self.processes():
             if time.monotonic() > deadline:
-                raise MachineError(f"{self.name} still running after {timeout:g} s")
+                raise MachineError(f"{self.name} still running after {timeout:g} s: {self.processes()}")
+            if cutting:
+                self.cut()
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(-1, os.WNOHANG)  # reap our own nspawn children
             time.sleep(0.1)
@@ -380,7 +395,7 @@ class Bed:
         for machine in self.machines:
             machine.cut()
         for machine in self.machines:
-            machine.wait_stopped(30)
+            machine.wait_stopped(30, cutting=True)
 
     def down(self, purge: bool = False) -> None:
         """Power every machine off (cut it if it does not stop), remove the network; with
