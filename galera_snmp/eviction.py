@@ -36,7 +36,6 @@ from pathlib import Path
 from .cluster.nodeset import normalise
 from .cluster.peers import find_cluster
 from .config import Config, ConfigError, read_private
-from .init.run import in_primary
 from .node.provider import AdminError, set_provider_option
 from .record import record
 from .state import Member, NodeReport, is_uuid
@@ -141,7 +140,7 @@ def forgettable(report: NodeReport | None, evicted: set[str]) -> frozenset[str]:
     """The members on this node's evict list (wsrep_evs_evict_list) when all of them are in
     ``evicted`` (evicted by this agent after their crash) and its Primary view holds none of
     them: those evictions are done and the list can be cleared. Empty otherwise."""
-    if report is None or not report.valid or not in_primary(report.state) or report.state.members is None:
+    if report is None or not report.valid or not report.state.in_primary or report.state.members is None:
         return frozenset()
     value = report.state.wsrep.get("wsrep_evs_evict_list")
     listed = frozenset(e.strip().lower() for e in (value.raw if value is not None else "").split(",") if e.strip())
@@ -249,7 +248,7 @@ class Evictor:
         report = self.current()
         why = judge(notice, source, now, me=self.me, nodes=self.nodes,
                     members=report.state.members if report is not None and report.valid else None,
-                    primary=report is not None and report.valid is True and in_primary(report.state),
+                    primary=report is not None and report.valid is True and report.state.in_primary,
                     evicted=self.evicted)
         if why is not None:
             log.info("crash notice from %s about %s not acted on: %s", source, notice.member, why)

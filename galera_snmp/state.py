@@ -153,6 +153,12 @@ class NodeState:
         return self.mysql_failure is None
 
     @property
+    def in_primary(self) -> bool:
+        """In a Primary component: running, or joining one its mysqld confirms. A server refusing
+        connections with a leftover sst_in_progress says "joining" without one."""
+        return self.status is Status.RUNNING or (self.status is Status.JOINING and self.cluster_status == PRIMARY)
+
+    @property
     def seqno(self) -> int:
         """``position.seqno``: what ``galera-check seqno``, tables and perfdata print."""
         return self.position.seqno

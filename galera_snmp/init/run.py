@@ -26,7 +26,7 @@ from ..node.probe import Probe, datadir_lock
 from ..node.process import find_server
 from ..record import replace
 from ..snmp.remote import read_all
-from ..state import PRIMARY, SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
+from ..state import SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .guard import mark_starting, unmark_starting
 from .rule import Action, Announcement, Decision, Heard, NodeView, carry_forward, decide
@@ -77,12 +77,6 @@ class DisconnectWatch:
         return now - self._since > self.grace
 
 
-def in_primary(state: NodeState) -> bool:
-    """Whether a node is in a Primary component: running, or joining one its mysqld confirms. A
-    server refusing connections with a leftover sst_in_progress says "joining" without one."""
-    return state.status is Status.RUNNING or (state.status is Status.JOINING and state.cluster_status == PRIMARY)
-
-
 def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
     """A peer as its agent reports it. Data not known to be current (its agent says so, the
     seed's extend lines cannot say) counts only when it can hold us back — a peer that claims
@@ -90,7 +84,7 @@ def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
     agent's configuration, not from mysqld: it counts either way."""
     state = report.state
     seen = state.seen_position  # a record of the past: it holds an election back even from stale data
-    if state.status is Status.JOINING and not in_primary(state):
+    if state.status is Status.JOINING and not state.in_primary:
         # "joining" from a leftover sst_in_progress on a server that refuses connections: no Primary
         # component is confirmed, so it is no evidence of one (a real joiner's donor is)
         why = "joining without a Primary component confirmed (a state transfer marker): no evidence of one"
@@ -271,7 +265,7 @@ class Initiator:
         while state.status is Status.UNKNOWN and time.monotonic() < deadline:
             time.sleep(SYNCED_POLL)
             state = self.probe.snapshot()
-        if in_primary(state):
+        if state.in_primary:
             return None
         if state.process is not ProcessState.ABSENT:
             if state.status is Status.UNKNOWN:
@@ -308,7 +302,7 @@ class Initiator:
         (the agent's recovered position is read, as galera-check reads it)."""
         with Probe(self.config, recover=False) as probe:
             state = probe.snapshot()
-        if in_primary(state):
+        if state.in_primary:
             self.say("mysqld is already in a Primary component: nothing to decide")
             return 0
         if state.process is not ProcessState.ABSENT:

@@ -433,3 +433,16 @@ def test_to_dict_always_serialises(state, wsrep, notes):
     assert data["mysql_failure"] == (state.mysql_failure.value if state.mysql_failure else None)
     assert data["notes"] == list(notes)
     assert set(data["wsrep"]) == set(wsrep)
+
+
+@pytest.mark.parametrize(("status", "cluster_status", "in_primary"), [
+    (Status.RUNNING, "Primary", True),
+    (Status.JOINING, "Primary", True),  # a joiner its mysqld puts in a Primary component
+    (Status.JOINING, None, False),  # a leftover sst_in_progress on a server refusing connections
+    (Status.JOINING, "non-Primary", False),
+    (Status.NONPRIMARY, "non-Primary", False),
+    (Status.STOPPED, None, False),
+    (Status.BOOTSTRAPPING, None, False),
+])
+def test_in_a_primary_component_is_one_rule(status, cluster_status, in_primary):
+    assert synced_state(status=status, cluster_status=cluster_status).in_primary is in_primary
