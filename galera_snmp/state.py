@@ -159,6 +159,12 @@ class NodeState:
         return self.status is Status.RUNNING or (self.status is Status.JOINING and self.cluster_status == PRIMARY)
 
     @property
+    def synced(self) -> bool:
+        """Running and Synced: in a Primary component with every write-set applied (galera-init's
+        and make-primary's "done")."""
+        return self.status is Status.RUNNING and self.cluster_status == PRIMARY and self.local_state == SYNCED
+
+    @property
     def seqno(self) -> int:
         """``position.seqno``: what ``galera-check seqno``, tables and perfdata print."""
         return self.position.seqno

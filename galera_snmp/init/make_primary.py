@@ -14,7 +14,7 @@ from ..node import promotion
 from ..node.probe import MysqlReader
 from ..node.provider import AdminError, set_provider_option
 from ..snmp.remote import read_all
-from ..state import PRIMARY, SYNCED, NodeReport, SeqnoSource, Status
+from ..state import PRIMARY, NodeReport, SeqnoSource
 from ..tables import table
 from .promote import PeerView, Promotion, decide
 
@@ -122,8 +122,7 @@ class MakePrimary:
         while time.monotonic() < deadline:
             reports = read_all(members)
             states = [r.state for r in reports if not isinstance(r, str) and r.valid is True]
-            if len(states) == len(members) and all(s.cluster_status == PRIMARY and s.local_state == SYNCED
-                                                   and s.status is Status.RUNNING for s in states):
+            if len(states) == len(members) and all(s.synced for s in states):
                 self.say(f"Primary: {len(states)} member(s) Synced")
                 return
             time.sleep(POLL)

@@ -26,7 +26,7 @@ from ..node.probe import Probe, datadir_lock
 from ..node.process import find_server
 from ..record import replace
 from ..snmp.remote import read_all
-from ..state import SYNCED, NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
+from ..state import NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .guard import mark_starting, unmark_starting
 from .rule import Action, Announcement, Decision, Heard, NodeView, carry_forward, decide
@@ -239,7 +239,7 @@ class Initiator:
         watch = DisconnectWatch()
         while True:
             state = self.probe.snapshot()
-            if state.status is Status.RUNNING and state.local_state == SYNCED:
+            if state.synced:
                 return state
             if joining and watch.expired(state, time.monotonic()):
                 self.say(f"mysqld stays out of the group while joining ({state.reason} for {watch.grace:g} s; "

@@ -446,3 +446,10 @@ def test_to_dict_always_serialises(state, wsrep, notes):
 ])
 def test_in_a_primary_component_is_one_rule(status, cluster_status, in_primary):
     assert synced_state(status=status, cluster_status=cluster_status).in_primary is in_primary
+
+
+def test_synced_is_running_in_a_primary_component_with_local_state_4():
+    assert synced_state().synced
+    assert not synced_state(local_state=2, local_state_comment="Donor/Desynced").synced
+    assert not synced_state(status=Status.JOINING).synced
+    assert not synced_state(cluster_status="non-Primary", status=Status.NONPRIMARY).synced
