@@ -162,12 +162,14 @@ class _UsageError(Exception):
 
 
 def _peer_list(text: str) -> list[tuple[str, int]]:
+    from ..cluster.nodeset import split_address  # peers mode only: the other modes never pay for it
+
     peers = []
     for item in filter(None, (part.strip() for part in text.split(","))):
-        host, sep, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
-        if sep and not port.isdigit():
+        host, port = split_address(item)
+        if port and not port.isdigit():
             raise _UsageError(f"--peers: bad port in {item!r}")
-        peers.append((host if sep else item, int(port) if sep else 161))
+        peers.append((host, int(port) if port else 161))
     if not peers:
         raise _UsageError("--peers names no host")
     return peers

@@ -23,12 +23,22 @@ from collections.abc import Iterable
 from ..state import NODE_SET_DIGEST_DIGITS, NodeSet
 
 
-def host_of(address: str) -> str:
-    """The host of a Galera node address: ``host``, ``host:port``, ``[IPv6]:port`` or a bare IPv6."""
+def split_address(address: str) -> tuple[str, str]:
+    """``(host, port)`` of ``host``, ``host:port``, ``[IPv6]:port``, ``[IPv6]`` or a bare IPv6;
+    the port is "" when none is given (the one host:port reader)."""
     address = address.strip()
     if address.startswith("["):
-        return address[1:].split("]", 1)[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+        host, _, rest = address[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else ""
+    if address.count(":") == 1:
+        host, _, port = address.partition(":")
+        return host, port
+    return address, ""
+
+
+def host_of(address: str) -> str:
+    """The host of a Galera node address (split_address)."""
+    return split_address(address)[0]
 
 
 def normalise(address: str) -> str:

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from galera_snmp.cli import check_galera
-from galera_snmp.cli.check_galera import _state_file, _UsageError, build_parser, default_state_dir, snmp_settings
+from galera_snmp.cli.check_galera import (
+    _peer_list,
+    _state_file,
+    _UsageError,
+    build_parser,
+    default_state_dir,
+    snmp_settings,
+)
 
 
 def settings(monkeypatch: pytest.MonkeyPatch, argv: list[str], env: dict[str, str]) -> dict[str, str | None]:
@@ -74,3 +81,12 @@ def test_a_state_folder_others_control_is_refused(tmp_path, problem):
     with pytest.raises(_UsageError) as info:
         state_file(folder)
     assert str(info.value) == f"--state-dir {folder} must be our own directory, not writable by others"
+
+
+def test_peers_are_host_or_host_port_ipv6_in_brackets_too():
+    assert _peer_list("db1, db2:1161,[fd00::1]:1162,fd00::2") == [
+        ("db1", 161), ("db2", 1161), ("fd00::1", 1162), ("fd00::2", 161)]
+    with pytest.raises(_UsageError, match="bad port"):
+        _peer_list("db1:x")
+    with pytest.raises(_UsageError, match="names no host"):
+        _peer_list(" , ")

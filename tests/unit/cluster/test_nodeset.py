@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from galera_snmp.cluster.nodeset import address_key, difference, host_of, node_set, normalise
+from galera_snmp.cluster.nodeset import address_key, difference, host_of, node_set, normalise, split_address
 from galera_snmp.state import NodeSet
 
 
@@ -32,6 +32,15 @@ def test_normalise(address: str, normal: str) -> None:
 )
 def test_host_of(address: str, host: str) -> None:
     assert host_of(address) == host
+
+
+@pytest.mark.parametrize(
+    ("address", "parts"),
+    [("a", ("a", "")), (" a:161 ", ("a", "161")), ("[fd00::1]:1161", ("fd00::1", "1161")), ("fd00::1", ("fd00::1", "")),
+     ("[fd00::2]", ("fd00::2", "")), ("a:x", ("a", "x"))],
+)
+def test_split_address_is_the_one_host_port_reader(address: str, parts: tuple[str, str]) -> None:
+    assert split_address(address) == parts
 
 
 def test_order_ipv4_by_number_then_ipv6_then_hostnames() -> None:
