@@ -72,7 +72,7 @@ def paused_share(paused_ns_per_second: float) -> float:
 
 def gcache_write_sets(state: NodeState) -> int | None:
     """The write-sets the gcache holds now (IST can resend them), or None."""
-    last, downto = (_integer(state, name) for name in ("wsrep_last_committed", "wsrep_local_cached_downto"))
+    last, downto = (state.wsrep_int(name) for name in ("wsrep_last_committed", "wsrep_local_cached_downto"))
     if last is None or downto is None or downto <= 0 or downto > last + 1:
         return None  # downto is 0 or huge while the cache is empty
     return last - downto + 1
@@ -93,12 +93,12 @@ class Window:
             self._samples.clear()  # a restart resets the counters: start over
             return None
         if not self._samples or state.taken_at > self._samples[-1][0]:
-            last = _integer(state, "wsrep_last_committed")
-            paused = _integer(state, "wsrep_flow_control_paused_ns")
+            last = state.wsrep_int("wsrep_last_committed")
+            paused = state.wsrep_int("wsrep_flow_control_paused_ns")
             if self._samples and _went_back(self._samples[-1], last, paused):
                 self._samples.clear()  # a restart, or FLUSH STATUS: the counters start over
-            self._samples.append((state.taken_at, _integer(state, "wsrep_local_recv_queue"),
-                                  _integer(state, "wsrep_local_send_queue"), last, paused))
+            self._samples.append((state.taken_at, state.wsrep_int("wsrep_local_recv_queue"),
+                                  state.wsrep_int("wsrep_local_send_queue"), last, paused))
         while self._samples and self._samples[0][0] < state.taken_at - self.seconds:
             self._samples.popleft()
         first, latest = self._samples[0], self._samples[-1]
@@ -127,8 +127,3 @@ def _went_back(previous: tuple[float, int | None, int | None, int | None, int | 
 def _mean(values: list[int | None]) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) / len(known) if known else None
-
-
-def _integer(state: NodeState, name: str) -> int | None:
-    value = state.wsrep.get(name)
-    return value.value if value is not None and isinstance(value.value, int) else None

@@ -164,6 +164,16 @@ class NodeState:
         and make-primary's "done")."""
         return self.status is Status.RUNNING and self.cluster_status == PRIMARY and self.local_state == SYNCED
 
+    def wsrep_int(self, name: str) -> int | None:
+        """The integer value of wsrep status ``name``; None when missing or not an integer."""
+        item = self.wsrep.get(name)
+        return item.value if item is not None and isinstance(item.value, int) else None
+
+    def wsrep_number(self, name: str) -> int | float | None:
+        """The numeric value of wsrep status ``name``; None when missing or not a number."""
+        item = self.wsrep.get(name)
+        return item.value if item is not None and isinstance(item.value, int | float) else None
+
     @property
     def seqno(self) -> int:
         """``position.seqno``: what ``galera-check seqno``, tables and perfdata print."""

@@ -15,7 +15,7 @@ from nagiosplugin import Context, Metric, Performance, Resource, Result
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from ..state import PRIMARY, Health, HealthPolicy, Member, NodeReport, Status, assess_health, history_reset
-from .sources import Source, SourceDown, name_of, wsrep_number
+from .sources import Source, SourceDown, name_of
 
 
 class SourceResource(Resource):
@@ -180,7 +180,7 @@ class QueueResource(SourceResource):
     def metrics(self) -> Iterator[Metric]:
         report = self.source.read()
         for name, context in (("wsrep_local_recv_queue", "recv_queue"), ("wsrep_local_send_queue", "send_queue")):
-            value = wsrep_number(report, name)
+            value = report.state.wsrep_number(name)
             if value is None:
                 raise nagiosplugin.CheckError(f"{name_of(report, self.source)} does not report {name}")
             yield Metric(context, value, min=0, context=context)

@@ -15,7 +15,7 @@ from ..derived import paused_share
 from ..record import record
 from ..state import NodeReport
 from .checks import SourceResource
-from .sources import Source, name_of, wsrep_number
+from .sources import Source, name_of
 
 
 @record
@@ -59,7 +59,7 @@ class CounterResource(SourceResource):
         rates: dict[str, Rate] = {}
         with nagiosplugin.Cookie(self.state_file) as cookie:
             for name in self.COUNTERS:
-                value = wsrep_number(report, name)
+                value = report.state.wsrep_number(name)
                 if not isinstance(value, int):
                     raise nagiosplugin.CheckError(f"{name_of(report, self.source)} does not report {name}")
                 rates[name] = counter_rate(cookie, name, value, now)
@@ -78,7 +78,7 @@ class FlowControlResource(CounterResource):
             share = round(100 * paused_share(paused), 3)
             yield Metric("flow_control_paused", share, uom="%", min=0, max=100, context=self.CONTEXT)
         for name in ("wsrep_flow_control_sent", "wsrep_flow_control_recv", "wsrep_flow_control_paused_ns"):
-            value = wsrep_number(report, name)
+            value = report.state.wsrep_number(name)
             if isinstance(value, int):
                 yield Metric(name.removeprefix("wsrep_"), value, uom="c", min=0, context="perfdata")
 
@@ -93,7 +93,7 @@ class ConflictResource(CounterResource):
             short = name.removeprefix("wsrep_local_")
             if rate.per_second is not None:
                 yield Metric(f"{short}_per_second", round(rate.per_second, 4), min=0, context=self.CONTEXT)
-            yield Metric(short, wsrep_number(report, name), uom="c", min=0, context="perfdata")
+            yield Metric(short, report.state.wsrep_number(name), uom="c", min=0, context="perfdata")
 
 
 class RateSummary(nagiosplugin.Summary):

@@ -61,9 +61,3 @@ Source = MysqlSource | SnmpSource
 def name_of(report: NodeReport, source: Source) -> str:
     """The node's name for a result text: its wsrep_node_name, else how it was reached."""
     return report.state.node_name or source.name
-
-
-def wsrep_number(report: NodeReport, name: str) -> int | float | None:
-    """A numeric wsrep status value of the report, or None when it is missing or not a number."""
-    item = report.state.wsrep.get(name)
-    return item.value if item is not None and isinstance(item.value, int | float) else None

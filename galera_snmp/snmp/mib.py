@@ -109,8 +109,7 @@ def _seqno(ctx: NodeReport) -> int | None:
 
 def _wsrep_number(name: str) -> Callable[[NodeReport], Value]:
     def read(ctx: NodeReport) -> Value:
-        item = ctx.state.wsrep.get(name)
-        return item.value if item is not None and isinstance(item.value, int) else None
+        return ctx.state.wsrep_int(name)
 
     return read
 

@@ -45,8 +45,7 @@ def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentC
         return _down("no report yet")
     verdict = report.verdict()
     if verdict.healthy:
-        queue = report.state.wsrep.get("wsrep_local_recv_queue")
-        depth = queue.value if queue is not None and isinstance(queue.value, int) else None
+        depth = report.state.wsrep_int("wsrep_local_recv_queue")
         share = report.window.paused_share if report.window is not None else None
         return f"up ready {weight(depth, share, config)}%\n"
     if report.valid is True and drain_reason(report.state):

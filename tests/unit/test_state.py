@@ -6,7 +6,7 @@ from types import MappingProxyType
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from support import synced_state
+from support import synced_state, wsrep_values
 
 from galera_snmp.state import (
     SEQNO_MAX,
@@ -453,3 +453,13 @@ def test_synced_is_running_in_a_primary_component_with_local_state_4():
     assert not synced_state(local_state=2, local_state_comment="Donor/Desynced").synced
     assert not synced_state(status=Status.JOINING).synced
     assert not synced_state(cluster_status="non-Primary", status=Status.NONPRIMARY).synced
+
+
+def test_wsrep_numbers_are_read_in_one_place():
+    state = synced_state(wsrep=wsrep_values(wsrep_local_recv_queue="3", wsrep_flow_control_paused="0.25",
+                                            wsrep_provider_name="Galera"))
+    assert state.wsrep_int("wsrep_local_recv_queue") == state.wsrep_number("wsrep_local_recv_queue") == 3
+    assert state.wsrep_number("wsrep_flow_control_paused") == 0.25
+    assert state.wsrep_int("wsrep_flow_control_paused") is None
+    assert state.wsrep_number("wsrep_provider_name") is None and state.wsrep_int("wsrep_provider_name") is None
+    assert state.wsrep_number("wsrep_local_send_queue") is None and state.wsrep_int("wsrep_local_send_queue") is None

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import nagiosplugin
 import pytest
-from support import free_udp_port, wsrep_values
+from support import free_udp_port
 
 from galera_snmp.cli.check_galera import MODES
-from galera_snmp.nagios.sources import MysqlSource, SnmpSource, name_of, wsrep_number
+from galera_snmp.nagios.sources import MysqlSource, SnmpSource, name_of
 from galera_snmp.snmp.client import Target
 
 RUN_ONCE = """
@@ -71,11 +71,3 @@ def test_a_node_is_named_by_wsrep_node_name_else_by_its_source(report) -> None:
     assert name_of(report(node_name="db1"), source) == "db1"
     assert name_of(report(node_name=None), source) == "local mysqld"
 
-
-def test_wsrep_numbers_only(report) -> None:
-    values = wsrep_values(wsrep_local_recv_queue="3", wsrep_flow_control_paused="0.25", wsrep_provider_name="Galera")
-    node = report(wsrep=values)
-    assert wsrep_number(node, "wsrep_local_recv_queue") == 3
-    assert wsrep_number(node, "wsrep_flow_control_paused") == 0.25
-    assert wsrep_number(node, "wsrep_provider_name") is None
-    assert wsrep_number(node, "wsrep_local_send_queue") is None
