@@ -20,54 +20,54 @@ class Kind(StrEnum):
     TEXT = "text"
 
 
-COUNTERS = frozenset(
-    {
-        "wsrep_apply_waits",
-        "wsrep_causal_reads",
-        "wsrep_flow_control_paused_ns",
-        "wsrep_flow_control_recv",
-        "wsrep_flow_control_sent",
-        "wsrep_local_bf_aborts",
-        "wsrep_local_cert_failures",
-        "wsrep_local_commits",
-        "wsrep_local_replays",
-        "wsrep_received",
-        "wsrep_received_bytes",
-        "wsrep_repl_data_bytes",
-        "wsrep_repl_keys",
-        "wsrep_repl_keys_bytes",
-        "wsrep_repl_other_bytes",
-        "wsrep_replicated",
-        "wsrep_replicated_bytes",
-    }
+# The counters and levels GALERA-MIB's wsrep tables serve, in their OID order (append only).
+COUNTER_NAMES = (
+    "wsrep_replicated",
+    "wsrep_replicated_bytes",
+    "wsrep_repl_keys",
+    "wsrep_repl_keys_bytes",
+    "wsrep_repl_data_bytes",
+    "wsrep_repl_other_bytes",
+    "wsrep_received",
+    "wsrep_received_bytes",
+    "wsrep_local_commits",
+    "wsrep_local_cert_failures",
+    "wsrep_local_replays",
+    "wsrep_local_bf_aborts",
+    "wsrep_flow_control_paused_ns",
+    "wsrep_flow_control_sent",
+    "wsrep_flow_control_recv",
+    "wsrep_apply_waits",
+    "wsrep_causal_reads",
 )
-
-GAUGES = frozenset(
-    {
-        "wsrep_applier_thread_count",
-        "wsrep_cert_index_size",
-        "wsrep_cluster_conf_id",
-        "wsrep_cluster_size",
-        "wsrep_cluster_weight",
-        "wsrep_desync_count",
-        "wsrep_gmcast_segment",
-        "wsrep_last_committed",
-        "wsrep_local_cached_downto",
-        "wsrep_local_index",
-        "wsrep_local_recv_queue",
-        "wsrep_local_recv_queue_max",
-        "wsrep_local_recv_queue_min",
-        "wsrep_local_send_queue",
-        "wsrep_local_send_queue_max",
-        "wsrep_local_send_queue_min",
-        "wsrep_local_state",
-        "wsrep_open_connections",
-        "wsrep_open_transactions",
-        "wsrep_protocol_version",
-        "wsrep_rollbacker_thread_count",
-        "wsrep_thread_count",
-    }
+GAUGE_NAMES = (
+    "wsrep_local_send_queue",
+    "wsrep_local_send_queue_max",
+    "wsrep_local_send_queue_min",
+    "wsrep_local_recv_queue",
+    "wsrep_local_recv_queue_max",
+    "wsrep_local_recv_queue_min",
+    "wsrep_cert_index_size",
+    "wsrep_open_transactions",
+    "wsrep_open_connections",
+    "wsrep_desync_count",
+    "wsrep_applier_thread_count",
+    "wsrep_rollbacker_thread_count",
+    "wsrep_cluster_weight",
+    "wsrep_local_index",
+    "wsrep_gmcast_segment",
 )
+COUNTERS = frozenset(COUNTER_NAMES)
+# Levels served elsewhere in the MIB (galeraClusterSize, galeraSeqno...) or not at all.
+GAUGES = frozenset(GAUGE_NAMES) | {
+    "wsrep_cluster_conf_id",
+    "wsrep_cluster_size",
+    "wsrep_last_committed",
+    "wsrep_local_cached_downto",
+    "wsrep_local_state",
+    "wsrep_protocol_version",
+    "wsrep_thread_count",
+}
 
 FLOATS = frozenset(
     {

@@ -29,7 +29,7 @@ from ..state import (
     history_reset,
     is_uuid,
 )
-from ..wsrep import WsrepValue, kind_of
+from ..wsrep import COUNTER_NAMES, GAUGE_NAMES, WsrepValue, kind_of
 from .types import MAX_INT32, MAX_STRING, MAX_UINT32, MAX_UINT64, MIN_INT32, OID, Syntax
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: check_galera starts faster
@@ -206,43 +206,6 @@ def _agent_objects() -> list[MibObject]:
     ]
 
 
-# Order is the OID numbering: append only.
-COUNTER_NAMES = (
-    "wsrep_replicated",
-    "wsrep_replicated_bytes",
-    "wsrep_repl_keys",
-    "wsrep_repl_keys_bytes",
-    "wsrep_repl_data_bytes",
-    "wsrep_repl_other_bytes",
-    "wsrep_received",
-    "wsrep_received_bytes",
-    "wsrep_local_commits",
-    "wsrep_local_cert_failures",
-    "wsrep_local_replays",
-    "wsrep_local_bf_aborts",
-    "wsrep_flow_control_paused_ns",
-    "wsrep_flow_control_sent",
-    "wsrep_flow_control_recv",
-    "wsrep_apply_waits",
-    "wsrep_causal_reads",
-)
-GAUGE_NAMES = (
-    "wsrep_local_send_queue",
-    "wsrep_local_send_queue_max",
-    "wsrep_local_send_queue_min",
-    "wsrep_local_recv_queue",
-    "wsrep_local_recv_queue_max",
-    "wsrep_local_recv_queue_min",
-    "wsrep_cert_index_size",
-    "wsrep_open_transactions",
-    "wsrep_open_connections",
-    "wsrep_desync_count",
-    "wsrep_applier_thread_count",
-    "wsrep_rollbacker_thread_count",
-    "wsrep_cluster_weight",
-    "wsrep_local_index",
-    "wsrep_gmcast_segment",
-)
 # (name, scale, textual convention): floats served as scaled unsigned integers.
 RATIO_SPECS = (
     ("wsrep_flow_control_paused", 10**6, "GaleraPartsPerMillion"),
