@@ -42,6 +42,11 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
 
 
+# mysqld not running, whatever galera-init is doing about it: what the election and make-primary
+# count as a node that is down
+DOWN_STATUSES = frozenset({Status.STOPPED, Status.INITIATING, Status.BLOCKED})
+
+
 class SeqnoSource(StrEnum):
     LIVE = "live"  # wsrep_last_committed from a running server
     GRASTATE = "grastate"  # grastate.dat after a clean shutdown

@@ -26,9 +26,7 @@ from collections.abc import Collection, Sequence
 
 from ..cluster.nodeset import address_key
 from ..record import record
-from ..state import PRIMARY, Position, Status
-
-DOWN = frozenset({Status.STOPPED, Status.INITIATING, Status.BLOCKED})
+from ..state import DOWN_STATUSES, PRIMARY, Position, Status
 
 
 @record
@@ -95,7 +93,7 @@ def decide(views: Sequence[PeerView], component: Collection[str], confirm_lost: 
             "no position from " + ", ".join(map(_why, unaccounted)) + ": they may be cut off, not lost — a partition "
             f"with a component of its own. Only if they are really gone (powered off, destroyed): --confirm-lost {lost}"
         )
-    running = [v for v in outside if v.answered and v.status not in DOWN]
+    running = [v for v in outside if v.answered and v.status not in DOWN_STATUSES]
     if running:
         return refuse(f"{', '.join(v.describe() for v in running)} outside this component: another component; "
                       "heal the partition so that they merge, or stop those nodes")

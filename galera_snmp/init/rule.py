@@ -58,11 +58,10 @@ from enum import StrEnum
 
 from ..cluster.nodeset import address_key, difference, node_set
 from ..record import record, replace
-from ..state import ZERO_UUID, NodeSet, Position, Status
+from ..state import DOWN_STATUSES, ZERO_UUID, NodeSet, Position, Status
 
 PRIMARY_STATUSES = frozenset({Status.RUNNING, Status.JOINING})
-# Down and electing; a change among these is no change for the election.
-DOWN_STATUSES = frozenset({Status.STOPPED, Status.INITIATING, Status.BLOCKED})
+# DOWN_STATUSES (state.py): down and electing; a change among these is no change for the election.
 # A node in one of these states is down and takes part in the election (an announcing one too).
 ELECTING_STATUSES = DOWN_STATUSES | {Status.BOOTSTRAPPING}
 
