@@ -38,7 +38,7 @@ from .cluster.peers import find_cluster
 from .config import Config, ConfigError, read_private
 from .node.provider import AdminError, set_provider_option
 from .record import record
-from .state import Member, NodeReport, is_uuid
+from .state import ZERO_UUID, Member, NodeReport, is_uuid
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def own_member(report: NodeReport | None) -> str | None:
     """This node's gcomm UUID, as its last report has it (wsrep_gcomm_uuid)."""
     value = report.state.wsrep.get("wsrep_gcomm_uuid") if report is not None else None
     raw = value.raw.strip().lower() if value is not None else ""
-    return raw if is_uuid(raw) and raw != "00000000-0000-0000-0000-000000000000" else None
+    return raw if is_uuid(raw) and raw != ZERO_UUID else None
 
 
 class Evictor:

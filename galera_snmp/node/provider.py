@@ -34,11 +34,10 @@ def provider_statement(option: str, value: str, variables: set[str]) -> str:
     return f"SET GLOBAL wsrep_provider_options='{option}={value}'"
 
 
-def set_provider_option(config: Config, option: str, *values: str) -> str:
-    """Set it to each of ``values`` in turn, over the local socket as the configured administrator
-    ([mysql] admin_group), else as the account of this process's own user, which MariaDB's
-    unix_socket authentication lets in (root; mysql on Debian, the agent's user). Returns the
-    statements run; AdminError otherwise."""
+def set_provider_option(config: Config, option: str, value: str) -> str:
+    """Set it over the local socket as the configured administrator ([mysql] admin_group), else as
+    the account of this process's own user, which MariaDB's unix_socket authentication lets in
+    (root; mysql on Debian, the agent's user). Returns the statement run; AdminError otherwise."""
     mysql = config.mysql
     options = read_option_file(mysql.option_file, mysql.option_group)
     admin = ClientOptions(user=pwd.getpwuid(os.geteuid()).pw_name)
@@ -54,12 +53,10 @@ def set_provider_option(config: Config, option: str, *values: str) -> str:
         with conn.cursor() as cur:
             variable = "wsrep_provider_" + option.replace(".", "_")
             cur.execute("SHOW GLOBAL VARIABLES LIKE %s", (variable,))
-            variables = {str(row[0]).lower() for row in cur.fetchall()}
-            statements = [provider_statement(option, value, variables) for value in values]
-            for statement in statements:
-                cur.execute(statement)
+            statement = provider_statement(option, value, {str(row[0]).lower() for row in cur.fetchall()})
+            cur.execute(statement)
     except Exception as err:  # noqa: BLE001 - the server's refusal, a lost connection
-        raise AdminError(f"the server refused {option}={values[-1]}: {err}") from None
+        raise AdminError(f"the server refused {option}={value}: {err}") from None
     finally:
         conn.close()
-    return "; ".join(statements)
+    return statement
