@@ -99,6 +99,19 @@ def recovered_positions(cluster: Sandbox, timeout: float = 15) -> dict[int, tupl
     return positions
 
 
+def expected_winner(cluster: Sandbox) -> int:
+    """The node galera-init must elect once every stopped node has its recovered position,
+    worked out here from the agents' reports: the highest seqno, then the one node marked
+    safe_to_bootstrap among those tied (Galera marks the last member of a Primary component,
+    e.g. the survivor of crashes its peers were evicted for), then the lowest address."""
+    recovered_positions(cluster)
+    positions = {node.index: read_report(node.snmp_target()).state.position for node in cluster.nodes}
+    top = max(position.seqno for position in positions.values())
+    tied = sorted(i for i, position in positions.items() if position.seqno == top)
+    safe = [i for i in tied if positions[i].safe_to_bootstrap]
+    return safe[0] if len(safe) == 1 else tied[0]
+
+
 def _recovered(state: NodeState) -> bool:
     return state.status is Status.STOPPED and state.position.source is not SeqnoSource.UNKNOWN
 

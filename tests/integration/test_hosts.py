@@ -24,6 +24,7 @@ from outage import (
     Load,
     assert_one_cluster_nothing_lost,
     crash_all,
+    expected_winner,
     finish,
     first_commit_after,
     kill_left,
@@ -299,9 +300,8 @@ def test_five_hosts_outage_with_snmp_loss_and_one_way_cuts(hosts: Hosts) -> None
     boots: list[Boot] = []
     with faults.session():
         load = crash_under_load(box, order=[box.node(i) for i in (2, 5, 1, 4, 3)], gap=0.2)
-        positions = recovered_positions(box, timeout=30)
-        top = max(seqno for _, seqno in positions.values())
-        winner = min(i for i, (_, seqno) in positions.items() if seqno == top)
+        recovered_positions(box, timeout=30)
+        winner = expected_winner(box)
         blind, unread = [i for i in range(1, 6) if i != winner][:2]
         faults.everywhere(0.3, ["snmp"])
         faults.drop(winner, unread, services=["snmp"], requests_only=True)  # the winner cannot read `unread`
