@@ -24,6 +24,7 @@ from galera_snmp.dev.sandbox import TRAP_SINK, Sandbox, wait_for
 from galera_snmp.state import NodeState, Position, ProcessState, SeqnoSource, Status
 from galera_snmp.wsrep import WsrepValue, classify
 
+REPO = Path(__file__).resolve().parents[1]
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 
 
@@ -214,19 +215,49 @@ def check_servers(make: Callable[..., object], default: object = None) -> Iterat
 @contextlib.contextmanager
 def snmptrapd(box: Sandbox, folder: Path) -> Iterator[Path]:
     """A real snmptrapd on the sandbox's trap sink address, taking ``box``'s notifications (SNMPv3
-    informs as its user); yields its log file."""
+    traps as its user), logging OIDs numerically; yields its log file."""
+    with trap_receiver(box.snmptrapd_lines(), folder, TRAP_SINK, numeric=True) as log:
+        yield log
+
+
+SNMPTRAPD_EXAMPLE = REPO / "contrib" / "snmptrapd" / "galera-snmptrapd.conf"
+SNMPTRAPD_DROP_IN = REPO / "contrib" / "snmptrapd" / "snmptrapd.service.d" / "galera-mib.conf"
+
+
+def example_snmptrapd_conf(users: str, user: str = "galeratrap") -> str:
+    """The shipped snmptrapd example with its ``createUser`` lines replaced by ``users`` (engine
+    IDs and pass phrases of the nodes at hand) and its user renamed to ``user``."""
+    lines = [line for line in SNMPTRAPD_EXAMPLE.read_text().splitlines(keepends=True)
+             if not line.startswith("createUser ")]
+    assert len(lines) < len(SNMPTRAPD_EXAMPLE.read_text().splitlines()), "the example lost its createUser lines"
+    return users + "".join(lines).replace(" galeratrap ", f" {user} ")
+
+
+@contextlib.contextmanager
+def trap_receiver(conf_text: str, folder: Path, address: str, *, numeric: bool = False) -> Iterator[Path]:
+    """A real snmptrapd with this configuration on ``address``, beside Debian's snmp.conf (which
+    loads no MIB). Unless ``numeric``, GALERA-MIB is loaded as the shipped systemd drop-in says,
+    from ``folder`` as the Debian package installs it (galera-snmp mib --net-snmp). Yields its log."""
+    from galera_snmp.snmp.mib import MIB_FILE
+    from galera_snmp.snmp.mibfile import standalone
+
     tool = shutil.which("snmptrapd") or shutil.which("snmptrapd", path="/usr/sbin")
     if tool is None:
         pytest.fail("snmptrapd is not installed: apt-get install snmptrapd", pytrace=False)
+    mibs, persistent = folder / "mibs", folder / "persistent"
+    mibs.mkdir(exist_ok=True)
+    persistent.mkdir(exist_ok=True)
+    (mibs / "GALERA-MIB.txt").write_text(standalone(MIB_FILE.read_text()))
+    (folder / "snmp.conf").write_text("mibs :\n")  # Debian's /etc/snmp/snmp.conf
     conf = folder / "snmptrapd.conf"
-    conf.write_text(box.snmptrapd_lines())
+    conf.write_text(conf_text)
     conf.chmod(0o600)
     log = folder / "traps.log"
+    env = {**os.environ, "MIBDIRS": f"+{mibs}", "SNMP_PERSISTENT_DIR": str(persistent), "SNMPCONFPATH": str(folder)}
+    env["MIBS"] = "" if numeric else unit_environment(SNMPTRAPD_DROP_IN)["MIBS"]
     process = subprocess.Popen(
-        [tool, "-f", "-C", "-c", str(conf), "-On", "-Lf", str(log), f"udp:{TRAP_SINK}"],
-        env={**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(folder)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
+        [tool, "-f", *(["-On"] if numeric else []), "-Lf", str(log), f"udp:{address}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )
     try:
         wait_for(lambda: log.exists() and "NET-SNMP version" in log.read_text(), 10, "snmptrapd to start")
@@ -234,6 +265,13 @@ def snmptrapd(box: Sandbox, folder: Path) -> Iterator[Path]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def unit_environment(unit: Path) -> dict[str, str]:
+    """The Environment= assignments of a systemd unit or drop-in (unquoted ones, as ours are)."""
+    pairs = (line.removeprefix("Environment=").split("=", 1) for line in unit.read_text().splitlines()
+             if line.startswith("Environment="))
+    return dict(pairs)
 
 
 def require(programs: Sequence[str], who: str, hint: str, *, root_because: str) -> None:

@@ -85,6 +85,10 @@ def _mib(args: argparse.Namespace) -> int:
 
     if args.path:
         print(MIB_FILE)
+    elif args.net_snmp:
+        from ..snmp.mibfile import standalone
+
+        sys.stdout.write(standalone(MIB_FILE.read_text(encoding="utf-8")))
     else:
         sys.stdout.write(MIB_FILE.read_text(encoding="utf-8"))
     return 0
@@ -233,10 +237,15 @@ def build_parser() -> ArgumentParser:
                         help="keepalived's configuration (default: %(default)s)")
     mib = command(
         commands, "mib", _mib,
-        "print GALERA-MIB (e.g. > /usr/share/snmp/mibs/GALERA-MIB.txt), or with --path where it is installed",
+        "print GALERA-MIB as SMIv2 (for an NMS's import and smilint), or with --net-snmp as net-snmp "
+        "loads it by name (> /usr/share/snmp/mibs/GALERA-MIB.txt), or with --path where it is installed",
         config=False,
     )
-    mib.add_argument("--path", action="store_true", help="print the file's path instead of its text")
+    form = mib.add_mutually_exclusive_group()
+    form.add_argument("--path", action="store_true", help="print the file's path instead of its text")
+    form.add_argument("--net-snmp", action="store_true",
+                      help="the copy for net-snmp tools (snmptrapd, snmpwalk -m +GALERA-MIB) on a host without "
+                           "Debian's non-free base modules: the IMPORTS replaced by local definitions")
 
     keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
     actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)

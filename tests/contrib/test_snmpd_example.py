@@ -1,17 +1,19 @@
 """contrib/snmpd/galera-snmp.conf on a real snmpd with our agent: read-only, our subtree only,
-SNMPv2c from the NMS address only, SNMPv3 authPriv. No database is needed: with no mysqld the
-agent serves galeraStatus = stopped."""
+SNMPv2c from the NMS address only, SNMPv3 authPriv; its notifications reach a real snmptrapd
+configured by contrib/snmptrapd, which takes SNMPv3 authPriv traps and nothing else. No database is
+needed: with no mysqld the agent serves galeraStatus = stopped."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import free_udp_port, tool
+from support import SNMPTRAPD_EXAMPLE, free_udp_port, tool, trap_receiver
 
 from galera_snmp.dev.sandbox import wait_for
 from galera_snmp.snmp import mib
@@ -24,12 +26,26 @@ V3 = ["-v3", "-l", "authPriv", "-u", "galeramon", "-a", "SHA-256", "-A", "auth-p
 STATUS_OID = ".".join(map(str, (*mib.BY_NAME["galeraStatus"].oid, 0)))
 
 
+TRAP_PORT = free_udp_port()
+COLD_START = re.compile(r"\b6\.3\.1\.1\.5\.1\b")  # snmpTrapOID coldStart: snmpd sends it as it starts
+
+
 @pytest.fixture(scope="module")
-def agent_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def example_traps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The shipped snmptrapd configuration, as is, on the monitoring station's address."""
+    with trap_receiver(SNMPTRAPD_EXAMPLE.read_text(), tmp_path_factory.mktemp("snmptrapd"),
+                       f"127.0.0.1:{TRAP_PORT}") as log:
+        yield log
+
+
+@pytest.fixture(scope="module")
+def agent_port(tmp_path_factory: pytest.TempPathFactory, example_traps: Path) -> Iterator[int]:
     tmp = tmp_path_factory.mktemp("snmpd-example")
     port = free_udp_port()
     socket_path = tmp / "agentx.sock"
-    conf = (EXAMPLE.read_text().replace("192.0.2.10", "127.0.0.1").replace("/run/agentx/master", str(socket_path))
+    conf = re.sub(r"^(trapsess .*) 192\.0\.2\.10$", rf"\1 127.0.0.1:{TRAP_PORT}", EXAMPLE.read_text(), flags=re.M)
+    assert f"127.0.0.1:{TRAP_PORT}" in conf, "the example has no trapsess line to the NMS"
+    conf = (conf.replace("192.0.2.10", "127.0.0.1").replace("/run/agentx/master", str(socket_path))
             .replace("agentAddress udp:192.0.2.11:161", ""))
     # snmpd -C reads no persistent file, so the user the operator would create goes here
     user = 'createUser galeramon SHA-256 "auth-pass-123" AES "priv-pass-123"'
@@ -133,3 +149,30 @@ def test_check_galera_reads_snmpv3_credentials_from_a_file(agent_port: int, cli,
     exposed = cli("check_galera", "-H", "127.0.0.1", "-p", str(agent_port), "--credentials", str(credentials))
     assert exposed.returncode == 3
     assert "accessible by others" in exposed.stderr
+
+
+def send_status_change(status: Status, *credentials: str) -> None:
+    """A galeraStatusChange carrying ``status``, as a node sends it, with these credentials."""
+    notification = ".".join(map(str, mib.NOTIFICATION_OBJECTS["galeraStatusChange"][0]))
+    subprocess.run(
+        [tool("snmptrap"), *credentials, f"127.0.0.1:{TRAP_PORT}", "", notification, STATUS_OID, "i",
+         str(mib.STATUS[status])],
+        capture_output=True, timeout=30, check=True, env={**os.environ, "MIBS": "", "SNMPCONFPATH": "/nonexistent"},
+    )
+
+
+def test_notifications_reach_the_example_snmptrapd_by_snmpv3(agent_port: int, example_traps: Path) -> None:
+    """The example snmpd's trapsess (engine ID and user fixed) meets the example snmptrapd's user."""
+    wait_for(lambda: COLD_START.search(example_traps.read_text()) is not None, 10, "snmpd's coldStart trap")
+
+
+def test_the_example_snmptrapd_names_our_notifications_and_takes_nothing_else(example_traps: Path) -> None:
+    node2 = ["-v3", "-e", "0x80001f88046e6f646532", "-u", "galeratrap", "-l", "authPriv", "-a", "SHA-256",
+             "-A", "trap auth passphrase", "-x", "AES"]
+    send_status_change(Status.STOPPED, "-v2c", "-c", "public")  # no community is accepted
+    send_status_change(Status.BLOCKED, *node2, "-X", "wrong priv passphrase")  # undecryptable
+    send_status_change(Status.RUNNING, *node2, "-X", "trap priv passphrase")
+    wait_for(lambda: "running(5)" in example_traps.read_text(), 10, "the authPriv notification")
+    log = example_traps.read_text()
+    assert "OID: GALERA-MIB::galeraStatusChange\tGALERA-MIB::galeraStatus.0 = INTEGER: running(5)" in log
+    assert "stopped(1)" not in log and "blocked(" not in log

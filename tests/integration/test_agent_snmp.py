@@ -6,14 +6,16 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import example_snmptrapd_conf, trap_receiver
 
-from galera_snmp.dev.sandbox import Sandbox, SandboxNode, net_snmp_env, wait_for
+from galera_snmp.dev.sandbox import SNMP_USER, TRAP_SINK, Sandbox, SandboxNode, net_snmp_env, wait_for
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.client import Client, Missing, SnmpError
 from galera_snmp.state import SeqnoSource, Status
@@ -196,6 +198,27 @@ def test_desync_is_visible_within_a_second_and_notified(cluster: Sandbox, traps:
     finally:
         node.set_desync(False)
     wait_for(lambda: snmp_get(node, "galeraHealthy")["galeraHealthy"] == mib.TRUE, 5, "galeraHealthy back to true")
+
+
+def test_the_example_snmptrapd_logs_a_state_change_by_name_within_a_second(cluster: Sandbox, tmp_path: Path) -> None:
+    """contrib/snmptrapd as shipped (the nodes' engine IDs and pass phrases put in), loading
+    GALERA-MIB as its drop-in says: a Donor/Desynced node is logged by name, its node named."""
+    users = "".join(line for line in cluster.snmptrapd_lines().splitlines(keepends=True)
+                    if line.startswith("createUser "))
+    with trap_receiver(example_snmptrapd_conf(users, SNMP_USER), tmp_path, TRAP_SINK) as log:
+        node = cluster.node(2)
+        node.set_desync(True)
+        changed = time.monotonic()
+        try:
+            wait_for(lambda: "GALERA-MIB::galeraLocalStateChange" in log.read_text(), 5, "the notification by name")
+            took = time.monotonic() - changed
+        finally:
+            node.set_desync(False)
+        line = next(line for line in log.read_text().splitlines() if "GALERA-MIB::galeraLocalStateChange" in line)
+    print(f"snmptrapd logged galeraLocalStateChange by name {took:.3f} s after the change", file=sys.stderr)
+    assert took < 1.0, f"the notification was logged {took:.2f} s after the change"
+    assert "GALERA-MIB::galeraLocalState.0 = INTEGER: donor(2)" in line, line
+    assert line.endswith(f"GALERA-MIB::galeraNodeName.0 = STRING: {node.name}"), line
 
 
 def test_killed_mysqld_is_stopped_within_two_seconds(cluster: Sandbox) -> None:
