@@ -20,11 +20,8 @@ NAGIOS = REPO / "contrib" / "nagios" / "check_galera.cfg"
 ICINGA = REPO / "contrib" / "icinga2" / "check_galera.conf"
 PLUGIN_DIR = "/usr/lib/nagios/plugins"
 HOST_ADDRESS = "192.0.2.11"
-# what resource.cfg may hold in $USER3$, as the file's header says
-SNMP_CREDENTIALS = {
-    "v2c": "-C change-this-community",
-    "v3": "-P 3 -L authPriv -U galeramon -a SHA-256 -A 'auth passphrase' -x AES -X 'priv passphrase'",
-}
+# what resource.cfg holds in $USER3$, as the file's header says: the credentials file
+SNMP_CREDENTIALS = {"file": "/etc/nagios4/galera-snmp.cred"}
 
 
 def parse(argv: list[str]):
@@ -92,10 +89,9 @@ def test_nagios_command_lines_parse(credentials: str) -> None:
                 assert args.peers and args.hostname is None, argv
             else:
                 assert args.hostname == HOST_ADDRESS and args.source == "snmp", argv
-            if credentials == "v3":
-                assert (args.protocol, args.authpasswd, args.privpasswd) == ("3", "auth passphrase", "priv passphrase")
-            else:
-                assert args.community == "change-this-community"
+            # the secrets come from the file only, never from the command line
+            assert args.credentials == SNMP_CREDENTIALS[credentials], argv
+            assert (args.community, args.authpasswd, args.privpasswd) == (None, None, None), argv
 
 
 def test_nagios_extra_options_may_be_empty() -> None:
@@ -104,7 +100,7 @@ def test_nagios_extra_options_may_be_empty() -> None:
         used = sorted({int(n) for n in re.findall(r"\$ARG(\d+)\$", command["line"])})
         example = command["examples"][0].split("!")
         values = [*(example[1:] + [""] * len(used))[: len(used) - 1], ""]
-        argv = nagios_argv(command["line"], "!".join([name, *values]), SNMP_CREDENTIALS["v2c"])
+        argv = nagios_argv(command["line"], "!".join([name, *values]), SNMP_CREDENTIALS["file"])
         parse(argv[1:])
 
 

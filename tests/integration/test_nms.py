@@ -1,0 +1,90 @@
+"""The shipped check definitions run by the monitoring servers operators run: Nagios 4 schedules
+contrib/nagios/check_galera.cfg's commands, Icinga 2 contrib/icinga2/check_galera.conf's, against
+the sandbox over SNMPv3 authPriv, credentials as the definitions say (a file; the environment).
+Every mode reaches OK on a healthy cluster; after kill -9 of node2's mariadbd its node check is
+CRITICAL, and every other check that sees it changes, within two check intervals; performance
+data is recorded.
+
+Runnable by itself: pytest tests/integration/test_nms.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from nms_support import Nagios
+
+from galera_snmp.dev.sandbox import Sandbox, program
+
+pytestmark = pytest.mark.integration
+
+INTERVAL = 2  # seconds between two checks of a service
+# the modes a node has, as service description -> check_command arguments ({state}: a state folder)
+NODE_SERVICES = {
+    "Galera node": "check_galera_node",
+    "Galera cluster": "check_galera_cluster!3!",
+    "Galera flow control": "check_galera_flow_control!10!25!--state-dir {state}",
+    "Galera queues": "check_galera_queues!16!100!",
+    "Galera conflicts": "check_galera_conflicts!1!10!--state-dir {state}",
+}
+CLUSTER_HOST = "galera-cluster"
+PEERS = "Galera peers"
+# after kill -9 of node2's mariadbd, the state each check reaches: node2 itself is CRITICAL; the
+# others serve on, degraded (WARNING: size 2 of 3, a node outside the Primary component); what
+# node2 cannot measure without its mysqld is UNKNOWN, not a made-up OK or CRITICAL
+AFTER_KILL = {
+    ("node2", "Galera node"): "CRITICAL",
+    ("node2", "Galera cluster"): "UNKNOWN",
+    ("node2", "Galera flow control"): "UNKNOWN",
+    ("node2", "Galera queues"): "UNKNOWN",
+    ("node2", "Galera conflicts"): "UNKNOWN",
+    ("node1", "Galera cluster"): "WARNING",
+    ("node3", "Galera cluster"): "WARNING",
+    (CLUSTER_HOST, PEERS): "WARNING",
+}
+
+def nagios_objects(cluster: Sandbox, state: Path) -> str:
+    """A host per node with every mode, and one host standing for the cluster with the peers mode."""
+    text = ""
+    for node in cluster.nodes:
+        text += f"define host {{\n    use galera-host\n    host_name {node.name}\n    address {node.address}\n}}\n"
+        for description, command in NODE_SERVICES.items():
+            text += (f"define service {{\n    use galera-service\n    host_name {node.name}\n"
+                     f"    service_description {description}\n    check_command {command.format(state=state)}\n}}\n")
+    peers = ",".join(node.address for node in cluster.nodes)
+    text += (f"define host {{\n    use galera-host\n    host_name {CLUSTER_HOST}\n    address 127.0.0.1\n}}\n"
+             f"define service {{\n    use galera-service\n    host_name {CLUSTER_HOST}\n"
+             f"    service_description {PEERS}\n    check_command check_galera_peers!{peers}!3!\n}}\n")
+    return text
+
+
+def test_nagios_4_schedules_every_mode_and_sees_a_crash(cluster: Sandbox, tmp_path: Path) -> None:
+    state = tmp_path / "check-state"
+    state.mkdir()
+    nagios = Nagios(tmp_path, nagios_objects(cluster, state), Path(program("check_galera")).parent,
+                    cluster.node(1).snmp_credentials, INTERVAL)
+    services = [(node.name, description) for node in cluster.nodes for description in NODE_SERVICES]
+    services.append((CLUSTER_HOST, PEERS))
+    try:
+        for host, service in services:
+            nagios.wait_state(host, service, "OK", 30)
+        killed = time.monotonic()
+        cluster.node(2).kill()
+        for (host, service), expected in AFTER_KILL.items():
+            nagios.wait_state(host, service, expected, 2 * INTERVAL + 2 - (time.monotonic() - killed))
+        took = time.monotonic() - killed
+        print(f"Nagios 4: node2 CRITICAL, the others' checks degraded {took:.1f} s after the kill "
+              f"(checks every {INTERVAL} s)", file=sys.stderr)
+        recorded = {}  # (host, service, state) -> the last performance data Nagios wrote for it
+        for line in nagios.perfdata.read_text().splitlines():
+            host, service, state_, data = line.split("\t")
+            recorded[(host, service, state_)] = data
+        for host, service in services:
+            assert "=" in recorded.get((host, service, "OK"), ""), (host, service, recorded)
+        assert "cluster_size=2;3:;2:;0" in recorded[("node1", "Galera cluster", "WARNING")].split(), recorded
+    finally:
+        nagios.stop()
+        cluster.up()
