@@ -5,17 +5,32 @@ records them (Nagios: status.dat; Icinga 2: its REST API)."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import grp
+import http.client
+import json
+import os
+import pwd
 import re
+import secrets
 import shutil
+import signal
+import ssl
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from support import REPO, stop_process
+from support import REPO, free_tcp_port, stop_process
 
 from galera_snmp.dev.sandbox import wait_for
 
 NAGIOS_COMMANDS = REPO / "contrib" / "nagios" / "check_galera.cfg"
+ICINGA_COMMANDS = REPO / "contrib" / "icinga2" / "check_galera.conf"
+# Icinga constants naming the directories it writes to or reads state from
+PATH_CONSTANTS = ("CacheDir", "DataDir", "LogDir", "SpoolDir", "InitRunDir", "ConfigDir", "ZonesDir")
+ICINGA_NODE = "gs-icinga"  # the Icinga node's name: its API certificate's CN
 STATES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
 
@@ -148,3 +163,138 @@ define service {{
     register              0
 }}
 """
+
+
+# --- Icinga 2 ----------------------------------------------------------------------------------
+
+def icinga2_binary() -> str:
+    found = shutil.which("icinga2") or shutil.which("icinga2", path="/usr/sbin:/sbin")
+    if found is None:
+        pytest.fail("icinga2 is not installed: apt-get install -y icinga2-bin icinga2-common", pytrace=False)
+    return found
+
+
+def icinga_value(value: object) -> str:
+    """A Python value as an Icinga 2 DSL literal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[ " + ", ".join(icinga_value(item) for item in value) + " ]"
+    return json.dumps(value)  # a double-quoted string with the same escapes as Icinga's
+
+
+def icinga2_defines(work: Path) -> list[str]:
+    """-D options keeping Icinga in ``work``: its directories, and no switch to the nagios user."""
+    defines = [f"-DRunAsUser={pwd.getpwuid(os.getuid()).pw_name}", f"-DRunAsGroup={grp.getgrgid(os.getgid()).gr_name}"]
+    for constant in PATH_CONSTANTS:
+        directory = work / "icinga-state" / constant
+        directory.mkdir(parents=True, exist_ok=True)
+        defines.append(f"-D{constant}={directory}")
+    return defines
+
+
+def stop(daemon: subprocess.Popen) -> None:
+    """SIGTERM to the daemon's process group (umbrella, worker, spawn helper), SIGKILL if need be."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(daemon.pid, signal.SIGTERM)
+    try:
+        daemon.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while group_alive(daemon.pid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(daemon.pid, signal.SIGKILL)
+            break
+        time.sleep(0.1)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs (zombies waiting for init to reap them do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+class Icinga2:
+    """An Icinga 2 daemon in ``folder`` running the shipped CheckCommands on ``objects`` (Icinga 2
+    DSL: hosts and services), its checker on, and its REST API on 127.0.0.1 (TLS with a
+    certificate made here, an API user with a fresh password) to read the states back."""
+
+    def __init__(self, folder: Path, objects: str, plugins: Path) -> None:
+        self.port = free_tcp_port()
+        self.password = secrets.token_urlsafe(18)
+        defines = icinga2_defines(folder)
+        certs = folder / "icinga-state" / "DataDir" / "certs"
+        certs.mkdir(parents=True)
+        self.ca = certs / "ca.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={ICINGA_NODE}",
+                        "-days", "2", "-keyout", str(certs / f"{ICINGA_NODE}.key"),
+                        "-out", str(certs / f"{ICINGA_NODE}.crt")], capture_output=True, check=True, timeout=60)
+        shutil.copy(certs / f"{ICINGA_NODE}.crt", self.ca)  # its own CA: one node, no cluster
+        config = folder / "icinga2.conf"
+        config.write_text(
+            f"const PluginDir = {icinga_value(str(plugins))}\ninclude <itl>\n"
+            f"include {icinga_value(str(ICINGA_COMMANDS))}\n"
+            'object CheckerComponent "checker" { }\n'
+            f'object ApiListener "api" {{ bind_host = "127.0.0.1"; bind_port = {self.port} }}\n'
+            f'object ApiUser "reader" {{ password = {icinga_value(self.password)}; '
+            'permissions = [ "objects/query/Service" ] }\n'
+            "object Endpoint NodeName { }\nobject Zone ZoneName { endpoints = [ NodeName ] }\n" + objects
+        )
+        config.chmod(0o600)  # it holds the SNMP secrets
+        command = [icinga2_binary(), "daemon", "-c", str(config), *defines,
+                   f"-DNodeName={ICINGA_NODE}", f"-DZoneName={ICINGA_NODE}"]
+        checked = subprocess.run([*command, "-C"], capture_output=True, text=True, timeout=60, check=False, cwd=folder)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        self.log = folder / "icinga2.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def stop(self) -> None:
+        stop(self.process)
+
+    def services(self) -> dict[tuple[str, str], dict]:
+        """(host, service) -> the service's attributes: state, last_check_result, ... ({} while
+        the API does not answer yet)."""
+        context = ssl.create_default_context(cafile=str(self.ca))
+        context.check_hostname = False  # 127.0.0.1 is not the certificate's name; the CA still vouches
+        connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=5)
+        token = base64.b64encode(f"reader:{self.password}".encode()).decode()
+        try:
+            connection.request("GET", "/v1/objects/services?attrs=host_name&attrs=name&attrs=state"
+                               "&attrs=last_check_result", headers={"Authorization": f"Basic {token}",
+                                                                    "Accept": "application/json"})
+            response = connection.getresponse()
+            body = response.read(1 << 22)
+        except OSError:
+            return {}
+        finally:
+            connection.close()
+        if response.status != 200:
+            return {}
+        results = json.loads(body)["results"]
+        return {(r["attrs"]["host_name"], r["attrs"]["name"]): r["attrs"] for r in results}
+
+    def state(self, host: str, service: str) -> str | None:
+        """The service's current state as Icinga records it; None before its first check."""
+        attrs = self.services().get((host, service))
+        if attrs is None or attrs["last_check_result"] is None:
+            return None
+        return STATES[int(attrs["state"])]
+
+    def wait_state(self, host: str, service: str, expected: str, timeout: float) -> None:
+        def output() -> str:
+            result = (self.services().get((host, service)) or {}).get("last_check_result") or {}
+            return result.get("output", "")
+
+        wait_for(lambda: self.state(host, service) == expected, timeout,
+                 f"Icinga 2 to record {host}/{service} {expected} (it has {self.state(host, service)}: {output()})")

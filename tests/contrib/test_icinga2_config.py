@@ -9,28 +9,21 @@ touches /var/lib/icinga2, /var/cache/icinga2, /var/log/icinga2 or /run/icinga2.
 
 from __future__ import annotations
 
-import contextlib
-import grp
 import json
-import os
-import pwd
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from nms_support import icinga2_binary, icinga2_defines, icinga_value, stop
 
 from galera_snmp.cli.check_galera import build_parser, from_environment
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "contrib" / "icinga2" / "check_galera.conf"
 COMMANDS = ("galera-node", "galera-cluster", "galera-flow-control", "galera-queues", "galera-conflicts", "galera-peers")
-# Icinga constants naming the directories it writes to or reads state from
-PATH_CONSTANTS = ("CacheDir", "DataDir", "LogDir", "SpoolDir", "InitRunDir", "ConfigDir", "ZonesDir")
 
 # One Service per case; galera_timeout (unique per case) tells the recorded command lines apart.
 # "expect": what build_parser() must make of the command line Icinga builds (others: defaults).
@@ -101,24 +94,6 @@ CASES: dict[str, dict] = {
 }  # fmt: skip
 
 
-def icinga2_binary() -> str:
-    found = shutil.which("icinga2") or shutil.which("icinga2", path="/usr/sbin:/sbin")
-    if found is None:
-        pytest.fail("icinga2 is not installed: apt-get install -y icinga2-bin icinga2-common", pytrace=False)
-    return found
-
-
-def icinga_value(value: object) -> str:
-    """A Python value as an Icinga 2 DSL literal."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return "[ " + ", ".join(icinga_value(item) for item in value) + " ]"
-    return json.dumps(value)  # a double-quoted string with the same escapes as Icinga's
-
-
 def main_config(plugin_dir: Path, include: Path, extra: str = "") -> str:
     lines = [
         f"const PluginDir = {icinga_value(str(plugin_dir))}",
@@ -133,16 +108,6 @@ def main_config(plugin_dir: Path, include: Path, extra: str = "") -> str:
         body += [f"vars.{key} = {icinga_value(value)}" for key, value in case["vars"].items()]
         lines.append(f'object Service "{name}" {{\n  ' + "\n  ".join(body) + "\n}")
     return "\n".join(lines) + "\n" + extra
-
-
-def icinga2_defines(work: Path) -> list[str]:
-    """-D options keeping Icinga in ``work``: its directories, and no switch to the nagios user."""
-    defines = [f"-DRunAsUser={pwd.getpwuid(os.getuid()).pw_name}", f"-DRunAsGroup={grp.getgrgid(os.getgid()).gr_name}"]
-    for constant in PATH_CONSTANTS:
-        directory = work / "icinga-state" / constant
-        directory.mkdir(parents=True, exist_ok=True)
-        defines.append(f"-D{constant}={directory}")
-    return defines
 
 
 def daemon_command(work: Path, config: Path, validate: bool = True) -> list[str]:
@@ -273,31 +238,3 @@ def test_command_lines_built_by_icinga(tmp_path: Path) -> None:
         for key, default in defaults.items():
             want = case["expect"].get(key, case["vars"]["galera_timeout"] if key == "timeout" else default)
             assert getattr(args, key) == want, (name, key, argv)
-
-
-def stop(daemon: subprocess.Popen) -> None:
-    """SIGTERM to the daemon's process group (umbrella, worker, spawn helper), SIGKILL if need be."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(daemon.pid, signal.SIGTERM)
-    try:
-        daemon.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(daemon.pid, signal.SIGKILL)
-        daemon.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while group_alive(daemon.pid):
-        if time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(daemon.pid, signal.SIGKILL)
-            break
-        time.sleep(0.1)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a process of the group still runs (zombies waiting for init to reap them do not count)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False

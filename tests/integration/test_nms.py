@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from nms_support import Nagios
+from nms_support import Icinga2, Nagios, icinga_value
 
-from galera_snmp.dev.sandbox import Sandbox, program
+from galera_snmp.dev.sandbox import Sandbox, program, snmp_settings
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +29,14 @@ NODE_SERVICES = {
     "Galera flow control": "check_galera_flow_control!10!25!--state-dir {state}",
     "Galera queues": "check_galera_queues!16!100!",
     "Galera conflicts": "check_galera_conflicts!1!10!--state-dir {state}",
+}
+# the same modes as Icinga 2 services: service name -> CheckCommand and its custom variables
+ICINGA_SERVICES = {
+    "Galera node": ("galera-node", {}),
+    "Galera cluster": ("galera-cluster", {"galera_expected": 3}),
+    "Galera flow control": ("galera-flow-control", {"galera_state_dir": "{state}"}),
+    "Galera queues": ("galera-queues", {}),
+    "Galera conflicts": ("galera-conflicts", {"galera_state_dir": "{state}"}),
 }
 CLUSTER_HOST = "galera-cluster"
 PEERS = "Galera peers"
@@ -87,4 +95,65 @@ def test_nagios_4_schedules_every_mode_and_sees_a_crash(cluster: Sandbox, tmp_pa
         assert "cluster_size=2;3:;2:;0" in recorded[("node1", "Galera cluster", "WARNING")].split(), recorded
     finally:
         nagios.stop()
+        cluster.up()
+
+
+def icinga_objects(cluster: Sandbox, state: Path) -> str:
+    """The hosts and services of nagios_objects() in Icinga 2's DSL. The SNMPv3 settings are host
+    variables, as an operator sets them; the pass phrases reach check_galera in its environment."""
+    v3 = snmp_settings(cluster.root)
+    snmp = {"galera_source": "snmp", "galera_protocol": "3", "galera_seclevel": "authPriv",
+            "galera_secname": v3["secname"], "galera_authproto": v3["authproto"], "galera_authpasswd": v3["authpasswd"],
+            "galera_privproto": v3["privproto"], "galera_privpasswd": v3["privpasswd"]}
+
+    def host(name: str, address: str) -> str:
+        variables = "".join(f"  vars.{key} = {icinga_value(value)}\n" for key, value in snmp.items())
+        return f'object Host "{name}" {{\n  check_command = "dummy"\n  address = "{address}"\n{variables}}}\n'
+
+    def service(host_name: str, name: str, command: str, variables: dict[str, object]) -> str:
+        lines = [f'host_name = "{host_name}"', f'check_command = "{command}"', "max_check_attempts = 1",
+                 f"check_interval = {INTERVAL}s", f"retry_interval = {INTERVAL}s"]
+        lines += [f"vars.{key} = {icinga_value(str(value).format(state=state) if isinstance(value, str) else value)}"
+                  for key, value in variables.items()]
+        return f'object Service "{name}" {{\n  ' + "\n  ".join(lines) + "\n}\n"
+
+    text = ""
+    for node in cluster.nodes:
+        text += host(node.name, node.address)
+        for name, (command, variables) in ICINGA_SERVICES.items():
+            text += service(node.name, name, command, variables)
+    text += host(CLUSTER_HOST, "127.0.0.1")
+    peers = [node.address for node in cluster.nodes]
+    text += service(CLUSTER_HOST, PEERS, "galera-peers", {"galera_peers": peers, "galera_expected": 3})
+    return text
+
+
+def test_icinga_2_schedules_every_mode_and_sees_a_crash(cluster: Sandbox, tmp_path: Path) -> None:
+    state = tmp_path / "check-state"
+    state.mkdir()
+    icinga = Icinga2(tmp_path, icinga_objects(cluster, state), Path(program("check_galera")).parent)
+    services = [(node.name, name) for node in cluster.nodes for name in ICINGA_SERVICES]
+    services.append((CLUSTER_HOST, PEERS))
+    try:
+        for host, service in services:
+            icinga.wait_state(host, service, "OK", 60)
+        killed = time.monotonic()
+        cluster.node(2).kill()
+        for (host, service), expected in AFTER_KILL.items():
+            icinga.wait_state(host, service, expected, 2 * INTERVAL + 2 - (time.monotonic() - killed))
+        took = time.monotonic() - killed
+        print(f"Icinga 2: node2 CRITICAL, the others' checks degraded {took:.1f} s after the kill "
+              f"(checks every {INTERVAL} s)", file=sys.stderr)
+        recorded = icinga.services()
+        for key in services:  # what an UNKNOWN check cannot measure it does not make up
+            if AFTER_KILL.get(key) != "UNKNOWN":
+                assert recorded[key]["last_check_result"]["performance_data"], (key, recorded[key])
+        size = recorded[("node1", "Galera cluster")]["last_check_result"]["performance_data"]
+        assert "cluster_size=2;3:;2:;0" in size, size
+        v3 = snmp_settings(cluster.root)
+        for key in services:  # the command line Icinga ran holds no pass phrase (they went in its environment)
+            argv = " ".join(recorded[key]["last_check_result"]["command"])
+            assert "--mode" in argv and v3["authpasswd"] not in argv and v3["privpasswd"] not in argv, argv
+    finally:
+        icinga.stop()
         cluster.up()
