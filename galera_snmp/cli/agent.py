@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..agent import run
+from ..agent.service import run
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
 from ..console import ArgumentParser, fail
 

@@ -293,24 +293,6 @@ MEMBER_COLUMNS = (
     ("galeraMemberClusterUUID", 5, "DisplayString", "cluster_uuid"),
 )
 
-# Notifications and the objects each carries (besides sysUpTime.0 and snmpTrapOID.0).
-NOTIFICATION_OBJECTS: dict[str, tuple[OID, tuple[str, ...]]] = {
-    "galeraStatusChange": ((*NOTIFICATIONS, 1), ("galeraStatus", "galeraStatusReason", "galeraNodeName")),
-    "galeraLocalStateChange": (
-        (*NOTIFICATIONS, 2),
-        ("galeraLocalState", "galeraLocalStateComment", "galeraNodeName"),
-    ),
-    "galeraClusterSizeChange": ((*NOTIFICATIONS, 3), ("galeraClusterSize", "galeraClusterStatus", "galeraNodeName")),
-    "galeraHealthChange": ((*NOTIFICATIONS, 4), ("galeraHealthy", "galeraHealthReason", "galeraNodeName")),
-    "galeraHistoryResetChange": (
-        (*NOTIFICATIONS, 5),
-        ("galeraHistoryReset", "galeraClusterStateUUID", "galeraNodeName"),
-    ),
-    "galeraPromotion": ((*NOTIFICATIONS, 6), ("galeraLastPromotion", "galeraClusterStateUUID", "galeraNodeName")),
-    "galeraSiteSilentChange": ((*NOTIFICATIONS, 7), ("galeraSiteAdvice", "galeraClusterStatus", "galeraNodeName")),
-    "galeraEviction": ((*NOTIFICATIONS, 8), ("galeraLastEviction", "galeraEvictions", "galeraNodeName")),
-}
-
 BY_NAME: dict[str, MibObject] = {obj.name: obj for obj in SCALARS}
 
 

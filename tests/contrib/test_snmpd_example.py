@@ -17,6 +17,7 @@ from support import SNMPTRAPD_EXAMPLE, free_udp_port, tool, trap_receiver
 
 from galera_snmp.dev.sandbox import wait_for
 from galera_snmp.snmp import mib
+from galera_snmp.snmp.notifications import BY_NOTIFICATION
 from galera_snmp.state import Status
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,7 +154,7 @@ def test_check_galera_reads_snmpv3_credentials_from_a_file(agent_port: int, cli,
 
 def send_status_change(status: Status, *credentials: str) -> None:
     """A galeraStatusChange carrying ``status``, as a node sends it, with these credentials."""
-    notification = ".".join(map(str, mib.NOTIFICATION_OBJECTS["galeraStatusChange"][0]))
+    notification = ".".join(map(str, BY_NOTIFICATION["galeraStatusChange"].oid))
     subprocess.run(
         [tool("snmptrap"), *credentials, f"127.0.0.1:{TRAP_PORT}", "", notification, STATUS_OID, "i",
          str(mib.STATUS[status])],

@@ -18,6 +18,7 @@ from support import example_snmptrapd_conf, trap_receiver
 from galera_snmp.dev.sandbox import SNMP_USER, TRAP_SINK, Sandbox, SandboxNode, net_snmp_env, wait_for
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.client import Client, Missing, SnmpError
+from galera_snmp.snmp.notifications import BY_NOTIFICATION
 from galera_snmp.state import SeqnoSource, Status
 
 pytestmark = pytest.mark.integration
@@ -193,7 +194,7 @@ def test_desync_is_visible_within_a_second_and_notified(cluster: Sandbox, traps:
         assert values["galeraHealthy"] == mib.FALSE
         assert values["galeraStatus"] == mib.STATUS[Status.RUNNING]
         assert values["galeraDesync"] == mib.TRUE
-        trap = ".".join(map(str, mib.NOTIFICATION_OBJECTS["galeraLocalStateChange"][0]))
+        trap = ".".join(map(str, BY_NOTIFICATION["galeraLocalStateChange"].oid))
         wait_for(lambda: trap in traps.read_text() and "node2" in traps.read_text(), 5, "the notification")
     finally:
         node.set_desync(False)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from support import tool
 
-from galera_snmp.snmp import mib
+from galera_snmp.snmp import mib, notifications
 from galera_snmp.snmp.types import Syntax
 from galera_snmp.state import DONOR, SYNCED
 
@@ -124,7 +124,7 @@ def test_snmptranslate_shows_the_tree(snmptranslate: Translate) -> None:
         ("galeraStatus", mib.BY_NAME["galeraStatus"].oid),
         ("galeraLocalCachedDownto", mib.BY_NAME["galeraLocalCachedDownto"].oid),
         ("galeraMemberName", (*mib.MEMBER_ENTRY, 3)),
-        ("galeraHealthChange", mib.NOTIFICATION_OBJECTS["galeraHealthChange"][0]),
+        ("galeraHealthChange", notifications.BY_NOTIFICATION["galeraHealthChange"].oid),
     ],
 )
 def test_snmptranslate_numeric_oid(snmptranslate: Translate, name: str, oid: tuple[int, ...]) -> None:
@@ -327,7 +327,7 @@ def test_notifications(mib_json: dict[str, Any]) -> None:
             name: (node["oid"], tuple(obj["object"] for obj in node.get("objects", ())))
             for name, node in definitions(mib_json, "notificationtype").items()
         },
-        {name: (dotted(oid), objects) for name, (oid, objects) in mib.NOTIFICATION_OBJECTS.items()},
+        {n.name: (dotted(n.oid), n.objects) for n in notifications.TABLE},
     )
 
 

@@ -11,13 +11,13 @@ from types import MappingProxyType
 import pytest
 from support import synced_state, wsrep_values
 
-from galera_snmp.agent import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher, changed_notifications
+from galera_snmp.agent.publisher import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher
 from galera_snmp.config import Config, InitConfig, MysqlConfig, ServerConfig
 from galera_snmp.node.watch import is_valid
-from galera_snmp.snmp.mib import BY_NAME, NOTIFICATION_OBJECTS, STATUS
+from galera_snmp.snmp.mib import BY_NAME, STATUS
+from galera_snmp.snmp.notifications import BY_NOTIFICATION
 from galera_snmp.snmp.types import Syntax
 from galera_snmp.state import (
-    Health,
     HealthPolicy,
     MysqlFailure,
     NodeReport,
@@ -133,7 +133,7 @@ def drain(publisher: Publisher) -> list[tuple[tuple[int, ...], list[bytes]]]:
 
 
 def trap(name: str) -> tuple[int, ...]:
-    return NOTIFICATION_OBJECTS[name][0]
+    return BY_NOTIFICATION[name].oid
 
 
 def test_first_refresh_publishes_a_tree_and_no_notification():
@@ -227,22 +227,6 @@ def test_health_change_queues_its_notification():
         (2, scalar("galeraHealthy"), 2),
         (4, scalar("galeraHealthReason"), b"wsrep_reject_queries is ALL"),
         (4, scalar("galeraNodeName"), b"node1"),
-    ]
-
-
-def test_changed_notifications_order_and_first_snapshot():
-    def ctx(state: NodeState, healthy: bool) -> NodeReport:
-        return NodeReport(state, Health(healthy, ""), True, 0)
-
-    before = ctx(synced(), True)
-    after = ctx(synced(status=Status.JOINING, local_state=1, cluster_size=1), False)
-    assert changed_notifications(None, before) == []
-    assert changed_notifications(before, before) == []
-    assert changed_notifications(before, after) == [
-        "galeraStatusChange",
-        "galeraLocalStateChange",
-        "galeraClusterSizeChange",
-        "galeraHealthChange",
     ]
 
 

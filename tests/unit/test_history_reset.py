@@ -9,11 +9,11 @@ from nagiosplugin import Metric
 from nagiosplugin.state import Critical, Ok
 from support import synced_state
 
-from galera_snmp.agent import changed_notifications
 from galera_snmp.cluster.consistency import disagreements
 from galera_snmp.nagios.checks import NodeContext
 from galera_snmp.nagios.peers import PeersContext
 from galera_snmp.snmp.mib import BY_NAME, read_node, render
+from galera_snmp.snmp.notifications import changed
 from galera_snmp.state import (
     ZERO_UUID,
     HealthPolicy,
@@ -76,9 +76,9 @@ def test_galera_mib_serves_it_and_a_reader_sees_it() -> None:
 def test_the_agent_notifies_when_it_starts_and_when_it_ends() -> None:
     before = NodeReport(synced_state(), assess_health(synced_state(), HealthPolicy()), True, 0)
     after = reset_node("node1")
-    assert changed_notifications(before, after) == ["galeraHistoryResetChange"]
-    assert changed_notifications(after, before) == ["galeraHistoryResetChange"]
-    assert changed_notifications(after, after) == []
+    assert [n.name for n in changed(before, after)] == ["galeraHistoryResetChange"]
+    assert [n.name for n in changed(after, before)] == ["galeraHistoryResetChange"]
+    assert changed(after, after) == []
 
 
 def test_check_galera_node_mode_is_critical_with_the_words() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import stopped_node_config, synced_state
 
-from galera_snmp.agent import Publisher
+from galera_snmp.agent.publisher import Publisher
 from galera_snmp.cli import check
 from galera_snmp.cli.main import _write_once
 from galera_snmp.config import Config, load_config
