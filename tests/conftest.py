@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from galera_snmp.dev.sandbox import SandboxError, program
+from galera_snmp.dev.base import SandboxError, program
 
 REPO = Path(__file__).resolve().parent.parent
 FETCHED_MIBS = Path(sys.prefix) / "share" / "standard-mibs"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from support import REPO, free_tcp_port, stop_process
 
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 
 NAGIOS_COMMANDS = REPO / "contrib" / "nagios" / "check_galera.cfg"
 ICINGA_COMMANDS = REPO / "contrib" / "icinga2" / "check_galera.conf"

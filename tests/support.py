@@ -17,12 +17,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import pytest
 
-from galera_snmp.dev.sandbox import TRAP_SINK, Sandbox, wait_for
+from galera_snmp.dev.base import wait_for
 from galera_snmp.state import NodeState, Position, ProcessState, SeqnoSource, Status
 from galera_snmp.wsrep import WsrepValue, classify
+
+if TYPE_CHECKING:
+    from galera_snmp.dev.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -216,6 +220,8 @@ def check_servers(make: Callable[..., object], default: object = None) -> Iterat
 def snmptrapd(box: Sandbox, folder: Path) -> Iterator[Path]:
     """A real snmptrapd on the sandbox's trap sink address, taking ``box``'s notifications (SNMPv3
     traps as its user), logging OIDs numerically; yields its log file."""
+    from galera_snmp.dev.sandbox import TRAP_SINK  # here: a test run without the sandbox never loads it
+
     with trap_receiver(box.snmptrapd_lines(), folder, TRAP_SINK, numeric=True) as log:
         yield log
 

@@ -30,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pymysql
@@ -43,6 +43,7 @@ from ..snmp import settings as snmpsettings
 from ..snmp.client import Client, SnmpError, Target
 from ..snmp.mib import BY_NAME
 from ..state import SYNCED, NodeState, ProcessState, Status
+from .base import INSTALL_HINT, PROGRAMS_ENV, SandboxError, binary, program, wait_for
 from .netns import NetnsError, Network
 
 # What tests and benches may use; everything else here is the sandbox's own business.
@@ -93,7 +94,6 @@ NODE_PORTS = (3306, 4567, 4568)
 # joiners on one host with the same SST port fail each other's transfer ("rsync daemon port '4444'
 # has been taken by another program", CI saw it). Hosts of their own would not need this.
 SST_PORT_BASE = 4444
-INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
 TRAP_SINK = "127.0.0.1:1162"  # every node's snmpd sends its notifications here (informs as SNMP_USER)
 COMMUNITY = "public"  # with v2c=True only
 SNMP_USER = "galeramon"
@@ -113,33 +113,6 @@ EXTEND_MIB = ".1.3.6.1.4.1.8072.1.3.2"  # NET-SNMP-EXTEND-MIB nsExtendObjects, f
 
 # MariaDB's error number for a refused wsrep_desync (and other refused operations).
 ER_CANNOT_USER = 1396
-
-
-class SandboxError(Exception):
-    """The sandbox cannot do what was asked; the message says why and what to do."""
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if not found:
-        raise SandboxError(f"{name} is not installed ({INSTALL_HINT})")
-    return found
-
-
-PROGRAMS_ENV = "GALERA_SNMP_BIN"  # folders (PATH-style) of the programs to run instead of this venv's
-
-
-def program(name: str) -> str:
-    """One of our commands: from $GALERA_SNMP_BIN's folders when set (the package test runs the
-    installed .deb's that way), else this installation's (the venv's), else one on PATH."""
-    folders = os.environ.get(PROGRAMS_ENV)
-    if folders:
-        found = shutil.which(name, path=folders)
-        if not found:
-            raise SandboxError(f"{name} is not in {PROGRAMS_ENV}={folders}")
-        return found
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else _binary(name)
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -189,7 +162,7 @@ class Daemon:
         self.pid_file.unlink(missing_ok=True)
         with open(log, "ab") as out:
             subprocess.run(
-                [_binary("setsid"), "--fork", *argv],
+                [binary("setsid"), "--fork", *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
@@ -259,15 +232,6 @@ def _address(index: int, hosts: bool = False) -> str:
 def hosts_network(size: int) -> Network:
     """The hosts topology's network of ``size`` hosts."""
     return Network(HOSTS_PREFIX, HOSTS_SUBNET, size, station=HOSTS_STATION)
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    """Poll ``check`` until it is true; raise SandboxError naming ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise SandboxError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 @record
@@ -475,7 +439,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
         """snmpd (AgentX master) on the node's address, then our agent; both detached."""
         _write_private(self.snmpd_conf, self._snmpd_conf())
         self.snmpd.start(
-            [*self.enter(), _binary("snmpd"), "-f", "-Lf", str(self.dir / "log" / "snmpd.log"), "-C",
+            [*self.enter(), binary("snmpd"), "-f", "-Lf", str(self.dir / "log" / "snmpd.log"), "-C",
              "-c", str(self.snmpd_conf), "-p", str(self.snmpd.pid_file)],
             self.dir / "log" / "snmpd.out",
             env={"SNMP_PERSISTENT_DIR": str(self.dir / "snmp"), "MIBS": ""},
@@ -516,7 +480,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
     def initialize(self) -> None:
         """Create the system tables (only the first node: the others get them by SST)."""
         result = subprocess.run(
-            [_binary("mariadb-install-db"), f"--defaults-file={self.cnf}", f"--user={MYSQL_USER}", "--skip-test-db"],
+            [binary("mariadb-install-db"), f"--defaults-file={self.cnf}", f"--user={MYSQL_USER}", "--skip-test-db"],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -533,7 +497,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
     def _start_command(self) -> str:
         """How galera-init starts this node's mariadbd (detached, like an init script would); on its
         host's network, whoever runs it."""
-        return shlex.join([_binary("setsid"), "--fork", *self.enter(), _binary("mariadbd"),
+        return shlex.join([binary("setsid"), "--fork", *self.enter(), binary("mariadbd"),
                            f"--defaults-file={self.cnf}"])
 
     def start(self, *, bootstrap: bool = False, extra_args: tuple[str, ...] = ()) -> None:
@@ -674,8 +638,8 @@ class Sandbox:
         return secrets.token_urlsafe(18), secrets.token_urlsafe(18)
 
     def prepare(self) -> None:
-        for program in REQUIRED_PROGRAMS:
-            _binary(program)
+        for name in REQUIRED_PROGRAMS:
+            binary(name)
         if os.geteuid() != 0:
             raise SandboxError("the sandbox runs mariadbd as the mysql user and must be started as root")
         try:
@@ -827,7 +791,7 @@ class Sandbox:
 
         def created() -> bool:
             result = subprocess.run(
-                [_binary("mariadb"), f"--socket={node.socket}", "--user=root"],
+                [binary("mariadb"), f"--socket={node.socket}", "--user=root"],
                 input=script,
                 capture_output=True,
                 text=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import stopped_node_config
 
-from galera_snmp.dev.sandbox import program
+from galera_snmp.dev.base import program
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from support import stopped_node_config
 
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 
 
 def write_config(tmp_path: Path, track: bool = True) -> Path:

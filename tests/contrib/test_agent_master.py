@@ -12,7 +12,7 @@ from pathlib import Path
 
 from support import free_udp_port, stopped_node_config, tool
 
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 from galera_snmp.snmp import mib
 
 STATUS_OID = ".".join(map(str, (*mib.BY_NAME["galeraStatus"].oid, 0)))

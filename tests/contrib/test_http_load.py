@@ -18,7 +18,7 @@ import pytest
 from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import HttpConfig
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 from galera_snmp.state import Health, NodeReport
 from galera_snmp.traffic.httpcheck import HealthServer
 

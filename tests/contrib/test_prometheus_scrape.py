@@ -13,7 +13,7 @@ from prometheus_support import Prometheus, full_report, quick_rules
 from support import free_tcp_port, tls_files
 
 from galera_snmp.config import MetricsConfig
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 from galera_snmp.state import Health, NodeReport
 from galera_snmp.traffic.httpcheck import MetricsServer
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from support import free_udp_port, tool
 
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 from galera_snmp.record import replace
 from galera_snmp.snmp.client import Client, SnmpError, SnmpTimeout, Target
 

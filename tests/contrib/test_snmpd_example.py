@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from support import SNMPTRAPD_EXAMPLE, free_udp_port, tool, trap_receiver
 
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.notifications import BY_NOTIFICATION
 from galera_snmp.state import Status

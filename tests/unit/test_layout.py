@@ -90,6 +90,17 @@ def test_tests_and_benches_use_only_the_sandbox_api():
     assert used <= set(sandbox.__all__), used - set(sandbox.__all__)
 
 
+def test_the_shared_test_modules_leave_the_sandbox_out():
+    """A run of the fast tests (unit, cli, contrib, mib) loads the sandbox only through the tests
+    that use it: the modules every test file shares do not import it."""
+    shared = ["conftest", "support", "nms_support", "prometheus_support"]
+    code = (f"import json, sys; sys.path[:0] = [{str(ROOT / 'tests')!r}]; import {', '.join(shared)}; "
+            "print(json.dumps(sorted(sys.modules)))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, cwd=ROOT).stdout)
+    assert set(shared) <= set(loaded)
+    assert [name for name in loaded if name.startswith(f"{DEV}.sandbox")] == []
+
+
 def test_galera_snmp_sandbox_runs_the_development_cli(capsys):
     from galera_snmp.cli import main
 
