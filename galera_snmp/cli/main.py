@@ -94,6 +94,13 @@ def _mib(args: argparse.Namespace) -> int:
     return 0
 
 
+def _zabbix_template(args: argparse.Namespace) -> int:
+    from ..snmp.zabbix import render
+
+    sys.stdout.write(render())
+    return 0
+
+
 def _track_file(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     path = args.file or config.keepalived.track_file
@@ -246,6 +253,14 @@ def build_parser() -> ArgumentParser:
     form.add_argument("--net-snmp", action="store_true",
                       help="the copy for net-snmp tools (snmptrapd, snmpwalk -m +GALERA-MIB) on a host without "
                            "Debian's non-free base modules: the IMPORTS replaced by local definitions")
+    command(
+        commands, "zabbix-template", _zabbix_template,
+        "print the 'Galera by SNMP' template for Zabbix 6.0 (YAML, for Data collection > Templates > Import)",
+        description="Generated from GALERA-MIB: an item per object (value maps for the enumerations, change per "
+        "second for the counters), discovery of the member table, and triggers after the health rule and the "
+        "alert rules of docs/METRICS.md. contrib/zabbix/galera_by_snmp.yaml is this output.",
+        config=False,
+    )
 
     keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
     actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)

@@ -13,6 +13,8 @@ in the real modules. GALERA-MIB.txt itself (for smilint and NMS imports) stays S
 from __future__ import annotations
 
 import re
+import textwrap
+from dataclasses import dataclass
 
 IMPORTS = re.compile(r"^IMPORTS\b.*?;\n", re.MULTILINE | re.DOTALL)
 
@@ -48,3 +50,66 @@ def standalone(text: str) -> str:
     if count != 1:
         raise ValueError("GALERA-MIB.txt has no IMPORTS clause to replace")
     return replaced
+
+
+# --- reading the definitions back (for generated NMS configuration: contrib/zabbix) -----------
+
+_DEFINITION = re.compile(
+    r"^(?P<name>[A-Za-z][\w-]*)\s+(?:OBJECT-TYPE|::=\s*TEXTUAL-CONVENTION)\b(?P<body>.*?)(?=^\S|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
+_QUOTED = r'\s+"(?P<text>[^"]*)"'
+_ENUMERATION = re.compile(r"^INTEGER\s*\{(?P<items>[^}]*)\}")
+_NAMED_NUMBER = re.compile(r"(?P<label>[a-z][\w-]*)\s*\(\s*(?P<number>-?\d+)\s*\)")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One OBJECT-TYPE or TEXTUAL-CONVENTION as the MIB text writes it."""
+
+    name: str
+    syntax: str  # whitespace collapsed: "INTEGER { true(1), false(2) }", "GaleraTriState"
+    description: str  # indentation of the MIB source removed, line breaks kept
+    units: str | None = None
+    display_hint: str | None = None
+
+    @property
+    def enumeration(self) -> tuple[tuple[int, str], ...]:
+        """The named numbers of an ``INTEGER { ... }`` syntax, in MIB order; empty otherwise."""
+        found = _ENUMERATION.match(self.syntax)
+        if found is None:
+            return ()
+        return tuple((int(m["number"]), m["label"]) for m in _NAMED_NUMBER.finditer(found["items"]))
+
+
+def _clause(keyword: str, body: str) -> str | None:
+    found = re.search(rf"\b{keyword}{_QUOTED}", body)
+    return found["text"] if found else None
+
+
+def _description(text: str) -> str:
+    first, _, rest = text.partition("\n")
+    return "\n".join(line.rstrip() for line in [first.strip(), *textwrap.dedent(rest).splitlines()]).strip()
+
+
+def definitions(text: str) -> dict[str, Definition]:
+    """Every OBJECT-TYPE and TEXTUAL-CONVENTION of a MIB module's ``text``, by name.
+
+    Enough of SMIv2 for GALERA-MIB as this project writes it (no quotes inside quoted
+    strings, each definition starting in the first column): so that tools generated from the
+    MIB take its descriptions, units and enumeration labels from the one text people read.
+    """
+    found: dict[str, Definition] = {}
+    for match in _DEFINITION.finditer(text):
+        body = match["body"]
+        description = _clause("DESCRIPTION", body)
+        units, hint = _clause("UNITS", body), _clause("DISPLAY-HINT", body)
+        bare = re.sub(r'"[^"]*"', '""', body)  # quoted text may hold anything, comments included
+        bare = re.sub(r"--[^\n]*", "", bare)
+        syntax = re.search(r"\bSYNTAX\s+(?P<syntax>[^{\n]*(?:\{[^}]*\})?)", bare)
+        if syntax is None or description is None:
+            raise ValueError(f"{match['name']}: no SYNTAX or DESCRIPTION")
+        found[match["name"]] = Definition(
+            match["name"], " ".join(syntax["syntax"].split()), _description(description), units, hint
+        )
+    return found
