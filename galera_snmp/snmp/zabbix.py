@@ -208,8 +208,9 @@ def words(name: str) -> str:
 
 
 def uid(kind: str, name: str) -> str:
-    """A stable UUID for a template element, in the 32 hex digits Zabbix writes."""
-    return uuid.uuid5(NAMESPACE, f"{kind}/{name}").hex
+    """A stable UUID for a template element, in the 32 hex digits Zabbix writes. Zabbix accepts
+    only version 4 UUIDs: the name-based digest gets version 4's bits (still derived, still unique)."""
+    return uuid.UUID(bytes=uuid.uuid5(NAMESPACE, f"{kind}/{name}").bytes, version=4).hex
 
 
 def _oid(oid: Sequence[int]) -> str:

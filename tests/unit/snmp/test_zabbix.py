@@ -62,7 +62,7 @@ def test_version_and_uuids(export: dict, template: dict) -> None:
     assert export["version"] == "6.0"
     uuids = re.findall(r"uuid: '?([^'\n]*)'?\n", zabbix.render())
     assert len(uuids) == len(set(uuids)) > 100
-    assert all(re.fullmatch(r"[0-9a-f]{32}", u) for u in uuids)
+    assert all(re.fullmatch(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}", u) for u in uuids)  # version 4
     assert template["uuid"] == zabbix.uid("template", "Galera by SNMP")
 
 
