@@ -39,6 +39,10 @@ MODULE = "GALERA-MIB"
 IMPORTED = {"TruthValue": "SNMPv2-TC"}  # enumerations GALERA-MIB takes from elsewhere
 KEY_PREFIX = "galera."
 DISCOVERY_KEY = "galera.member.discovery"
+# An object the node does not know is not instantiated (noSuchInstance), which Zabbix would turn
+# into a "not supported" item: for GALERA-MIB that is no error but an unknown value, so no value.
+# The enumerations are always served (they have an explicit unknown) and keep Zabbix's default.
+UNKNOWN_IS_NO_VALUE = {"type": "CHECK_NOT_SUPPORTED", "parameters": [""], "error_handler": "DISCARD_VALUE"}
 
 BRANCHES: tuple[tuple[OID, str], ...] = (
     (NODE, "node"),
@@ -282,6 +286,8 @@ def _item(obj: MibObject, found: Mapping[str, Definition]) -> dict[str, object]:
     enumeration = enumeration_of(obj.name, found)
     if enumeration is not None:
         item["valuemap"] = {"name": enumeration[0]}
+    else:
+        steps.insert(0, dict(UNKNOWN_IS_NO_VALUE))
     if steps:
         item["preprocessing"] = steps
     item["tags"] = [{"tag": "component", "value": "galera"}, {"tag": "mib-branch", "value": _branch(obj.oid)}]
@@ -315,6 +321,7 @@ def _discovery(found: Mapping[str, Definition]) -> dict[str, object]:
             "trends": "0",
             "value_type": "CHAR",
             "description": f"{MODULE}::{name}\n\n{found[name].description}",
+            "preprocessing": [dict(UNKNOWN_IS_NO_VALUE)],
             "tags": [{"tag": "component", "value": "galera"}, {"tag": "mib-branch", "value": "member"}],
         })
     return {

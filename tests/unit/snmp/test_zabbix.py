@@ -110,7 +110,9 @@ def test_counters_change_per_second_and_nothing_else(template: dict) -> None:
         assert ("CHANGE_PER_SECOND" in steps) == (obj.mib_type == "Counter64"), obj.name
     assert len([o for o in mib.SCALARS if o.mib_type == "Counter64"]) == 18
     paused = items["galera.flowControlPausedNs"]
-    assert (paused["units"], paused["preprocessing"][1]["parameters"]) == ("%", ["0.0000001"])  # ns/s -> percent
+    assert paused["units"] == "%"
+    assert [(step["type"], step["parameters"]) for step in paused["preprocessing"]] == [
+        ("CHECK_NOT_SUPPORTED", [""]), ("CHANGE_PER_SECOND", [""]), ("MULTIPLIER", ["0.0000001"])]  # ns/s -> %
     assert items["galera.replicatedBytes"]["units"] == "Bps"
 
 
@@ -118,9 +120,24 @@ def test_scaled_gauges_are_in_natural_units(template: dict) -> None:
     items = {item["key"]: item for item in template["items"]}
     paused = items["galera.flowControlPaused"]  # GaleraPartsPerMillion
     assert paused["value_type"] == "FLOAT"
-    assert paused["preprocessing"] == [{"type": "MULTIPLIER", "parameters": ["0.000001"]}]
-    assert items["galera.localRecvQueueAvg"]["preprocessing"][0]["parameters"] == ["0.001"]  # GaleraThousandths
+    assert paused["preprocessing"][1:] == [{"type": "MULTIPLIER", "parameters": ["0.000001"]}]
+    assert items["galera.localRecvQueueAvg"]["preprocessing"][1]["parameters"] == ["0.001"]  # GaleraThousandths
     assert items["galera.dataAge"]["units"] == "s"
+
+
+def test_an_object_the_node_does_not_know_is_no_value_not_an_error(template: dict) -> None:
+    """Not instantiated (noSuchInstance) is GALERA-MIB's unknown: discarded, so that the item stays
+    supported; the enumerations, always served, keep Zabbix's default."""
+    found = zabbix.mib_definitions()
+    items = {item["key"]: item for item in template["items"]}
+    prototypes = template["discovery_rules"][0]["item_prototypes"]
+    for obj in mib.SCALARS:
+        steps = items[zabbix.item_key(obj.name)].get("preprocessing", [])
+        first = steps[0] if steps else {}
+        enumerated = zabbix.enumeration_of(obj.name, found) is not None
+        assert (first == {"type": "CHECK_NOT_SUPPORTED", "parameters": [""], "error_handler": "DISCARD_VALUE"}) != (
+            enumerated), obj.name
+    assert all(p["preprocessing"][0]["type"] == "CHECK_NOT_SUPPORTED" for p in prototypes)
 
 
 def test_member_discovery(template: dict) -> None:
