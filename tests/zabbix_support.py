@@ -37,6 +37,10 @@ FRONTEND = Path("/usr/share/zabbix")
 CONFIG_CLASS = Path("include/classes/core/CConfigFile.php")
 CONFIG_CONSTANT = re.compile(r"(const CONFIG_FILE_PATH = )'[^']*';")
 DB_NAME, DB_USER, API_USER = "zabbix", "zabbix", "Admin"
+TEMPLATE_FILE = Path(__file__).resolve().parents[1] / "contrib" / "zabbix" / "galera_by_snmp.yaml"
+_RULES = {"createMissing": True, "updateExisting": True}
+IMPORT_RULES = {"groups": {"createMissing": True}, "templates": _RULES, "items": _RULES, "triggers": _RULES,
+                "discoveryRules": _RULES, "valueMaps": _RULES, "templateLinkage": {"createMissing": True}}
 
 
 class ZabbixError(RuntimeError):
@@ -77,6 +81,17 @@ class Zabbix:
             error = answer["error"]
             raise ZabbixError(f"{method}: {error.get('message')} {error.get('data')}")
         return answer["result"]
+
+    def import_template(self) -> str:
+        """Import contrib/zabbix/galera_by_snmp.yaml as an operator would; the template's id."""
+        from galera_snmp.snmp.zabbix import TEMPLATE
+
+        done = self.call("configuration.import", {"format": "yaml", "rules": IMPORT_RULES,
+                                                  "source": TEMPLATE_FILE.read_text(encoding="utf-8")})
+        if done is not True:
+            raise ZabbixError(f"configuration.import answered {done!r}")
+        (found,) = self.call("template.get", {"filter": {"host": TEMPLATE}, "output": ["templateid"]})
+        return found["templateid"]
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.server_log.read_text(errors="replace") if self.server_log.exists() else ""

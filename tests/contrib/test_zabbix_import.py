@@ -5,21 +5,12 @@ discovery and triggers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from zabbix_support import Zabbix, zabbix
+from zabbix_support import IMPORT_RULES, TEMPLATE_FILE, Zabbix, zabbix
 
 from galera_snmp.snmp import mib
 from galera_snmp.snmp import zabbix as generator
-
-TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "contrib" / "zabbix" / "galera_by_snmp.yaml"
-RULES = {"createMissing": True, "updateExisting": True}
-IMPORT_RULES = {
-    "groups": {"createMissing": True},
-    "templates": RULES, "items": RULES, "triggers": RULES, "discoveryRules": RULES, "valueMaps": RULES,
-    "templateLinkage": {"createMissing": True},
-}
 
 
 @pytest.fixture(scope="module")
