@@ -10,6 +10,7 @@ Debian 12's packages: zabbix-server-mysql, zabbix-frontend-php, php-cli, php-mys
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.client
 import json
 import os
@@ -98,6 +99,11 @@ class Zabbix:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def _binary(name: str) -> str:
+    """A program of the harness (daemons live in sbin); missing fails the test with the install hint."""
+    return tool(name, f"--no-install-recommends {PACKAGES}")
+
+
 def _run(args: list[str], what: str, stdin: bytes | None = None, timeout: float = 300) -> None:
     result = subprocess.run(args, input=stdin, capture_output=True, timeout=timeout, check=False)
     if result.returncode != 0:
@@ -140,11 +146,11 @@ def _start_database(folder: Path, timings: dict[str, float]) -> tuple[subprocess
     datadir, socket = folder / "db", folder / "mysqld.sock"
     as_root = ["--user=root"] if os.geteuid() == 0 else []
     started = time.monotonic()
-    _run([shutil.which("mariadb-install-db") or "mariadb-install-db", "--no-defaults", f"--datadir={datadir}",
+    _run([_binary("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}",
           "--auth-root-authentication-method=normal", "--skip-test-db", *as_root], "mariadb-install-db")
     log = folder / "mysqld.err"
     process = subprocess.Popen(
-        [shutil.which("mariadbd") or "mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={socket}",
+        [_binary("mariadbd"), "--no-defaults", f"--datadir={datadir}", f"--socket={socket}",
          "--skip-networking", f"--pid-file={folder / 'mysqld.pid'}", f"--log-error={log}", *as_root,
          "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--skip-log-bin",
          "--innodb-buffer-pool-size=256M", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin"],
@@ -156,21 +162,19 @@ def _start_database(folder: Path, timings: dict[str, float]) -> tuple[subprocess
             tail = log.read_text(errors="replace").splitlines()[-5:] if log.exists() else []
             raise ZabbixError(f"mariadbd exited ({process.returncode}): {' / '.join(tail)}")
         return socket.exists() and subprocess.run(
-            [shutil.which("mariadb") or "mariadb", "--no-defaults", f"--socket={socket}", "-uroot", "-e", "SELECT 1"],
+            [_binary("mariadb"), "--no-defaults", f"--socket={socket}", "-uroot", "-e", "SELECT 1"],
             capture_output=True, check=False, timeout=10).returncode == 0
 
     try:
         wait_for(answers, 60, "the test MariaDB to answer on its socket", interval=0.2)
         timings["database"] = time.monotonic() - started
         password = secrets.token_urlsafe(18)
-        client = [shutil.which("mariadb") or "mariadb", "--no-defaults", f"--socket={socket}", "-uroot"]
+        client = [_binary("mariadb"), "--no-defaults", f"--socket={socket}", "-uroot"]
         _run(client, "creating the zabbix database", stdin=(
             f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;\n"
             f"CREATE USER {DB_USER}@localhost IDENTIFIED BY {_sql_string(password)};\n"
             f"GRANT ALL ON {DB_NAME}.* TO {DB_USER}@localhost;\n").encode())
         started = time.monotonic()
-        import gzip
-
         schema = b"".join(gzip.decompress((SCHEMA_DIR / name).read_bytes()) for name in SCHEMA_FILES)
         _run([*client, DB_NAME], "loading Zabbix's schema", stdin=schema, timeout=600)
         timings["schema"] = time.monotonic() - started
@@ -231,7 +235,7 @@ def _frontend(folder: Path, socket: Path, password: str, server_port: int) -> Pa
 def zabbix(folder: Path) -> Iterator[Zabbix]:
     """Start MariaDB, zabbix_server and the frontend in ``folder``; log in to the API; stop all after."""
     for program in PROGRAMS:  # a missing one fails with the install hint; root is not needed
-        tool(program, f"--no-install-recommends {PACKAGES}")
+        _binary(program)
     missing = [name for name in SCHEMA_FILES if not (SCHEMA_DIR / name).exists()]
     if missing or not (FRONTEND / "api_jsonrpc.php").exists():
         pytest.fail(f"Zabbix's schema or frontend is missing: apt-get install --no-install-recommends {PACKAGES}",
@@ -243,7 +247,7 @@ def zabbix(folder: Path) -> Iterator[Zabbix]:
         database, socket, password = _start_database(folder, timings)
         processes.append(database)
         api_password = secrets.token_urlsafe(18)
-        _run([shutil.which("mariadb") or "mariadb", "--no-defaults", f"--socket={socket}", "-uroot", DB_NAME],
+        _run([_binary("mariadb"), "--no-defaults", f"--socket={socket}", "-uroot", DB_NAME],
              "setting the API password",
              stdin=f"UPDATE users SET passwd={_sql_string(_password_hash(api_password))} "
                    f"WHERE username={_sql_string(API_USER)};\n".encode())
@@ -252,13 +256,12 @@ def zabbix(folder: Path) -> Iterator[Zabbix]:
         conf = _server_config(folder, socket, password, server_port)
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(folder / "snmp"), "MIBS": ""}
         with open(folder / "zabbix_server.out", "ab") as out:
-            processes.append(subprocess.Popen([shutil.which("zabbix_server", path="/usr/sbin:/sbin") or
-                                               "zabbix_server", "-f", "-c", str(conf)],
+            processes.append(subprocess.Popen([_binary("zabbix_server"), "-f", "-c", str(conf)],
                                               stdout=out, stderr=subprocess.STDOUT, env=env))
         root = _frontend(folder, socket, password, server_port)
         with open(folder / "php.out", "ab") as out:
             processes.append(subprocess.Popen(
-                [shutil.which("php") or "php", "-d", f"mysqli.default_socket={socket}", "-d", "memory_limit=512M",
+                [_binary("php"), "-d", f"mysqli.default_socket={socket}", "-d", "memory_limit=512M",
                  "-d", "post_max_size=32M", "-d", "max_execution_time=300", "-d", "date.timezone=UTC",
                  "-S", f"127.0.0.1:{web_port}", "-t", str(root)],
                 stdout=out, stderr=subprocess.STDOUT, env=env))  # one process: workers would outlive a stop

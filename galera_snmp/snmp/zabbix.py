@@ -9,6 +9,7 @@ and a test fails when the two differ. Deterministic: UUIDs derive from names (uu
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -440,9 +441,7 @@ def _scalar(value: str, indent: str) -> str:
         return "|-\n" + "\n".join(f"{indent}  {line}" if line else "" for line in lines)
     if value.isprintable():
         return "'" + value.replace("'", "''") + "'"
-    import json
-
-    return json.dumps(value)
+    return json.dumps(value)  # a JSON string is a double-quoted YAML scalar
 
 
 def _yaml(node: object, indent: str) -> Iterator[str]:
