@@ -4,7 +4,7 @@ node's three members within two discovery cycles, no item is "not supported", an
 of node2's mariadbd its not-Primary trigger fires within two polls and the others' "size below"
 fires; both resolve once node2 is back.
 
-Runnable by itself: pytest tests/integration/test_zabbix.py
+Runnable by itself: pytest tests/integration/test_zabbix_sandbox.py
 """
 
 from __future__ import annotations
