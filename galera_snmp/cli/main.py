@@ -255,7 +255,7 @@ def build_parser() -> ArgumentParser:
                            "Debian's non-free base modules: the IMPORTS replaced by local definitions")
     command(
         commands, "zabbix-template", _zabbix_template,
-        "print the 'Galera by SNMP' template for Zabbix 6.0 (YAML, for Data collection > Templates > Import)",
+        "print the 'Galera by SNMP' template for Zabbix 6.0 (YAML, for Configuration > Templates > Import)",
         description="Generated from GALERA-MIB: an item per object (value maps for the enumerations, change per "
         "second for the counters), discovery of the member table, and triggers after the health rule and the "
         "alert rules of docs/METRICS.md. contrib/zabbix/galera_by_snmp.yaml is this output.",
