@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from support import free_tcp_port, stop_process, tool
 
-from galera_snmp.dev.sandbox import wait_for
+from galera_snmp.dev.base import wait_for
 
 PACKAGES = "zabbix-server-mysql zabbix-frontend-php php-cli php-mysql"
 PROGRAMS = ("zabbix_server", "php", "mariadbd", "mariadb", "mariadb-install-db")

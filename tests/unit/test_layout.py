@@ -93,7 +93,7 @@ def test_tests_and_benches_use_only_the_sandbox_api():
 def test_the_shared_test_modules_leave_the_sandbox_out():
     """A run of the fast tests (unit, cli, contrib, mib) loads the sandbox only through the tests
     that use it: the modules every test file shares do not import it."""
-    shared = ["conftest", "support", "nms_support", "prometheus_support"]
+    shared = ["conftest", "support", "nms_support", "prometheus_support", "zabbix_support"]
     code = (f"import json, sys; sys.path[:0] = [{str(ROOT / 'tests')!r}]; import {', '.join(shared)}; "
             "print(json.dumps(sorted(sys.modules)))")
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, cwd=ROOT).stdout)
