@@ -291,12 +291,51 @@ class HealthPolicy:
     read_only_serves: bool = True  # a read_only node serves reads; never the writer (cluster/writer.py)
 
 
+class HealthCode(StrEnum):
+    """Which step of the health rule (:func:`assess_health`, README "Health rule") decided a
+    verdict, in the rule's order. Consumers that serve a fixed vocabulary (the HTTP check's short
+    reasons, the agent-check, /metrics' reason label) map the code; the reason's words may quote
+    mysqld and are the rule's to change."""
+
+    MYSQLD_ABSENT = "mysqld-absent"  # not answering, and no mysqld process: not healthy
+    MYSQLD_NOT_ANSWERING = "mysqld-not-answering"  # refusing connections or not answering in time: not healthy
+    MYSQLD_UNREADABLE = "mysqld-unreadable"  # runs, but our login is denied or fails otherwise: cannot tell
+    WSREP_INCOMPLETE = "wsrep-incomplete"  # cluster status, wsrep_ready or local state missing: cannot tell
+    NOT_PRIMARY = "not-primary"
+    NOT_READY = "not-ready"  # wsrep_ready OFF
+    DESYNCED = "desynced"  # wsrep_desync ON, and desync_serves = no
+    DONOR_REJECTS_QUERIES = "donor-rejects-queries"  # a donor with wsrep_sst_donor_rejects_queries ON
+    DONOR_NOT_SERVING = "donor-not-serving"  # a donor, and donors do not serve
+    NOT_SYNCED = "not-synced"  # any other local state (joining, joined)
+    REJECT_QUERIES_UNKNOWN = "reject-queries-unknown"  # wsrep_reject_queries not reported: cannot tell
+    REJECTING_QUERIES = "rejecting-queries"  # wsrep_reject_queries other than NONE
+    READ_ONLY = "read-only"  # read_only ON, and read_only_serves = no
+    DRAINED = "drained"  # galera-snmp drain
+    PXC_MAINT_MODE = "pxc-maint-mode"  # pxc_maint_mode other than DISABLED: drained
+    SYNCED = "synced"  # healthy
+    DONOR_SERVING = "donor-serving"  # healthy: a donor the policy lets serve
+    # not steps of the rule
+    NO_CURRENT_DATA = "no-current-data"  # the rule is not trusted on stale data (NodeReport.verdict)
+    UNCLASSIFIED = "unclassified"  # the step is not known: read back over SNMP, which carries only the words
+    WRITER = "writer"  # the writer rule's yes (cluster/writer.py)
+    NOT_WRITER = "not-writer"  # the writer rule's no, when no step of the health rule says why
+
+
+# The rule's own verdicts when mysqld does not answer: stale data says nothing truer (NodeReport.verdict)
+MYSQLD_SILENT = frozenset({HealthCode.MYSQLD_ABSENT, HealthCode.MYSQLD_NOT_ANSWERING, HealthCode.MYSQLD_UNREADABLE})
+# The rule's last steps: every other step passed, the node may work but takes no new clients
+# (HAProxy's agent-check says "drain", keeping the sessions it has)
+DRAINING = frozenset({HealthCode.DRAINED, HealthCode.PXC_MAINT_MODE})
+
+
 @record
 class Health:
-    """True: fit for client traffic. False: not. None: cannot tell (exit 3, UNKNOWN)."""
+    """True: fit for client traffic. False: not. None: cannot tell (exit 3, UNKNOWN). ``code``:
+    the rule's step that decided, for consumers that must not parse ``reason``."""
 
     healthy: bool | None
     reason: str
+    code: HealthCode = HealthCode.UNCLASSIFIED
 
 
 NODE_SET_DIGEST_DIGITS = 16  # galeraNodeSetDigest: this many lowercase hex digits
@@ -347,53 +386,51 @@ class NodeReport:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,
         trusted only on current data — a stale "healthy" keeps traffic on a node that may be gone."""
         if self.valid is not True:
-            return Health(False, f"no current data: {self.last_error or self.health.reason}")
+            # a silent mysqld is why the data is stale: its step stays the verdict's code
+            code = self.health.code if self.health.code in MYSQLD_SILENT else HealthCode.NO_CURRENT_DATA
+            return Health(False, f"no current data: {self.last_error or self.health.reason}", code)
         if self.health.healthy is not True:
-            return Health(False, self.health.reason)
+            return Health(False, self.health.reason, self.health.code)
         return self.health
 
 
-def drain_reason(state: NodeState) -> str | None:
-    """Why the node must take no new clients although it may work (the health rule's last step;
-    HAProxy's agent-check says "drain" for it, keeping the sessions it has), or None."""
-    if state.drained:
-        return "drained by the operator"
-    if state.maint_mode is not None and state.maint_mode.upper() != "DISABLED":
-        return f"pxc_maint_mode is {state.maint_mode}"
-    return None
-
-
 def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
-    """The health rule (README, "Health rule"): the one place that says whether a node may take traffic."""
+    """The health rule (README, "Health rule"): the one place that says whether a node may take
+    traffic, and which step decided (:class:`HealthCode`)."""
     if not state.answered:
         reason = state.reason.strip() or f"mysqld does not answer ({state.mysql_failure})"
-        if state.mysql_failure in (MysqlFailure.ACCESS_DENIED, MysqlFailure.ERROR) and (
-            state.process is not ProcessState.ABSENT
-        ):
-            return Health(None, reason)
-        return Health(False, reason)
+        if state.process is ProcessState.ABSENT:
+            return Health(False, reason, HealthCode.MYSQLD_ABSENT)
+        if state.mysql_failure in (MysqlFailure.ACCESS_DENIED, MysqlFailure.ERROR):
+            return Health(None, reason, HealthCode.MYSQLD_UNREADABLE)
+        return Health(False, reason, HealthCode.MYSQLD_NOT_ANSWERING)
     if state.cluster_status is None or state.ready is None or state.local_state is None:
-        return Health(None, f"wsrep status incomplete: {state.reason}")
+        return Health(None, f"wsrep status incomplete: {state.reason}", HealthCode.WSREP_INCOMPLETE)
     if state.cluster_status != PRIMARY:
-        return Health(False, f"cluster status is {state.cluster_status}, not Primary")
+        return Health(False, f"cluster status is {state.cluster_status}, not Primary", HealthCode.NOT_PRIMARY)
     if not state.ready:
-        return Health(False, "wsrep_ready is OFF")
+        return Health(False, "wsrep_ready is OFF", HealthCode.NOT_READY)
     if state.desync and not policy.desync_serves:
-        return Health(False, "wsrep_desync is ON")
+        return Health(False, "wsrep_desync is ON", HealthCode.DESYNCED)
     if state.local_state == DONOR and state.donor_rejects_queries:
-        return Health(False, "node is a donor with wsrep_sst_donor_rejects_queries ON")
+        return Health(False, "node is a donor with wsrep_sst_donor_rejects_queries ON",
+                      HealthCode.DONOR_REJECTS_QUERIES)
     if state.local_state == DONOR and not (policy.donor_serves or (state.desync and policy.desync_serves)):
-        return Health(False, f"node is a donor ({state.local_state_comment or 'state 2'}) and donors do not serve")
+        return Health(False, f"node is a donor ({state.local_state_comment or 'state 2'}) and donors do not serve",
+                      HealthCode.DONOR_NOT_SERVING)
     if state.local_state not in (SYNCED, DONOR):
-        return Health(False, f"local state {state.local_state} ({state.local_state_comment}) is not Synced")
+        return Health(False, f"local state {state.local_state} ({state.local_state_comment}) is not Synced",
+                      HealthCode.NOT_SYNCED)
     if state.reject_queries is None:
-        return Health(None, "wsrep_reject_queries is not reported")
+        return Health(None, "wsrep_reject_queries is not reported", HealthCode.REJECT_QUERIES_UNKNOWN)
     if state.reject_queries.upper() != "NONE":
-        return Health(False, f"wsrep_reject_queries is {state.reject_queries}")
+        return Health(False, f"wsrep_reject_queries is {state.reject_queries}", HealthCode.REJECTING_QUERIES)
     if state.read_only and not policy.read_only_serves:
-        return Health(False, "read_only is ON")
-    drained = drain_reason(state)
-    if drained:
-        return Health(False, drained)
+        return Health(False, "read_only is ON", HealthCode.READ_ONLY)
+    if state.drained:  # the DRAINING steps
+        return Health(False, "drained by the operator", HealthCode.DRAINED)
+    if state.maint_mode is not None and state.maint_mode.upper() != "DISABLED":
+        return Health(False, f"pxc_maint_mode is {state.maint_mode}", HealthCode.PXC_MAINT_MODE)
     comment = state.local_state_comment or f"state {state.local_state}"
-    return Health(True, f"{comment}, Primary, ready")
+    code = HealthCode.SYNCED if state.local_state == SYNCED else HealthCode.DONOR_SERVING
+    return Health(True, f"{comment}, Primary, ready", code)

@@ -79,7 +79,7 @@ class Agent:
             self.http = HealthServer(config.http, self.publisher.current)
         self.agent_check: AgentCheckServer | None = None
         if config.agentcheck.enabled:
-            self.agent_check = AgentCheckServer(config.agentcheck, config.health, self.publisher.current)
+            self.agent_check = AgentCheckServer(config.agentcheck, self.publisher.current)
         self.metrics: MetricsServer | None = None
         if config.metrics.enabled:
             self.metrics = MetricsServer(config.metrics, self.publisher.current)

@@ -22,20 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..state import PRIMARY, Health, NodeReport, NodeState
+from ..state import PRIMARY, Health, HealthCode, NodeReport, NodeState
 from .nodeset import host_of, normalise
 
 
 def may_write(report: NodeReport) -> Health:
-    """Whether this node could be the writer: healthy on current data, and read_only known OFF."""
+    """Whether this node could be the writer: healthy on current data (the verdict, with its
+    code), and read_only known OFF."""
     verdict = report.verdict()
     if verdict.healthy is not True:
-        return Health(False, verdict.reason)
+        return verdict
     if report.state.read_only is None:
-        return Health(False, "read_only is not known")
+        return Health(False, "read_only is not known", HealthCode.NOT_WRITER)
     if report.state.read_only:
-        return Health(False, "read_only is ON")
-    return Health(True, verdict.reason)
+        return Health(False, "read_only is ON", HealthCode.READ_ONLY)
+    return verdict
 
 
 def members_of(state: NodeState) -> frozenset[str] | None:
@@ -48,17 +49,18 @@ def members_of(state: NodeState) -> frozenset[str] | None:
 def writer(me: str, order: Sequence[str], mine: NodeReport, peers: Mapping[str, NodeReport | str]) -> Health:
     """Whether ``me`` is the writer (module docstring); the reason names who is, or why not."""
     if me not in order:
-        return Health(False, f"{me} is not in the writers' order")
+        return Health(False, f"{me} is not in the writers' order", HealthCode.NOT_WRITER)
     fit = may_write(mine)
     if not fit.healthy:
-        return Health(False, f"may not write: {fit.reason}")
+        return Health(False, f"may not write: {fit.reason}", HealthCode.NOT_WRITER)
     members = members_of(mine.state)
     for node in order[: order.index(me)]:
         if members is not None and node not in members:
             continue  # outside this Primary component: it cannot take writes here
         peer = peers.get(node)
         if not isinstance(peer, NodeReport):
-            return Health(False, f"cannot tell whether {node} is the writer: {peer or 'no current report'}")
+            why = peer or "no current report"
+            return Health(False, f"cannot tell whether {node} is the writer: {why}", HealthCode.NOT_WRITER)
         if may_write(peer).healthy:
-            return Health(False, f"{node} is the writer")
-    return Health(True, "the writer: the first node of the writers' order that may write")
+            return Health(False, f"{node} is the writer", HealthCode.NOT_WRITER)
+    return Health(True, "the writer: the first node of the writers' order that may write", HealthCode.WRITER)

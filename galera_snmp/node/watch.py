@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..config import Config, ServerConfig
-from ..state import Health, NodeReport, NodeState, ProcessState, Status, assess_health
+from ..state import Health, HealthCode, NodeReport, NodeState, ProcessState, Status, assess_health
 from .probe import Probe
 from .process import find_server, process_state
 
@@ -94,7 +94,7 @@ class Reporter:
         previous = self.last
         if previous is None:
             state = NodeState(taken_at=self._clock(), status=Status.UNKNOWN, reason=error)
-            previous = NodeReport(state, Health(None, error), valid=False, age=0)
+            previous = NodeReport(state, Health(None, error, HealthCode.NO_CURRENT_DATA), valid=False, age=0)
         return NodeReport(previous.state, previous.health, valid=False, age=self.age(), last_error=error)
 
 

@@ -19,6 +19,7 @@ from ..state import (
     NODE_SET_DIGEST_DIGITS,
     SEQNO_MAX,
     Health,
+    HealthCode,
     Member,
     NodeReport,
     NodeSet,
@@ -408,7 +409,9 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         members=members,
         wsrep=MappingProxyType(wsrep),
     )
-    health = Health(truth("galeraHealthy"), text("galeraHealthReason") or "the agent gave no reason")
+    # GALERA-MIB carries the verdict and its words, not the rule's step: UNCLASSIFIED, never a guess from the words
+    health = Health(truth("galeraHealthy"), text("galeraHealthReason") or "the agent gave no reason",
+                    HealthCode.UNCLASSIFIED)
     digest, listed = text("galeraNodeSetDigest"), text("galeraNodeSet")
     node_set = None
     if digest is not None and len(digest) == NODE_SET_DIGEST_DIGITS and set(digest) <= set("0123456789abcdef"):
@@ -420,7 +423,11 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
 
 def writer_of(flag: bool | None) -> Health | None:
     """galeraWriter read back: the verdict without its reason (the agent's HTTP /writer gives that)."""
-    return None if flag is None else Health(flag, "the writer" if flag else "not the writer")
+    if flag is None:
+        return None
+    if flag:
+        return Health(True, "the writer", HealthCode.WRITER)
+    return Health(False, "not the writer", HealthCode.NOT_WRITER)
 
 
 def read_members(rows: Mapping[OID, object]) -> tuple[Member, ...]:

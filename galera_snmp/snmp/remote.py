@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Sequence
 
-from ..state import SEQNO_MAX, UNKNOWN_SEQNO, Health, NodeReport, NodeState, Position, Status
+from ..state import SEQNO_MAX, UNKNOWN_SEQNO, Health, HealthCode, NodeReport, NodeState, Position, Status
 from . import mib
 from .client import OID, Client, Missing, SnmpError, Target
 
@@ -45,7 +45,7 @@ def seed_report(values: dict[OID, object]) -> NodeReport:
     number = _line(values.get(extend_oid(SEED_SEQNO)))
     if word is None:
         state = NodeState(time.time(), Status.UNKNOWN, "neither GALERA-MIB nor the seed's extend lines answer")
-        return NodeReport(state, Health(None, state.reason), False, None, state.reason)
+        return NodeReport(state, Health(None, state.reason, HealthCode.NO_CURRENT_DATA), False, None, state.reason)
     try:
         status = Status(word)
     except ValueError:
@@ -59,7 +59,8 @@ def seed_report(values: dict[OID, object]) -> NodeReport:
         reason=f"{word!r} from {SEED_SOURCE}",
         position=Position(seqno=seqno),  # no UUID, no source (live, grastate, recovered): the seed says neither
     )
-    return NodeReport(state, Health(None, f"{SEED_SOURCE} say nothing about health"), None, None, "")
+    health = Health(None, f"{SEED_SOURCE} say nothing about health", HealthCode.UNCLASSIFIED)
+    return NodeReport(state, health, None, None, "")
 
 
 def _line(value: object) -> str | None:

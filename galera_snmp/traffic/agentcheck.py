@@ -23,8 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import AgentCheckConfig
-from ..record import replace
-from ..state import HealthPolicy, NodeReport, assess_health, drain_reason
+from ..state import DRAINING, NodeReport
 from .httpcheck import served_reason
 from .tcpserver import BoundedServer
 
@@ -39,8 +38,9 @@ def weight(recv_queue: int | None, paused_share: float | None, config: AgentChec
     return round(100 - (100 - config.floor) * load)
 
 
-def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentCheckConfig) -> str:
-    """The answer to a plain agent-check (module docstring)."""
+def health_reply(report: NodeReport | None, config: AgentCheckConfig) -> str:
+    """The answer to a plain agent-check (module docstring); "drain" when the verdict's step is
+    one of the rule's last (DRAINING): every step before it passed."""
     if report is None:
         return _down("no report yet")
     verdict = report.verdict()
@@ -48,10 +48,8 @@ def health_reply(report: NodeReport | None, policy: HealthPolicy, config: AgentC
         depth = report.state.wsrep_int("wsrep_local_recv_queue")
         share = report.window.paused_share if report.window is not None else None
         return f"up ready {weight(depth, share, config)}%\n"
-    if report.valid is True and drain_reason(report.state):
-        undrained = replace(report.state, drained=False, maint_mode=None)
-        if assess_health(undrained, policy).healthy:
-            return "up drain\n"
+    if verdict.code in DRAINING:
+        return "up drain\n"
     return _down(served_reason(report, config.detailed_reasons))
 
 
@@ -73,10 +71,8 @@ def _down(reason: str) -> str:
 class AgentCheckServer(BoundedServer):
     """The agent-check port on one thread, bounded like the HTTP endpoint (tcpserver.py)."""
 
-    def __init__(self, config: AgentCheckConfig, policy: HealthPolicy,
-                 current: Callable[[], NodeReport | None]) -> None:
+    def __init__(self, config: AgentCheckConfig, current: Callable[[], NodeReport | None]) -> None:
         self.config = config
-        self.policy = policy
         self.current = current
         super().__init__("HAProxy agent-check", self.reply, address=config.address, port=config.port,
                          max_connections=config.max_connections, timeout=config.request_timeout, limit=LINE_LIMIT,
@@ -90,4 +86,4 @@ class AgentCheckServer(BoundedServer):
         report = self.current()
         if question == b"writer":
             return writer_reply(report, self.config.detailed_reasons).encode()
-        return health_reply(report, self.policy, self.config).encode()
+        return health_reply(report, self.config).encode()

@@ -23,11 +23,12 @@ from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from ..config import HttpConfig, MetricsConfig
 from ..record import record
-from ..state import DONOR, NodeReport, ProcessState, history_reset
+from ..state import HealthCode, NodeReport, history_reset
 from .tcpserver import BoundedServer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -39,37 +40,40 @@ if TYPE_CHECKING:
 HEAD_LIMIT = 8192  # bytes of request line and headers; HAProxy's check sends about 20
 METHODS = ("GET", "HEAD", "OPTIONS")  # OPTIONS: HAProxy's default httpchk request
 
-# The health rule's reasons (state.assess_health) by how they begin, and what is served for each
-# unless [http] detailed_reasons: the rule's own words where they are fixed, a class where they
-# quote what mysqld reported.
-SHORT_REASONS: tuple[tuple[str, str], ...] = (
-    ("wsrep status incomplete", "wsrep status incomplete"),
-    ("wsrep_reject_queries is not reported", "wsrep status incomplete"),
-    ("cluster status is ", "not Primary"),
-    ("wsrep_ready is OFF", "wsrep_ready is OFF"),
-    ("wsrep_desync is ON", "wsrep_desync is ON"),
-    ("node is a donor", "donor, and donors do not serve"),
-    ("local state ", "not Synced"),
-    ("wsrep_reject_queries is ", "wsrep_reject_queries is set"),
-    ("drained by the operator", "drained by the operator"),
-    ("read_only is ON", "read_only is ON"),
-    ("pxc_maint_mode is ", "pxc_maint_mode is set"),
-)
 UNCLASSIFIED = "not ready (galera-check health on the node tells why)"
+
+# What is served for each step of the health rule (state.HealthCode) unless [http]
+# detailed_reasons: the rule's own words where they are fixed, a class where they quote what
+# mysqld reported.
+SHORT_REASONS: Mapping[HealthCode, str] = MappingProxyType({
+    HealthCode.MYSQLD_ABSENT: "mysqld not running",
+    HealthCode.MYSQLD_NOT_ANSWERING: "mysqld not answering",
+    HealthCode.MYSQLD_UNREADABLE: "mysqld not answering",
+    HealthCode.WSREP_INCOMPLETE: "wsrep status incomplete",
+    HealthCode.NOT_PRIMARY: "not Primary",
+    HealthCode.NOT_READY: "wsrep_ready is OFF",
+    HealthCode.DESYNCED: "wsrep_desync is ON",
+    HealthCode.DONOR_REJECTS_QUERIES: "donor, and donors do not serve",
+    HealthCode.DONOR_NOT_SERVING: "donor, and donors do not serve",
+    HealthCode.NOT_SYNCED: "not Synced",
+    HealthCode.REJECT_QUERIES_UNKNOWN: "wsrep status incomplete",
+    HealthCode.REJECTING_QUERIES: "wsrep_reject_queries is set",
+    HealthCode.READ_ONLY: "read_only is ON",
+    HealthCode.DRAINED: "drained by the operator",
+    HealthCode.PXC_MAINT_MODE: "pxc_maint_mode is set",
+    HealthCode.SYNCED: "Synced, Primary, ready",
+    HealthCode.DONOR_SERVING: "Donor/Desynced, Primary, ready",
+    HealthCode.NO_CURRENT_DATA: "no current data",
+    HealthCode.UNCLASSIFIED: UNCLASSIFIED,
+    HealthCode.WRITER: "the writer",
+    HealthCode.NOT_WRITER: "not the writer",
+})
 
 
 def short_reason(report: NodeReport) -> str:
-    """The verdict's reason in a fixed vocabulary. The rule's own text may quote mysqld's errors,
-    which name users, hosts and paths: not for an unauthenticated endpoint by default."""
-    verdict = report.verdict()
-    state = report.state
-    if verdict.healthy:
-        return f"{'Donor/Desynced' if state.local_state == DONOR else 'Synced'}, Primary, ready"
-    if not state.answered:
-        return "mysqld not running" if state.process is ProcessState.ABSENT else "mysqld not answering"
-    if report.valid is not True:
-        return "no current data"
-    return next((short for prefix, short in SHORT_REASONS if verdict.reason.startswith(prefix)), UNCLASSIFIED)
+    """The verdict's reason in a fixed vocabulary, by its code. The rule's own text may quote
+    mysqld's errors, which name users, hosts and paths: not for an unauthenticated endpoint by default."""
+    return SHORT_REASONS[report.verdict().code]
 
 
 def served_reason(report: NodeReport, detailed: bool) -> str:

@@ -17,7 +17,7 @@ from ..config import Config
 from ..handoff import write_atomically
 from ..node.probe import Probe
 from ..node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
-from ..state import Health, NodeReport, NodeState
+from ..state import Health, HealthCode, NodeReport, NodeState
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class TrackFile:
 
     def fault(self, reason: str) -> None:
         """On the way out: whoever keeps the file current is gone, so the node must not serve."""
-        self.update(Health(False, reason))
+        self.update(Health(False, reason, HealthCode.NO_CURRENT_DATA))
 
 
 def follow(config: Config, track: TrackFile, stop: threading.Event) -> None:

@@ -19,7 +19,7 @@ from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import HttpConfig
 from galera_snmp.dev.base import wait_for
-from galera_snmp.state import Health, NodeReport
+from galera_snmp.state import Health, HealthCode, NodeReport
 from galera_snmp.traffic.httpcheck import HealthServer
 
 IDLE = 1000
@@ -29,7 +29,7 @@ MEDIAN_BOUND = 0.010  # seconds: the contrib acceptance bound for a normal check
 TRICKLE_PERIOD = 1.0  # seconds between two bytes of one trickling client
 TRICKLE = b"GET / HTTP/1.1\r\nX-Trickle: " + b"a" * 100  # longer than any client lives here: never finished
 FD_DIR = "/proc/self/fd"
-REPORT = NodeReport(synced_state(), Health(True, "Synced, Primary, ready"), True, 0)
+REPORT = NodeReport(synced_state(), Health(True, "Synced, Primary, ready", HealthCode.SYNCED), True, 0)
 ANSWER = (200, "text/plain; charset=utf-8", "Galera node node1 is healthy: Synced, Primary, ready\r\n")
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(FD_DIR), reason="counts open files in /proc/self/fd (Linux)")

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from support import synced_state
 
 from galera_snmp.cluster.writer import may_write, members_of, writer
-from galera_snmp.state import Health, HealthPolicy, Member, NodeReport, assess_health
+from galera_snmp.state import Health, HealthCode, HealthPolicy, Member, NodeReport, assess_health
 
 ORDER = ("10.0.0.11", "10.0.0.12", "10.0.0.13")
 
@@ -41,7 +41,8 @@ def test_a_node_that_left_the_primary_is_passed_over_without_asking_its_agent():
 
 def test_a_member_ahead_that_cannot_be_read_means_no():
     verdict = writer(ORDER[1], ORDER, report(), {ORDER[0]: "10.0.0.11:161: timeout"})
-    assert verdict == Health(False, "cannot tell whether 10.0.0.11 is the writer: 10.0.0.11:161: timeout")
+    assert verdict == Health(False, "cannot tell whether 10.0.0.11 is the writer: 10.0.0.11:161: timeout",
+                             HealthCode.NOT_WRITER)
     assert not writer(ORDER[1], ORDER, report(), {}).healthy  # no current reports at all
     assert not writer(ORDER[1], ORDER, report(members=None), {}).healthy  # members unknown: ask everyone
 

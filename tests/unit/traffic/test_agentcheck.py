@@ -39,30 +39,30 @@ def test_the_weight_falls_with_the_receive_queue_or_flow_control_whichever_is_wo
 
 
 def test_healthy_up_with_its_weight_drained_up_drain_else_down_with_the_reason():
-    assert health_reply(judged(wsrep=wsrep(wsrep_local_recv_queue=8)), POLICY, CURVE) == "up ready 55%\n"
+    assert health_reply(judged(wsrep=wsrep(wsrep_local_recv_queue=8)), CURVE) == "up ready 55%\n"
     paused = replace(judged(), window=WindowStats(60.0, 0.0, 0.0, 10.0, None, paused_share=0.25))
-    assert health_reply(paused, POLICY, CURVE) == "up ready 10%\n"
-    assert health_reply(judged(drained=True), POLICY, CURVE) == "up drain\n"
-    assert health_reply(judged(maint_mode="MAINTENANCE"), POLICY, CURVE) == "up drain\n"
+    assert health_reply(paused, CURVE) == "up ready 10%\n"
+    assert health_reply(judged(drained=True), CURVE) == "up drain\n"
+    assert health_reply(judged(maint_mode="MAINTENANCE"), CURVE) == "up drain\n"
     # drained and desynced: down, and ready so that a drain said before does not outlive the node's return
-    assert health_reply(judged(drained=True, desync=True), POLICY, DETAILED) == "ready down #wsrep_desync is ON\n"
-    assert health_reply(judged(drained=True, valid=False), POLICY, CURVE).startswith("ready down #no current data")
-    assert health_reply(None, POLICY, CURVE) == "ready down #no report yet\n"
+    assert health_reply(judged(drained=True, desync=True), DETAILED) == "ready down #wsrep_desync is ON\n"
+    assert health_reply(judged(drained=True, valid=False), CURVE).startswith("ready down #no current data")
+    assert health_reply(None, CURVE) == "ready down #no report yet\n"
 
 
 def test_a_reason_stays_one_line_without_a_second_description():
     report = NodeReport(synced_state(), Health(False, "broken #1\r\nline two"), True, 0)
-    assert health_reply(report, POLICY, DETAILED) == "ready down #broken 1 line two\n"
+    assert health_reply(report, DETAILED) == "ready down #broken 1 line two\n"
 
 
 def test_the_reasons_are_the_http_checks_short_classes_unless_detailed():
     """Port 9300 faces the network unauthenticated: mysqld's error text (user, host, paths) stays home."""
     leaky = "no current data: Access denied for user 'galera_snmp'@'localhost' /var/lib/mysql/secret-path (1045)"
     report = NodeReport(synced_state(), Health(False, leaky), False, 0)
-    assert health_reply(report, POLICY, CURVE) == "ready down #no current data\n"
-    assert "secret-path" in health_reply(report, POLICY, DETAILED)
+    assert health_reply(report, CURVE) == "ready down #no current data\n"
+    assert "secret-path" in health_reply(report, DETAILED)
     desynced = judged(desync=True)
-    assert health_reply(desynced, POLICY, CURVE) == "ready down #wsrep_desync is ON\n"  # a fixed text stays
+    assert health_reply(desynced, CURVE) == "ready down #wsrep_desync is ON\n"  # a fixed text stays
 
 
 def test_writer_answers_up_on_the_writer_only():
@@ -80,7 +80,7 @@ def test_writer_answers_up_on_the_writer_only():
 def port() -> Iterator[Callable[..., tuple[AgentCheckServer, dict]]]:
     def make(current, port, **settings):
         config = AgentCheckConfig(enabled=True, address="127.0.0.1", port=port, **settings)
-        return AgentCheckServer(config, POLICY, current)
+        return AgentCheckServer(config, current)
 
     yield from check_servers(make)
 

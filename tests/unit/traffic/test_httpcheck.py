@@ -16,7 +16,16 @@ import pytest
 from support import check_servers, free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import ConfigError, HttpConfig, load_config
-from galera_snmp.state import Health, HealthPolicy, MysqlFailure, NodeReport, NodeState, ProcessState, assess_health
+from galera_snmp.state import (
+    Health,
+    HealthCode,
+    HealthPolicy,
+    MysqlFailure,
+    NodeReport,
+    NodeState,
+    ProcessState,
+    assess_health,
+)
 from galera_snmp.traffic.httpcheck import (
     HEAD_LIMIT,
     UNCLASSIFIED,
@@ -167,7 +176,7 @@ def test_read_only_serves_unless_the_policy_says_no_and_shows_in_the_json():
 def test_a_donor_that_rejects_queries_never_serves_whatever_the_policy():
     state = synced_state(**DONOR, donor_rejects_queries=True)
     assert judged(state, policy=HealthPolicy(donor_serves=True)).verdict() == Health(
-        False, "node is a donor with wsrep_sst_donor_rejects_queries ON")
+        False, "node is a donor with wsrep_sst_donor_rejects_queries ON", HealthCode.DONOR_REJECTS_QUERIES)
 
 
 def test_writer_path_answers_the_writer_verdict(serve):

@@ -20,12 +20,12 @@ from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, Ser
 from galera_snmp.node import watch
 from galera_snmp.node.watch import ExitGuard, Newest, Wake, WakeSocket, Watcher
 from galera_snmp.record import replace
-from galera_snmp.state import ZERO_UUID, Health, NodeReport, ProcessState, Status
+from galera_snmp.state import ZERO_UUID, Health, HealthCode, NodeReport, ProcessState, Status
 from galera_snmp.traffic.drain import drain, undrain
 from galera_snmp.traffic.httpcheck import HealthServer, describe
 from galera_snmp.traffic.keepalived import FAULT, SERVE, TrackFile
 
-HEALTHY = Health(True, "Synced, Primary, ready")
+HEALTHY = Health(True, "Synced, Primary, ready", HealthCode.SYNCED)
 
 
 def report(health: Health = HEALTHY, valid: bool | None = True, **changes: object) -> NodeReport:
@@ -104,7 +104,7 @@ def test_describe_healthy_and_not():
     code, line, document = describe(report())
     assert (code, line) == (200, "Galera node node1 is healthy: Synced, Primary, ready")
     assert document["healthy"] is True and document["status"] == "running" and document["data_valid"] is True
-    code, line, document = describe(report(Health(False, "drained by the operator"), drained=True))
+    code, line, document = describe(report(Health(False, "drained by the operator", HealthCode.DRAINED), drained=True))
     assert (code, line) == (503, "Galera node node1 is not healthy: drained by the operator")
     assert document["drained"] is True
     code, line, _ = describe(None)
@@ -138,7 +138,7 @@ def test_server_answers_every_check_method_from_the_current_report(server):
     assert ask(health) == (200, "text/plain; charset=utf-8", "Galera node node1 is healthy: Synced, Primary, ready\r\n")
     assert ask(health, "OPTIONS")[0] == 200
     assert ask(health, "HEAD") == (200, "text/plain; charset=utf-8", "")
-    current["report"] = report(Health(False, "wsrep_desync is ON"), desync=True)
+    current["report"] = report(Health(False, "wsrep_desync is ON", HealthCode.DESYNCED), desync=True)
     assert ask(health)[0] == 503
     status, kind, body = ask(health, path="/json")
     assert (status, kind) == (503, "application/json")
