@@ -22,7 +22,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from galera_snmp.dev.base import wait_for
-from galera_snmp.state import NodeState, Position, ProcessState, SeqnoSource, Status
+from galera_snmp.state import (
+    HealthCode,
+    HealthPolicy,
+    MysqlFailure,
+    NodeState,
+    Position,
+    ProcessState,
+    SeqnoSource,
+    Status,
+)
 from galera_snmp.wsrep import WsrepValue, classify
 
 if TYPE_CHECKING:
@@ -61,6 +70,45 @@ def synced_state(**changes: object) -> NodeState:
     }
     fields.update(changes)
     return NodeState(**fields)  # type: ignore[arg-type]
+
+
+DONOR = {"local_state": 2, "local_state_comment": "Donor/Desynced"}
+SILENT = {"local_state": None, "local_state_comment": None, "cluster_status": None, "ready": None,
+          "desync": None, "reject_queries": None}  # what a snapshot knows of a mysqld that does not answer
+
+
+def health_cases() -> dict[HealthCode, tuple[NodeState, HealthPolicy]]:
+    """One node per step of the health rule (state.assess_health), in the rule's order, each with
+    the policy under which that step decides: the table every consumer of the verdict is checked
+    against."""
+    default = HealthPolicy()
+    cases: dict[HealthCode, tuple[dict[str, object], HealthPolicy]] = {
+        HealthCode.MYSQLD_ABSENT: ({**SILENT, "status": Status.STOPPED, "reason": "mysqld is not running",
+                                    "process": ProcessState.ABSENT, "pid": None,
+                                    "mysql_failure": MysqlFailure.REFUSED}, default),
+        HealthCode.MYSQLD_NOT_ANSWERING: ({**SILENT, "status": Status.UNKNOWN, "process": ProcessState.SUSPENDED,
+                                           "mysql_failure": MysqlFailure.TIMEOUT,
+                                           "reason": "mysqld (pid 4332) does not answer: timed out on "
+                                                     "/run/mysqld/mysqld.sock"}, default),
+        HealthCode.MYSQLD_UNREADABLE: ({**SILENT, "status": Status.UNKNOWN, "mysql_failure": MysqlFailure.ACCESS_DENIED,
+                                        "reason": "mysqld (pid 4332) runs but cannot be read: (1045, \"Access "
+                                                  "denied for user 'monitor'@'localhost'\")"}, default),
+        HealthCode.WSREP_INCOMPLETE: ({"ready": None}, default),
+        HealthCode.NOT_PRIMARY: ({"status": Status.NONPRIMARY, "cluster_status": "non-Primary"}, default),
+        HealthCode.NOT_READY: ({"ready": False}, default),
+        HealthCode.DESYNCED: ({"desync": True}, default),
+        HealthCode.DONOR_REJECTS_QUERIES: ({**DONOR, "donor_rejects_queries": True}, HealthPolicy(donor_serves=True)),
+        HealthCode.DONOR_NOT_SERVING: (DONOR, default),
+        HealthCode.NOT_SYNCED: ({"local_state": 3, "local_state_comment": "Joined"}, default),
+        HealthCode.REJECT_QUERIES_UNKNOWN: ({"reject_queries": None}, default),
+        HealthCode.REJECTING_QUERIES: ({"reject_queries": "ALL_KILL"}, default),
+        HealthCode.READ_ONLY: ({"read_only": True}, HealthPolicy(read_only_serves=False)),
+        HealthCode.DRAINED: ({"drained": True}, default),
+        HealthCode.PXC_MAINT_MODE: ({"maint_mode": "MAINTENANCE"}, default),
+        HealthCode.SYNCED: ({}, default),
+        HealthCode.DONOR_SERVING: (DONOR, HealthPolicy(donor_serves=True)),
+    }
+    return {code: (synced_state(**changes), policy) for code, (changes, policy) in cases.items()}
 
 
 def tool(name: str, packages: str = "snmpd snmp") -> str:

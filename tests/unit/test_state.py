@@ -6,11 +6,12 @@ from types import MappingProxyType
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from support import synced_state, wsrep_values
+from support import health_cases, synced_state, wsrep_values
 
 from galera_snmp.state import (
     SEQNO_MAX,
     ZERO_UUID,
+    HealthCode,
     HealthPolicy,
     MysqlFailure,
     NodeState,
@@ -303,6 +304,32 @@ def test_unhealthy_fact_outweighs_policy(state, policy):
     # A more permissive policy never turns a healthy node unhealthy.
     if assess_health(state, policy).healthy is True:
         assert assess_health(state, HealthPolicy(donor_serves=True, desync_serves=True)).healthy is True
+
+
+# --- the verdict's code ----------------------------------------------------------------------
+
+HEALTHY_CODES = {HealthCode.SYNCED, HealthCode.DONOR_SERVING}
+CANNOT_TELL_CODES = {HealthCode.MYSQLD_UNREADABLE, HealthCode.WSREP_INCOMPLETE, HealthCode.REJECT_QUERIES_UNKNOWN}
+NOT_RULE_STEPS = {HealthCode.NO_CURRENT_DATA, HealthCode.UNCLASSIFIED, HealthCode.WRITER, HealthCode.NOT_WRITER}
+
+
+def test_every_step_of_the_rule_has_a_case():
+    assert list(health_cases()) == [code for code in HealthCode if code not in NOT_RULE_STEPS]
+
+
+@pytest.mark.parametrize("code", health_cases())
+def test_each_step_of_the_rule_gives_its_code(code):
+    state, policy = health_cases()[code]
+    assert assess_health(state, policy).code is code
+
+
+@settings(max_examples=200)
+@given(node_states, policies)
+def test_the_code_says_what_the_verdict_says(state, policy):
+    health = assess_health(state, policy)
+    assert health.code not in NOT_RULE_STEPS
+    assert (health.healthy is True) == (health.code in HEALTHY_CODES)
+    assert (health.healthy is None) == (health.code in CANNOT_TELL_CODES)
 
 
 # --- NodeState.to_dict -----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from galera_snmp.state import (
 )
 from galera_snmp.traffic.httpcheck import (
     HEAD_LIMIT,
+    SHORT_REASONS,
     UNCLASSIFIED,
     BadRequest,
     HealthServer,
@@ -211,6 +212,11 @@ def test_the_short_form_never_carries_mysqld_text():
         text = line + json.dumps(document)
         assert not [secret for secret in SECRETS if secret in text], text
     assert short_reason(odd) == UNCLASSIFIED
+
+
+def test_every_code_has_a_short_reason_and_none_quotes_mysqld():
+    assert set(SHORT_REASONS) == set(HealthCode)
+    assert not [text for text in SHORT_REASONS.values() for secret in SECRETS if secret in text]
 
 
 # --- the server --------------------------------------------------------------------------------
