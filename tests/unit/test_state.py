@@ -1,6 +1,8 @@
 """derive_status, the health rule and NodeState serialisation."""
 
 import json
+import re
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -330,6 +332,15 @@ def test_the_code_says_what_the_verdict_says(state, policy):
     assert health.code not in NOT_RULE_STEPS
     assert (health.healthy is True) == (health.code in HEALTHY_CODES)
     assert (health.healthy is None) == (health.code in CANNOT_TELL_CODES)
+
+
+def test_the_readme_names_every_code_in_the_rules_order():
+    """README's "Health rule" is the rule for operators: it must not drift from the code again."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n## Health rule\n", 1)[1].split("\n## ", 1)[0]
+    codes = {code.value for code in HealthCode}
+    named = [word for word in re.findall(r"`([^`]+)`", section) if word in codes]
+    assert named == [code.value for code in HealthCode]
 
 
 # --- NodeState.to_dict -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from support import check_servers, free_tcp_port, http_get, synced_state
@@ -217,6 +218,12 @@ def test_the_short_form_never_carries_mysqld_text():
 def test_every_code_has_a_short_reason_and_none_quotes_mysqld():
     assert set(SHORT_REASONS) == set(HealthCode)
     assert not [text for text in SHORT_REASONS.values() for secret in SECRETS if secret in text]
+
+
+def test_docs_traffic_lists_every_short_reason_of_the_health_verdict():
+    traffic = (Path(__file__).resolve().parents[3] / "docs" / "TRAFFIC.md").read_text()
+    writer = {HealthCode.WRITER, HealthCode.NOT_WRITER}  # the writer's answers have a section of their own
+    assert not [text for code, text in SHORT_REASONS.items() if code not in writer and f"`{text}`" not in traffic]
 
 
 # --- the server --------------------------------------------------------------------------------
