@@ -20,6 +20,7 @@ tools (``SNMPCONFPATH=DIR/net-snmp snmpget 127.0.0.11 ...``). With ``v2c=True`` 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import secrets
@@ -29,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -132,11 +134,30 @@ def _notify_command(config: Path, hook_dir: Path) -> str:
         _reachable_by_others(path) for path in (hook, interpreter, interpreter.resolve())
     ):
         return f"{hook} -c {config}"
-    package = Path(__file__).resolve().parents[1]
-    shutil.copytree(package, hook_dir / package.name, ignore=shutil.ignore_patterns("__pycache__"),
-                    dirs_exist_ok=True)
     python = shutil.which("python3", path="/usr/bin:/bin") or "python3"
-    return f"env PYTHONPATH={hook_dir} {python} -m galera_snmp.cli.notify -c {config}"
+    return f"env PYTHONPATH={_package_copy(hook_dir)} {python} -m galera_snmp.cli.notify -c {config}"
+
+
+def _package_copy(hook_dir: Path) -> Path:
+    """A folder holding a copy of our package, named by its content and never written again once
+    there: the hooks of running nodes import from it while ``up()`` writes the configuration anew
+    (copying over the files in place, one of them once ran half-written: exit 1)."""
+    package = Path(__file__).resolve().parents[1]
+    files = sorted(path for path in package.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path.relative_to(package)}\0{path.stat().st_size}\0".encode() + path.read_bytes())
+    target = hook_dir / digest.hexdigest()[:16]
+    if not (target / package.name).is_dir():
+        hook_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".copy-", dir=hook_dir))
+        shutil.copytree(package, staging / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+        staging.chmod(0o755)  # mysqld's user reads it
+        try:
+            staging.rename(target)  # whole, or not at all
+        except OSError:  # made meanwhile by another sandbox command
+            shutil.rmtree(staging)
+    return target
 
 
 @record

@@ -42,4 +42,18 @@ def test_a_hook_mysqld_cannot_reach_is_replaced_by_a_copy_for_the_system_python(
     assert command(0o755) == f"{bin_dir / 'galera-snmp-notify'} -c {bin_dir.parents[2] / 'galera-snmp.conf'}"
     private = command(0o700)  # the checkout under /root: the interpreter resolves elsewhere, the script does not
     assert private.startswith("env PYTHONPATH=") and "-m galera_snmp.cli.notify" in private
-    assert (bin_dir.parents[2] / "hook" / "galera_snmp" / "cli" / "notify.py").is_file()
+    copy = Path(private.split()[1].removeprefix("PYTHONPATH="))
+    assert copy.parent == bin_dir.parents[2] / "hook"
+    assert (copy / "galera_snmp" / "cli" / "notify.py").is_file()
+    assert oct(copy.stat().st_mode & 0o777) == oct(0o755)
+
+
+def test_the_copy_is_never_written_again_while_hooks_may_run_from_it(venv):
+    """up() writes each node's configuration again while running nodes' hooks import the copy:
+    a copy made once is reused as it is, not copied over in place."""
+    command, _ = venv
+    first = command(0o700)
+    notify = Path(first.split()[1].removeprefix("PYTHONPATH=")) / "galera_snmp" / "cli" / "notify.py"
+    written = notify.stat().st_mtime_ns, notify.stat().st_ino
+    assert command(0o700) == first
+    assert (notify.stat().st_mtime_ns, notify.stat().st_ino) == written
