@@ -39,6 +39,7 @@ CONFIG_CLASS = Path("include/classes/core/CConfigFile.php")
 CONFIG_CONSTANT = re.compile(r"(const CONFIG_FILE_PATH = )'[^']*';")
 DB_NAME, DB_USER, API_USER = "zabbix", "zabbix", "Admin"
 TEMPLATE_FILE = Path(__file__).resolve().parents[1] / "contrib" / "zabbix" / "galera_by_snmp.yaml"
+TRAPPER_FILE = "snmptraps.log"  # in the server's folder: its SNMPTrapperFile
 _RULES = {"createMissing": True, "updateExisting": True}
 IMPORT_RULES = {"groups": {"createMissing": True}, "templates": _RULES, "items": _RULES, "triggers": _RULES,
                 "discoveryRules": _RULES, "valueMaps": _RULES, "templateLinkage": {"createMissing": True}}
@@ -59,6 +60,11 @@ class Zabbix:
     timings: dict[str, float] = field(default_factory=dict)
     token: str | None = None
     _ids: int = 0
+
+    @property
+    def trapper_file(self) -> Path:
+        """The file the server reads SNMP traps from (SNMPTrapperFile)."""
+        return self.folder / TRAPPER_FILE
 
     def call(self, method: str, params: object = None) -> object:
         """One JSON-RPC call; an API error raises ZabbixError with Zabbix's message."""
@@ -197,6 +203,7 @@ def _server_config(folder: Path, socket: Path, password: str, port: int) -> Path
         "UnavailableDelay": 15, "UnreachableDelay": 5, "Timeout": 4, "LogSlowQueries": 3000,
         "StatsAllowedIP": "127.0.0.1",
         "AllowUnsupportedDBVersions": 1,  # Zabbix 6.0.14 knows MariaDB up to 10.10; Debian 12 pairs it with 10.11
+        "StartSNMPTrapper": 1, "SNMPTrapperFile": folder / TRAPPER_FILE,  # traps, as galera-snmp zabbix-trap writes
     }
     if os.geteuid() == 0:
         lines.update(AllowRoot=1, User="root")

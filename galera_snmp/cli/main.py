@@ -101,6 +101,33 @@ def _zabbix_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _zabbix_trap(args: argparse.Namespace) -> int:
+    """snmptrapd's trap handler for Zabbix: one trap from stdin, appended as one record (one write,
+    O_APPEND: records of handlers running at once never interleave) to Zabbix's trapper file,
+    never through a symbolic link."""
+    import errno
+    import os
+
+    from ..snmp.zabbix import MAX_TRAP, trap_record
+
+    text = sys.stdin.buffer.read(MAX_TRAP + 1)
+    if len(text) > MAX_TRAP:
+        fail(PROG, f"a trap of more than {MAX_TRAP} bytes on stdin: not a trap from snmptrapd; nothing written")
+    record = trap_record(text.decode("utf-8", "replace"))
+    if record is None:
+        fail(PROG, "no sender address in the trap handler's input (snmptrapd's second line): nothing written")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        descriptor = os.open(args.file, flags, 0o640)
+        try:
+            os.write(descriptor, record.encode())
+        finally:
+            os.close(descriptor)
+    except OSError as err:
+        fail(PROG, f"{args.file}: {err.strerror}{' (a symbolic link?)' if err.errno == errno.ELOOP else ''}")
+    return 0
+
+
 def _track_file(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     path = args.file or config.keepalived.track_file
@@ -261,6 +288,15 @@ def build_parser() -> ArgumentParser:
         "alert rules of docs/METRICS.md. contrib/zabbix/galera_by_snmp.yaml is this output.",
         config=False,
     )
+    trap = command(
+        commands, "zabbix-trap", _zabbix_trap,
+        "snmptrapd's trap handler for Zabbix: append the trap on stdin to Zabbix's SNMP trapper file",
+        description="For snmptrapd.conf: traphandle default galera-snmp zabbix-trap FILE, FILE being Zabbix's "
+        "SNMPTrapperFile. Each trap becomes one record (time, ZBXTRAP, the sender's address), with a line "
+        "'notification <name>' for GALERA-MIB's, which the template's trap items match. docs/NMS.md.",
+        config=False,
+    )
+    trap.add_argument("file", help="Zabbix's SNMPTrapperFile (appended to; created mode 0640)")
 
     keepalived = commands.add_parser("keepalived", help="keepalived integration without the agent")
     actions = keepalived.add_subparsers(dest="action", required=True, parser_class=ArgumentParser)

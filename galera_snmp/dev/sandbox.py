@@ -444,6 +444,7 @@ wsrep_notify_cmd = "{_notify_command(self.config_path, self.dir.parent / "hook")
                       f"-A {v3['authpasswd']} -x {v3['privproto']} -X {v3['privpasswd']} {sink}")
         return f"""# snmpd of sandbox node {self.index} (written by galera-snmp sandbox; secrets: mode 0600)
 agentAddress udp:{self.address}:161
+[snmp] clientaddr {self.address}
 master agentx
 agentXSocket {self.agentx_socket}
 agentXPerms 0600 0700

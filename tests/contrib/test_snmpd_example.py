@@ -47,7 +47,7 @@ def agent_port(tmp_path_factory: pytest.TempPathFactory, example_traps: Path) ->
     conf = re.sub(r"^(trapsess .*) 192\.0\.2\.10$", rf"\1 127.0.0.1:{TRAP_PORT}", EXAMPLE.read_text(), flags=re.M)
     assert f"127.0.0.1:{TRAP_PORT}" in conf, "the example has no trapsess line to the NMS"
     conf = (conf.replace("192.0.2.10", "127.0.0.1").replace("/run/agentx/master", str(socket_path))
-            .replace("agentAddress udp:192.0.2.11:161", ""))
+            .replace("agentAddress udp:192.0.2.11:161", "").replace("clientaddr 192.0.2.11", "clientaddr 127.0.0.1"))
     # snmpd -C reads no persistent file, so the user the operator would create goes here
     user = 'createUser galeramon SHA-256 "auth-pass-123" AES "priv-pass-123"'
     (tmp / "snmpd.conf").write_text(f"agentAddress udp:127.0.0.1:{port}\n{user}\n{conf}")

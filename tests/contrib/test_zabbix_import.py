@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from zabbix_support import IMPORT_RULES, TEMPLATE_FILE, Zabbix, zabbix
 
-from galera_snmp.snmp import mib
+from galera_snmp.snmp import mib, notifications
 from galera_snmp.snmp import zabbix as generator
 
 
@@ -32,7 +32,7 @@ def test_the_template_imports_and_is_what_the_file_says(server: Zabbix) -> None:
     export = generator.template()["zabbix_export"]
     valuemaps = export["templates"][0]["valuemaps"]
     assert found["uuid"] == generator.uid("template", generator.TEMPLATE)
-    assert int(found["items"]) == len(mib.SCALARS)
+    assert int(found["items"]) == len(mib.SCALARS) + len(notifications.TABLE)  # polled, and a trap item each
     assert int(found["triggers"]) == len(generator.TRIGGERS)
     assert int(found["discoveries"]) == 1
     assert sorted(vm["name"] for vm in found["valuemaps"]) == sorted(vm["name"] for vm in valuemaps)
@@ -43,6 +43,8 @@ def test_the_template_imports_and_is_what_the_file_says(server: Zabbix) -> None:
     assert (rule["key_"], int(rule["items"])) == (generator.DISCOVERY_KEY, len(mib.MEMBER_COLUMNS))
     items = server.call("item.get", {"templateids": found["templateid"], "output": ["key_", "value_type"],
                                      "selectPreprocessing": ["type"]})
+    traps = {i["key_"] for i in items if i["key_"].startswith("snmptrap[")}
+    assert traps == {f'snmptrap["notification {n.name}"]' for n in notifications.TABLE}
     per_second = {i["key_"] for i in items if any(step["type"] == "10" for step in i["preprocessing"])}
     assert per_second == {generator.item_key(o.name) for o in mib.SCALARS if generator.is_counter(o)}
 

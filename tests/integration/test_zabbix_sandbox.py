@@ -2,7 +2,9 @@
 the API, the three nodes added as hosts, intervals shortened by host macros): it discovers every
 node's three members within two discovery cycles, no item is "not supported", and after kill -9
 of node2's mariadbd its not-Primary trigger fires within two polls and the others' "size below"
-fires; both resolve once node2 is back.
+fires; both resolve once node2 is back. Notifications reach Zabbix as SNMPv3 traps through the
+shipped snmptrapd configuration and galera-snmp zabbix-trap: node2's galeraStatusChange is node2's
+trap item's value within seconds.
 
 Runnable by itself: pytest tests/integration/test_zabbix_sandbox.py
 """
@@ -11,12 +13,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from support import example_snmptrapd_conf, trap_receiver
 from zabbix_support import Zabbix, zabbix
 
-from galera_snmp.dev.sandbox import Sandbox, snmp_settings, wait_for
+from galera_snmp.dev.sandbox import SNMP_USER, TRAP_SINK, Sandbox, program, snmp_settings, wait_for
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.client import Client
 
@@ -57,7 +62,7 @@ class Monitored:
 @pytest.fixture(scope="module")
 def monitored(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitored]:
     sandbox.up()
-    with zabbix(tmp_path_factory.mktemp("zabbix")) as server:
+    with zabbix(tmp_path_factory.mktemp("zabbix")) as server, snmptrapd_for(sandbox, server) as trap_log:
         print(f"Zabbix harness started in {server.timings['total']:.1f} s")
         template = server.import_template()
         v3 = snmp_settings(sandbox.root)
@@ -89,7 +94,18 @@ def monitored(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Ite
             yield Monitored(server, hosts, created)
         except BaseException:
             print(server.log_tail(60))
+            print(trap_log.read_text()[-3000:])
             raise
+
+
+def snmptrapd_for(box: Sandbox, server: Zabbix) -> AbstractContextManager[Path]:
+    """snmptrapd as shipped (the nodes' users put in), handing every trap to galera-snmp zabbix-trap,
+    which appends it to the server's trapper file."""
+    users = "".join(line for line in box.snmptrapd_lines().splitlines(keepends=True) if line.startswith("createUser "))
+    handler = f"traphandle default {program('galera-snmp')} zabbix-trap {server.trapper_file}\n"
+    folder = server.folder / "snmptrapd"
+    folder.mkdir()
+    return trap_receiver(example_snmptrapd_conf(users, SNMP_USER) + handler, folder, TRAP_SINK)
 
 
 def served(box: Sandbox, name: str) -> set[str]:
@@ -97,6 +113,15 @@ def served(box: Sandbox, name: str) -> set[str]:
     node = next(n for n in box.nodes if n.name == name)
     with Client(node.snmp_target(timeout=2.0, retries=1)) as client:
         return {".".join(map(str, oid)) for oid, _ in client.walk(mib.OBJECTS) if oid[-1] == 0}
+
+
+def trap_value(monitored: Monitored, name: str, notification: str) -> str:
+    """The last value of the host's trap item of that notification ("" before any)."""
+    key = f'snmptrap["notification {notification}"]'
+    items = monitored.server.call("item.get", {"hostids": monitored.hosts[name], "filter": {"key_": key},
+                                               "output": ["lastvalue"]})
+    (item,) = items  # type: ignore[misc]
+    return str(item["lastvalue"])
 
 
 def test_members_discovered_and_every_item_supported(cluster: Sandbox, monitored: Monitored) -> None:
@@ -144,6 +169,9 @@ def test_a_killed_node_is_not_primary_and_the_others_below_size_until_it_rejoins
     cluster.node(2).kill()
     killed = time.monotonic()
     try:
+        wait_for(lambda: "stopped" in trap_value(monitored, "node2", "galeraStatusChange"), 2 + SLACK,
+                 "node2's galeraStatusChange trap in Zabbix", interval=0.25)
+        print(f"node2's galeraStatusChange trap in Zabbix {time.monotonic() - killed:.1f} s after kill -9")
         wait_for(lambda: monitored.problem("node2", NOT_PRIMARY), 2 * POLL + SLACK,
                  "node2's not-Primary trigger within 2 polls", interval=0.25)
         print(f"node2 not Primary in Zabbix {time.monotonic() - killed:.1f} s after kill -9")

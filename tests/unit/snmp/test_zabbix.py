@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from galera_snmp.cli.main import main
-from galera_snmp.snmp import mib, zabbix
+from galera_snmp.snmp import mib, notifications, zabbix
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "contrib" / "zabbix" / "galera_by_snmp.yaml"
@@ -67,8 +67,9 @@ def test_version_and_uuids(export: dict, template: dict) -> None:
 
 
 def test_every_scalar_has_an_item(template: dict) -> None:
-    items = {item["snmp_oid"]: item for item in template["items"]}
-    assert len(items) == len(template["items"]) == len(mib.SCALARS)
+    polled = [item for item in template["items"] if item["type"] != "SNMP_TRAP"]
+    items = {item["snmp_oid"]: item for item in polled}
+    assert len(items) == len(polled) == len(mib.SCALARS)
     for obj in mib.SCALARS:
         item = items[".".join(map(str, (*obj.oid, 0)))]
         assert item["key"] == zabbix.item_key(obj.name)
@@ -76,7 +77,52 @@ def test_every_scalar_has_an_item(template: dict) -> None:
         assert item["description"].startswith(f"GALERA-MIB::{obj.name}\n\n")
         if obj.syntax is mib.Syntax.OCTET_STRING:
             assert (item["value_type"], item["trends"]) == ("CHAR", "0")
-    assert len({item["key"] for item in template["items"]}) == len(mib.SCALARS)
+    assert len({item["key"] for item in polled}) == len(mib.SCALARS)
+
+
+def test_every_notification_has_a_trap_item(template: dict) -> None:
+    traps = {item["key"]: item for item in template["items"] if item["type"] == "SNMP_TRAP"}
+    assert sorted(traps) == sorted(f'snmptrap["notification {n.name}"]' for n in notifications.TABLE)
+    for item in traps.values():
+        assert (item["value_type"], item["trends"], item["delay"]) == ("LOG", "0", "0")
+
+
+TRANSPORT = "UDP: [192.0.2.12]:45678->[192.0.2.10]:162"
+
+
+@pytest.mark.parametrize("trap_oid", [
+    "GALERA-MIB::galeraStatusChange", ".1.3.6.1.4.1.32473.0.1", "iso.3.6.1.4.1.32473.0.1",
+    "SNMPv2-SMI::enterprises.32473.0.1",
+])
+def test_a_trap_of_ours_becomes_a_record_its_item_matches(trap_oid: str) -> None:
+    """As snmptrapd hands a trap over, with GALERA-MIB loaded or not, SNMPv2-MIB loaded or not."""
+    for oid_name in ("SNMPv2-MIB::snmpTrapOID.0", "iso.3.6.1.6.3.1.1.4.1.0", ".1.3.6.1.6.3.1.1.4.1.0"):
+        handler_input = (f"<UNKNOWN>\n{TRANSPORT}\nSNMPv2-MIB::sysUpTime.0 0:0:00:02.35\n{oid_name} {trap_oid}\n"
+                         "GALERA-MIB::galeraStatus.0 stopped\n")
+        record = zabbix.trap_record(handler_input, now=0)
+        assert record is not None
+        head, named, *variables = record.splitlines()
+        assert re.fullmatch(r"\d\d:\d\d:\d\d \d{4}/\d\d/\d\d ZBXTRAP 192\.0\.2\.12", head), head
+        assert named == "notification galeraStatusChange"  # what snmptrap["notification galeraStatusChange"] finds
+        assert variables[-1] == "GALERA-MIB::galeraStatus.0 stopped"
+
+
+def test_another_trap_is_written_without_a_notification_line() -> None:
+    record = zabbix.trap_record(f"host\n{TRANSPORT}\nSNMPv2-MIB::snmpTrapOID.0 SNMPv2-MIB::coldStart\n")
+    assert record is not None and "notification" not in record and record.count("\n") == 2
+
+
+def test_no_other_notification_line_matches_an_items_pattern() -> None:
+    """Zabbix matches each item's pattern anywhere in a record: no line of one notification may
+    contain another's."""
+    lines = [f"notification {n.name}" for n in notifications.TABLE]
+    for line in lines:
+        assert [other for other in lines if other in line] == [line]
+
+
+@pytest.mark.parametrize("handler_input", ["", "host only", "host\nno address here\nx y\n"])
+def test_without_a_sender_address_nothing_is_recorded(handler_input: str) -> None:
+    assert zabbix.trap_record(handler_input) is None
 
 
 def test_every_enumeration_has_a_value_map(template: dict) -> None:
