@@ -19,11 +19,11 @@ class SandboxError(Exception):
     """The sandbox cannot do what was asked; the message says why and what to do."""
 
 
-def binary(name: str) -> str:
-    """A system program, from PATH or the sbin folders."""
+def binary(name: str, hint: str = INSTALL_HINT, error: type[Exception] = SandboxError) -> str:
+    """A system program, from PATH or the sbin folders; else ``error`` naming what installs it."""
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if not found:
-        raise SandboxError(f"{name} is not installed ({INSTALL_HINT})")
+        raise error(f"{name} is not installed ({hint})")
     return found
 
 

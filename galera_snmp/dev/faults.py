@@ -16,11 +16,11 @@ read B, while B still reads A).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from .base import binary
 from .netns import INSTALL_HINT, NetnsError, Network, ip
 
 CHAIN = "GSFAULT"
@@ -28,10 +28,7 @@ SERVICES = {"gcomm": ("tcp", 4567), "snmp": ("udp", 161), "mysql": ("tcp", 3306)
 
 
 def _iptables() -> str:
-    found = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
-    if not found:
-        raise NetnsError(f"iptables is not installed ({INSTALL_HINT})")
-    return found
+    return binary("iptables", INSTALL_HINT, NetnsError)
 
 
 class Faults:

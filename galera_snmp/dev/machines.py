@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..record import record
+from .base import binary
 from .netns import NetnsError, Network
 
 __all__ = ["DEBIAN", "Bed", "Machine", "MachineError", "root_image"]
@@ -48,10 +49,7 @@ class MachineError(Exception):
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if not found:
-        raise MachineError(f"{name} is not installed ({INSTALL_HINT})")
-    return found
+    return binary(name, INSTALL_HINT, MachineError)
 
 
 def root_image(debian: str, cache: Path = CACHE) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from nms_support import Icinga2, Nagios, icinga_value
@@ -69,6 +70,25 @@ def nagios_objects(cluster: Sandbox, state: Path) -> str:
     return text
 
 
+class Server(Protocol):
+    def wait_state(self, host: str, service: str, expected: str, timeout: float) -> None: ...
+
+
+def all_ok(server: Server, services: list[tuple[str, str]], timeout: float) -> None:
+    for host, service in services:
+        server.wait_state(host, service, "OK", timeout)
+
+
+def watch_the_kill(server: Server, cluster: Sandbox, name: str) -> None:
+    """kill -9 of node2's mariadbd: every check reaches its AFTER_KILL state within two intervals."""
+    killed = time.monotonic()
+    cluster.node(2).kill()
+    for (host, service), expected in AFTER_KILL.items():
+        server.wait_state(host, service, expected, 2 * INTERVAL + 2 - (time.monotonic() - killed))
+    print(f"{name}: node2 CRITICAL, the others' checks degraded {time.monotonic() - killed:.1f} s after the kill "
+          f"(checks every {INTERVAL} s)", file=sys.stderr)
+
+
 def test_nagios_4_schedules_every_mode_and_sees_a_crash(cluster: Sandbox, tmp_path: Path) -> None:
     state = tmp_path / "check-state"
     state.mkdir()
@@ -77,15 +97,8 @@ def test_nagios_4_schedules_every_mode_and_sees_a_crash(cluster: Sandbox, tmp_pa
     services = [(node.name, description) for node in cluster.nodes for description in NODE_SERVICES]
     services.append((CLUSTER_HOST, PEERS))
     try:
-        for host, service in services:
-            nagios.wait_state(host, service, "OK", 30)
-        killed = time.monotonic()
-        cluster.node(2).kill()
-        for (host, service), expected in AFTER_KILL.items():
-            nagios.wait_state(host, service, expected, 2 * INTERVAL + 2 - (time.monotonic() - killed))
-        took = time.monotonic() - killed
-        print(f"Nagios 4: node2 CRITICAL, the others' checks degraded {took:.1f} s after the kill "
-              f"(checks every {INTERVAL} s)", file=sys.stderr)
+        all_ok(nagios, services, 30)
+        watch_the_kill(nagios, cluster, "Nagios 4")
         recorded = {}  # (host, service, state) -> the last performance data Nagios wrote for it
         for line in nagios.perfdata.read_text().splitlines():
             host, service, state_, data = line.split("\t")
@@ -135,18 +148,11 @@ def test_icinga_2_schedules_every_mode_and_sees_a_crash(cluster: Sandbox, tmp_pa
     services = [(node.name, name) for node in cluster.nodes for name in ICINGA_SERVICES]
     services.append((CLUSTER_HOST, PEERS))
     try:
-        for host, service in services:
-            icinga.wait_state(host, service, "OK", 60)
+        all_ok(icinga, services, 60)
         healthy = icinga.services()
         for key in services:  # every OK result carries its performance data
             assert healthy[key]["state"] == 0 and healthy[key]["last_check_result"]["performance_data"], healthy[key]
-        killed = time.monotonic()
-        cluster.node(2).kill()
-        for (host, service), expected in AFTER_KILL.items():
-            icinga.wait_state(host, service, expected, 2 * INTERVAL + 2 - (time.monotonic() - killed))
-        took = time.monotonic() - killed
-        print(f"Icinga 2: node2 CRITICAL, the others' checks degraded {took:.1f} s after the kill "
-              f"(checks every {INTERVAL} s)", file=sys.stderr)
+        watch_the_kill(icinga, cluster, "Icinga 2")
         recorded = icinga.services()
         size = recorded[("node1", "Galera cluster")]["last_check_result"]["performance_data"]
         assert "cluster_size=2;3:;2:;0" in size, size
