@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from galera_snmp.cluster.peers import data_nodes, find_cluster
+from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import (
     ClientOptions,
     ConfigError,
@@ -355,6 +357,48 @@ def test_cluster_sites_map_nodes_to_sites_and_default_to_none(tmp_path):
     assert dict(cluster.sites) == {"db1": "east", "db2": "east", "db3": "west"} and cluster.silent_after == 30
     plain = write(tmp_path / "d.conf", "[mysql]\noption_file = x.cnf\n")
     assert dict(load_config(plain).cluster.sites) == {} and load_config(plain).cluster.watch
+
+
+# --- the node set, [cluster] sites and writers ----------------------------------------------
+
+GOOD_NODE_SETS = [  # [init] and [cluster] lines, wsrep_cluster_address; the nodes, sites and writers' order
+    pytest.param("nodes = 10.0.0.13, 10.0.0.11:4567, 10.0.0.12\naddress = 10.0.0.13\n", "", "",
+                 (("10.0.0.13", "10.0.0.11", "10.0.0.12"), {}, ("10.0.0.11", "10.0.0.12", "10.0.0.13")),
+                 id="listed-order-kept-writers-by-address"),
+    pytest.param("nodes = DB1.Example., [FD00::0001]:4567, 10.0.0.3:4567\naddress = fd00::1\n",
+                 "sites = db1.example=east, FD00:0::1=west\nwriters = fd00::1, DB1.example\n", "",
+                 (("db1.example", "fd00::1", "10.0.0.3"), {"db1.example": "east", "fd00::1": "west"},
+                  ("fd00::1", "db1.example")), id="normal-forms"),
+    pytest.param("nodes = 10.0.0.11, garbd.example:4567, 10.0.0.12\naddress = 10.0.0.11\n"
+                 "arbitrators = GARBD.example\n", "sites = 10.0.0.11=east\n", "",
+                 (("10.0.0.11", "10.0.0.12"), {"10.0.0.11": "east"}, ("10.0.0.11", "10.0.0.12")),
+                 id="arbitrator-left-out"),
+    pytest.param("nodes = db2, fd00::2, 10.0.0.10, 10.0.0.9\naddress = 10.0.0.9\n", "writers = 10.0.0.10\n", "",
+                 (("db2", "fd00::2", "10.0.0.10", "10.0.0.9"), {}, ("10.0.0.10",)), id="writers-a-subset"),
+    pytest.param("nodes = db2, fd00::2, 10.0.0.10, 10.0.0.9\naddress = 10.0.0.9\n", "", "",
+                 (("db2", "fd00::2", "10.0.0.10", "10.0.0.9"), {}, ("10.0.0.9", "10.0.0.10", "fd00::2", "db2")),
+                 id="default-writers-ipv4-ipv6-names"),
+    pytest.param("address = 10.0.0.11\narbitrators = garbd\n",
+                 "sites = 10.0.0.11=east, 10.0.0.12:4567=west\nwriters = 10.0.0.12, 10.0.0.11\n",
+                 "gcomm://10.0.0.12:4567,10.0.0.11,garbd:4567?pc.wait_prim=no",
+                 (("10.0.0.12", "10.0.0.11"), {"10.0.0.11": "east", "10.0.0.12": "west"}, ("10.0.0.12", "10.0.0.11")),
+                 id="from-wsrep-cluster-address"),
+]
+
+
+@pytest.mark.parametrize(("init", "cluster", "cluster_address", "expected"), GOOD_NODE_SETS)
+def test_good_configs_give_the_consumers_their_nodes_sites_and_writers(tmp_path, init, cluster, cluster_address,
+                                                                       expected):
+    """What galera-init, the agent's node set, ``galera-snmp status`` and the peer watch (sites,
+    writer) work with, from [init] nodes or wsrep_cluster_address."""
+    write(tmp_path / "my.cnf", f"[galera]\nwsrep_cluster_address = {cluster_address}\n" if cluster_address else "")
+    conf = write(tmp_path / "galera-snmp.conf", "[mysql]\noption_file = x.cnf\n[server]\ndefaults_file = my.cnf\n"
+                 f"[init]\nallow_v2c = yes\n{init}[cluster]\n{cluster}")
+    config = load_config(conf)
+    watch = PeerWatch(config, read=lambda targets: [])
+    nodes, sites, writers = expected
+    assert (data_nodes(config), find_cluster(config).nodes) == (nodes, nodes)
+    assert (dict(watch.configured), watch.order) == (sites, writers)
 
 
 # --- the main config as root -----------------------------------------------------------------
