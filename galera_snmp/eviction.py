@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .cluster.nodeset import normalise
+from .address import normalise
 from .cluster.peers import find_cluster
 from .config import Config, ConfigError, read_private
 from .node.provider import AdminError, set_provider_option

@@ -162,7 +162,7 @@ class _UsageError(Exception):
 
 
 def _peer_list(text: str) -> list[tuple[str, int]]:
-    from ..cluster.nodeset import split_address  # peers mode only: the other modes never pay for it
+    from ..address import split_address  # peers mode only: the other modes never pay for it
 
     peers = []
     for item in filter(None, (part.strip() for part in text.split(","))):

@@ -4,9 +4,10 @@ Operators write wsrep_cluster_address with the local node first, a hostname on o
 address on another, a garbd host among the nodes. Nodes that elect from different sets can elect
 different winners (split brain) or wait for each other (livelock), so:
 
-- every address has one normal form: the host without port or brackets, lower-cased, without a
-  trailing dot, an IP address in its canonical form (IPv6 compressed). No DNS: a hostname on one
-  node and its address on another stay different, and the sets differ;
+- every address has one normal form (``galera_snmp/address.py``): the host without port or
+  brackets, lower-cased, without a trailing dot, an IP address in its canonical form (IPv6
+  compressed). No DNS: a hostname on one node and its address on another stay different, and the
+  sets differ;
 - the set has one order, which no node's list order changes: IPv4 addresses by numeric value,
   then IPv6 addresses by numeric value, then hostnames as strings. It is the election's last
   tie-breaker (the lowest address wins a tie);
@@ -21,33 +22,6 @@ import ipaddress
 from collections.abc import Iterable
 
 from ..state import NODE_SET_DIGEST_DIGITS, NodeSet
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """``(host, port)`` of ``host``, ``host:port``, ``[IPv6]:port``, ``[IPv6]`` or a bare IPv6;
-    the port is "" when none is given (the one host:port reader)."""
-    address = address.strip()
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        return host, rest[1:] if rest.startswith(":") else ""
-    if address.count(":") == 1:
-        host, _, port = address.partition(":")
-        return host, port
-    return address, ""
-
-
-def host_of(address: str) -> str:
-    """The host of a Galera node address (split_address)."""
-    return split_address(address)[0]
-
-
-def normalise(address: str) -> str:
-    """A node's address in its one normal form (see the module docstring)."""
-    host = host_of(address).lower().rstrip(".")
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return host
 
 
 def address_key(address: str) -> tuple[int, int, int, str]:

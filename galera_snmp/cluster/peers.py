@@ -10,12 +10,12 @@ import functools
 import socket
 from collections.abc import Callable
 
+from ..address import host_of, normalise
 from ..config import Config, ConfigError, read_private_section
 from ..mycnf import server_options
 from ..record import record
 from ..snmp import settings as snmpsettings
 from ..snmp.client import Target
-from .nodeset import host_of, normalise
 
 
 @record

@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from ..address import normalise
 from ..config import Config, ConfigError
 from ..snmp.client import Target
 from ..snmp.remote import read_all
 from ..state import Health, NodeReport, NodeState
-from .nodeset import node_set, normalise
+from .nodeset import node_set
 from .peers import find_cluster, trusted_targets
 from .sites import configured_sites, segment_of, silent_site, site_of
 from .writer import writer

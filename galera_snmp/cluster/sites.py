@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from ..address import normalise
 from ..config import ConfigError
 from ..record import record
 from ..state import PRIMARY, NodeState
-from .nodeset import normalise
 
 
 def configured_sites(sites: Mapping[str, str], nodes: Collection[str]) -> dict[str, str]:

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..address import host_of, normalise
 from ..state import PRIMARY, Health, HealthCode, NodeReport, NodeState
-from .nodeset import host_of, normalise
 
 
 def may_write(report: NodeReport) -> Health:

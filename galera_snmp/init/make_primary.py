@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from ..cluster.nodeset import host_of, normalise
+from ..address import host_of, normalise
 from ..cluster.peers import find_cluster, trusted_targets
 from ..config import Config, ConfigError
 from ..node import promotion

@@ -1,46 +1,12 @@
-"""The node set: one normal form per address, one order, one digest — whatever the list order."""
+"""The node set: one order, one digest — whatever the list order (the normal form: test_address.py)."""
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from galera_snmp.cluster.nodeset import address_key, difference, host_of, node_set, normalise, split_address
+from galera_snmp.cluster.nodeset import address_key, difference, node_set
 from galera_snmp.state import NodeSet
-
-
-@pytest.mark.parametrize(
-    ("address", "normal"),
-    [
-        ("10.0.0.1", "10.0.0.1"),
-        (" 10.0.0.1:4567 ", "10.0.0.1"),
-        ("[FD00:0:0::0001]:4567", "fd00::1"),
-        ("FD00::1", "fd00::1"),
-        ("DB1.Example.", "db1.example"),
-        ("db1.example:4567", "db1.example"),
-        ("010.0.0.1", "010.0.0.1"),  # not an address Python accepts: a name, compared as written
-    ],
-)
-def test_normalise(address: str, normal: str) -> None:
-    assert normalise(address) == normal
-
-
-@pytest.mark.parametrize(
-    ("address", "host"),
-    [("a", "a"), ("a:4567", "a"), ("[fd00::1]:4567", "fd00::1"), ("fd00::1", "fd00::1"), ("[fd00::2]", "fd00::2")],
-)
-def test_host_of(address: str, host: str) -> None:
-    assert host_of(address) == host
-
-
-@pytest.mark.parametrize(
-    ("address", "parts"),
-    [("a", ("a", "")), (" a:161 ", ("a", "161")), ("[fd00::1]:1161", ("fd00::1", "1161")), ("fd00::1", ("fd00::1", "")),
-     ("[fd00::2]", ("fd00::2", "")), ("a:x", ("a", "x"))],
-)
-def test_split_address_is_the_one_host_port_reader(address: str, parts: tuple[str, str]) -> None:
-    assert split_address(address) == parts
 
 
 def test_order_ipv4_by_number_then_ipv6_then_hostnames() -> None:
