@@ -11,15 +11,16 @@ import configparser
 import errno
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
 from . import inifile
+from .address import normalise
 from .handoff import read_regular
 from .inifile import ConfigError
 from .mycnf import read_groups
-from .record import field, record
+from .record import field, record, replace
 from .state import HealthPolicy
 
 DEFAULT_CONFIG = Path(inifile.DEFAULT_CONFIG)
@@ -128,12 +129,13 @@ class AgentCheckConfig:
 class InitConfig:
     """galera-init: who the nodes are, how to ask them, and how to start mysqld.
 
-    Empty ``nodes``/``address`` are filled from the server's my.cnf (wsrep_cluster_address,
-    wsrep_node_address) when galera-init runs. ``arbitrators`` (garbd hosts, which have no agent)
-    are left out of the nodes, whichever their source: never waited for, never counted. Commands
-    are split like a shell would (no shell runs them); ``{position}`` becomes the recovered
-    ``UUID:SEQNO`` (an argument naming it is left out when the position is unknown). An empty
-    ``stop_command`` means SIGTERM to the mysqld of the datadir.
+    ``nodes`` are the data nodes (with_data_nodes): normalised, each once, the ``arbitrators``
+    (garbd hosts, which have no agent: never waited for, never counted) left out. Empty
+    ``nodes``/``address`` are filled from the server's my.cnf (wsrep_cluster_address,
+    wsrep_node_address) when they are needed, and those nodes are checked by the same rule then.
+    Commands are split like a shell would (no shell runs them); ``{position}`` becomes the
+    recovered ``UUID:SEQNO`` (an argument naming it is left out when the position is unknown). An
+    empty ``stop_command`` means SIGTERM to the mysqld of the datadir.
     """
 
     nodes: tuple[str, ...] = ()
@@ -159,14 +161,15 @@ class InitConfig:
 class ClusterConfig:
     """Sites (data centres) for ``galera-snmp status`` and the agent's silent-site watch.
 
-    ``sites`` maps node addresses (as in the node list) to site names; a node not named there
-    is placed by its Galera segment (gmcast.segment). The agent reads every node's agent every
-    ``watch_interval`` seconds and, when a whole site has been silent for ``silent_after``
-    seconds while this side waits non-Primary, says so (galeraSiteAdvice, galeraSiteSilent).
+    ``sites`` maps data nodes' normalised addresses to site names; a node not named there is
+    placed by its Galera segment (gmcast.segment). ``sites`` and ``writers`` name data nodes only
+    (with_data_nodes checks them). The agent reads every node's agent every ``watch_interval``
+    seconds and, when a whole site has been silent for ``silent_after`` seconds while this side
+    waits non-Primary, says so (galeraSiteAdvice, galeraSiteSilent).
     """
 
     sites: Mapping[str, str] = MappingProxyType({})
-    writers: tuple[str, ...] = ()  # the writer's priority order (cluster/writer.py); default: the node set's order
+    writers: tuple[str, ...] = ()  # the writer's priority order (cluster/writer.py); empty: the node set's order
     silent_after: float = 60.0
     watch_interval: float = 5.0
     watch: bool = True
@@ -239,9 +242,9 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "http": _ENDPOINT,
     "metrics": {**_ENDPOINT, "web_config": "path"},
     "init": {
-        "nodes": "list",
+        "nodes": "nodes",
         "address": "str",
-        "arbitrators": "list",
+        "arbitrators": "nodes",
         "snmp_port": "port",
         "snmp_credentials": "path",
         "snmp_timeout": "seconds",
@@ -255,7 +258,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "stop_command": "command",
         "allow_v2c": "bool",
     },
-    "cluster": {"sites": "sites", "writers": "list", "silent_after": "seconds", "watch_interval": "seconds",
+    "cluster": {"sites": "sites", "writers": "nodes", "silent_after": "seconds", "watch_interval": "seconds",
                 "watch": "bool", "evict_on_crash": "bool", "evict_key": "path", "evict_port": "port"},
     "agentcheck": {
         "enabled": "bool",
@@ -290,11 +293,11 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
         if not 0 < value <= limit:
             raise ConfigError(f"{where}: {raw} is outside 0 < seconds <= {limit}")
         return value
-    if kind == "list":
+    if kind == "nodes":
         items = tuple(item.strip() for item in raw.split(","))
         if not raw or not all(items):
             raise ConfigError(f"{where}: {raw!r} is not a comma-separated list")
-        return items
+        return node_list(where, items)
     if kind == "fraction":
         try:
             fraction = float(raw)
@@ -336,16 +339,44 @@ def _convert(where: str, kind: str, raw: str, config_path: Path) -> object:
 
 
 def _sites(where: str, raw: str) -> Mapping[str, str]:
-    """``node=site, node=site``, each node named once (galera_snmp.cluster.sites normalises them)."""
-    sites: dict[str, str] = {}
+    """``node=site, node=site``, by the nodes' normal form, each node named once."""
+    pairs = []
     for item in raw.split(","):
         node, sep, site = (part.strip() for part in item.partition("="))
         if not sep or not node or not site:
             raise ConfigError(f"{where}: {item.strip()!r} is not node=site (e.g. db1=east, db2=east, db3=west)")
-        if node in sites:
-            raise ConfigError(f"{where}: {node} is named twice")
-        sites[node] = site
-    return MappingProxyType(sites)
+        pairs.append((node, site))
+    nodes = node_list(where, [node for node, _ in pairs])
+    return MappingProxyType(dict(zip(nodes, (site for _, site in pairs), strict=True)))
+
+
+def node_list(where: str, listed: Iterable[str]) -> tuple[str, ...]:
+    """Node addresses in their normal form (galera_snmp/address.py), in their order, each named
+    once: two spellings of one node would count it twice (or give it two sites)."""
+    listed = tuple(listed)
+    nodes = tuple(normalise(node) for node in listed)
+    for node in nodes:
+        if nodes.count(node) > 1:
+            spellings = ", ".join(given for given, normal in zip(listed, nodes, strict=True) if normal == node)
+            raise ConfigError(f"{where}: {node} is named twice ({spellings})")
+    return nodes
+
+
+def with_data_nodes(config: Config, nodes: tuple[str, ...], where: str) -> Config:
+    """``config`` whose [init] nodes are the data nodes among ``nodes`` (a node_list from
+    ``where``): the [init] arbitrators left out, at least one left, and every node [cluster] sites
+    and writers name among them (a typo would hide a site, or a writer nobody could be). One rule
+    for both sources: load_config's [init] nodes, and wsrep_cluster_address when they are empty
+    (cluster/peers reads it when needed, so that an edited address counts without a restart)."""
+    kept = tuple(node for node in nodes if node not in config.init.arbitrators)
+    if not kept:
+        raise ConfigError(f"{where}: no data node among {', '.join(nodes)} once the [init] arbitrators are left out")
+    for key, named in (("sites", config.cluster.sites), ("writers", config.cluster.writers)):
+        strangers = [node for node in named if node not in kept]
+        if strangers:
+            raise ConfigError(f"{config.path}: [cluster] {key}: {', '.join(strangers)} not among the data nodes "
+                              f"({', '.join(kept)})")
+    return replace(config, init=replace(config.init, nodes=kept))
 
 
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
@@ -375,7 +406,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     if metrics.get("enabled") and not metrics.get("address"):
         raise ConfigError(f"{path}: [metrics] enabled = yes needs address: /metrics names the node, its cluster and "
                           "its members, so it listens only where you say (an address of a monitoring network)")
-    return Config(
+    config = Config(
         path=path,
         mysql=MysqlConfig(**mysql),  # type: ignore[arg-type]
         server=ServerConfig(**values.get("server", {})),  # type: ignore[arg-type]
@@ -389,6 +420,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         agentcheck=AgentCheckConfig(**values.get("agentcheck", {})),  # type: ignore[arg-type]
         metrics=MetricsConfig(**metrics),  # type: ignore[arg-type]
     )
+    return with_data_nodes(config, config.init.nodes, f"{path}: [init] nodes") if config.init.nodes else config
 
 
 def _read_checked(path: Path | str, what: str, check: Callable[[os.stat_result], str | None]) -> str:

@@ -160,13 +160,12 @@ def _write_once(config: Config, track: TrackFile) -> int:
 
 
 def _cluster_status(args: argparse.Namespace) -> int:
-    from ..cluster.sites import configured_sites, segment_of, site_of
+    from ..cluster.sites import segment_of, site_of
 
     config = load_config(args.config)
     cluster = find_cluster(config)
-    configured = configured_sites(config.cluster.sites, cluster.nodes)
     reports = read_all(snmp_targets(config, cluster), members=True)  # the peers mode's inputs: one cluster rule
-    sites = {host: site_of(host, configured, None if isinstance(report, str) else segment_of(report.state))
+    sites = {host: site_of(host, cluster.sites, None if isinstance(report, str) else segment_of(report.state))
              for host, report in zip(cluster.nodes, reports, strict=True)}
     order = sorted(range(len(cluster.nodes)), key=lambda i: (sites[cluster.nodes[i]] is None,
                                                             sites[cluster.nodes[i]] or "", i))  # grouped by site

@@ -1,33 +1,39 @@
 """The cluster's nodes as galera-init, the agent and ``galera-snmp status`` know them: the data
 nodes (the configured list, or the server's wsrep_cluster_address, normalised, arbitrators left
-out: ``nodeset.py``), which one is this node, and how to reach each node's snmpd ([init]
-snmp_port, snmp_credentials: check_snmp-style settings in a private file).
+out: ``config.with_data_nodes``), which one is this node, their sites and writers' order, and how
+to reach each node's snmpd ([init] snmp_port, snmp_credentials: check_snmp-style settings in a
+private file).
 """
 
 from __future__ import annotations
 
 import functools
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ..address import host_of, normalise
-from ..config import Config, ConfigError, read_private_section
+from ..config import Config, ConfigError, node_list, read_private_section, with_data_nodes
 from ..mycnf import server_options
 from ..record import record
 from ..snmp import settings as snmpsettings
 from ..snmp.client import Target
+from .nodeset import node_set
 
 
 @record
 class Cluster:
     nodes: tuple[str, ...]  # the data nodes' normalised addresses, in configured order (which decides nothing)
     me: int
+    sites: Mapping[str, str]  # [cluster] sites, every one a data node
+    writers: tuple[str, ...]  # the writer rule's priority order: [cluster] writers, else the node set's order
 
 
 def find_cluster(config: Config) -> Cluster:
-    """The data nodes and which one is this node; ConfigError when it cannot be told."""
+    """The data nodes, which one is this node, their sites and writers' order; ConfigError when
+    it cannot be told."""
     mycnf = _server_options(config)
-    nodes = data_nodes(config, mycnf)
+    config = _known_nodes(config, mycnf)
+    nodes = config.init.nodes
     me = config.init.address
     if not me and config.server.defaults_file is not None:
         me = mycnf().get("wsrep_node_address", "")
@@ -37,31 +43,31 @@ def find_cluster(config: Config) -> Cluster:
         if len(local) != 1:
             raise ConfigError(f"cannot tell which of {', '.join(nodes)} is this node: set [init] address")
         me = local[0]
-    if me in {normalise(host) for host in config.init.arbitrators}:
+    if me in config.init.arbitrators:
         raise ConfigError(f"[init] address {me!r} is listed as an arbitrator: galera-init runs on data nodes")
     if me not in nodes:
         raise ConfigError(f"[init] address {me!r} is not one of the nodes {', '.join(nodes)}")
-    return Cluster(nodes, nodes.index(me))
+    return Cluster(nodes, nodes.index(me), config.cluster.sites, config.cluster.writers or node_set(nodes).nodes)
 
 
-def data_nodes(config: Config, mycnf: Callable[[], dict[str, str]] | None = None) -> tuple[str, ...]:
-    """The nodes that elect, normalised: [init] nodes, else the hosts of wsrep_cluster_address,
-    without the [init] arbitrators (garbd has no agent: it is never waited for, never counted).
-    galera-init elects with them and the agent publishes their digest: one function for both."""
-    listed = config.init.nodes
-    if not listed:
-        address = (mycnf or _server_options(config))().get("wsrep_cluster_address")
-        if not address:
-            raise ConfigError(f"no [init] nodes and no wsrep_cluster_address in {config.server.defaults_file}")
-        listed = cluster_hosts(address)
-    nodes = [normalise(host) for host in listed]
-    if len(set(nodes)) != len(nodes):
-        raise ConfigError(f"[init] nodes lists a node twice: {', '.join(listed)}")
-    arbitrators = {normalise(host) for host in config.init.arbitrators}
-    kept = tuple(node for node in nodes if node not in arbitrators)
-    if not kept:
-        raise ConfigError(f"no data node among {', '.join(listed)} once the [init] arbitrators are left out")
-    return kept
+def data_nodes(config: Config) -> tuple[str, ...]:
+    """The nodes that elect, normalised, without the [init] arbitrators (garbd has no agent: it
+    is never waited for, never counted). galera-init elects with them and the agent publishes
+    their digest (at each refresh: an edited wsrep_cluster_address shows without a restart): one
+    function for both."""
+    return _known_nodes(config, _server_options(config)).init.nodes
+
+
+def _known_nodes(config: Config, mycnf: Callable[[], dict[str, str]]) -> Config:
+    """``config`` with its data nodes: [init] nodes as load_config checked them, else the hosts of
+    the server's wsrep_cluster_address, read now and checked by the same rule."""
+    if config.init.nodes:
+        return config
+    address = mycnf().get("wsrep_cluster_address")
+    if not address:
+        raise ConfigError(f"no [init] nodes and no wsrep_cluster_address in {config.server.defaults_file}")
+    where = f"wsrep_cluster_address in {config.server.defaults_file}"
+    return with_data_nodes(config, node_list(where, cluster_hosts(address)), where)
 
 
 def _server_options(config: Config) -> Callable[[], dict[str, str]]:

@@ -16,14 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..address import normalise
-from ..config import Config, ConfigError
+from ..config import Config
 from ..snmp.client import Target
 from ..snmp.remote import read_all
 from ..state import Health, NodeReport, NodeState
-from .nodeset import node_set
 from .peers import find_cluster, trusted_targets
-from .sites import configured_sites, segment_of, silent_site, site_of
+from .sites import segment_of, silent_site, site_of
 from .writer import writer
 
 log = logging.getLogger(__name__)
@@ -36,13 +34,14 @@ STALE_INTERVALS = 3  # watch intervals after which the last answers no longer co
 
 class PeerWatch:
     def __init__(self, config: Config, read: Reader = read_all, clock: Callable[[], float] = time.monotonic):
-        """ConfigError when the nodes, their SNMP settings, ``[cluster] sites`` or ``writers`` are unusable."""
+        """ConfigError when the nodes or their SNMP settings are unusable (or, for nodes read from
+        wsrep_cluster_address, ``[cluster] sites`` or ``writers``)."""
         cluster = find_cluster(config)
         self.nodes = cluster.nodes
         self.me = cluster.nodes[cluster.me]
         self.targets = trusted_targets(config, cluster, "the writer rule chooses")
-        self.configured = configured_sites(config.cluster.sites, cluster.nodes)
-        self.order = writers_order(config.cluster.writers, cluster.nodes)
+        self.configured = cluster.sites
+        self.order = cluster.writers
         self.silent_after = config.cluster.silent_after
         self.fresh_for = STALE_INTERVALS * config.cluster.watch_interval + 2 * config.init.snmp_timeout
         self._read, self._clock = read, clock
@@ -105,15 +104,3 @@ class PeerWatch:
                 said = advice
             if stop.wait(interval):
                 return
-
-
-def writers_order(writers: tuple[str, ...], nodes: tuple[str, ...]) -> tuple[str, ...]:
-    """``[cluster] writers`` normalised (every one a configured node), else the node set's order:
-    the same on every node however each lists its nodes."""
-    if not writers:
-        return node_set(nodes).nodes
-    order = tuple(normalise(node) for node in writers)
-    strangers = [node for node in order if node not in nodes]
-    if strangers or len(set(order)) != len(order):
-        raise ConfigError(f"[cluster] writers must name configured nodes once each: {', '.join(writers)}")
-    return order

@@ -11,26 +11,10 @@ and a site behind a cut link look the same (docs/QUORUM.md, "Sites").
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
-from ..address import normalise
-from ..config import ConfigError
 from ..record import record
 from ..state import PRIMARY, NodeState
-
-
-def configured_sites(sites: Mapping[str, str], nodes: Collection[str]) -> dict[str, str]:
-    """``[cluster] sites`` by normalised node address; ConfigError for a node not in ``nodes``
-    (a typo would hide a site) or one named twice in two spellings."""
-    found: dict[str, str] = {}
-    for node, site in sites.items():
-        name = normalise(node)
-        if name not in nodes:
-            raise ConfigError(f"[cluster] sites names {node}, which is not one of the nodes {', '.join(nodes)}")
-        if name in found:
-            raise ConfigError(f"[cluster] sites names {name} twice")
-        found[name] = site
-    return found
 
 
 def site_of(node: str, configured: Mapping[str, str], segment: int | None) -> str | None:

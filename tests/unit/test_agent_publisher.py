@@ -12,7 +12,7 @@ import pytest
 from support import synced_state, wsrep_values
 
 from galera_snmp.agent.publisher import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher
-from galera_snmp.config import Config, InitConfig, MysqlConfig, ServerConfig
+from galera_snmp.config import Config, MysqlConfig, load_config
 from galera_snmp.node.watch import is_valid
 from galera_snmp.snmp.mib import BY_NAME, STATUS
 from galera_snmp.snmp.notifications import BY_NOTIFICATION
@@ -421,16 +421,18 @@ def test_is_valid(state, valid):
 # --- the node set galera-init elects with ------------------------------------------------------
 
 
-def with_init(tmp_path: Path, init: InitConfig, defaults_file: Path | None = None) -> Publisher:
-    config = Config(path=tmp_path / "galera-snmp.conf", mysql=MysqlConfig(option_file=tmp_path / "client.cnf"),
-                    server=ServerConfig(defaults_file=defaults_file), init=init)
-    publisher = Publisher(config, synced, clock=Clock())
+def with_init(tmp_path: Path, init: str, defaults_file: Path | None = None) -> Publisher:
+    """A publisher of the configuration load_config reads with these [init] lines, refreshed once."""
+    conf = tmp_path / "galera-snmp.conf"
+    server = f"[server]\ndefaults_file = {defaults_file}\n" if defaults_file else ""
+    conf.write_text(f"[mysql]\noption_file = client.cnf\n{server}[init]\n{init}")
+    publisher = Publisher(load_config(conf), synced, clock=Clock())
     publisher.refresh()
     return publisher
 
 
 def test_the_node_set_is_served_from_the_init_nodes_as_galera_init_computes_it(tmp_path):
-    publisher = with_init(tmp_path, InitConfig(nodes=("10.0.0.13", "10.0.0.11:4567", "10.0.0.12")))
+    publisher = with_init(tmp_path, "nodes = 10.0.0.13, 10.0.0.11:4567, 10.0.0.12\n")
     assert served(publisher, "galeraNodeSetDigest") == b"c77f8cedecd9b486"
     assert served(publisher, "galeraNodeSet") == b"10.0.0.11,10.0.0.12,10.0.0.13"
 
@@ -438,7 +440,7 @@ def test_the_node_set_is_served_from_the_init_nodes_as_galera_init_computes_it(t
 def test_the_node_set_follows_wsrep_cluster_address_without_arbitrators_and_its_edits(tmp_path):
     mycnf = tmp_path / "my.cnf"
     mycnf.write_text("[galera]\nwsrep_cluster_address = gcomm://10.0.0.13,garbd.example,10.0.0.11\n")
-    publisher = with_init(tmp_path, InitConfig(arbitrators=("garbd.example",)), defaults_file=mycnf)
+    publisher = with_init(tmp_path, "arbitrators = garbd.example\n", defaults_file=mycnf)
     assert served(publisher, "galeraNodeSet") == b"10.0.0.11,10.0.0.13"
     mycnf.write_text("[galera]\nwsrep_cluster_address = gcomm://10.0.0.13,garbd.example,10.0.0.11,10.0.0.12\n")
     publisher.refresh()  # read again: no agent restart needed
@@ -447,7 +449,7 @@ def test_the_node_set_follows_wsrep_cluster_address_without_arbitrators_and_its_
 
 def test_no_node_set_without_the_configuration_to_tell_it(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
-        publisher = with_init(tmp_path, InitConfig())
+        publisher = with_init(tmp_path, "")
         publisher.refresh()
     assert (served(publisher, "galeraNodeSetDigest"), served(publisher, "galeraNodeSet")) == (None, None)
     assert served(publisher, "galeraStatus") == STATUS[Status.RUNNING]  # the rest is served all the same

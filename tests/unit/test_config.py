@@ -123,6 +123,37 @@ def test_bool_words(tmp_path, value, expected):
     assert load_config(conf).health.donor_serves is expected
 
 
+def nodes(init: str, cluster: str = "") -> str:
+    """A config with these [init] and [cluster] lines."""
+    return f"[mysql]\noption_file = c.cnf\n[init]\n{init}\n[cluster]\n{cluster}\n"
+
+
+NODE_SET_ERRORS = [  # the node set and what names its nodes, refused at load (from [init] nodes)
+    pytest.param(nodes("nodes = 10.0.0.11, 10.0.0.11:4567"),
+                 ["[init] nodes: 10.0.0.11 is named twice (10.0.0.11, 10.0.0.11:4567)"], id="node-twice"),
+    pytest.param(nodes("nodes = db1.example, DB1.Example."),
+                 ["[init] nodes: db1.example is named twice (db1.example, DB1.Example.)"], id="node-twice-spelt-apart"),
+    pytest.param(nodes("nodes = 10.0.0.11,,10.0.0.12"), ["[init] nodes", "'10.0.0.11,,10.0.0.12'",
+                 "not a comma-separated list"], id="node-list-with-a-gap"),
+    pytest.param(nodes("nodes = garbd:4567\narbitrators = GARBD"),
+                 ["[init] nodes: no data node among garbd once the [init] arbitrators are left out"],
+                 id="no-data-node"),
+    pytest.param(nodes("arbitrators = garbd, garbd:4567"), ["[init] arbitrators: garbd is named twice"],
+                 id="arbitrator-twice"),
+    pytest.param(nodes("", "sites = db1=east, DB1.=west"), ["[cluster] sites: db1 is named twice (db1, DB1.)"],
+                 id="site-twice-spelt-apart"),
+    pytest.param(nodes("nodes = a, b", "sites = a=east, typo=west"),
+                 ["[cluster] sites: typo not among the data nodes (a, b)"], id="site-not-a-node"),
+    pytest.param(nodes("nodes = a, b, garbd\narbitrators = garbd", "sites = a=east, garbd=west"),
+                 ["[cluster] sites: garbd not among the data nodes (a, b)"], id="site-an-arbitrator"),
+    pytest.param(nodes("nodes = a, b", "writers = b, c, d"),
+                 ["[cluster] writers: c, d not among the data nodes (a, b)"], id="writer-not-a-node"),
+    pytest.param(nodes("nodes = a, b", "writers = a, b, A:4567"), ["[cluster] writers: a is named twice (a, A:4567)"],
+                 id="writer-twice"),
+    pytest.param(nodes("", "writers = a, a"), ["[cluster] writers: a is named twice"], id="writer-twice-without-nodes"),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
@@ -158,6 +189,7 @@ def test_bool_words(tmp_path, value, expected):
                      "not node=site"], id="site-without-name"),
         pytest.param("[mysql]\noption_file = c.cnf\n[cluster]\nsites = db1=east, db1=west\n", ["db1 is named twice"],
                      id="site-twice"),
+        *NODE_SET_ERRORS,
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path, text, words):
@@ -345,7 +377,7 @@ def test_the_init_doc_example_config_loads_as_documented(tmp_path):
 
 def test_init_arbitrators_are_a_list_and_default_to_none(tmp_path):
     conf = write(tmp_path / "c.conf", "[mysql]\noption_file = x.cnf\n[init]\narbitrators = garbd1, 10.0.0.20:4567\n")
-    assert load_config(conf).init.arbitrators == ("garbd1", "10.0.0.20:4567")
+    assert load_config(conf).init.arbitrators == ("garbd1", "10.0.0.20")  # normalised, as the nodes
     plain = write(tmp_path / "d.conf", "[mysql]\noption_file = x.cnf\n")
     assert load_config(plain).init.arbitrators == ()
 

@@ -11,7 +11,7 @@ from support import stopped_node_config
 from galera_snmp.cluster.nodeset import node_set
 from galera_snmp.cluster.peers import cluster_hosts, data_nodes, find_cluster, is_local
 from galera_snmp.cluster.peerwatch import PeerWatch
-from galera_snmp.config import Config, ConfigError, InitConfig, MysqlConfig, ServerConfig, load_config
+from galera_snmp.config import Config, ConfigError, load_config
 from galera_snmp.init.make_primary import MakePrimary
 from galera_snmp.init.run import Initiator
 
@@ -37,13 +37,14 @@ def test_cluster_hosts_refuses_what_is_not_a_cluster(address):
 # --- which node am I ---------------------------------------------------------------------------
 
 
-def config_with(tmp_path: Path, **init: object) -> Config:
-    return Config(
-        path=tmp_path / "galera-snmp.conf",
-        mysql=MysqlConfig(option_file=tmp_path / "client.cnf"),
-        server=ServerConfig(datadir=tmp_path, defaults_file=init.pop("defaults_file", None)),  # type: ignore[arg-type]
-        init=InitConfig(**init),  # type: ignore[arg-type]
-    )
+def config_with(tmp_path: Path, defaults_file: Path | None = None, cluster: str = "",
+                **init: str | tuple[str, ...]) -> Config:
+    """The configuration load_config reads with these [init] keys (a tuple: a list) and [cluster] lines."""
+    lines = "".join(f"{key} = {value if isinstance(value, str) else ', '.join(value)}\n" for key, value in init.items())
+    server = f"[server]\ndatadir = {tmp_path}\n" + (f"defaults_file = {defaults_file}\n" if defaults_file else "")
+    conf = tmp_path / "galera-snmp.conf"
+    conf.write_text(f"[mysql]\noption_file = client.cnf\n{server}[init]\n{lines}[cluster]\n{cluster}")
+    return load_config(conf)
 
 
 def test_nodes_and_address_from_the_config(tmp_path):
@@ -68,7 +69,6 @@ def test_this_node_found_by_its_local_address(tmp_path):
     [
         ({"nodes": ("203.0.113.1", "203.0.113.2")}, "cannot tell which"),
         ({"nodes": ("203.0.113.1", "203.0.113.2"), "address": "203.0.113.9"}, "not one of the nodes"),
-        ({"nodes": ("203.0.113.1", "203.0.113.1"), "address": "203.0.113.1"}, "twice"),
         ({}, "defaults_file"),
     ],
 )
@@ -136,27 +136,40 @@ def test_an_arbitrator_not_among_the_nodes_changes_nothing(tmp_path):
     assert find_cluster(config).nodes == ("10.0.0.11", "10.0.0.12")
 
 
+def test_this_node_listed_as_an_arbitrator_is_a_config_error(tmp_path):
+    """A node list that is unusable in itself is refused at load (tests/unit/test_config.py)."""
+    config = config_with(tmp_path, nodes=("10.0.0.11", "10.0.0.12"), address="10.0.0.12:4567", arbitrators="10.0.0.12")
+    with pytest.raises(ConfigError) as caught:
+        find_cluster(config)
+    assert str(caught.value) == "[init] address '10.0.0.12' is listed as an arbitrator: galera-init runs on data nodes"
+
+
 @pytest.mark.parametrize(
-    ("init", "message"),
+    ("cluster_address", "arbitrators", "cluster", "message"),
     [
-        (
-            {"nodes": ("10.0.0.11", "10.0.0.12"), "address": "10.0.0.12", "arbitrators": ("10.0.0.12",)},
-            "[init] address '10.0.0.12' is listed as an arbitrator: galera-init runs on data nodes",
-        ),
-        (
-            {"nodes": ("garbd",), "address": "garbd", "arbitrators": ("garbd",)},
-            "no data node among garbd once the [init] arbitrators are left out",
-        ),
-        (
-            {"nodes": ("10.0.0.11", "10.0.0.11:4567"), "address": "10.0.0.11"},
-            "[init] nodes lists a node twice: 10.0.0.11, 10.0.0.11:4567",
-        ),
+        ("gcomm://10.0.0.11,10.0.0.11:4567", "", "", "wsrep_cluster_address in {mycnf}: 10.0.0.11 is named twice "
+         "(10.0.0.11, 10.0.0.11)"),
+        ("gcomm://garbd:4567", "garbd", "", "wsrep_cluster_address in {mycnf}: no data node among garbd once the "
+         "[init] arbitrators are left out"),
+        ("gcomm://10.0.0.11,10.0.0.12,garbd", "garbd", "sites = 10.0.0.11=east, garbd=west\n",
+         "{conf}: [cluster] sites: garbd not among the data nodes (10.0.0.11, 10.0.0.12)"),
+        ("gcomm://10.0.0.11,10.0.0.12", "", "writers = 10.0.0.12, 10.0.0.13, db1\n",
+         "{conf}: [cluster] writers: 10.0.0.13, db1 not among the data nodes (10.0.0.11, 10.0.0.12)"),
     ],
 )
-def test_unusable_node_lists_are_config_errors(tmp_path, init, message):
-    with pytest.raises(ConfigError) as caught:
-        find_cluster(config_with(tmp_path, **init))
-    assert str(caught.value) == message
+def test_nodes_read_from_wsrep_cluster_address_are_checked_as_at_load(tmp_path, cluster_address, arbitrators, cluster,
+                                                                      message):
+    """Known only once my.cnf is read (at each of the agent's refreshes), so refused then, by
+    the rule load_config applies to [init] nodes: by galera-init, the agent's node set and its
+    peer watch alike."""
+    mycnf = my_cnf(tmp_path, cluster_address, "10.0.0.11")
+    init = {"arbitrators": arbitrators} if arbitrators else {}
+    config = config_with(tmp_path, defaults_file=mycnf, cluster=cluster, **init)
+    expected = message.format(mycnf=mycnf, conf=config.path)
+    for use in (data_nodes, find_cluster, lambda config: PeerWatch(config, read=lambda targets: [])):
+        with pytest.raises(ConfigError) as caught:
+            use(config)
+        assert str(caught.value) == expected
 
 
 def test_data_nodes_need_no_address(tmp_path):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from galera_snmp.cluster.sites import SilentSite, configured_sites, segment_of, silent_site, site_of
-from galera_snmp.config import ConfigError
+from galera_snmp.cluster.sites import SilentSite, segment_of, silent_site, site_of
 from galera_snmp.state import PRIMARY, NodeState, Status
 from galera_snmp.wsrep import Kind, WsrepValue
 
@@ -70,12 +68,6 @@ def test_a_site_is_configured_else_the_segment_else_unknown():
     assert site_of("b", {"a": "east"}, 2) == "segment-2"
     assert site_of("b", {}, None) is None
     assert segment_of(running(segment=3)) == 3 and segment_of(stopped()) is None
-    assert configured_sites({"DB1.": "east", "10.0.0.02": "west"}, ["db1", "10.0.0.02"]) == {"db1": "east",
-                                                                                          "10.0.0.02": "west"}
-    with pytest.raises(ConfigError, match="names typo, which is not one of the nodes a, b"):
-        configured_sites({"a": "x", "typo": "y"}, ["a", "b"])
-    with pytest.raises(ConfigError, match="names db1 twice"):
-        configured_sites({"db1": "x", "DB1": "y"}, ["db1"])
 
 
 ANSWER = st.one_of(st.none(), st.just(PRIMARY), st.just("non-Primary"), st.just("stopped"))
