@@ -14,7 +14,17 @@ import nagiosplugin
 from nagiosplugin import Context, Metric, Performance, Resource, Result
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
-from ..state import PRIMARY, Health, HealthPolicy, Member, NodeReport, Status, assess_health, history_reset
+from ..state import (
+    DOWN_STATUSES,
+    PRIMARY,
+    Health,
+    HealthPolicy,
+    Member,
+    NodeReport,
+    Status,
+    assess_health,
+    history_reset,
+)
 from .sources import Source, SourceDown, name_of
 
 
@@ -137,6 +147,9 @@ class ClusterResource(SourceResource):
     def metrics(self) -> Iterator[Metric]:
         report = self.source.read(members=True)
         state = report.state
+        if state.status in DOWN_STATUSES:  # known: no mysqld, so in no Primary component (CRITICAL)
+            yield Metric("primary", report, context="primary")
+            return
         if state.cluster_size is None:
             raise nagiosplugin.CheckError(f"{name_of(report, self.source)}: cluster size unknown ({state.reason})")
         yield Metric("primary", report, context="primary")
@@ -157,6 +170,8 @@ class PrimaryContext(Context):
     def evaluate(self, metric: Metric, resource: Resource) -> Result:
         state = metric.value.state
         who = name_of(metric.value, self.source)
+        if state.status in DOWN_STATUSES:
+            return Result(Critical, f"{who}: {state.status.value}, {state.reason}: in no Primary component", metric)
         if state.cluster_status != PRIMARY:
             return Result(Critical, f"{who}: cluster status {state.cluster_status or 'unknown'}, not Primary", metric)
         if state.members is None:

@@ -41,12 +41,12 @@ ICINGA_SERVICES = {
 }
 CLUSTER_HOST = "galera-cluster"
 PEERS = "Galera peers"
-# after kill -9 of node2's mariadbd, the state each check reaches: node2 itself is CRITICAL; the
-# others serve on, degraded (WARNING: size 2 of 3, a node outside the Primary component); what
-# node2 cannot measure without its mysqld is UNKNOWN, not a made-up OK or CRITICAL
+# after kill -9 of node2's mariadbd, the state each check reaches: node2 is CRITICAL (stopped, in
+# no Primary component); the others serve on, degraded (WARNING: size 2 of 3, a node outside the
+# Primary component); the rates node2 cannot measure without its mysqld are UNKNOWN, not made up
 AFTER_KILL = {
     ("node2", "Galera node"): "CRITICAL",
-    ("node2", "Galera cluster"): "UNKNOWN",
+    ("node2", "Galera cluster"): "CRITICAL",
     ("node2", "Galera flow control"): "UNKNOWN",
     ("node2", "Galera queues"): "UNKNOWN",
     ("node2", "Galera conflicts"): "UNKNOWN",

@@ -18,7 +18,16 @@ from galera_snmp.nagios.checks import (
     UnreachableContext,
     is_arbitrator,
 )
-from galera_snmp.state import HealthPolicy, Member, MysqlFailure, NodeReport, ProcessState, Status, assess_health
+from galera_snmp.state import (
+    DOWN_STATUSES,
+    HealthPolicy,
+    Member,
+    MysqlFailure,
+    NodeReport,
+    ProcessState,
+    Status,
+    assess_health,
+)
 
 DONOR = {"local_state": 2, "local_state_comment": "Donor/Desynced"}
 STOPPED = {
@@ -214,6 +223,17 @@ def test_cluster_without_size_is_unknown(report, answering) -> None:
     check = run("cluster", answering(report(cluster_size=None)))
     assert check.state == Unknown
     assert check.summary_str == "node1: cluster size unknown (Primary, local state 4 (Synced))"
+
+
+@pytest.mark.parametrize("status", sorted(DOWN_STATUSES))
+def test_cluster_of_a_node_without_mysqld_is_critical(report, answering, status) -> None:
+    """Known, not unknown: a node whose mysqld does not run is in no Primary component."""
+    down = report(status=status, reason="mysqld is not running", cluster_status=None, cluster_size=None,
+                  members=None, ready=None, local_state=None)
+    check = run("cluster", answering(down), "--expected", "3")
+    assert check.state == Critical
+    assert check.summary_str == f"node1: {status.value}, mysqld is not running: in no Primary component"
+    assert check.perfdata == []
 
 
 # --- queues ----------------------------------------------------------------------------------
