@@ -14,29 +14,15 @@ from ..node import promotion
 from ..node.probe import MysqlReader
 from ..node.provider import AdminError, set_provider_option
 from ..snmp.remote import read_all
-from ..state import PRIMARY, NodeReport, SeqnoSource
 from ..tables import table
-from .promote import PeerView, Promotion, decide
+from .promote import Promotion, decide
+from .views import peer_view
 
 POLL = 0.5
 
 
 class MakePrimaryError(Exception):
     pass
-
-
-def view(name: str, report: NodeReport | str) -> PeerView:
-    """A node as its agent reports it. Data not known to be current counts only to hold back (a
-    Primary it claims), never as a position."""
-    if isinstance(report, str):
-        return PeerView(name, problem=report)
-    state = report.state
-    if report.valid is not True:
-        return PeerView(name, cluster_status=state.cluster_status if state.cluster_status == PRIMARY else None,
-                        problem=f"no current data ({report.last_error or state.reason})")
-    position = state.position
-    known = position.is_known and position.source is not SeqnoSource.UNKNOWN
-    return PeerView(name, state.status, state.cluster_status, position if known else None)
 
 
 def component_of(incoming: str, nodes: Collection[str]) -> set[str]:
@@ -84,7 +70,8 @@ class MakePrimary:
         component = component_of(reading.status.get("wsrep_incoming_addresses", ""), self.cluster.nodes)
         if self.me not in component:
             component.add(self.me)
-        views = [view(name, report) for name, report in zip(self.cluster.nodes, read_all(self.targets), strict=True)]
+        views = [peer_view(i, name, report)
+                 for i, (name, report) in enumerate(zip(self.cluster.nodes, read_all(self.targets), strict=True))]
         return decide(views, component, self.confirm_lost), component
 
     def run(self, dry_run: bool = False) -> int:

@@ -7,7 +7,8 @@ promotes only when everything outside the component is known to be harmless:
 
 - no node anywhere reports a Primary component (then there is one to join, or this one is Primary);
 - every member of the component answers with a position in one history (the member that
-  bootstraps must be the one with the newest commits);
+  bootstraps must be the one with the newest commits), none a reset history (the zero state
+  UUID: its data cannot be placed in any history, so nothing is promoted from it);
 - every node outside the component answers and is down (stopped, or galera-init electing), at a
   position no newer than the component's and in the same history. A node that runs outside the
   component is another component: heal the partition or stop it. A node with a newer position
@@ -26,38 +27,18 @@ from collections.abc import Collection, Sequence
 
 from ..cluster.nodeset import address_key
 from ..record import record
-from ..state import DOWN_STATUSES, PRIMARY, Position, Status
-
-
-@record
-class PeerView:
-    """One configured node as its agent reports it (status None: no usable report)."""
-
-    name: str  # the node's normalised address
-    status: Status | None = None
-    cluster_status: str | None = None  # wsrep_cluster_status: Primary, non-Primary, ...
-    position: Position | None = None  # None unless known (a real history, a seqno of 0 or more)
-    problem: str = ""  # why there is no usable report
-
-    @property
-    def answered(self) -> bool:
-        return self.status is not None and self.status is not Status.UNKNOWN
-
-    def describe(self) -> str:
-        if not self.answered:
-            return f"{self.name}: no report ({self.problem or 'unknown'})"
-        where = str(self.position) if self.position else "an unknown position"
-        return f"{self.name}: {self.status.value if self.status else '?'} at {where}"
+from ..state import DOWN_STATUSES, PRIMARY, ZERO_UUID
+from .views import NodeView
 
 
 @record
 class Promotion:
     target: str | None  # the member to set pc.bootstrap=YES on; None: refused
     reason: str
-    evidence: tuple[PeerView, ...] = ()
+    evidence: tuple[NodeView, ...] = ()
 
 
-def decide(views: Sequence[PeerView], component: Collection[str], confirm_lost: Collection[str] = ()) -> Promotion:
+def decide(views: Sequence[NodeView], component: Collection[str], confirm_lost: Collection[str] = ()) -> Promotion:
     """Whether the running component ``component`` (its members' names) may be made Primary."""
     evidence = tuple(views)
     names = {v.name for v in views}
@@ -79,6 +60,11 @@ def decide(views: Sequence[PeerView], component: Collection[str], confirm_lost: 
     silent = [v for v in members if not (v.answered and v.position)]
     if silent:
         return refuse("every member of the component must report its position: " + ", ".join(map(_why, silent)))
+    reset = [v.describe() for v in members if v.position and v.position.is_reset]
+    if reset:
+        return refuse(f"a reset history ({ZERO_UUID}) on {', '.join(reset)}: its data cannot be placed in a "
+                      "history; compare the nodes' data before anything is made Primary (docs/INIT.md, "
+                      "'A history reset')")
     histories = {v.position.uuid for v in members if v.position}
     if len(histories) != 1:
         return refuse("the component's members do not share one history: " + ", ".join(v.describe() for v in members))
@@ -112,6 +98,6 @@ def decide(views: Sequence[PeerView], component: Collection[str], confirm_lost: 
     return Promotion(target.name, why, evidence)
 
 
-def _why(view: PeerView) -> str:
+def _why(view: NodeView) -> str:
     return view.describe() if not view.answered else f"{view.name}: {view.status.value if view.status else '?'} " \
         "without a known position"

@@ -58,7 +58,8 @@ from enum import StrEnum
 
 from ..cluster.nodeset import address_key, difference, node_set
 from ..record import record, replace
-from ..state import DOWN_STATUSES, ZERO_UUID, NodeSet, Position, Status
+from ..state import DOWN_STATUSES, ZERO_UUID, Position, Status
+from .views import NodeView
 
 PRIMARY_STATUSES = frozenset({Status.RUNNING, Status.JOINING})
 # DOWN_STATUSES (state.py): down and electing; a change among these is no change for the election.
@@ -72,36 +73,6 @@ class Action(StrEnum):
     ANNOUNCE = "bootstrap-intent"  # publish "bootstrapping", then poll again
     BOOTSTRAP = "bootstrap"  # start mysqld with --wsrep-new-cluster at our position
     BLOCKED = "blocked"  # deadline passed without enough information, or the node sets differ: never guess
-
-
-@record
-class NodeView:
-    """What is known of one node of the set: its report, or why there is none."""
-
-    index: int  # position in this node's list (how views refer to each other): decides nothing
-    name: str  # the node's normalised address: its identity, and the election's last tie-breaker
-    status: Status | None = None  # None: no usable report (unreachable, garbage)
-    position: Position | None = None  # the node's reported position; None when it may not vote
-    problem: str = ""  # why there is no usable report, or what is wrong with it
-    node_set: NodeSet | None = None  # the set its agent publishes; None: none (or none readable)
-    seen: Position | None = None  # the last position it saw committed (galeraSeenPosition): a floor
-
-    @property
-    def answered(self) -> bool:
-        return self.status is not None and self.status is not Status.UNKNOWN
-
-    def usable_position(self) -> bool:
-        return self.position is not None and self.position.is_known
-
-    @property
-    def safe_to_bootstrap(self) -> bool | None:
-        return self.position.safe_to_bootstrap if self.position else None
-
-    def describe(self) -> str:
-        if not self.answered:
-            return f"{self.name}: no report ({self.problem or 'unknown'})"
-        where = str(self.position) if self.position else "no position"
-        return f"{self.name}: {self.status.value if self.status else '?'} at {where}"
 
 
 Facts = tuple[tuple[object, ...], ...]

@@ -26,10 +26,11 @@ from ..node.probe import Probe, datadir_lock
 from ..node.process import find_server
 from ..record import replace
 from ..snmp.remote import read_all
-from ..state import NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
+from ..state import NodeState, Position, ProcessState, SeqnoSource, Status
 from ..tables import table
 from .guard import mark_starting, unmark_starting
-from .rule import Action, Announcement, Decision, Heard, NodeView, carry_forward, decide
+from .rule import Action, Announcement, Decision, Heard, carry_forward, decide
+from .views import NodeView, peer_view
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
 JOIN_ATTEMPTS = 3  # a join whose mysqld exits before it is Synced is tried again, up to this many times in all
@@ -77,29 +78,6 @@ class DisconnectWatch:
         return now - self._since > self.grace
 
 
-def peer_view(index: int, name: str, report: NodeReport) -> NodeView:
-    """A peer as its agent reports it. Data not known to be current (its agent says so, the
-    seed's extend lines cannot say) counts only when it can hold us back — a peer that claims
-    to be Primary or bootstrapping — never as a vote in an election. The node set comes from the
-    agent's configuration, not from mysqld: it counts either way."""
-    state = report.state
-    seen = state.seen_position  # a record of the past: it holds an election back even from stale data
-    if state.status is Status.JOINING and not state.in_primary:
-        # "joining" from a leftover sst_in_progress on a server that refuses connections: no Primary
-        # component is confirmed, so it is no evidence of one (a real joiner's donor is)
-        why = "joining without a Primary component confirmed (a state transfer marker): no evidence of one"
-        return NodeView(index, name, Status.NONPRIMARY, problem=why, node_set=report.node_set, seen=seen)
-    if report.valid is not True:
-        if state.status in (Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING):
-            return NodeView(index, name, state.status, problem="not known to be current: may only hold us back",
-                            node_set=report.node_set, seen=seen)
-        return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})",
-                        node_set=report.node_set, seen=seen)
-    known = (state.position.is_known or state.position.is_reset) and state.position.source is not SeqnoSource.UNKNOWN
-    return NodeView(index, name, state.status, state.position if known else None,
-                    "" if state.status is not Status.UNKNOWN else state.reason, report.node_set, seen)
-
-
 def as_served(own: NodeView, served: NodeView) -> NodeView:
     """This node for the rule: its position from the probe (``own``), its status and node set as its
     snmpd serves them to the peers (``served``) — so the rule sees whether its announcement is
@@ -141,8 +119,8 @@ class Initiator:
         """Every node as its snmpd serves it, asked in parallel — this one too, as the peers see it
         (``as_served``) — with this node's position from ``state``, its probe's."""
         reports = read_all(self.targets)
-        views = [NodeView(i, host, problem=report) if isinstance(report, str) else peer_view(i, host, report)
-                 for i, (host, report) in enumerate(zip(self.cluster.nodes, reports, strict=True))]
+        views = [peer_view(i, host, report) for i, (host, report) in enumerate(zip(self.cluster.nodes, reports,
+                                                                                     strict=True))]
         me = self.cluster.me
         views[me] = as_served(own_view(me, self.cluster.nodes[me], state), views[me])
         return carry_forward(me, views, self._heard, time.monotonic(), self.keep)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from galera_snmp.init.promote import PeerView, decide
+from galera_snmp.init.promote import decide
+from galera_snmp.init.views import NodeView
 from galera_snmp.state import PRIMARY, Position, SeqnoSource, Status
 
 A = "6b1e2c3d-0000-11ef-8000-0123456789ab"
@@ -17,16 +18,22 @@ def at(seqno: int, uuid: str = A) -> Position:
     return Position(uuid, seqno, SeqnoSource.LIVE)
 
 
-def member(name: str, seqno: int, uuid: str = A) -> PeerView:
-    return PeerView(name, Status.NONPRIMARY, "non-Primary", at(seqno, uuid))
+def view(name: str, status: Status | None = None, cluster_status: str | None = None,
+         position: Position | None = None, problem: str = "") -> NodeView:
+    """One node's view; its index decides nothing in make-primary."""
+    return NodeView(0, name, status, position, problem, cluster_status=cluster_status)
 
 
-def stopped(name: str, seqno: int, uuid: str = A) -> PeerView:
-    return PeerView(name, Status.STOPPED, None, Position(uuid, seqno, SeqnoSource.RECOVERED))
+def member(name: str, seqno: int, uuid: str = A) -> NodeView:
+    return view(name, Status.NONPRIMARY, "non-Primary", at(seqno, uuid))
 
 
-def silent(name: str) -> PeerView:
-    return PeerView(name, problem="timeout")
+def stopped(name: str, seqno: int, uuid: str = A) -> NodeView:
+    return view(name, Status.STOPPED, None, Position(uuid, seqno, SeqnoSource.RECOVERED))
+
+
+def silent(name: str) -> NodeView:
+    return view(name, problem="timeout")
 
 
 def test_the_survivor_of_two_dead_nodes_is_promoted_only_with_both_confirmed_lost():
@@ -51,11 +58,11 @@ def test_a_stopped_node_with_newer_commits_or_another_history_is_refused():
 
 
 def test_a_visible_primary_anywhere_is_refused():
-    running = [PeerView(name, Status.RUNNING, PRIMARY, at(45)) for name in (N2, N3)]
+    running = [view(name, Status.RUNNING, PRIMARY, at(45)) for name in (N2, N3)]
     views = [member(N1, 40), *running]
     refused = decide(views, {N1})
     assert refused.target is None and "a Primary component exists" in refused.reason
-    already = decide([PeerView(N1, Status.RUNNING, PRIMARY, at(45)), stopped(N2, 40), stopped(N3, 40)], {N1})
+    already = decide([view(N1, Status.RUNNING, PRIMARY, at(45)), stopped(N2, 40), stopped(N3, 40)], {N1})
     assert already.target is None and "Primary already" in already.reason
 
 
@@ -100,7 +107,7 @@ def clusters(draw):
             continue
         cluster_status = PRIMARY if group in primary else "non-Primary"
         status = Status.RUNNING if group in primary else Status.NONPRIMARY
-        views.append(PeerView(name, status, cluster_status, at(seqno, uuid)))
+        views.append(view(name, status, cluster_status, at(seqno, uuid)))
         components.setdefault(group, set()).add(name)
     return views, list(components.values())
 

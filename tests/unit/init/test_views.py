@@ -1,0 +1,61 @@
+"""galera_snmp/init/views.py: one reading of a peer's report for galera-init and make-primary, and
+what each rule makes of a reset history (a position that is reported, never elected or promoted)."""
+
+from __future__ import annotations
+
+import pytest
+from support import synced_state
+
+from galera_snmp.init.promote import decide as promote
+from galera_snmp.init.rule import elect
+from galera_snmp.init.views import NodeView, peer_view
+from galera_snmp.state import ZERO_UUID, Health, NodeReport, Position, SeqnoSource, Status
+
+UUID = "6b1e2c3d-0000-11ef-8000-0123456789ab"
+RESET = Position(ZERO_UUID, 40, SeqnoSource.RECOVERED)
+
+
+def report(valid: bool | None = True, **changes: object) -> NodeReport:
+    return NodeReport(synced_state(**changes), Health(True, "ok"), valid, 0, "" if valid else "mysqld hangs")
+
+
+# report -> (answered, status, position, cluster_status) of its view
+CASES = {
+    "current, non-Primary": (report(status=Status.NONPRIMARY, cluster_status="non-Primary",
+                                    position=Position(UUID, 40, SeqnoSource.LIVE)),
+                             (True, Status.NONPRIMARY, Position(UUID, 40, SeqnoSource.LIVE), "non-Primary")),
+    "stale Synced Primary: holds back, no position": (report(False), (True, Status.RUNNING, None, "Primary")),
+    "stale stopped: nothing": (report(False, status=Status.STOPPED, cluster_status=None), (False, None, None, None)),
+    "unknown position": (report(position=Position(UUID)), (True, Status.RUNNING, None, "Primary")),
+    "a reset history is reported": (report(status=Status.STOPPED, cluster_status=None, position=RESET),
+                                    (True, Status.STOPPED, RESET, None)),
+    "joining without a Primary": (report(status=Status.JOINING, cluster_status="non-Primary"),
+                                  (True, Status.NONPRIMARY, None, "non-Primary")),
+    "no answer": ("timeout", (False, None, None, None)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_report_makes_one_view(case: str) -> None:
+    given, (answered, status, position, cluster_status) = CASES[case]
+    view = peer_view(1, "10.0.0.12", given)
+    assert (view.answered, view.status, view.position, view.cluster_status) == (answered, status, position,
+                                                                               cluster_status)
+
+
+def stopped_at(index: int, name: str, position: Position) -> NodeView:
+    return NodeView(index, name, Status.STOPPED, position)
+
+
+def test_a_reset_history_is_neither_elected_nor_promoted() -> None:
+    """The one answer of both rules: reported, never a position to start a Primary from."""
+    good = Position(UUID, 41, SeqnoSource.RECOVERED)
+    views = [stopped_at(0, "10.0.0.11", RESET), stopped_at(1, "10.0.0.12", good)]
+    winner, why = elect(views)
+    assert winner is None and "reset history" in why
+    member = NodeView(0, "10.0.0.11", Status.NONPRIMARY, RESET, cluster_status="non-Primary")
+    refused = promote([member, stopped_at(1, "10.0.0.12", good)], {"10.0.0.11"})
+    assert refused.target is None and "reset history" in refused.reason
+    outside = promote([NodeView(0, "10.0.0.11", Status.NONPRIMARY, good, cluster_status="non-Primary"),
+                       stopped_at(1, "10.0.0.12", RESET)], {"10.0.0.11"})
+    assert outside.target is None and "another history" in outside.reason
