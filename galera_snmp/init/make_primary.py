@@ -14,9 +14,8 @@ from ..node import promotion
 from ..node.probe import MysqlReader
 from ..node.provider import AdminError, set_provider_option
 from ..snmp.remote import read_all
-from ..tables import table
 from .promote import Promotion, decide
-from .views import peer_view
+from .views import evidence_table, peer_view
 
 POLL = 0.5
 
@@ -35,18 +34,9 @@ def component_of(incoming: str, nodes: Collection[str]) -> set[str]:
     return members
 
 
-def evidence(decision: Promotion, component: Collection[str], me: str) -> str:
-    rows = [("NODE", "STATUS", "CLUSTER", "POSITION", "NOTE")]
-    for v in decision.evidence:
-        rows.append((
-            v.name + (" (this node)" if v.name == me else "") + (" *" if v.name in component else ""),
-            v.status.value if v.status else "-",
-            v.cluster_status or "-",
-            str(v.position) if v.position else "-",
-            v.problem,
-        ))
+def decision_text(decision: Promotion, component: Collection[str], me: int) -> str:
     verdict = f"make {decision.target} Primary: {decision.reason}" if decision.target else f"refused: {decision.reason}"
-    return table(rows) + f"\n(* this component)\ndecision: {verdict}"
+    return evidence_table(decision.evidence, me, component) + f"\n(* this component)\ndecision: {verdict}"
 
 
 class MakePrimary:
@@ -76,7 +66,7 @@ class MakePrimary:
 
     def run(self, dry_run: bool = False) -> int:
         decision, component = self.decide()
-        self.say(evidence(decision, component, self.me))
+        self.say(decision_text(decision, component, self.cluster.me))
         if decision.target is None:
             return 1
         if decision.target != self.me:

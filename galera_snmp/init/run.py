@@ -27,10 +27,9 @@ from ..node.process import find_server
 from ..record import replace
 from ..snmp.remote import read_all
 from ..state import NodeState, Position, ProcessState, SeqnoSource, Status
-from ..tables import table
 from .guard import mark_starting, unmark_starting
 from .rule import Action, Announcement, Decision, Heard, carry_forward, decide
-from .views import NodeView, peer_view
+from .views import NodeView, evidence_table, peer_view
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
 JOIN_ATTEMPTS = 3  # a join whose mysqld exits before it is Synced is tried again, up to this many times in all
@@ -85,18 +84,8 @@ def as_served(own: NodeView, served: NodeView) -> NodeView:
     return replace(served, position=own.position, problem="; ".join(p for p in (own.problem, served.problem) if p))
 
 
-def evidence_table(decision: Decision, me: int) -> str:
-    rows = [("NODE", "STATUS", "POSITION", "SAFE", "NODE SET", "NOTE")]
-    for view in decision.evidence:
-        rows.append((
-            view.name + (" (this node)" if view.index == me else ""),
-            view.status.value if view.status else "-",
-            str(view.position) if view.position else "-",
-            {True: "1", False: "0", None: "-"}[view.safe_to_bootstrap],
-            view.node_set.digest if view.node_set else "-",
-            view.problem or "",
-        ))
-    return table(rows) + f"\ndecision: {decision.action.value}: {decision.reason}"
+def decision_text(decision: Decision, me: int) -> str:
+    return evidence_table(decision.evidence, me) + f"\ndecision: {decision.action.value}: {decision.reason}"
 
 
 class Initiator:
@@ -288,7 +277,7 @@ class Initiator:
         views = self.views(state)
         decision = decide(self.cluster.me, views, elapsed=0.0, deadline=self.init.deadline,
                           poll_period=self.init.poll_period, force=self.force)
-        self.say(evidence_table(decision, self.cluster.me))
+        self.say(decision_text(decision, self.cluster.me))
         return 0
 
     def run(self) -> int:
@@ -342,7 +331,7 @@ class Initiator:
             # only ANNOUNCE and BOOTSTRAP carry it: any other decision starts an announcement over
             announced = decision.announcement
             if decision.reason != said:
-                self.say(evidence_table(decision, self.cluster.me))
+                self.say(decision_text(decision, self.cluster.me))
                 said = decision.reason
             if decision.action is Action.JOIN:
                 self.unpublish()

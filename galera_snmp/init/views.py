@@ -10,8 +10,11 @@ running, joining or bootstrapping — never as a position.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from ..record import record
 from ..state import PRIMARY, NodeReport, NodeSet, Position, SeqnoSource, Status
+from ..tables import table
 
 # statuses that hold galera-init and make-primary back even when the data is not known to be current
 HOLDING_BACK = frozenset({Status.RUNNING, Status.JOINING, Status.BOOTSTRAPPING})
@@ -74,3 +77,20 @@ def peer_view(index: int, name: str, report: NodeReport | str) -> NodeView:
     return NodeView(index, name, state.status, position if counts else None,
                     "" if state.status is not Status.UNKNOWN else state.reason, report.node_set, seen,
                     state.cluster_status)
+
+
+def evidence_table(views: Sequence[NodeView], me: int, component: Collection[str] = ()) -> str:
+    """The views a decision rests on, as galera-init and make-primary print them: this node and
+    the members of ``component`` (make-primary's, marked *) named."""
+    rows = [("NODE", "STATUS", "CLUSTER", "POSITION", "SAFE", "NODE SET", "NOTE")]
+    for view in views:
+        rows.append((
+            view.name + (" (this node)" if view.index == me else "") + (" *" if view.name in component else ""),
+            view.status.value if view.status else "-",
+            view.cluster_status or "-",
+            str(view.position) if view.position else "-",
+            {True: "1", False: "0", None: "-"}[view.safe_to_bootstrap],
+            view.node_set.digest if view.node_set else "-",
+            view.problem,
+        ))
+    return table(rows)

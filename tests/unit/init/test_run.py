@@ -24,7 +24,7 @@ from galera_snmp.init.run import (
     InitError,
     Initiator,
     as_served,
-    evidence_table,
+    decision_text,
     own_view,
     parse_position,
     peer_view,
@@ -184,11 +184,13 @@ def test_a_peer_without_a_seqno_source_has_no_position():
 def test_evidence_table_names_every_node_and_the_decision():
     views = [as_served(own_view(0, "a", stopped()), peer_view(0, "a", report(status=Status.INITIATING))),
              peer_view(1, "b", report(position=at(50))), peer_view(2, "c", report(valid=False))]
-    lines = evidence_table(decide(0, views, elapsed=0, deadline=10, poll_period=1), 0).splitlines()
-    assert lines[0].split() == ["NODE", "STATUS", "POSITION", "SAFE", "NODE", "SET", "NOTE"]
-    assert lines[1].split() == ["a", "(this", "node)", "initiating", f"{UUID}:42", "0", SET.digest]
-    assert lines[2].split() == ["b", "stopped", f"{UUID}:50", "0", SET.digest]
-    assert lines[3].split() == ["c", "-", "-", "-", SET.digest, "no", "current", "data", "(mysqld", "hangs)"]
+    lines = decision_text(decide(0, views, elapsed=0, deadline=10, poll_period=1), 0).splitlines()
+    assert lines[0].split() == ["NODE", "STATUS", "CLUSTER", "POSITION", "SAFE", "NODE", "SET", "NOTE"]
+    # CLUSTER: what each report says (this fixture's reports carry a Synced node's "Primary")
+    assert lines[1].split() == ["a", "(this", "node)", "initiating", "Primary", f"{UUID}:42", "0", SET.digest]
+    assert lines[2].split() == ["b", "stopped", "Primary", f"{UUID}:50", "0", SET.digest]
+    assert lines[3].split() == ["c", "-", "Primary", "-", "-", SET.digest, "no", "current", "data", "(mysqld",
+                                "hangs)"]
     assert lines[4] == "decision: wait: no report from c: no report (no current data (mysqld hangs))"
 
 

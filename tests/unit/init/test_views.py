@@ -8,7 +8,7 @@ from support import synced_state
 
 from galera_snmp.init.promote import decide as promote
 from galera_snmp.init.rule import elect
-from galera_snmp.init.views import NodeView, peer_view
+from galera_snmp.init.views import NodeView, evidence_table, peer_view
 from galera_snmp.state import ZERO_UUID, Health, NodeReport, Position, SeqnoSource, Status
 
 UUID = "6b1e2c3d-0000-11ef-8000-0123456789ab"
@@ -59,3 +59,14 @@ def test_a_reset_history_is_neither_elected_nor_promoted() -> None:
     outside = promote([NodeView(0, "10.0.0.11", Status.NONPRIMARY, good, cluster_status="non-Primary"),
                        stopped_at(1, "10.0.0.12", RESET)], {"10.0.0.11"})
     assert outside.target is None and "another history" in outside.reason
+
+
+def test_the_evidence_table_marks_this_node_and_the_component() -> None:
+    good = Position(UUID, 41, SeqnoSource.RECOVERED)
+    views = [NodeView(0, "10.0.0.11", Status.NONPRIMARY, good, cluster_status="non-Primary"),
+             NodeView(1, "10.0.0.12", problem="no answer from 10.0.0.12:161")]
+    lines = evidence_table(views, 0, {"10.0.0.11"}).splitlines()
+    assert lines[0].split() == ["NODE", "STATUS", "CLUSTER", "POSITION", "SAFE", "NODE", "SET", "NOTE"]
+    assert lines[1].split() == ["10.0.0.11", "(this", "node)", "*", "nonprimary", "non-Primary", str(good), "-", "-"]
+    assert lines[2].split()[:6] == ["10.0.0.12", "-", "-", "-", "-", "-"]
+    assert lines[2].endswith("no answer from 10.0.0.12:161")
