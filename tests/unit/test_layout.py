@@ -135,6 +135,15 @@ LAYERS = (
 )
 
 
+def test_design_md_tells_the_layers_as_they_are() -> None:
+    """docs/DESIGN.md's package table names each layer's parts, in this order."""
+    text = (ROOT / "docs" / "DESIGN.md").read_text()
+    section = text.split("## Packages", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[2] for line in section.splitlines() if line[:3].strip("| ").isdigit()]
+    told = [{name.strip("`/") for name in row.split()} for row in rows]
+    assert told == [set(layer) for layer in LAYERS]
+
+
 def _part(module: str) -> str:
     """``galera_snmp.<part>...``: its sub-package, or the top-level module itself."""
     part = module.split(".")[1] if "." in module else "__init__"
