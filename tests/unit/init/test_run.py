@@ -4,9 +4,6 @@ operator's position."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,7 +29,6 @@ from galera_snmp.init.run import (
 )
 from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
-from galera_snmp.node.phase import clear_phase, read_phase, write_phase
 from galera_snmp.record import replace
 from galera_snmp.snmp import settings as snmpsettings
 from galera_snmp.snmp.client import Missing
@@ -195,39 +191,6 @@ def test_evidence_table_names_every_node_and_the_decision():
 
 
 # --- the phase -------------------------------------------------------------------------------
-
-
-def test_phase_round_trip_and_clear(tmp_path):
-    path = tmp_path / "run" / "phase.json"
-    write_phase(path, Status.BLOCKED, "no report from b")
-    assert read_phase(path) == (Status.BLOCKED, "no report from b")
-    clear_phase(path)
-    clear_phase(path)  # twice is fine
-    assert read_phase(path) is None
-
-
-def test_a_phase_left_by_a_dead_galera_init_is_ignored(tmp_path):
-    path = tmp_path / "phase.json"
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    path.write_text(json.dumps({"status": "initiating", "reason": "x", "pid": dead.pid, "start": 1}))
-    assert read_phase(path) is None
-    # our own pid with another start time: the pid was reused by someone else
-    path.write_text(json.dumps({"status": "initiating", "reason": "x", "pid": os.getpid(), "start": 1}))
-    assert read_phase(path) is None
-
-
-@pytest.mark.parametrize("text", ["", "{", "[]", '{"status": "running", "reason": "", "pid": 1, "start": 1}',
-                                  '{"status": "initiating", "reason": "", "pid": true, "start": 1}'])
-def test_garbage_phase_is_ignored(tmp_path, text):
-    path = tmp_path / "phase.json"
-    path.write_text(text)
-    assert read_phase(path) is None
-
-
-def test_write_phase_refuses_a_status_that_is_not_a_phase(tmp_path):
-    with pytest.raises(ValueError):
-        write_phase(tmp_path / "p", Status.RUNNING, "no")
 
 
 @pytest.mark.parametrize(
