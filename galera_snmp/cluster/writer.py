@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..address import host_of, normalise
+from ..address import normalise
 from ..state import PRIMARY, Health, HealthCode, NodeReport, NodeState
 
 
@@ -43,7 +43,7 @@ def members_of(state: NodeState) -> frozenset[str] | None:
     """The nodes of this node's Primary component, by normalised address; None when not known."""
     if state.cluster_status != PRIMARY or state.members is None:
         return None
-    return frozenset(normalise(host_of(m.address)) for m in state.members if m.address)
+    return frozenset(normalise(m.address) for m in state.members if m.address)
 
 
 def writer(me: str, order: Sequence[str], mine: NodeReport, peers: Mapping[str, NodeReport | str]) -> Health:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from ..address import host_of, normalise
+from ..address import normalise
 from ..cluster.peers import find_cluster, trusted_targets
 from ..config import Config, ConfigError
 from ..node import promotion
@@ -26,7 +26,7 @@ class MakePrimaryError(Exception):
 
 def component_of(incoming: str, nodes: Collection[str]) -> set[str]:
     """The configured nodes wsrep_incoming_addresses lists (ConfigError for one that is not one)."""
-    members = {normalise(host_of(address.strip())) for address in incoming.split(",") if address.strip()}
+    members = {normalise(address) for address in incoming.split(",") if address.strip()}
     strangers = sorted(members - set(nodes))
     if strangers:
         raise ConfigError(f"members {', '.join(strangers)} of this component are not among [init] nodes "
