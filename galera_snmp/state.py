@@ -86,6 +86,14 @@ class Position:
         only an operator names one (galera-init --force-bootstrap)."""
         return self.uuid == ZERO_UUID and 0 <= self.seqno <= SEQNO_MAX
 
+    @property
+    def is_stated(self) -> bool:
+        """A position the node can state: a real point (:attr:`is_known`) or a point in a reset
+        history (:attr:`is_reset`). What a view reports and the operator may force, so that
+        galera-init and make-primary can name a reset node and refuse it; never electable when
+        reset: the rules ask is_reset or is_known for that."""
+        return self.is_known or self.is_reset
+
     def __str__(self) -> str:
         return f"{self.uuid}:{self.seqno}"
 

@@ -293,7 +293,7 @@ def _forced(
                         evidence)
     newer = [
         v for v in views
-        if v.position and (v.position.is_known or v.position.is_reset)
+        if v.position and v.position.is_stated
         and (v.position.uuid != force.uuid or v.position.seqno > force.seqno)
     ]
     if newer:

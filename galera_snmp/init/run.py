@@ -48,7 +48,7 @@ def own_view(index: int, name: str, state: NodeState) -> NodeView:
         problem = "an interrupted state transfer (sst_in_progress): this node's data cannot be trusted"
         return NodeView(index, name, Status.INITIATING, problem=problem)
     position = state.position
-    if (position.is_known or position.is_reset) and position.source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED):
+    if position.is_stated and position.source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED):
         return NodeView(index, name, Status.INITIATING, position)
     return NodeView(index, name, Status.INITIATING,
                     problem=f"own position unknown: {'; '.join(state.notes) or state.reason}")
@@ -364,7 +364,7 @@ def parse_position(text: str) -> Position:
     if not sep or not seqno.lstrip("-").isdigit():
         raise ValueError(f"{text!r} is not UUID:SEQNO")
     position = Position(uuid.lower(), int(seqno))
-    if not (position.is_known or position.is_reset):
+    if not position.is_stated:
         raise ValueError(f"{text!r} is not a usable position (a state UUID and a seqno of 0 or more)")
     return position
 

@@ -73,7 +73,7 @@ def peer_view(index: int, name: str, report: NodeReport | str) -> NodeView:
         return NodeView(index, name, problem=f"no current data ({report.last_error or state.reason})",
                         node_set=report.node_set, seen=seen, cluster_status=claimed)
     position = state.position
-    counts = (position.is_known or position.is_reset) and position.source is not SeqnoSource.UNKNOWN
+    counts = position.is_stated and position.source is not SeqnoSource.UNKNOWN
     return NodeView(index, name, state.status, position if counts else None,
                     "" if state.status is not Status.UNKNOWN else state.reason, report.node_set, seen,
                     state.cluster_status)

@@ -134,7 +134,7 @@ def _position(observation: Observation, recover: bool, notes: list[str]) -> Posi
     if why_not is not None:
         if why_not:
             notes.append(why_not)
-    elif isinstance(recovered, Position) and (recovered.is_known or recovered.is_reset):
+    elif isinstance(recovered, Position) and recovered.is_stated:
         if recovered.is_reset:
             notes.append(f"a reset history ({recovered}): no election; docs/INIT.md, 'A history reset'")
         return replace(recovered, source=SeqnoSource.RECOVERED, safe_to_bootstrap=saved.safe_to_bootstrap)
