@@ -166,16 +166,24 @@ class NodeState:
         return self.mysql_failure is None
 
     @property
+    def says_primary(self) -> bool:
+        """mysqld says its component is Primary (wsrep_cluster_status), whatever our status word
+        says of the node. :attr:`in_primary` is the rule for "in a Primary component" and asks
+        the status too; this is the bare claim, which also counts from data not known to be current
+        (a Primary that exists holds back a bootstrap) and is None-safe: an unknown status is no claim."""
+        return self.cluster_status == PRIMARY
+
+    @property
     def in_primary(self) -> bool:
         """In a Primary component: running, or joining one its mysqld confirms. A server refusing
         connections with a leftover sst_in_progress says "joining" without one."""
-        return self.status is Status.RUNNING or (self.status is Status.JOINING and self.cluster_status == PRIMARY)
+        return self.status is Status.RUNNING or (self.status is Status.JOINING and self.says_primary)
 
     @property
     def synced(self) -> bool:
         """Running and Synced: in a Primary component with every write-set applied (galera-init's
         and make-primary's "done")."""
-        return self.status is Status.RUNNING and self.cluster_status == PRIMARY and self.local_state == SYNCED
+        return self.status is Status.RUNNING and self.says_primary and self.local_state == SYNCED
 
     def wsrep_int(self, name: str) -> int | None:
         """The integer value of wsrep status ``name``; None when missing or not an integer."""
@@ -226,7 +234,7 @@ def history_reset(state: NodeState) -> str | None:
     Every check says so in these words; the node still serves (its component is consistent with
     itself, and taking every node out of traffic would be an outage of its own).
     """
-    if state.cluster_status != PRIMARY:
+    if not state.says_primary:
         return None
     if state.cluster_state_uuid == ZERO_UUID:
         return (
@@ -414,7 +422,7 @@ def assess_health(state: NodeState, policy: HealthPolicy) -> Health:
         return Health(False, reason, HealthCode.MYSQLD_NOT_ANSWERING)
     if state.cluster_status is None or state.ready is None or state.local_state is None:
         return Health(None, f"wsrep status incomplete: {state.reason}", HealthCode.WSREP_INCOMPLETE)
-    if state.cluster_status != PRIMARY:
+    if not state.says_primary:
         return Health(False, f"cluster status is {state.cluster_status}, not Primary", HealthCode.NOT_PRIMARY)
     if not state.ready:
         return Health(False, "wsrep_ready is OFF", HealthCode.NOT_READY)

@@ -184,7 +184,7 @@ def _cluster_status(args: argparse.Namespace) -> int:
             state.position.source.value,
             (state.position.uuid or "-")[:8],
             state.local_state_comment or "-",
-            {"Primary": "yes", None: "-"}.get(state.cluster_status, "no"),
+            "-" if state.cluster_status is None else "yes" if state.says_primary else "no",
             "-" if state.cluster_size is None else str(state.cluster_size),
             report.verdict().reason if report.verdict().healthy else f"not healthy: {report.verdict().reason}",
         ))

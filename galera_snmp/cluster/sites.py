@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..record import record
-from ..state import PRIMARY, NodeState
+from ..state import NodeState
 
 
 def site_of(node: str, configured: Mapping[str, str], segment: int | None) -> str | None:
@@ -65,7 +65,7 @@ def silent_site(
     is one to join), when silent nodes are spread over more than one site or any of them has no
     known site (that is not "a site went dark"), or when nobody waits.
     """
-    if any(state is not None and state.cluster_status == PRIMARY for state in answers.values()):
+    if any(state is not None and state.says_primary for state in answers.values()):
         return None
     silent = [node for node, state in answers.items() if state is None]
     places = {sites.get(node) for node in silent}
@@ -85,5 +85,5 @@ def silent_site(
 
 def _waits(state: NodeState) -> bool:
     """A node that runs in a component that is not Primary (non-Primary, Disconnected)."""
-    return state.cluster_status is not None and state.cluster_status != PRIMARY
+    return state.cluster_status is not None and not state.says_primary
 

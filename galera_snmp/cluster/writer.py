@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..address import normalise
-from ..state import PRIMARY, Health, HealthCode, NodeReport, NodeState
+from ..state import Health, HealthCode, NodeReport, NodeState
 
 
 def may_write(report: NodeReport) -> Health:
@@ -41,7 +41,7 @@ def may_write(report: NodeReport) -> Health:
 
 def members_of(state: NodeState) -> frozenset[str] | None:
     """The nodes of this node's Primary component, by normalised address; None when not known."""
-    if state.cluster_status != PRIMARY or state.members is None:
+    if not state.says_primary or state.members is None:
         return None
     return frozenset(normalise(m.address) for m in state.members if m.address)
 

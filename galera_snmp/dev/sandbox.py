@@ -719,7 +719,7 @@ class Sandbox:
         """Bring every node to Synced. Idempotent: running nodes are left alone."""
         self.prepare()
         states = {node.index: node.snapshot() for node in self.nodes}
-        primary = [n for n in self.nodes if states[n.index].cluster_status == "Primary"]
+        primary = [n for n in self.nodes if states[n.index].says_primary]
         if not primary:
             busy = [n.name for n in self.nodes if states[n.index].process is not ProcessState.ABSENT]
             if busy:

@@ -27,7 +27,7 @@ from collections.abc import Collection, Sequence
 
 from ..cluster.nodeset import address_key
 from ..record import record
-from ..state import DOWN_STATUSES, PRIMARY, ZERO_UUID
+from ..state import DOWN_STATUSES, ZERO_UUID
 from .views import NodeView
 
 
@@ -51,7 +51,7 @@ def decide(views: Sequence[NodeView], component: Collection[str], confirm_lost: 
     unknown = sorted(set(confirm_lost) - names) + sorted(set(component) - names)
     if unknown:
         return refuse(f"not configured nodes: {', '.join(unknown)} ([init] nodes)")
-    primary = [v for v in views if v.cluster_status == PRIMARY]  # even from data not known to be current
+    primary = [v for v in views if v.says_primary]  # even from data not known to be current
     if primary:
         if any(v.name in component for v in primary):
             return refuse("this component is Primary already: nothing to do")

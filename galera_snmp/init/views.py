@@ -37,6 +37,13 @@ class NodeView:
     def answered(self) -> bool:
         return self.status is not None and self.status is not Status.UNKNOWN
 
+    @property
+    def says_primary(self) -> bool:
+        """The node's mysqld says its component is Primary: :attr:`NodeState.says_primary`, kept
+        on the view because a view of data not known to be current keeps only this claim (a
+        Primary that may exist holds galera-init and make-primary back)."""
+        return self.cluster_status == PRIMARY
+
     def usable_position(self) -> bool:
         """A position that may be elected or promoted from: known, not a reset history."""
         return self.position is not None and self.position.is_known
@@ -66,7 +73,7 @@ def peer_view(index: int, name: str, report: NodeReport | str) -> NodeView:
         return NodeView(index, name, Status.NONPRIMARY, problem=why, node_set=report.node_set, seen=seen,
                         cluster_status=state.cluster_status)
     if report.valid is not True:
-        claimed = state.cluster_status if state.cluster_status == PRIMARY else None
+        claimed = state.cluster_status if state.says_primary else None
         if state.status in HOLDING_BACK:
             return NodeView(index, name, state.status, problem="not known to be current: may only hold us back",
                             node_set=report.node_set, seen=seen, cluster_status=claimed)

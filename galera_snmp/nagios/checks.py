@@ -16,7 +16,6 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from ..state import (
     DOWN_STATUSES,
-    PRIMARY,
     Health,
     HealthPolicy,
     Member,
@@ -118,7 +117,7 @@ class NodeContext(Context):
             return Result(Critical, text, metric)
         if state.status is Status.UNKNOWN:
             return Result(Critical if health.healthy is False else Unknown, text, metric)
-        if state.ready is False or state.cluster_status not in (None, PRIMARY):
+        if state.ready is False or (state.cluster_status is not None and not state.says_primary):
             return Result(Critical, text, metric)
         reset = history_reset(state)
         if reset:
@@ -172,7 +171,7 @@ class PrimaryContext(Context):
         who = name_of(metric.value, self.source)
         if state.status in DOWN_STATUSES:
             return Result(Critical, f"{who}: {state.status.value}, {state.reason}: in no Primary component", metric)
-        if state.cluster_status != PRIMARY:
+        if not state.says_primary:
             return Result(Critical, f"{who}: cluster status {state.cluster_status or 'unknown'}, not Primary", metric)
         if state.members is None:
             hint = "no SELECT grant on mysql.wsrep_cluster_members?"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..handoff import read_regular, write_for_folder_owner
 from ..record import record, replace
-from ..state import PRIMARY, SEQNO_MAX, ZERO_UUID, NodeState, Position, is_uuid
+from ..state import SEQNO_MAX, ZERO_UUID, NodeState, Position, is_uuid
 
 HISTORY_FILE = "history.json"
 MAX_BYTES = 4096
@@ -50,7 +50,7 @@ class HistoryFileError(ValueError):
 def _current(state: NodeState) -> str | None:
     """The real (non-zero) history of the node's Primary component, else None."""
     uuid = state.cluster_state_uuid
-    if state.cluster_status != PRIMARY or uuid is None or not is_uuid(uuid) or uuid == ZERO_UUID:
+    if not state.says_primary or uuid is None or not is_uuid(uuid) or uuid == ZERO_UUID:
         return None
     return uuid.lower()
 

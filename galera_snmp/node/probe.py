@@ -24,7 +24,7 @@ from types import ModuleType
 from ..config import ClientOptions, Config, ConfigError, ServerConfig, read_option_file
 from ..handoff import read_regular, write_atomically
 from ..record import replace
-from ..state import PRIMARY, Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
+from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
 from . import history, promotion
 from .assemble import RECOVERY_PENDING, MysqlReading, Observation, assemble, recovery_wanted
 from .galerafiles import GaleraFileError, GraState, parse_grastate, parse_recovered_position
@@ -391,7 +391,7 @@ class Probe:
         cluster): what may be kept as seen."""
         now = time.monotonic()
         position = state.position
-        if state.cluster_status == PRIMARY and position.source is SeqnoSource.LIVE and position.is_known:
+        if state.says_primary and position.source is SeqnoSource.LIVE and position.is_known:
             self._committed.append((now, position))
         while len(self._committed) > 1 and now - self._committed[1][0] >= history.SEEN_LAG:
             self._committed.popleft()

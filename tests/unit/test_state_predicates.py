@@ -7,24 +7,36 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nagiosplugin import Metric
+from nagiosplugin.state import Critical, Ok
 from support import synced_state
 
+from galera_snmp.cluster.sites import silent_site
+from galera_snmp.cluster.writer import members_of
+from galera_snmp.init.promote import decide as promote
 from galera_snmp.init.rule import Action, decide
 from galera_snmp.init.run import own_view, parse_position
 from galera_snmp.init.views import NodeView, peer_view
+from galera_snmp.nagios.checks import NodeContext, PrimaryContext
 from galera_snmp.node.assemble import MysqlReading, Observation, assemble
 from galera_snmp.node.galerafiles import GraState
+from galera_snmp.node.history import KnownHistory, left_history
 from galera_snmp.record import replace
 from galera_snmp.state import (
     SEQNO_MAX,
     ZERO_UUID,
     Health,
+    HealthPolicy,
+    Member,
     MysqlFailure,
     NodeReport,
+    NodeState,
     Position,
     ProcessState,
     SeqnoSource,
     Status,
+    assess_health,
+    history_reset,
 )
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -134,3 +146,86 @@ def test_every_consumer_of_is_stated_agrees_anywhere(uuid: str | None, seqno: in
     position = Position(uuid, seqno)
     answers = consumers_of_is_stated(position)
     assert answers == dict.fromkeys(answers, position.is_stated)
+
+
+# --- NodeState.says_primary: mysqld says its component is Primary, whatever our status -------------
+
+SAYS_PRIMARY = [
+    ("Primary", True),
+    ("non-Primary", False),
+    ("Disconnected", False),
+    (None, False),  # unknown: no claim
+    ("primary", False),  # mysqld's word is compared as it writes it; GALERA-MIB carries the word unchanged
+    ("", False),
+    ("Primary ", False),
+]
+OTHER_UUID = "d3076c0f-e601-11f1-9932-16750c4fa6b8"
+MEMBERS = (Member("m1", "node1", "10.0.0.11:3306", UUID),)
+
+
+def _report(state: NodeState, valid: bool = True) -> NodeReport:
+    return NodeReport(state, Health(True, "ok"), valid, 0, "" if valid else "mysqld hangs")
+
+
+def consumers_of_says_primary(cluster_status: str | None) -> dict[str, bool]:
+    """What each consumer that compared cluster_status with PRIMARY inline makes of ``cluster_status``:
+    whether it took the node to say Primary."""
+    state = synced_state(cluster_status=cluster_status, members=MEMBERS)
+    view = NodeView(0, "10.0.0.11", Status.NONPRIMARY, Position(UUID, 5, SeqnoSource.LIVE),
+                    cluster_status=cluster_status)
+    primary_check = PrimaryContext(None).evaluate(Metric("primary", _report(state), context="primary"), None)
+    return {
+        "NodeState.in_primary of a joiner": replace(state, status=Status.JOINING).in_primary,
+        "NodeState.synced": state.synced,
+        "state.history_reset of a zero UUID": history_reset(replace(state, cluster_state_uuid=ZERO_UUID)) is not None,
+        "state.assess_health": assess_health(state, HealthPolicy()).healthy is True,
+        "history.left_history": left_history(KnownHistory(OTHER_UUID), state) is not None,
+        "writer.members_of": members_of(state) is not None,
+        "views.peer_view keeps the claim of stale data": peer_view(1, "b", _report(state, False)).cluster_status
+        is not None,
+        "views.peer_view's view says it (current)": peer_view(1, "b", _report(state)).says_primary,
+        "views.peer_view's view says it (stale)": peer_view(1, "b", _report(state, False)).says_primary,
+        "NodeView.says_primary": view.says_primary,
+        "promote.decide: Primary already": promote([view], {"10.0.0.11"}).reason.startswith(
+            "this component is Primary already"),
+        "nagios PrimaryContext": primary_check.state == Ok,
+    }
+
+
+def consumers_of_another_word(cluster_status: str | None) -> dict[str, bool]:
+    """The consumers that tell an unknown status (no claim) from a word other than Primary: whether
+    each took the node to say another word (non-Primary, Disconnected)."""
+    state = synced_state(cluster_status=cluster_status, members=MEMBERS)
+    node_check = NodeContext(None).evaluate(Metric("node", _report(state), context="node"), None)
+    silent = silent_site({"a": "east", "b": "west"}, {"a": state, "b": None}, {"b": 0.0}, 100.0, 10.0)
+    return {
+        "nagios NodeContext: Critical": node_check.state == Critical,
+        "sites.silent_site: a node waits": silent is not None,
+    }
+
+
+def agree(cluster_status: str | None, says: bool) -> None:
+    answers = consumers_of_says_primary(cluster_status)
+    assert answers == dict.fromkeys(answers, says)
+    other = consumers_of_another_word(cluster_status)
+    assert other == dict.fromkeys(other, cluster_status is not None and not says)
+
+
+@pytest.mark.parametrize(("cluster_status", "says"), SAYS_PRIMARY)
+def test_says_primary(cluster_status: str | None, says: bool) -> None:
+    state = synced_state(cluster_status=cluster_status)
+    assert state.says_primary is says
+    assert NodeView(0, "10.0.0.11", cluster_status=cluster_status).says_primary is says
+    for status in Status:  # whatever our status word says of the node
+        assert replace(state, status=status).says_primary is says
+
+
+@pytest.mark.parametrize(("cluster_status", "says"), SAYS_PRIMARY)
+def test_every_consumer_of_says_primary_agrees(cluster_status: str | None, says: bool) -> None:
+    agree(cluster_status, says)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.none(), st.sampled_from([s for s, _ in SAYS_PRIMARY]), st.text(max_size=12)))
+def test_every_consumer_of_says_primary_agrees_anywhere(cluster_status: str | None) -> None:
+    agree(cluster_status, synced_state(cluster_status=cluster_status).says_primary)
