@@ -44,7 +44,7 @@ from ..record import record
 from ..snmp import settings as snmpsettings
 from ..snmp.client import Client, SnmpError, Target
 from ..snmp.mib import BY_NAME
-from ..state import SYNCED, NodeState, ProcessState, Status
+from ..state import NodeState, ProcessState
 from .base import INSTALL_HINT, PROGRAMS_ENV, SandboxError, binary, program, wait_for
 from .netns import NetnsError, Network
 
@@ -571,7 +571,7 @@ extend galeraSeqno {check} -c {self.config_path} seqno
         deadline = started + timeout
         while True:
             state = self.snapshot()
-            if state.status is Status.RUNNING and state.local_state == SYNCED:
+            if state.synced:
                 return state
             if state.process is ProcessState.ABSENT and time.monotonic() - started > 5:
                 raise SandboxError(f"{self.name}: mariadbd exited; {self.error_tail()}")
@@ -757,7 +757,7 @@ class Sandbox:
         states = [node.snapshot() for node in self.nodes]
         views = {(s.cluster_state_uuid, s.cluster_conf_id) for s in states}
         return len(views) == 1 and all(
-            s.status is Status.RUNNING and s.local_state == SYNCED and s.cluster_size == len(self.nodes)
+            s.synced and s.cluster_size == len(self.nodes)
             for s in states
         )
 

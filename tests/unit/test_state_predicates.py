@@ -5,7 +5,7 @@ giving the answer the property gives — so that none can drift from the rule ag
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from nagiosplugin import Metric
 from nagiosplugin.state import Critical, Ok
@@ -21,6 +21,7 @@ from galera_snmp.nagios.checks import NodeContext, PrimaryContext
 from galera_snmp.node.assemble import MysqlReading, Observation, assemble
 from galera_snmp.node.galerafiles import GraState
 from galera_snmp.node.history import KnownHistory, left_history
+from galera_snmp.node.phase import PHASES
 from galera_snmp.record import replace
 from galera_snmp.state import (
     SEQNO_MAX,
@@ -229,3 +230,48 @@ def test_every_consumer_of_says_primary_agrees(cluster_status: str | None, says:
 @given(st.one_of(st.none(), st.sampled_from([s for s, _ in SAYS_PRIMARY]), st.text(max_size=12)))
 def test_every_consumer_of_says_primary_agrees_anywhere(cluster_status: str | None) -> None:
     agree(cluster_status, synced_state(cluster_status=cluster_status).says_primary)
+
+
+# --- NodeState.synced: the sandbox asked "running and local state 4" of the probe's snapshots ------
+
+
+_readings = st.one_of(
+    st.sampled_from([MysqlFailure.REFUSED, MysqlFailure.TIMEOUT]).map(lambda f: MysqlReading(failure=f, error="no")),
+    st.builds(
+        lambda cluster_status, local_state: MysqlReading(status={
+            k: v for k, v in (("wsrep_cluster_status", cluster_status), ("wsrep_local_state", local_state)) if v
+        }),
+        st.one_of(st.none(), st.sampled_from([s for s, _ in SAYS_PRIMARY]), st.text(max_size=12)),
+        st.one_of(st.none(), st.sampled_from(["1", "2", "3", "4", "x"])),
+    ),
+)
+PRIMARY_SYNCED = MysqlReading(status={"wsrep_cluster_status": "Primary", "wsrep_local_state": "4"})
+PRIMARY_DONOR = MysqlReading(status={"wsrep_cluster_status": "Primary", "wsrep_local_state": "2"})
+_observations = st.builds(
+    Observation,
+    taken_at=st.just(1_700_000_000.0),
+    reading=_readings,
+    process=st.sampled_from(list(ProcessState)),
+    pid=st.none(),
+    grastate=st.just(GraState("2.1", Position(UUID, 3, SeqnoSource.GRASTATE, False))),
+    sst_in_progress=st.booleans(),
+    gvwstate_present=st.just(False),
+    phase=st.one_of(st.none(), st.sampled_from(sorted(PHASES)).map(lambda status: (status, "galera-init"))),
+    drained=st.just(False),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_observations)
+@example(Observation(1_700_000_000.0, PRIMARY_SYNCED, ProcessState.RUNNING, 4332, "no file", False, True, None, False))
+@example(Observation(1_700_000_000.0, PRIMARY_DONOR, ProcessState.RUNNING, 4332, "no file", False, True, None, False))
+def test_a_running_snapshot_says_primary(observation: Observation) -> None:
+    """What the probe assembles is running only in a Primary component (derive_status says so, and
+    no galera-init phase is "running"): so "running and local state 4" of a probe's snapshot, as
+    the sandbox asked it, is ``synced``."""
+    state = assemble(observation, recover=False)
+    assert (state.status is Status.RUNNING and state.local_state == 4) is state.synced
+    if observation.process is ProcessState.RUNNING and observation.reading.status.get("wsrep_local_state") == "4":
+        assert state.synced is (observation.reading.status.get("wsrep_cluster_status") == "Primary")
+    if state.status is Status.RUNNING:
+        assert state.says_primary
