@@ -10,9 +10,28 @@ import nagiosplugin
 from nagiosplugin import Context, Metric, Resource, Result
 from nagiosplugin.state import Critical, Ok, Warn
 
-from ..cluster.consistency import assess_cluster
+from ..cluster.consistency import ClusterVerdict, assess_cluster
+from ..record import record
 from ..state import NodeReport
 from .sources import SnmpSource, SourceDown
+
+
+@record
+class Peers:
+    """Every node's answer (a report, or why it did not answer) by name, and the verdict on them:
+    assessed once, in the resource, and handed to the context with the metric."""
+
+    reports: Mapping[str, NodeReport | str]
+    verdict: ClusterVerdict
+
+    @classmethod
+    def of(cls, reports: Mapping[str, NodeReport | str]) -> Peers:
+        return cls(reports, assess_cluster(reports))
+
+    def label(self, name: str) -> str:
+        """A node as the result text names it: its wsrep_node_name, else how it was reached."""
+        report = self.reports[name]
+        return (report.state.node_name or name) if isinstance(report, NodeReport) else name
 
 
 class PeersResource(Resource):
@@ -30,9 +49,10 @@ class PeersResource(Resource):
                 reports[name] = future.result()
             except SourceDown as err:
                 reports[name] = str(err)
-        yield Metric("peers", reports, context="peers")
-        verdict = assess_cluster(reports)
-        yield Metric("answering", len(reports) - len(verdict.down), min=0, max=len(reports), context="perfdata")
+        peers = Peers.of(reports)
+        yield Metric("peers", peers, context="peers")
+        total, verdict = len(peers.reports), peers.verdict
+        yield Metric("answering", total - len(verdict.down), min=0, max=total, context="perfdata")
         yield Metric("primary_components", len(verdict.components), min=0, context="perfdata")
 
 
@@ -46,13 +66,8 @@ class PeersContext(Context):
         self.expected = expected
 
     def evaluate(self, metric: Metric, resource: Resource) -> Result:
-        reports: Mapping[str, NodeReport | str] = metric.value
-        verdict = assess_cluster(reports)
-
-        def label(name: str) -> str:
-            report = reports[name]
-            return (report.state.node_name or name) if isinstance(report, NodeReport) else name
-
+        peers: Peers = metric.value
+        verdict, label = peers.verdict, peers.label
         if verdict.split:
             return Result(Critical, f"split brain: {verdict.describe_split(label)}", metric)
         if not verdict.components:

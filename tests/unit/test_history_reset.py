@@ -11,7 +11,7 @@ from support import synced_state
 
 from galera_snmp.cluster.consistency import disagreements
 from galera_snmp.nagios.checks import NodeContext
-from galera_snmp.nagios.peers import PeersContext
+from galera_snmp.nagios.peers import Peers, PeersContext
 from galera_snmp.snmp.mib import BY_NAME, read_node, render
 from galera_snmp.snmp.notifications import changed
 from galera_snmp.state import (
@@ -89,9 +89,10 @@ def test_check_galera_node_mode_is_critical_with_the_words() -> None:
 def test_check_galera_peers_mode_and_galera_snmp_status_agree() -> None:
     names = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
     reports = [reset_node(f"node{i}") for i in (1, 2, 3)]
-    result = PeersContext(Critical, 3).evaluate(Metric("peers", dict(zip(names, reports, strict=True))), None)
+    result = PeersContext(Critical, 3).evaluate(Metric("peers", Peers.of(dict(zip(names, reports, strict=True)))), None)
     assert (result.state, result.hint) == (Critical, f"node1, node2, node3: {WHY}")
     assert disagreements(names, reports) == [f"{name}: {WHY}" for name in names]
     healthy = [NodeReport(s, assess_health(s, HealthPolicy()), True, 0) for s in [synced_state(members=MEMBERS)] * 3]
-    assert PeersContext(Critical, 3).evaluate(Metric("peers", dict(zip(names, healthy, strict=True))), None).state == Ok
+    result = PeersContext(Critical, 3).evaluate(Metric("peers", Peers.of(dict(zip(names, healthy, strict=True)))), None)
+    assert result.state == Ok
     assert disagreements(names, healthy) == []

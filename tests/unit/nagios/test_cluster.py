@@ -9,7 +9,7 @@ from nagiosplugin.state import Ok, Warn
 from support import UUID
 
 from galera_snmp.cluster.consistency import assess_cluster, disagreements
-from galera_snmp.nagios.peers import PeersContext
+from galera_snmp.nagios.peers import Peers, PeersContext
 
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 NAMES = ("db1", "db2", "db3")
@@ -90,7 +90,7 @@ def status_of(answers: dict) -> list[str]:
 
 
 def peers_of(answers: dict):
-    return PeersContext(Warn, None).evaluate(Metric("peers", answers, context="peers"), None)
+    return PeersContext(Warn, None).evaluate(Metric("peers", Peers.of(answers), context="peers"), None)
 
 
 def named(text: str) -> set[str]:

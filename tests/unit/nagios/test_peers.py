@@ -8,11 +8,11 @@ from nagiosplugin import Metric
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from support import UUID
 
-from galera_snmp.nagios.peers import PeersContext, PeersResource
+from galera_snmp.nagios.peers import Peers, PeersContext, PeersResource
 
 
 def judge(reports: dict, unreachable=Warn, expected: int | None = None):
-    return PeersContext(unreachable, expected).evaluate(Metric("peers", reports, context="peers"), None)
+    return PeersContext(unreachable, expected).evaluate(Metric("peers", Peers.of(reports), context="peers"), None)
 
 
 def three(peer, **changes: object) -> dict:
@@ -76,10 +76,11 @@ def test_fewer_members_than_expected_is_a_warning(peer) -> None:
 def test_the_resource_reads_every_node_and_counts(peer, answering, silent) -> None:
     sources = [answering(peer("node1"), "db1"), answering(peer("node2"), "db2"), silent("db3")]
     metrics = {m.name: m for m in PeersResource(sources).probe()}
-    assert metrics["peers"].value == {
+    assert metrics["peers"].value.reports == {
         "db1": peer("node1"),
         "db2": peer("node2"),
         "db3": "no answer from db3:161 after 2 tries",
     }
+    assert metrics["peers"].value == Peers.of(metrics["peers"].value.reports)  # the verdict comes with it
     assert (metrics["answering"].value, metrics["answering"].max) == (2, 3)
     assert metrics["primary_components"].value == 1
