@@ -15,6 +15,7 @@ change in flight, or a node counting the cluster differently), but are no split.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
 from types import MappingProxyType
 
 from ..record import record
@@ -105,24 +106,64 @@ def assess_cluster(reports: Mapping[str, NodeReport | str]) -> ClusterVerdict:
     return ClusterVerdict(components, down, outside, MappingProxyType(reset))
 
 
-def disagreements(names: Sequence[str], reports: Sequence[NodeReport | str]) -> list[str]:
-    """What an operator must look at: silent, unhealthy or non-Primary nodes, a split brain,
-    Primary nodes counting the cluster differently. The cluster rule is the peers mode's
-    (assess_cluster), so ``galera-snmp status`` and check_galera cannot disagree."""
-    by_name = dict(zip(names, reports, strict=True))
-    verdict = assess_cluster(by_name)
-    problems = []
-    for name, report in by_name.items():
-        if isinstance(report, str):
-            problems.append(f"{name} does not answer: {report}")
-        elif name in verdict.outside or report.verdict().healthy is not True:
-            problems.append(f"{name} is {report.state.status.value}, not healthy: {report.verdict().reason}")
-    if not verdict.components:
-        problems.append("no node is in a Primary component")
-    elif verdict.split:
-        problems.append(f"split brain: {verdict.describe_split()}")
-    problems += [f"{name}: {why}" for name, why in verdict.history_reset.items()]
+class Kind(Enum):
+    """What a finding is about. Listed worst first: the order :func:`findings` keeps, so every
+    caller reports the worst first without ranking kinds itself."""
+
+    SPLIT = "split brain"
+    NO_PRIMARY = "no Primary component"
+    HISTORY_RESET = "history reset"
+    NOT_ANSWERING = "not answering"
+    OUTSIDE = "outside the component"
+    SIZES_DIFFER = "sizes disagree"
+
+
+@record
+class Finding:
+    """One thing about the cluster an operator must look at: its kind, the nodes it is about (by
+    the caller's names) and its words."""
+
+    kind: Kind
+    nodes: tuple[str, ...]
+    text: str
+
+
+def findings(verdict: ClusterVerdict, label: Callable[[str], str] = str) -> list[Finding]:
+    """The verdict in words, worst first: the one wording behind ``galera-snmp status`` and
+    check_galera's peers mode, so the two cannot put the same fact differently. ``label`` names a
+    node in the text (the peers mode says its wsrep_node_name)."""
+
+    def names(nodes: Sequence[str]) -> str:
+        return ", ".join(map(label, nodes))
+
+    found = []
+    if verdict.split:
+        every = tuple(node for component in verdict.components for node in component.nodes)
+        found.append(Finding(Kind.SPLIT, every, f"split brain: {verdict.describe_split(label)}"))
+    elif not verdict.components:
+        found.append(Finding(Kind.NO_PRIMARY, (), "no node is in a Primary component"))
+    for why in dict.fromkeys(verdict.history_reset.values()):  # the same words for every node, as a rule
+        nodes = tuple(node for node, its in verdict.history_reset.items() if its == why)
+        found.append(Finding(Kind.HISTORY_RESET, nodes, f"{names(nodes)}: {why}"))
+    if verdict.down:
+        found.append(Finding(Kind.NOT_ANSWERING, tuple(verdict.down), f"not answering: {names(tuple(verdict.down))}"))
+    if verdict.outside and verdict.components:  # with no component at all, NO_PRIMARY says it
+        found.append(Finding(Kind.OUTSIDE, verdict.outside, f"outside any Primary component: {names(verdict.outside)}"))
     for component in verdict.size_disagreement:
-        problems.append("Primary nodes disagree on the cluster size: " + ", ".join(
-            f"{name} {size}" for name, size in component.sizes.items()))
+        sizes = ", ".join(f"{label(node)} {'?' if size is None else size}" for node, size in component.sizes.items())
+        found.append(Finding(Kind.SIZES_DIFFER, component.nodes, f"cluster sizes disagree: {sizes}"))
+    return found
+
+
+def disagreements(names: Sequence[str], reports: Sequence[NodeReport | str]) -> list[str]:
+    """What an operator must look at: the cluster's findings (in the words check_galera's peers
+    mode uses, from the same rule, so ``galera-snmp status`` and check_galera cannot disagree),
+    then every other answering node that is not healthy (a desynced donor, say)."""
+    by_name = dict(zip(names, reports, strict=True))
+    found = findings(assess_cluster(by_name))
+    outside = {node for finding in found if finding.kind is Kind.OUTSIDE for node in finding.nodes}  # said once
+    problems = [finding.text for finding in found]
+    for name, report in by_name.items():
+        if isinstance(report, NodeReport) and name not in outside and report.verdict().healthy is not True:
+            problems.append(f"{name} is {report.state.status.value}, not healthy: {report.verdict().reason}")
     return problems

@@ -1,5 +1,6 @@
 """check_galera's peers mode: every listed node read over SNMP at once, judged by the cluster
-rule (:func:`galera_snmp.cluster.assess_cluster`, shared with ``galera-snmp status``)."""
+rule (:func:`galera_snmp.cluster.assess_cluster`, shared with ``galera-snmp status``) and put
+into the same words (:func:`galera_snmp.cluster.consistency.findings`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import nagiosplugin
 from nagiosplugin import Context, Metric, Resource, Result
-from nagiosplugin.state import Critical, Ok, Warn
+from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
-from ..cluster.consistency import ClusterVerdict, assess_cluster
+from ..cluster.consistency import ClusterVerdict, Kind, assess_cluster, findings
 from ..record import record
 from ..state import NodeReport
 from .sources import SnmpSource, SourceDown
+
+ServiceState = nagiosplugin.state.ServiceState
 
 
 @record
@@ -56,36 +59,47 @@ class PeersResource(Resource):
         yield Metric("primary_components", len(verdict.components), min=0, context="perfdata")
 
 
+# Worst first when kinds are ranked by state: a known split outranks an unknown answer.
+_RANK = {Critical: 0, Unknown: 1, Warn: 2}
+
+
 class PeersContext(Context):
     """One Primary component, every node answering and in it, sizes agreeing (and at least
-    --expected): OK. A split brain, or no Primary component: CRITICAL."""
+    --expected): OK. A split brain, no Primary component or a reset history: CRITICAL. A silent
+    node: the --unreachable state. Anything else the cluster rule finds: WARNING."""
 
-    def __init__(self, unreachable: nagiosplugin.state.ServiceState, expected: int | None) -> None:
+    def __init__(self, unreachable: ServiceState, expected: int | None) -> None:
         super().__init__("peers")
         self.unreachable = unreachable
         self.expected = expected
 
+    def state_of(self, kind: Kind) -> ServiceState:
+        """Each finding's Nagios state: silence is the operator's call (--unreachable)."""
+        if kind is Kind.NOT_ANSWERING:
+            return self.unreachable
+        return Critical if kind in (Kind.SPLIT, Kind.NO_PRIMARY, Kind.HISTORY_RESET) else Warn
+
+    def judged(self, peers: Peers) -> list[tuple[ServiceState, str]]:
+        """The cluster rule's findings in their words with their states, worst first, and this
+        mode's own: one component smaller than --expected."""
+        found = [(self.state_of(finding.kind), finding.text) for finding in findings(peers.verdict, peers.label)]
+        components = peers.verdict.components
+        if len(components) == 1 and not components[0].sizes_differ and self.expected is not None:
+            size = next(iter(components[0].sizes.values()))
+            if (size or 0) < self.expected:
+                found.append((Warn, f"size {size} < expected {self.expected}"))
+        return sorted(found, key=lambda judged: _RANK[judged[0]])  # stable: the rule's order within a state
+
     def evaluate(self, metric: Metric, resource: Resource) -> Result:
         peers: Peers = metric.value
-        verdict, label = peers.verdict, peers.label
-        if verdict.split:
-            return Result(Critical, f"split brain: {verdict.describe_split(label)}", metric)
-        if not verdict.components:
-            return Result(Critical, "no node is in a Primary component", metric)
-        if verdict.history_reset:
-            names = ", ".join(map(label, verdict.history_reset))
-            why = next(iter(verdict.history_reset.values()))  # the same words for every node
-            return Result(Critical, f"{names}: {why}", metric)
-        component = verdict.components[0]
-        text = f"one Primary component {component.describe(label)}"
-        if verdict.down:
-            return Result(self.unreachable, f"{text}; not answering: {', '.join(verdict.down)}", metric)
-        if verdict.outside:
-            return Result(Warn, f"{text}; outside it: {', '.join(map(label, verdict.outside))}", metric)
-        sizes = sorted({size or 0 for size in component.sizes.values()})
-        if component.sizes_differ:
-            return Result(Warn, f"{text}; sizes disagree: {sizes}", metric)
-        size = next(iter(component.sizes.values()))
-        if self.expected is not None and (size or 0) < self.expected:
-            return Result(Warn, f"{text}; size {size} < expected {self.expected}", metric)
-        return Result(Ok, f"{text}, size {size}", metric)
+        found = self.judged(peers)
+        texts = [text for _, text in found]
+        components = peers.verdict.components
+        if len(components) != 1 or peers.verdict.history_reset:
+            # no one component to speak of, or one whose history is the news
+            return Result(found[0][0], "; ".join(texts), metric)
+        component = components[0]
+        text = f"one Primary component {component.describe(peers.label)}"
+        if not found:
+            return Result(Ok, f"{text}, size {next(iter(component.sizes.values()))}", metric)
+        return Result(found[0][0], "; ".join([text, *texts]), metric)

@@ -91,7 +91,7 @@ def test_check_galera_peers_mode_and_galera_snmp_status_agree() -> None:
     reports = [reset_node(f"node{i}") for i in (1, 2, 3)]
     result = PeersContext(Critical, 3).evaluate(Metric("peers", Peers.of(dict(zip(names, reports, strict=True)))), None)
     assert (result.state, result.hint) == (Critical, f"node1, node2, node3: {WHY}")
-    assert disagreements(names, reports) == [f"{name}: {WHY}" for name in names]
+    assert disagreements(names, reports) == [f"{', '.join(names)}: {WHY}"]  # one finding, as in the peers mode
     healthy = [NodeReport(s, assess_health(s, HealthPolicy()), True, 0) for s in [synced_state(members=MEMBERS)] * 3]
     result = PeersContext(Critical, 3).evaluate(Metric("peers", Peers.of(dict(zip(names, healthy, strict=True)))), None)
     assert result.state == Ok

@@ -37,7 +37,7 @@ def test_a_split_brain_is_critical_naming_both_components(peer) -> None:
 def test_no_primary_component_is_critical(peer) -> None:
     result = judge({"db1": peer("node1", primary=False), "db2": "no answer"})
     assert result.state == Critical
-    assert result.hint == "no node is in a Primary component"
+    assert result.hint == "no node is in a Primary component; not answering: db2"  # every finding, worst first
 
 
 @pytest.mark.parametrize("unreachable", [Warn, Critical, Unknown])
@@ -52,25 +52,45 @@ def test_a_node_outside_the_component_is_a_warning_by_its_node_name(peer) -> Non
     reports = three(peer) | {"db3": peer("node3", primary=False)}
     result = judge(reports)
     assert result.state == Warn
-    assert result.hint == f"one Primary component [node1, node2] uuid {UUID} conf_id 3; outside it: node3"
+    assert result.hint == (
+        f"one Primary component [node1, node2] uuid {UUID} conf_id 3; outside any Primary component: node3"
+    )
 
 
 def test_a_node_without_a_name_is_named_as_it_was_reached(peer) -> None:
     reports = three(peer) | {"db3": peer("", primary=False)}
-    assert judge(reports).hint.endswith("; outside it: db3")
+    assert judge(reports).hint.endswith("; outside any Primary component: db3")
 
 
 def test_sizes_that_disagree_are_a_warning(peer) -> None:
     reports = three(peer) | {"db3": peer("node3", size=2)}
     result = judge(reports)
     assert result.state == Warn
-    assert result.hint.endswith("conf_id 3; sizes disagree: [2, 3]")
+    assert result.hint.endswith("conf_id 3; cluster sizes disagree: node1 3, node2 3, node3 2")
 
 
 def test_fewer_members_than_expected_is_a_warning(peer) -> None:
     result = judge(three(peer, members=("u1", "u2")), expected=3)
     assert result.state == Warn
     assert result.hint.endswith("conf_id 3; size 2 < expected 3")
+
+
+def test_several_findings_are_all_said_worst_first(peer) -> None:
+    reports = three(peer) | {"db3": peer("node3", primary=False), "db4": "no answer from db4:161 after 2 tries"}
+    result = judge(reports, Critical)
+    assert result.state == Critical
+    assert result.hint == (
+        f"one Primary component [node1, node2] uuid {UUID} conf_id 3; not answering: db4;"
+        " outside any Primary component: node3"
+    )
+
+
+def test_a_known_split_outranks_an_unknown_answer(peer) -> None:
+    reports = {"db1": peer("node1", members=("u1",)), "db2": peer("node2", conf_id=4, members=("u2",))}
+    reports["db3"] = "timeout"
+    result = judge(reports, Unknown)
+    assert result.state == Critical
+    assert result.hint.startswith("split brain: 2 Primary components") and result.hint.endswith("; not answering: db3")
 
 
 def test_the_resource_reads_every_node_and_counts(peer, answering, silent) -> None:
