@@ -4,7 +4,6 @@ into the same words (:func:`galera_snmp.cluster.consistency.findings`)."""
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Iterator, Mapping, Sequence
 
 import nagiosplugin
@@ -14,7 +13,7 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from ..cluster.consistency import ClusterVerdict, Kind, assess_cluster, findings
 from ..record import record
 from ..state import NodeReport
-from .sources import SnmpSource, SourceDown
+from .sources import SnmpSource
 
 ServiceState = nagiosplugin.state.ServiceState
 
@@ -38,21 +37,17 @@ class Peers:
 
 
 class PeersResource(Resource):
-    """Every listed node, read over SNMP at the same time."""
+    """Every listed node, read over SNMP at the same time (the reader ``galera-snmp status``,
+    galera-init and the doctor use: :func:`galera_snmp.snmp.remote.read_all`)."""
 
     def __init__(self, sources: Sequence[SnmpSource]) -> None:
         self.sources = sources
 
     def probe(self) -> Iterator[Metric]:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.sources)) as pool:
-            futures = {source.name: pool.submit(source.read, True) for source in self.sources}
-        reports: dict[str, NodeReport | str] = {}
-        for name, future in futures.items():
-            try:
-                reports[name] = future.result()
-            except SourceDown as err:
-                reports[name] = str(err)
-        peers = Peers.of(reports)
+        from ..snmp.remote import read_all  # imported here, as SnmpSource.read does
+
+        answers = read_all([source.target for source in self.sources], members=True)
+        peers = Peers.of(dict(zip((source.name for source in self.sources), answers, strict=True)))
         yield Metric("peers", peers, context="peers")
         total, verdict = len(peers.reports), peers.verdict
         yield Metric("answering", total - len(verdict.down), min=0, max=total, context="perfdata")

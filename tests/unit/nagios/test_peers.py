@@ -9,6 +9,9 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from support import UUID
 
 from galera_snmp.nagios.peers import Peers, PeersContext, PeersResource
+from galera_snmp.nagios.sources import SnmpSource
+from galera_snmp.snmp import remote
+from galera_snmp.snmp.client import SnmpError, Target
 
 
 def judge(reports: dict, unreachable=Warn, expected: int | None = None):
@@ -93,8 +96,19 @@ def test_a_known_split_outranks_an_unknown_answer(peer) -> None:
     assert result.hint.startswith("split brain: 2 Primary components") and result.hint.endswith("; not answering: db3")
 
 
-def test_the_resource_reads_every_node_and_counts(peer, answering, silent) -> None:
-    sources = [answering(peer("node1"), "db1"), answering(peer("node2"), "db2"), silent("db3")]
+def test_the_resource_reads_every_node_at_once_and_counts(peer, monkeypatch) -> None:
+    """Through the reader every multi-node command uses (remote.read_all): a node that does not
+    answer gives the client's words, as SnmpSource.read's SourceDown did."""
+    answers = {"db1": peer("node1"), "db2": peer("node2")}
+
+    def read_report(target: Target, members: bool = False):
+        assert members  # the member tables decide the components
+        if target.host not in answers:
+            raise SnmpError(f"no answer from {target.host}:{target.port} after 2 tries")
+        return answers[target.host]
+
+    monkeypatch.setattr(remote, "read_report", read_report)
+    sources = [SnmpSource(Target(host, timeout=2.0)) for host in ("db1", "db2", "db3")]
     metrics = {m.name: m for m in PeersResource(sources).probe()}
     assert metrics["peers"].value.reports == {
         "db1": peer("node1"),
