@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 from nagiosplugin import Metric
-from nagiosplugin.state import Ok, Warn
+from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 from support import UUID
 
-from galera_snmp.cluster.consistency import assess_cluster, disagreements
+from galera_snmp.cluster.consistency import Kind, assess_cluster, disagreements, findings
 from galera_snmp.nagios.peers import Peers, PeersContext
+from galera_snmp.state import ZERO_UUID
 
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 NAMES = ("db1", "db2", "db3")
@@ -180,3 +181,59 @@ def test_nobody_answering_is_no_component() -> None:
     assert verdict.down == {"db1": "timeout", "db2": "refused"}
     assert verdict.outside == ()
     assert verdict.split is False
+
+
+# --- one wording: the findings both put into words ----------------------------------------------
+
+
+def cases(peer) -> dict[str, tuple[dict, list[Kind], ServiceState]]:
+    """Each case: the answers (node names as reached, so both say the same names), the findings
+    in order, and check_galera's state with --unreachable unknown."""
+    three = {n: peer(n) for n in NAMES}
+    return {
+        "healthy": (three, [], Ok),
+        "split": (
+            {"db1": peer("db1", members=("u1", "u2")), "db2": peer("db2", members=("u1", "u2")),
+             "db3": peer("db3", conf_id=4, members=("u3",))},
+            [Kind.SPLIT],
+            Critical,
+        ),
+        "no Primary": ({n: peer(n, primary=False) for n in NAMES}, [Kind.NO_PRIMARY], Critical),
+        "reset history": ({n: peer(n, history=ZERO_UUID) for n in NAMES}, [Kind.HISTORY_RESET], Critical),
+        "one silent": (three | {"db3": "no answer from db3:161 after 2 tries"}, [Kind.NOT_ANSWERING], Unknown),
+        "one outside": (three | {"db3": peer("db3", primary=False, members=("u3",))}, [Kind.OUTSIDE], Warn),
+        "sizes differing": (three | {"db3": peer("db3", size=2)}, [Kind.SIZES_DIFFER], Warn),
+        "silent and outside": (
+            three | {"db2": "timeout", "db3": peer("db3", primary=False, members=("u3",))},
+            [Kind.NOT_ANSWERING, Kind.OUTSIDE],
+            Unknown,
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "healthy", "split", "no Primary", "reset history", "one silent", "one outside", "sizes differing",
+    "silent and outside",
+])
+def test_status_and_the_peers_mode_say_the_same_findings(peer, case: str) -> None:
+    answers, kinds, state = cases(peer)[case]
+    found = findings(assess_cluster(answers))
+    assert [finding.kind for finding in found] == kinds
+    texts = [finding.text for finding in found]
+    # galera-snmp status: the findings' lines first, then unhealthy nodes no finding has named
+    problems = status_of(answers)
+    assert problems[:len(texts)] == texts
+    assert all(", not healthy: " in line for line in problems[len(texts):]), problems
+    # check_galera peers: the same findings in the same words and order, each kind in its state
+    context = PeersContext(Unknown, None)
+    peers = Peers.of(answers)
+    assert [text for _, text in context.judged(peers)] == texts
+    result = context.evaluate(Metric("peers", peers, context="peers"), None)
+    assert result.state == state
+    if not texts:
+        assert result.hint.startswith("one Primary component [db1, db2, db3]"), result.hint
+        return
+    said = "; ".join(texts)
+    assert result.hint.endswith(said), result.hint
+    prefix = result.hint.removesuffix(said)  # the one component named first, when there is one
+    assert prefix == "" or (prefix.startswith("one Primary component [") and prefix.endswith("; ")), result.hint
