@@ -19,7 +19,7 @@ from enum import Enum
 from types import MappingProxyType
 
 from ..record import record
-from ..state import PRIMARY, NodeReport, NodeState, history_reset
+from ..state import NodeReport, NodeState, history_reset
 
 
 @record
@@ -86,7 +86,7 @@ def assess_cluster(reports: Mapping[str, NodeReport | str]) -> ClusterVerdict:
     """The verdict on every node's answer (a report, or why it did not answer), by name."""
     down = {name: report for name, report in reports.items() if isinstance(report, str)}
     states = {name: r.state for name, r in reports.items() if isinstance(r, NodeReport)}
-    primary = {name: state for name, state in sorted(states.items()) if state.cluster_status == PRIMARY}
+    primary = {name: state for name, state in sorted(states.items()) if state.says_primary}
     groups: list[list[str]] = []
     for name, state in primary.items():
         linked = [g for g in groups if any(_one_component(state, primary[other]) for other in g)]

@@ -11,6 +11,7 @@ from nagiosplugin import Metric
 from nagiosplugin.state import Critical, Ok
 from support import synced_state
 
+from galera_snmp.cluster.consistency import assess_cluster
 from galera_snmp.cluster.sites import silent_site
 from galera_snmp.cluster.writer import members_of
 from galera_snmp.init.promote import decide as promote
@@ -190,6 +191,7 @@ def consumers_of_says_primary(cluster_status: str | None) -> dict[str, bool]:
         "promote.decide: Primary already": promote([view], {"10.0.0.11"}).reason.startswith(
             "this component is Primary already"),
         "nagios PrimaryContext": primary_check.state == Ok,
+        "consistency.assess_cluster": assess_cluster({"a": _report(state)}).components != (),
     }
 
 
