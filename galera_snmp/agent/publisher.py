@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 
 from ..cluster.nodeset import node_set
 from ..cluster.peers import data_nodes
 from ..cluster.peerwatch import PeerWatch
-from ..config import Config, ConfigError
+from ..config import ConfigError
 from ..derived import Window
 from ..node.watch import Newest, Reporter
 from ..record import replace
@@ -38,17 +37,13 @@ class Publisher:
     """Turns each new report into the served tree, the notifications to send, and whatever
     else listens (the keepalived track file)."""
 
-    def __init__(
-        self,
-        config: Config,
-        snapshot: Callable[[], NodeState],
-        clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
-    ):
-        self.config = config
-        self.reporter = Reporter(config, snapshot, clock, monotonic)
-        self._monotonic = monotonic
-        self._refreshed = monotonic()
+    def __init__(self, reporter: Reporter):
+        """Publishes what ``reporter`` reports, and counts staleness on its clock, so ages and
+        staleness never disagree."""
+        self.reporter = reporter
+        self.config = reporter.config
+        self._monotonic = reporter.monotonic
+        self._refreshed = self._monotonic()
         self._lock = threading.Lock()  # the refresh thread, the exit guard and the staleness watch publish
         self._newest = Newest()
         self.context: NodeReport | None = None

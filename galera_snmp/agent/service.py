@@ -19,7 +19,7 @@ from ..cluster.peerwatch import PeerWatch
 from ..config import Config, ConfigError
 from ..eviction import Evictor
 from ..node.probe import Probe
-from ..node.watch import ExitGuard, WakeSocket, Watcher, server_group
+from ..node.watch import ExitGuard, Reporter, WakeSocket, Watcher, server_group
 from ..snmp.agentx import AgentxError, ConnectionLost, Refused, Session
 from ..snmp.mib import GALERA_MIB
 from ..traffic.agentcheck import AgentCheckServer
@@ -65,7 +65,7 @@ class Agent:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.probe = Probe(config)
-        self.publisher = Publisher(config, self.probe.snapshot)
+        self.publisher = Publisher(Reporter(config, self.probe.snapshot))
         self.session = Session(str(config.agent.socket), GALERA_MIB, "galera-snmp-agent")
         self.stop = threading.Event()
         self._wake = WakeSocket(config.agent.wake_socket, server_group(config))

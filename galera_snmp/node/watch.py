@@ -59,14 +59,14 @@ class Reporter:
         self.config = config
         self._snapshot = snapshot
         self._clock = clock  # wall time, for a snapshot's taken_at
-        self._monotonic = monotonic  # for ages: a clock step must not make data look current
+        self.monotonic = monotonic  # for ages: a clock step must not make data look current
         self._started = monotonic()
         self._last_valid: float | None = None
         self.last: NodeReport | None = None
 
     def report(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         """The report of a new snapshot (``snapshot``, else the usual one: the quick one after an exit)."""
-        started = self._monotonic()
+        started = self.monotonic()
         try:
             state = (snapshot or self._snapshot)()
         except Exception as err:
@@ -88,7 +88,7 @@ class Reporter:
     def age(self) -> int:
         """Seconds since the last current snapshot (since start, before the first)."""
         since = self._last_valid if self._last_valid is not None else self._started
-        return max(0, int(self._monotonic() - since))
+        return max(0, int(self.monotonic() - since))
 
     def _failure(self, error: str) -> NodeReport:
         previous = self.last

@@ -13,7 +13,7 @@ from support import synced_state, wsrep_values
 
 from galera_snmp.agent.publisher import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher
 from galera_snmp.config import Config, MysqlConfig, load_config
-from galera_snmp.node.watch import is_valid
+from galera_snmp.node.watch import Reporter, is_valid
 from galera_snmp.snmp.mib import BY_NAME, STATUS
 from galera_snmp.snmp.notifications import BY_NOTIFICATION
 from galera_snmp.snmp.types import Syntax
@@ -123,7 +123,7 @@ def make(policy: HealthPolicy | None = None) -> tuple[Publisher, Snapshots, Cloc
         config = Config(path=config.path, mysql=config.mysql, health=policy)
     clock = Clock()
     snapshots = Snapshots(clock)
-    return Publisher(config, snapshots, clock=clock, monotonic=clock), snapshots, clock
+    return Publisher(Reporter(config, snapshots, clock=clock, monotonic=clock)), snapshots, clock
 
 
 def drain(publisher: Publisher) -> list[tuple[tuple[int, ...], list[bytes]]]:
@@ -426,7 +426,7 @@ def with_init(tmp_path: Path, init: str, defaults_file: Path | None = None) -> P
     conf = tmp_path / "galera-snmp.conf"
     server = f"[server]\ndefaults_file = {defaults_file}\n" if defaults_file else ""
     conf.write_text(f"[mysql]\noption_file = client.cnf\n{server}[init]\n{init}")
-    publisher = Publisher(load_config(conf), synced, clock=Clock())
+    publisher = Publisher(Reporter(load_config(conf), synced, clock=Clock()))
     publisher.refresh()
     return publisher
 

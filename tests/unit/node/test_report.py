@@ -15,7 +15,7 @@ from galera_snmp.cli.main import _write_once
 from galera_snmp.config import Config, load_config
 from galera_snmp.nagios.sources import MysqlSource
 from galera_snmp.node.probe import Probe
-from galera_snmp.node.watch import local_report
+from galera_snmp.node.watch import Reporter, local_report
 from galera_snmp.state import MysqlFailure, NodeState, ProcessState, Status
 from galera_snmp.traffic.keepalived import TrackFile
 
@@ -78,7 +78,7 @@ def test_every_one_shot_command_judges_a_snapshot_alike(
     assert track.path.read_text() == track_value + "\n"
     assert capsys.readouterr().out == f"{track_value} ({report.verdict().reason})\n"
 
-    published = Publisher(config, lambda: state).refresh()  # the agent's own report of the same snapshot
+    published = Publisher(Reporter(config, lambda: state)).refresh()  # the agent's own report of the same snapshot
     assert (published.state, published.health, published.valid) == (state, report.health, valid)
     assert published.verdict() == report.verdict()
 
