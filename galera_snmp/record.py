@@ -9,7 +9,8 @@ with defaults, ``__post_init__``, equality and hashing by field values, a datacl
 ``repr()`` and immutability -- with methods shared by every record class, so creating one
 costs what a plain class costs.
 
-Fields are the class's own annotations, in order (records do not inherit fields); a class
+Fields are those of a record base class, then the class's own annotations, in order (one
+declared again keeps its place and takes the new default), as with dataclasses; a class
 attribute of the same name is the default. :func:`field` gives a default factory or keeps a
 field out of ``repr()``. :func:`fields`, :func:`asdict` and :func:`replace` stand in for
 their ``dataclasses`` namesakes (``asdict`` is shallow).
@@ -60,13 +61,28 @@ class _Spec:
     __slots__ = ("defaults", "factories", "names", "repr_names")
 
     def __init__(self, cls: type) -> None:
-        # the class's own annotations (Python >= 3.10), but not ClassVar ones: those are no fields
-        annotations = cls.__annotations__.items()
-        self.names: tuple[str, ...] = tuple(name for name, kind in annotations if not _is_class_var(kind))
+        # a record base's fields first, in their order (as a dataclass inherits its bases' fields)
+        names: dict[str, None] = {}
         self.defaults: dict[str, object] = {}
         self.factories: dict[str, Callable[[], object]] = {}
         hidden: set[str] = set()
-        for name in self.names:
+        for base in reversed(cls.__mro__[1:]):
+            spec: _Spec | None = base.__dict__.get("__record__")
+            if spec is not None:
+                names.update(dict.fromkeys(spec.names))
+                self.defaults.update(spec.defaults)
+                self.factories.update(spec.factories)
+                hidden.update(name for name in spec.names if name not in spec.repr_names)
+        # then the class's own annotations (Python >= 3.10), but not ClassVar ones: those are no
+        # fields; one it declares again keeps its place and takes its new default
+        annotations = cls.__annotations__.items()
+        own = [name for name, kind in annotations if not _is_class_var(kind)]
+        names.update(dict.fromkeys(own))
+        self.names: tuple[str, ...] = tuple(names)
+        for name in own:
+            self.defaults.pop(name, None)
+            self.factories.pop(name, None)
+            hidden.discard(name)
             value = cls.__dict__.get(name, _NO_DEFAULT)
             if isinstance(value, _Field):
                 if not value.repr:
@@ -84,7 +100,11 @@ class _Spec:
                 raise TypeError(f"{cls.__name__}: mutable default for field {name!r}: use field(default_factory=...)")
             if value is not _NO_DEFAULT:
                 self.defaults[name] = value
-            elif self.defaults or self.factories:
+        defaulted = False
+        for name in self.names:
+            if name in self.defaults or name in self.factories:
+                defaulted = True
+            elif defaulted:
                 raise TypeError(f"{cls.__name__}: field {name!r} without a default follows one with a default")
         self.repr_names = tuple(name for name in self.names if name not in hidden)
 

@@ -121,3 +121,33 @@ def test_what_a_dataclass_refuses_or_leaves_out_a_record_does_too() -> None:
 
             def __eq__(self, other: object) -> bool:
                 return True
+
+
+@record
+class Labelled(Point):
+    y: int = 5  # declared again: keeps its place, takes this default
+    label: str = "shown"  # declared again without repr=False: shown again
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataLabelled(DataPoint):
+    y: int = 5
+    label: str = "shown"
+    note: str = ""
+
+
+def test_a_record_inherits_its_record_bases_fields_as_a_dataclass_does() -> None:
+    names = ("x", "y", "label", "tags", "note")
+    assert fields(Labelled) == tuple(f.name for f in dataclasses.fields(DataLabelled)) == names
+    item, data = Labelled(1, tags=["a"]), DataLabelled(1, tags=["a"])
+    assert repr(item).removeprefix("Labelled") == repr(data).removeprefix("DataLabelled")
+    assert asdict(item) == dataclasses.asdict(data) == {"x": 1, "y": 5, "label": "shown", "tags": ["a"], "note": ""}
+    assert Labelled(1).tags is not Labelled(1).tags  # the base's factory, called for each
+    assert item != Point(1, 5, "shown", ["a"])  # another class: never equal
+    assert fields(Point) == ("x", "y", "label", "tags")  # the base itself unchanged
+    with pytest.raises(TypeError, match="'z' without a default follows"):
+
+        @record
+        class Bad(Point):
+            z: int
