@@ -72,14 +72,13 @@ class KeepalivedConfig:
 
 
 @record
-class HttpConfig:
-    """The clustercheck-compatible health endpoint the agent serves (HAProxy ``option httpchk``).
-
-    It faces the network unauthenticated, so its costs are bounded: a connection lives at most
-    ``request_timeout`` seconds, at most ``max_connections`` are open (a new one closes the oldest),
-    and the reason it gives is a short class unless ``detailed_reasons`` (mysqld's error text may
-    name users, hosts and paths).
-    """
+class EndpointConfig:
+    """The keys of a port the agent serves to the network ([http], [metrics], [agentcheck]: a
+    tcpserver.BoundedServer each), declared once as they are read once (_ENDPOINT); the defaults
+    are [http]'s. It faces the network, so its costs are bounded: a connection lives at most
+    ``request_timeout`` seconds, at most ``max_connections`` are open (a new one closes the
+    oldest), and the reason it gives is a short class unless ``detailed_reasons`` (mysqld's error
+    text may name users, hosts and paths)."""
 
     enabled: bool = False
     address: str = "0.0.0.0"
@@ -90,36 +89,33 @@ class HttpConfig:
 
 
 @record
-class MetricsConfig:
+class HttpConfig(EndpointConfig):
+    """The clustercheck-compatible health endpoint the agent serves (HAProxy ``option httpchk``),
+    unauthenticated."""
+
+
+@record
+class MetricsConfig(EndpointConfig):
     """/metrics: the report as Prometheus / OpenMetrics metrics (docs/METRICS.md), on a listener
     of its own. It names the node, its cluster and its members' addresses, which SNMPv3 protects,
     so it binds only to the address the operator names (no default), and ``web_config``
-    (exporter-toolkit's web configuration file) adds TLS and basic authentication. Bounded like
-    the HTTP endpoint."""
+    (exporter-toolkit's web configuration file) adds TLS and basic authentication."""
 
-    enabled: bool = False
     address: str = ""
     port: int = 9201
-    request_timeout: float = 2.0
     max_connections: int = 16
-    detailed_reasons: bool = False
     web_config: Path | None = None
 
 
 @record
-class AgentCheckConfig:
+class AgentCheckConfig(EndpointConfig):
     """HAProxy's agent-check, served by the agent (traffic/agentcheck.py): a port that answers
     ``up``/``drain``/``down`` with a weight that falls as the receive queue or flow control rises
     (100 % at rest, ``floor`` % at ``queue_full`` queued write-sets or ``paused_full`` of the time
-    paused). Bounded like the HTTP endpoint; the reasons it gives are the HTTP check's short
-    classes unless ``detailed_reasons`` (HAProxy shows them; mysqld's errors name users and paths)."""
+    paused). Its reasons are the HTTP check's short classes unless ``detailed_reasons`` (HAProxy
+    shows them)."""
 
-    enabled: bool = False
-    address: str = "0.0.0.0"
     port: int = 9300
-    detailed_reasons: bool = False
-    request_timeout: float = 2.0
-    max_connections: int = 64
     queue_full: int = 16  # gcs.fc_limit's default: from here on the node sends flow control
     paused_full: float = 0.25
     floor: int = 10
@@ -210,7 +206,7 @@ class ClientOptions:
     server_public_key_path: str | None = None  # over TCP without TLS: the server's RSA key, pinned
 
 
-# the keys of an HTTP endpoint the agent serves ([http], [metrics])
+# the keys of a port the agent serves to the network ([http], [metrics], [agentcheck]): EndpointConfig
 _ENDPOINT = {"enabled": "bool", "address": "str", "port": "port", "request_timeout": "seconds",
              "max_connections": "connections", "detailed_reasons": "bool"}
 _SCHEMA: dict[str, dict[str, str]] = {
@@ -260,17 +256,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     },
     "cluster": {"sites": "sites", "writers": "nodes", "silent_after": "seconds", "watch_interval": "seconds",
                 "watch": "bool", "evict_on_crash": "bool", "evict_key": "path", "evict_port": "port"},
-    "agentcheck": {
-        "enabled": "bool",
-        "address": "str",
-        "port": "port",
-        "request_timeout": "seconds",
-        "max_connections": "connections",
-        "queue_full": "connections",
-        "paused_full": "fraction",
-        "floor": "percent",
-        "detailed_reasons": "bool",
-    },
+    "agentcheck": {**_ENDPOINT, "queue_full": "connections", "paused_full": "fraction", "floor": "percent"},
 }
 
 

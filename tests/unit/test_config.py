@@ -9,6 +9,8 @@ import pytest
 from galera_snmp.cluster.peers import data_nodes, find_cluster
 from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import (
+    _SCHEMA,
+    AgentCheckConfig,
     ClientOptions,
     ConfigError,
     HttpConfig,
@@ -19,6 +21,7 @@ from galera_snmp.config import (
     load_config,
     read_option_file,
 )
+from galera_snmp.record import asdict, fields
 from galera_snmp.state import HealthPolicy
 
 
@@ -111,6 +114,20 @@ def test_defaults(tmp_path):
     assert config.keepalived.track_file is None  # no track file unless asked for
     assert config.http == HttpConfig(enabled=False, address="0.0.0.0", port=9200)
     assert config.metrics == MetricsConfig(enabled=False, address="", port=9201, web_config=None)
+
+
+def test_the_endpoints_keys_are_read_in_order_with_each_sections_defaults() -> None:
+    """[http], [metrics] and [agentcheck] share their keys (EndpointConfig), not their defaults."""
+    assert asdict(HttpConfig()) == {"enabled": False, "address": "0.0.0.0", "port": 9200, "request_timeout": 2.0,
+                                    "max_connections": 64, "detailed_reasons": False}
+    assert asdict(MetricsConfig()) == {"enabled": False, "address": "", "port": 9201, "request_timeout": 2.0,
+                                       "max_connections": 16, "detailed_reasons": False, "web_config": None}
+    assert asdict(AgentCheckConfig()) == {"enabled": False, "address": "0.0.0.0", "port": 9300, "request_timeout": 2.0,
+                                          "max_connections": 64, "detailed_reasons": False, "queue_full": 16,
+                                          "paused_full": 0.25, "floor": 10}
+    assert fields(HttpConfig) == tuple(_SCHEMA["http"])
+    assert fields(MetricsConfig) == tuple(_SCHEMA["metrics"])
+    assert fields(AgentCheckConfig) == tuple(_SCHEMA["agentcheck"])
 
 
 @pytest.mark.parametrize(
