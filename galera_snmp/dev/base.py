@@ -1,6 +1,7 @@
 """What the development modules and the tests share without loading the sandbox (pymysql, the
 probe, the SNMP client): the sandbox's error, polling with a deadline, and finding the programs
-a test runs (this installation's, or the installed package's)."""
+a test runs (this installation's, or the installed package's), and naming the files of a node's
+directory."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 INSTALL_HINT = "apt-get install mariadb-server galera-4 rsync snmpd"
 PROGRAMS_ENV = "GALERA_SNMP_BIN"  # folders (PATH-style) of the programs to run instead of this venv's
@@ -17,6 +19,19 @@ PROGRAMS_ENV = "GALERA_SNMP_BIN"  # folders (PATH-style) of the programs to run 
 
 class SandboxError(Exception):
     """The sandbox cannot do what was asked; the message says why and what to do."""
+
+
+class InDir:
+    """A file of a node's directory (its ``dir``), as an attribute: a sandbox node or a machine
+    lists its files as a table of names, not a property each."""
+
+    def __init__(self, relative: str) -> None:
+        self.relative = relative
+
+    def __get__(self, node: Any, owner: type | None = None) -> Path:
+        if node is None:
+            raise AttributeError(f"{self.relative}: a file of a node, not of its class")
+        return node.dir / self.relative
 
 
 def binary(name: str, hint: str = INSTALL_HINT, error: type[Exception] = SandboxError) -> str:

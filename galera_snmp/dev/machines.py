@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..record import record
-from .base import binary
+from .base import InDir, binary
 from .netns import NetnsError, Network
 
 __all__ = ["DEBIAN", "Bed", "Machine", "MachineError", "root_image"]
@@ -100,17 +100,9 @@ class Machine:
     def dir(self) -> Path:
         return self.bed / self.name
 
-    @property
-    def tree(self) -> Path:
-        """The machine's file system as it sees it (the overlay), from this machine."""
-        return self.dir / "root"
-
-    @property
-    def log(self) -> Path:
-        return self.dir / "console.log"
-
-    def _pid_file(self) -> Path:
-        return self.dir / "nspawn.pid"
+    tree = InDir("root")  # the machine's file system as it sees it (the overlay), from this machine
+    log = InDir("console.log")
+    _pid_file = InDir("nspawn.pid")
 
     def mount(self, image: Path) -> None:
         """Its root: the image, read-only, under its own changes (kept across boots)."""
@@ -131,7 +123,7 @@ class Machine:
     def nspawn_pid(self) -> int | None:
         """The systemd-nspawn process of this machine, if it runs."""
         try:
-            pid = int(self._pid_file().read_text())
+            pid = int(self._pid_file.read_text())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return None
@@ -169,7 +161,7 @@ class Machine:
             process = subprocess.Popen(["/bin/sh", "-c", f'{join}exec "$@"', "sh", *argv], stdin=subprocess.DEVNULL,
                                        stdout=out, stderr=out, start_new_session=True,
                                        env={**os.environ, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"})
-        self._pid_file().write_text(f"{process.pid}\n")
+        self._pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + 10
         while self.nspawn_pid() is None:  # between fork and exec its /proc/PID/cmdline is still ours
             if process.poll() is not None or time.monotonic() > deadline:

@@ -45,7 +45,7 @@ from ..snmp import settings as snmpsettings
 from ..snmp.client import Client, SnmpError, Target
 from ..snmp.mib import BY_NAME
 from ..state import NodeState, ProcessState
-from .base import INSTALL_HINT, PROGRAMS_ENV, SandboxError, binary, program, wait_for
+from .base import INSTALL_HINT, PROGRAMS_ENV, InDir, SandboxError, binary, program, wait_for
 from .netns import NetnsError, Network
 
 # What tests and benches may use; everything else here is the sandbox's own business.
@@ -280,50 +280,17 @@ class SandboxNode:
     def dir(self) -> Path:
         return self.root / self.name
 
-    @property
-    def datadir(self) -> Path:
-        return self.dir / "data"
-
-    @property
-    def cnf(self) -> Path:
-        return self.dir / "my.cnf"
-
-    @property
-    def track_file(self) -> Path:
-        return self.dir / "run" / "keepalived.track"
-
-    @property
-    def config_path(self) -> Path:
-        return self.dir / "galera-snmp.conf"
-
-    @property
-    def option_file(self) -> Path:
-        return self.dir / "client.cnf"
-
-    @property
-    def socket(self) -> Path:
-        return self.dir / "run" / "mysqld.sock"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.dir / "run" / "mysqld.pid"
-
-    @property
-    def error_log(self) -> Path:
-        return self.dir / "log" / "error.log"
-
-    @property
-    def snmpd_conf(self) -> Path:
-        return self.dir / "snmpd.conf"
-
-    @property
-    def snmpd_extra_conf(self) -> Path:
-        """Optional extra snmpd lines (benchmarks add extend/pass_persist here), read at start."""
-        return self.dir / "snmpd.extra.conf"
-
-    @property
-    def agentx_socket(self) -> Path:
-        return self.dir / "run" / "agentx.sock"
+    datadir = InDir("data")
+    cnf = InDir("my.cnf")
+    track_file = InDir("run/keepalived.track")
+    config_path = InDir("galera-snmp.conf")
+    option_file = InDir("client.cnf")
+    socket = InDir("run/mysqld.sock")
+    pid_file = InDir("run/mysqld.pid")
+    error_log = InDir("log/error.log")
+    snmpd_conf = InDir("snmpd.conf")
+    snmpd_extra_conf = InDir("snmpd.extra.conf")  # optional extra snmpd lines (benchmarks add extend/pass_persist here)
+    agentx_socket = InDir("run/agentx.sock")
 
     @property
     def snmpd(self) -> Daemon:
