@@ -333,7 +333,7 @@ def read_grastate(datadir: Path) -> GraState | str | None:
 RECOVERED_FILE = "recovered.json"  # in [agent] state_dir: the agent's last recovery, for one-shot commands
 
 
-class Probe:
+class Probe(contextlib.AbstractContextManager["Probe"]):
     """Takes snapshots of the local node. Keep one per process: it reuses its connection and
     remembers a recovered position until the datadir changes.
 
@@ -349,9 +349,6 @@ class Probe:
         self._mysql = MysqlReader(config)
         self._recovered: tuple[tuple[object, ...], Position | str] | None = None
         self._committed: deque[tuple[float, Position]] = deque()  # live positions in a Primary, oldest first
-
-    def __enter__(self) -> Probe:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

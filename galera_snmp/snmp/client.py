@@ -12,6 +12,7 @@ A timeout, an unresolvable host, a report from the agent or a garbled answer is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -123,7 +124,7 @@ def _new_id() -> int:
     return int.from_bytes(os.urandom(4), "big") >> 1 or 1
 
 
-class Client:
+class Client(contextlib.AbstractContextManager["Client"]):
     """Talks to one target over one UDP socket; for SNMPv3, the agent's engine (ID, boots, time)
     is discovered on the first request and kept for the next ones."""
 
@@ -139,9 +140,6 @@ class Client:
             sock.close()
             raise SnmpError(f"{self._where}: {err.strerror or err}") from None
         self._sock = sock
-
-    def __enter__(self) -> Client:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

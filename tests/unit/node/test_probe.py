@@ -46,6 +46,16 @@ def test_process_change_during_the_read_is_what_the_snapshot_shows(
     assert state.status is expected
 
 
+def test_a_probe_is_its_own_context_and_closes_its_connection_on_leaving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[bool] = []
+    with Probe(load_config(stopped_node_config(tmp_path))) as probe:
+        assert isinstance(probe, Probe)
+        monkeypatch.setattr(probe._mysql, "close", lambda: closed.append(True))
+    assert closed == [True]
+
+
 _LOADED = """
 import sys
 from galera_snmp.config import load_config

@@ -241,6 +241,13 @@ def test_a_timeout_says_how_many_undecodable_datagrams_came(agent_factory: Calla
         client.get([SYS_UPTIME])
 
 
+def test_a_client_is_its_own_context_and_closes_its_socket_on_leaving() -> None:
+    with Client(Target("127.0.0.1", 161)) as client:
+        assert isinstance(client, Client)
+        assert client._sock.fileno() != -1
+    assert client._sock.fileno() == -1
+
+
 def test_icmp_port_unreachable_is_an_error_not_a_timeout() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
