@@ -223,6 +223,19 @@ def decode_value(data: bytes) -> Value:
     return _value(tag, data[start:stop])
 
 
+def open_message(data: bytes, version: int, field: str, name: str) -> tuple[int, int]:
+    """The fields of the message ``data`` after its version ``field``: (their start, the end).
+    BerError unless the message fills ``data`` exactly and is of ``version`` (``name``: SNMPv2c,
+    SNMPv3), so the v2c and the v3 reader refuse a message alike."""
+    start, end = expect(data, 0, len(data), SEQUENCE, "message")
+    if end != len(data):
+        raise BerError("trailing octets after the message")
+    got, pos = integer_field(data, start, end, field)
+    if got != version:
+        raise BerError(f"not an {name} message (version {got})")
+    return pos, end
+
+
 def decode_response(data: bytes, community: bytes | None = None) -> tuple[int, int, int, list[tuple[OID, Value]]]:
     """An SNMPv2c Response message: (request-id, error-status, error-index, varbinds).
 
@@ -232,12 +245,7 @@ def decode_response(data: bytes, community: bytes | None = None) -> tuple[int, i
     exactly fill its container.
     """
     data = bytes(data)
-    start, end = expect(data, 0, len(data), SEQUENCE, "message")
-    if end != len(data):
-        raise BerError("trailing octets after the message")
-    version, pos = integer_field(data, start, end, "version")
-    if version != VERSION_2C:
-        raise BerError(f"not an SNMPv2c message (version {version})")
+    pos, end = open_message(data, VERSION_2C, "version", "SNMPv2c")
     community_start, pos = expect(data, pos, end, Syntax.OCTET_STRING, "community")
     if community is not None and data[community_start:pos] != community:
         raise BerError("an answer with another community")

@@ -226,12 +226,7 @@ def read_message(data: bytes, msg_id: int, user: User, engine: Engine | None) ->
     at a lower level than we asked. A Report may come unauthenticated (an agent cannot sign for
     a user it does not know): ``authenticated`` says whether it was."""
     data = bytes(data)
-    start, end = expect(data, 0, len(data), SEQUENCE, "message")
-    if end != len(data):
-        raise BerError("trailing octets after the message")
-    version, pos = integer_field(data, start, end, "msgVersion")
-    if version != VERSION_3:
-        raise BerError(f"not an SNMPv3 message (version {version})")
+    pos, end = ber.open_message(data, VERSION_3, "msgVersion", "SNMPv3")
     pos, header_end = expect(data, pos, end, SEQUENCE, "msgGlobalData")
     answer_id, pos = integer_field(data, pos, header_end, "msgID")
     _, pos = integer_field(data, pos, header_end, "msgMaxSize")

@@ -325,6 +325,19 @@ def test_every_truncation_of_a_valid_message_is_refused() -> None:
             ber.decode_response(VALID[:size])
 
 
+def test_open_message_checks_the_envelope_and_version_for_v2c_and_v3_alike() -> None:
+    v2c = ber.encode_request(ber.GET, 5, b"public", [])
+    pos, end = ber.open_message(v2c, ber.VERSION_2C, "version", "SNMPv2c")
+    assert (pos, end) == (5, len(v2c))  # after SEQUENCE header (2) and INTEGER 1 (3)
+    assert ber.expect(v2c, pos, end, Syntax.OCTET_STRING, "community") == (7, 13)
+    with pytest.raises(BerError, match=r"not an SNMPv3 message \(version 1\)"):
+        ber.open_message(v2c, 3, "msgVersion", "SNMPv3")
+    with pytest.raises(BerError, match="trailing octets after the message"):
+        ber.open_message(v2c + b"\x00", ber.VERSION_2C, "version", "SNMPv2c")
+    with pytest.raises(BerError, match="msgVersion: expected tag 0x02"):
+        ber.open_message(ber.tlv(ber.SEQUENCE, ber.octets(b"x")), 3, "msgVersion", "SNMPv3")
+
+
 def check_decoding(decode: Callable[[bytes], object], data: bytes) -> None:
     """``decode`` refuses ``data`` with a BerError (any other exception fails the test), or accepts
     it as exactly one message or value: the same octets with one more, or one fewer, are refused."""
