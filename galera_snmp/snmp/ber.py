@@ -110,17 +110,9 @@ def encode_pdu(
     return tlv(pdu_type, fields + tlv(SEQUENCE, varbinds))
 
 
-def encode_request(
-    pdu_type: int,
-    request_id: int,
-    community: bytes,
-    oids: Sequence[Sequence[int]],
-    *,
-    non_repeaters: int = 0,
-    max_repetitions: int = 0,
-) -> bytes:
-    """:func:`encode_pdu`'s request in an SNMPv2c message."""
-    pdu = encode_pdu(pdu_type, request_id, oids, non_repeaters=non_repeaters, max_repetitions=max_repetitions)
+def encode_message(community: bytes, pdu: bytes) -> bytes:
+    """An SNMPv2c message carrying ``pdu`` (:func:`encode_pdu`'s), as usm.request_message wraps
+    one in SNMPv3's."""
     return tlv(SEQUENCE, encode_integer(VERSION_2C) + octets(community) + pdu)
 
 

@@ -186,7 +186,7 @@ class Client(contextlib.AbstractContextManager["Client"]):
             return self._v3_request(pdu_type, oids, repetitions)
         request_id = _new_id()
         community = self.target.community.encode()
-        payload = ber.encode_request(pdu_type, request_id, community, oids, max_repetitions=repetitions)
+        payload = ber.encode_message(community, ber.encode_pdu(pdu_type, request_id, oids, max_repetitions=repetitions))
 
         def read(data: bytes) -> tuple[int, int, list[tuple[OID, Value]]] | None:
             answer_id, status, index, varbinds = ber.decode_response(data, community)

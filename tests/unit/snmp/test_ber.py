@@ -74,7 +74,7 @@ def test_requests_decode_with_pysnmp_to_the_same_fields(
     pdu_type: int, request_id: int, community: bytes, names: list, repetitions: int
 ) -> None:
     repetitions = repetitions if pdu_type == ber.GET_BULK else 0
-    ours = ber.encode_request(pdu_type, request_id, community, names, max_repetitions=repetitions)
+    ours = ber.encode_message(community, ber.encode_pdu(pdu_type, request_id, names, max_repetitions=repetitions))
     message, rest = decoder.decode(ours, asn1Spec=V2C.Message())
     assert rest == b""
     assert int(V2C.apiMessage.get_version(message)) == 1
@@ -237,11 +237,11 @@ def test_oids_snmp_cannot_carry_are_refused(oid: tuple) -> None:
 
 def test_request_fields_are_checked() -> None:
     with pytest.raises(BerError):
-        ber.encode_request(ber.RESPONSE, 1, b"public", [SYS_UPTIME])
+        ber.encode_pdu(ber.RESPONSE, 1, [SYS_UPTIME])
     with pytest.raises(BerError):
-        ber.encode_request(ber.GET, 1, b"public", [SYS_UPTIME], max_repetitions=5)
+        ber.encode_pdu(ber.GET, 1, [SYS_UPTIME], max_repetitions=5)
     with pytest.raises(BerError):
-        ber.encode_request(ber.GET, 2**31, b"public", [SYS_UPTIME])
+        ber.encode_pdu(ber.GET, 2**31, [SYS_UPTIME])
 
 
 # --- hostile input ------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def test_every_truncation_of_a_valid_message_is_refused() -> None:
 
 
 def test_open_message_checks_the_envelope_and_version_for_v2c_and_v3_alike() -> None:
-    v2c = ber.encode_request(ber.GET, 5, b"public", [])
+    v2c = ber.encode_message(b"public", ber.encode_pdu(ber.GET, 5, []))
     pos, end = ber.open_message(v2c, ber.VERSION_2C, "version", "SNMPv2c")
     assert (pos, end) == (5, len(v2c))  # after SEQUENCE header (2) and INTEGER 1 (3)
     assert ber.expect(v2c, pos, end, Syntax.OCTET_STRING, "community") == (7, 13)

@@ -243,7 +243,8 @@ def test_an_unauthenticated_report_is_read_and_says_so() -> None:
         ("a Response below the level asked", pysnmp_answer(AUTH_PRIV, 5, [], flags=usm.FLAG_AUTH), 5,
          "another security level"),
         ("an unauthenticated Response", pysnmp_answer(AUTH_PRIV, 5, [], flags=0), 5, "another security level"),
-        ("an SNMPv2c message", ber.encode_request(ber.GET, 5, b"public", []), 5, "not an SNMPv3 message"),
+        ("an SNMPv2c message", ber.encode_message(b"public", ber.encode_pdu(ber.GET, 5, [])), 5,
+         "not an SNMPv3 message"),
     ],
 )
 def test_what_is_not_a_genuine_answer_is_refused(why: str, data: bytes, msg_id: int, error: str) -> None:
