@@ -17,10 +17,10 @@ from types import MappingProxyType
 
 from . import inifile
 from .address import normalise
-from .handoff import read_regular
 from .inifile import ConfigError
 from .mycnf import read_groups
 from .record import field, record, replace
+from .safeio import read_regular
 from .state import HealthPolicy
 
 DEFAULT_CONFIG = Path(inifile.DEFAULT_CONFIG)

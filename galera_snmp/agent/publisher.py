@@ -15,7 +15,7 @@ from ..cluster.peers import data_nodes
 from ..cluster.peerwatch import PeerWatch
 from ..config import ConfigError
 from ..derived import Window
-from ..node.watch import Newest, Reporter
+from ..node.refresh import Newest, Reporter
 from ..record import replace
 from ..snmp import notifications
 from ..snmp.agentx import OidTree

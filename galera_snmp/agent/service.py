@@ -19,7 +19,7 @@ from ..cluster.peerwatch import PeerWatch
 from ..config import Config, ConfigError
 from ..eviction import Evictor
 from ..node.probe import Probe
-from ..node.watch import ExitGuard, Reporter, WakeSocket, Watcher, server_group
+from ..node.refresh import ExitGuard, Reporter, WakeSocket, Watcher, server_group
 from ..snmp.agentx import AgentxError, ConnectionLost, Refused, Session
 from ..snmp.mib import GALERA_MIB
 from ..traffic.agentcheck import AgentCheckServer

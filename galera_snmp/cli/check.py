@@ -13,7 +13,7 @@ import sys
 from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
 from ..console import EXIT_UNKNOWN, ArgumentParser, fail
-from ..node.watch import local_report
+from ..node.refresh import local_report
 
 PROG = "galera-check"
 

@@ -9,7 +9,7 @@ from .. import __version__
 from ..config import DEFAULT_CONFIG, ConfigError, load_config
 from ..console import ArgumentParser, fail
 from ..init.guard import guard
-from ..init.run import InitError, Initiator, parse_position
+from ..init.initiator import InitError, Initiator, parse_position
 from ..node.probe import RecoveryError
 
 PROG = "galera-init"

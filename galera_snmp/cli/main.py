@@ -16,7 +16,7 @@ from ..cluster.peers import find_cluster, snmp_targets
 from ..config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from ..console import ArgumentParser, fail
 from ..node import history
-from ..node.watch import local_report
+from ..node.refresh import local_report
 from ..snmp.remote import read_all
 from ..tables import table
 from ..traffic.drain import drain, undrain

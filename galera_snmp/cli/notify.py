@@ -2,7 +2,7 @@
 
 mysqld waits for this command on every state change, so it does almost nothing: it records
 the event atomically, wakes the agent with one datagram, and always exits 0 — our side being
-down must never disturb mysqld. It imports only the standard library, inifile.py and handoff.py (no
+down must never disturb mysqld. It imports only the standard library, inifile.py and safeio.py (no
 argparse, no dataclasses): interpreter start-up is most of its cost.
 """
 
@@ -14,8 +14,8 @@ import sys
 import time
 
 from .. import __version__
-from ..handoff import wake, write_atomically
 from ..inifile import DEFAULT_CONFIG, DEFAULT_EVENT_FILE, DEFAULT_WAKE_SOCKET, ConfigError, read_ini, resolve_path
+from ..safeio import wake, write_atomically
 
 USAGE = """usage: galera-snmp-notify [-c CONFIG] --status S [--uuid U] [--primary yes|no] [--members LIST] [--index N]
        galera-snmp-notify --version

@@ -16,10 +16,10 @@ import os
 from pathlib import Path
 
 from ..config import Config
-from ..handoff import read_regular, write_atomically
 from ..node.galerafiles import GraState
 from ..node.probe import read_grastate
 from ..node.process import still_running, writer_stamp
+from ..safeio import read_regular, write_atomically
 
 STARTING_FILE = "init-starting.json"  # beside [init] phase_file: galera-init is starting mysqld
 

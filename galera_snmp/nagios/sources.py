@@ -25,7 +25,7 @@ class MysqlSource:
         """The node now; a CheckError (UNKNOWN) for a configuration it cannot use. The probe
         always reads the member table, so ``members`` is accepted for the Source interface."""
         from ..config import ConfigError, load_config  # imported here: SNMP runs never pay for PyMySQL
-        from ..node.watch import local_report
+        from ..node.refresh import local_report
 
         try:
             return local_report(load_config(self.config_path))

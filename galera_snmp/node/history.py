@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..handoff import read_regular, write_for_folder_owner
 from ..record import record, replace
+from ..safeio import read_regular, write_for_folder_owner
 from ..state import SEQNO_MAX, ZERO_UUID, NodeState, Position, is_uuid
 
 HISTORY_FILE = "history.json"

@@ -11,7 +11,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from ..handoff import read_regular, write_atomically
+from ..safeio import read_regular, write_atomically
 from ..state import Status
 from .process import still_running, writer_stamp
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from types import ModuleType
 
 from ..config import ClientOptions, Config, ConfigError, ServerConfig, read_option_file
-from ..handoff import read_regular, write_atomically
 from ..record import replace
+from ..safeio import read_regular, write_atomically
 from ..state import Member, MysqlFailure, NodeState, Position, ProcessState, SeqnoSource
 from . import history, promotion
 from .assemble import RECOVERY_PENDING, MysqlReading, Observation, assemble, recovery_wanted

@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from ..handoff import read_regular, write_for_folder_owner
+from ..safeio import read_regular, write_for_folder_owner
 from ..state import Position
 
 PROMOTION_FILE = "promotion.json"

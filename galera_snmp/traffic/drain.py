@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from ..config import Config
-from ..handoff import poke, write_atomically
+from ..safeio import poke, write_atomically
 
 
 def _wake_agent(config: Config) -> None:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Config
-from ..handoff import write_atomically
 from ..node.probe import Probe
-from ..node.watch import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
+from ..node.refresh import ExitGuard, Newest, Reporter, WakeSocket, Watcher, server_group
+from ..safeio import write_atomically
 from ..state import Health, HealthCode, NodeReport, NodeState
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import pytest
 from vrrp import CONTRIB, GALERA_CHECK, NOTIFY_SCRIPT, VrrpLab, check_config, lab_config
 
 from galera_snmp.dev.base import wait_for
-from galera_snmp.handoff import write_atomically
+from galera_snmp.safeio import write_atomically
 
 SHIPPED = sorted(CONTRIB.glob("*.conf"))
 

@@ -13,7 +13,7 @@ from support import synced_state, wsrep_values
 
 from galera_snmp.agent.publisher import MAX_PENDING_NOTIFICATIONS, OBJECT_OIDS, Publisher
 from galera_snmp.config import Config, MysqlConfig, load_config
-from galera_snmp.node.watch import Reporter, is_valid
+from galera_snmp.node.refresh import Reporter, is_valid
 from galera_snmp.snmp.mib import BY_NAME, STATUS
 from galera_snmp.snmp.notifications import BY_NOTIFICATION
 from galera_snmp.snmp.types import Syntax

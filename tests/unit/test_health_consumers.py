@@ -15,7 +15,7 @@ from support import health_cases, synced_state
 from galera_snmp.config import AgentCheckConfig
 from galera_snmp.metrics import ReportCollector, exposition
 from galera_snmp.nagios.checks import NodeContext
-from galera_snmp.node.watch import is_valid
+from galera_snmp.node.refresh import is_valid
 from galera_snmp.snmp.mib import FALSE, SCALARS, TRUE, UNKNOWN_TRUTH, read_node, render
 from galera_snmp.state import HealthCode, HealthPolicy, NodeReport, assess_health
 from galera_snmp.traffic.agentcheck import health_reply

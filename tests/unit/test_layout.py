@@ -121,7 +121,7 @@ def test_test_modules_have_unique_names():
 # one, and two packages of one layer never import each other (so no two packages import each
 # other). Top-level modules are named one by one.
 LAYERS = (
-    {"__init__", "record", "state", "wsrep", "derived", "config", "inifile", "mycnf", "handoff", "tables",
+    {"__init__", "record", "state", "wsrep", "derived", "config", "inifile", "mycnf", "safeio", "tables",
      "webconfig", "console", "address"},  # the snapshot, its values, files and what every command shares
     {"node", "snmp"},  # reading the local node; speaking SNMP and reading a node from outside
     {"metrics"},  # the report as Prometheus metrics, from GALERA-MIB's table
@@ -172,7 +172,7 @@ def test_the_layer_rule_catches_what_it_must():
     assert _forbidden("galera_snmp.snmp.mib", "galera_snmp.node.derived")  # siblings
     assert _forbidden("galera_snmp.traffic.writer", "galera_snmp.init.nodeset")  # upwards
     assert _forbidden("galera_snmp.state", "galera_snmp.node.probe")
-    assert not _forbidden("galera_snmp.init.run", "galera_snmp.cluster.peers")
+    assert not _forbidden("galera_snmp.init.initiator", "galera_snmp.cluster.peers")
     assert not _forbidden("galera_snmp.state", "galera_snmp.record")  # top-level modules of one layer
 
 

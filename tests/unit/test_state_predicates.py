@@ -14,9 +14,9 @@ from support import synced_state
 from galera_snmp.cluster.consistency import assess_cluster
 from galera_snmp.cluster.sites import silent_site
 from galera_snmp.cluster.writer import members_of
+from galera_snmp.init.initiator import own_view, parse_position
 from galera_snmp.init.promote import decide as promote
 from galera_snmp.init.rule import Action, decide
-from galera_snmp.init.run import own_view, parse_position
 from galera_snmp.init.views import NodeView, peer_view
 from galera_snmp.nagios.checks import NodeContext, PrimaryContext
 from galera_snmp.node.assemble import MysqlReading, Observation, assemble
@@ -119,13 +119,13 @@ def parses(text: str) -> bool:
 def consumers_of_is_stated(position: Position) -> dict[str, bool]:
     """What each consumer that asked ``is_known or is_reset`` inline answers for ``position``."""
     return {
-        "run.own_view keeps it (grastate)": own(replace(position, source=SeqnoSource.GRASTATE)).position is not None,
-        "run.own_view keeps it (recovered)": own(replace(position, source=SeqnoSource.RECOVERED)).position is not None,
+        "own_view keeps it (grastate)": own(replace(position, source=SeqnoSource.GRASTATE)).position is not None,
+        "own_view keeps it (recovered)": own(replace(position, source=SeqnoSource.RECOVERED)).position is not None,
         "views.peer_view counts it": peer(replace(position, source=SeqnoSource.LIVE)).position is not None,
         "assemble takes the recovered one": recovered(replace(position, source=SeqnoSource.RECOVERED)).source
         is SeqnoSource.RECOVERED,
         "rule: a forced bootstrap is refused for it": refuses_to_force(replace(position, source=SeqnoSource.GRASTATE)),
-        "run.parse_position accepts it": parses(str(position)),
+        "initiator.parse_position accepts it": parses(str(position)),
     }
 
 

@@ -12,8 +12,8 @@ from galera_snmp.cluster.nodeset import node_set
 from galera_snmp.cluster.peers import cluster_hosts, data_nodes, find_cluster, is_local
 from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import Config, ConfigError, load_config
+from galera_snmp.init.initiator import Initiator
 from galera_snmp.init.make_primary import MakePrimary
-from galera_snmp.init.run import Initiator
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from galera_snmp.init.run import own_view, peer_view
+from galera_snmp.init.initiator import own_view, peer_view
 from galera_snmp.node.assemble import RECOVERY_PENDING, MysqlReading, Observation, assemble, recovery_wanted
 from galera_snmp.node.galerafiles import GraState
 from galera_snmp.node.history import KnownHistory

@@ -15,7 +15,7 @@ from galera_snmp.cli.main import _write_once
 from galera_snmp.config import Config, load_config
 from galera_snmp.nagios.sources import MysqlSource
 from galera_snmp.node.probe import Probe
-from galera_snmp.node.watch import Reporter, local_report
+from galera_snmp.node.refresh import Reporter, local_report
 from galera_snmp.state import MysqlFailure, NodeState, ProcessState, Status
 from galera_snmp.traffic.keepalived import TrackFile
 

@@ -17,8 +17,8 @@ import pytest
 from support import free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, ServerConfig
-from galera_snmp.node import watch
-from galera_snmp.node.watch import ExitGuard, Newest, Wake, WakeSocket, Watcher
+from galera_snmp.node import refresh
+from galera_snmp.node.refresh import ExitGuard, Newest, Wake, WakeSocket, Watcher
 from galera_snmp.record import replace
 from galera_snmp.state import ZERO_UUID, Health, HealthCode, NodeReport, ProcessState, Status
 from galera_snmp.traffic.drain import drain, undrain
@@ -267,7 +267,7 @@ def running(pid: int) -> NodeReport:
 
 def test_the_exit_guard_reports_an_exit_at_once_and_follows_the_next_server(monkeypatch):
     """With every poll made 30 s long, only the pidfd can tell the exit."""
-    monkeypatch.setattr(watch, "PROCESS_WATCH", 30.0)
+    monkeypatch.setattr(refresh, "PROCESS_WATCH", 30.0)
     first, second = subprocess.Popen(["sleep", "60"]), subprocess.Popen(["sleep", "60"])
     current, exited, seen = [running(first.pid)], [], [threading.Event(), threading.Event()]
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from ..cluster.peers import find_cluster, trusted_targets
 from ..config import Config
-from ..handoff import poke, read_regular, write_atomically
 from ..node import history
 from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
 from ..node.process import find_server
 from ..record import replace
+from ..safeio import poke, read_regular, write_atomically
 from ..snmp.remote import read_all
 from ..state import NodeState, Position, ProcessState, SeqnoSource, Status
 from .guard import mark_starting, unmark_starting

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from galera_snmp.handoff import read_regular, write_atomically
-from galera_snmp.init.run import InitError, mark_safe
+from galera_snmp.init.initiator import InitError, mark_safe
 from galera_snmp.node.galerafiles import parse_grastate
+from galera_snmp.safeio import read_regular, write_atomically
 
 GRASTATE = """# GALERA saved state
 version: 2.1

@@ -13,9 +13,8 @@ from support import stopped_node_config, synced_state
 
 from galera_snmp.cluster.nodeset import node_set
 from galera_snmp.config import ConfigError, InitConfig, load_config
-from galera_snmp.init import run as init_run
-from galera_snmp.init.rule import Action, NodeView, decide
-from galera_snmp.init.run import (
+from galera_snmp.init import initiator
+from galera_snmp.init.initiator import (
     SAVED_VIEW,
     DisconnectWatch,
     InitError,
@@ -27,6 +26,7 @@ from galera_snmp.init.run import (
     peer_view,
     remove_saved_view,
 )
+from galera_snmp.init.rule import Action, NodeView, decide
 from galera_snmp.mycnf import server_options
 from galera_snmp.node.galerafiles import GaleraFileError, mark_safe_to_bootstrap, parse_grastate
 from galera_snmp.record import replace
@@ -351,8 +351,8 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase:
             raise Stop
         now[0] += seconds
 
-    monkeypatch.setattr(init_run, "read_all", read_all)
-    monkeypatch.setattr(init_run, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
+    monkeypatch.setattr(initiator, "read_all", read_all)
+    monkeypatch.setattr(initiator, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
     monkeypatch.setattr(run.init, "mark_safe", lambda: run.done.append("marked safe"))
     monkeypatch.setattr(run.init, "start_mysqld", lambda command, position: run.done.append((command, position)))
     monkeypatch.setattr(run.init, "wait_synced", synced_state)
