@@ -1,6 +1,6 @@
-"""What several test files share: a healthy node to change one thing of at a time, the
-net-snmp tools, a free port, SNMP responses encoded by pysnmp (the reference codec), and a
-network partition between loopback addresses."""
+"""What several test files share: a healthy node to change one thing of at a time and a
+report of it, the net-snmp tools, a free port, SNMP responses encoded by pysnmp (the reference
+codec), and a network partition between loopback addresses."""
 
 from __future__ import annotations
 
@@ -22,15 +22,19 @@ from typing import TYPE_CHECKING
 import pytest
 
 from galera_snmp.dev.base import wait_for
+from galera_snmp.record import replace
 from galera_snmp.state import (
+    Health,
     HealthCode,
     HealthPolicy,
     MysqlFailure,
+    NodeReport,
     NodeState,
     Position,
     ProcessState,
     SeqnoSource,
     Status,
+    assess_health,
 )
 from galera_snmp.wsrep import WsrepValue, classify
 
@@ -70,6 +74,27 @@ def synced_state(**changes: object) -> NodeState:
     }
     fields.update(changes)
     return NodeState(**fields)  # type: ignore[arg-type]
+
+
+STALE_ERROR = "mysqld hangs"  # node_report's last error of data that is not current
+
+
+def node_report(state: NodeState | None = None, *, valid: bool | None = True, health: Health | None = None,
+                age: int | None = 0, last_error: str | None = None, **state_changes: object) -> NodeReport:
+    """A report of ``state`` (by default :func:`synced_state`) with ``state_changes`` replacing its
+    fields: judged by the health rule under the default policy unless ``health`` is given, current
+    unless ``valid`` says otherwise, ``age`` seconds old, its last error none while current and
+    :data:`STALE_ERROR` else unless ``last_error`` is given. Its other fields (node set, writer...):
+    ``record.replace`` on the result."""
+    if state is None:
+        state = synced_state(**state_changes)
+    elif state_changes:
+        state = replace(state, **state_changes)
+    if health is None:
+        health = assess_health(state, HealthPolicy())
+    if last_error is None:
+        last_error = "" if valid else STALE_ERROR
+    return NodeReport(state, health, valid, age, last_error)
 
 
 DONOR = {"local_state": 2, "local_state_comment": "Donor/Desynced"}

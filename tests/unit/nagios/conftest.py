@@ -6,16 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from support import UUID, synced_state
+from support import UUID, node_report
 
 from galera_snmp.nagios.sources import SourceDown
-from galera_snmp.state import HealthPolicy, Member, NodeReport, Status, assess_health
-
-
-def make_report(**changes: object) -> NodeReport:
-    """A current report of a Synced node with ``changes``, judged by the health rule (donors do not serve)."""
-    state = synced_state(**changes)
-    return NodeReport(state, assess_health(state, HealthPolicy()), True, 0)
+from galera_snmp.state import Member, NodeReport, Status
 
 
 def make_peer(
@@ -39,7 +33,7 @@ def make_peer(
     }
     if not primary:
         changes |= {"cluster_status": "non-Primary", "status": Status.NONPRIMARY, "local_state": 1, "ready": False}
-    return make_report(**changes)
+    return node_report(**changes)
 
 
 class Answering:
@@ -57,7 +51,8 @@ class Answering:
 
 @pytest.fixture
 def report() -> Callable[..., NodeReport]:
-    return make_report
+    """support.node_report: a current report of a Synced node, judged by the health rule (donors do not serve)."""
+    return node_report
 
 
 @pytest.fixture
