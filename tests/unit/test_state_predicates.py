@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from nagiosplugin import Metric
 from nagiosplugin.state import Critical, Ok
-from support import synced_state
+from support import node_report, synced_state
 
 from galera_snmp.cluster.consistency import assess_cluster
 from galera_snmp.cluster.sites import silent_site
@@ -31,8 +31,6 @@ from galera_snmp.state import (
     HealthPolicy,
     Member,
     MysqlFailure,
-    NodeReport,
-    NodeState,
     Position,
     ProcessState,
     SeqnoSource,
@@ -43,6 +41,7 @@ from galera_snmp.state import (
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 FORCED = Position("d3076c0f-e601-11f1-9932-16750c4fa6b8", 40, SeqnoSource.GRASTATE)  # in no case below
+OK = Health(True, "ok")  # the reports' verdict: each consumer's own reading of the state decides
 
 # --- Position.is_stated: a real point, or a point in a reset history --------------------------------
 
@@ -80,7 +79,7 @@ def own(position: Position) -> NodeView:
 
 def peer(position: Position) -> NodeView:
     """A peer's current report at ``position``, read live."""
-    report = NodeReport(synced_state(position=position), Health(True, "ok"), True, 0)
+    report = node_report(position=position, health=OK)
     return peer_view(1, "10.0.0.12", report)
 
 
@@ -165,17 +164,14 @@ OTHER_UUID = "d3076c0f-e601-11f1-9932-16750c4fa6b8"
 MEMBERS = (Member("m1", "node1", "10.0.0.11:3306", UUID),)
 
 
-def _report(state: NodeState, valid: bool = True) -> NodeReport:
-    return NodeReport(state, Health(True, "ok"), valid, 0, "" if valid else "mysqld hangs")
-
-
 def consumers_of_says_primary(cluster_status: str | None) -> dict[str, bool]:
     """What each consumer that compared cluster_status with PRIMARY inline makes of ``cluster_status``:
     whether it took the node to say Primary."""
     state = synced_state(cluster_status=cluster_status, members=MEMBERS)
+    current, stale = node_report(state, health=OK), node_report(state, valid=False, health=OK)
     view = NodeView(0, "10.0.0.11", Status.NONPRIMARY, Position(UUID, 5, SeqnoSource.LIVE),
                     cluster_status=cluster_status)
-    primary_check = PrimaryContext(None).evaluate(Metric("primary", _report(state), context="primary"), None)
+    primary_check = PrimaryContext(None).evaluate(Metric("primary", current, context="primary"), None)
     return {
         "NodeState.in_primary of a joiner": replace(state, status=Status.JOINING).in_primary,
         "NodeState.synced": state.synced,
@@ -183,15 +179,14 @@ def consumers_of_says_primary(cluster_status: str | None) -> dict[str, bool]:
         "state.assess_health": assess_health(state, HealthPolicy()).healthy is True,
         "history.left_history": left_history(KnownHistory(OTHER_UUID), state) is not None,
         "writer.members_of": members_of(state) is not None,
-        "views.peer_view keeps the claim of stale data": peer_view(1, "b", _report(state, False)).cluster_status
-        is not None,
-        "views.peer_view's view says it (current)": peer_view(1, "b", _report(state)).says_primary,
-        "views.peer_view's view says it (stale)": peer_view(1, "b", _report(state, False)).says_primary,
+        "views.peer_view keeps the claim of stale data": peer_view(1, "b", stale).cluster_status is not None,
+        "views.peer_view's view says it (current)": peer_view(1, "b", current).says_primary,
+        "views.peer_view's view says it (stale)": peer_view(1, "b", stale).says_primary,
         "NodeView.says_primary": view.says_primary,
         "promote.decide: Primary already": promote([view], {"10.0.0.11"}).reason.startswith(
             "this component is Primary already"),
         "nagios PrimaryContext": primary_check.state == Ok,
-        "consistency.assess_cluster": assess_cluster({"a": _report(state)}).components != (),
+        "consistency.assess_cluster": assess_cluster({"a": current}).components != (),
     }
 
 
@@ -199,7 +194,7 @@ def consumers_of_another_word(cluster_status: str | None) -> dict[str, bool]:
     """The consumers that tell an unknown status (no claim) from a word other than Primary: whether
     each took the node to say another word (non-Primary, Disconnected)."""
     state = synced_state(cluster_status=cluster_status, members=MEMBERS)
-    node_check = NodeContext(None).evaluate(Metric("node", _report(state), context="node"), None)
+    node_check = NodeContext(None).evaluate(Metric("node", node_report(state, health=OK), context="node"), None)
     silent = silent_site({"a": "east", "b": "west"}, {"a": state, "b": None}, {"b": 0.0}, 100.0, 10.0)
     return {
         "nagios NodeContext: Critical": node_check.state == Critical,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from types import MappingProxyType
 
-from support import synced_state
+from support import node_report
 
 from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import load_config
@@ -18,8 +18,8 @@ NODES = ("10.0.1.1", "10.0.1.2", "10.0.2.1")
 
 def report(cluster_status: str, segment: int) -> NodeReport:
     wsrep = {"wsrep_gmcast_segment": WsrepValue(Kind.GAUGE, str(segment), segment)}
-    state = synced_state(status=Status.NONPRIMARY, cluster_status=cluster_status, wsrep=MappingProxyType(wsrep))
-    return NodeReport(state, Health(False, "non-Primary"), True, 0)
+    return node_report(status=Status.NONPRIMARY, cluster_status=cluster_status, wsrep=MappingProxyType(wsrep),
+                       health=Health(False, "non-Primary"))
 
 
 class Cluster:

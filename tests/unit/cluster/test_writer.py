@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from support import synced_state
+from support import node_report
 
 from galera_snmp.cluster.writer import may_write, members_of, writer
-from galera_snmp.state import Health, HealthCode, HealthPolicy, Member, NodeReport, assess_health
+from galera_snmp.state import Health, HealthCode, Member, NodeReport
 
 ORDER = ("10.0.0.11", "10.0.0.12", "10.0.0.13")
 
 
 def report(members=ORDER, valid: bool = True, **changes) -> NodeReport:
     rows = None if members is None else tuple(Member(f"u{i}", f"n{i}", f"{m}:3306", "c") for i, m in enumerate(members))
-    state = synced_state(members=rows, **{"read_only": False, **changes})
-    return NodeReport(state, assess_health(state, HealthPolicy()), valid, 0)
+    return node_report(members=rows, valid=valid, last_error="", **{"read_only": False, **changes})
 
 
 def test_the_first_node_that_may_write_is_the_writer_and_only_it():

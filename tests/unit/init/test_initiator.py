@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from support import stopped_node_config, synced_state
+from support import node_report, stopped_node_config, synced_state
 
 from galera_snmp.cluster.nodeset import node_set
 from galera_snmp.config import ConfigError, InitConfig, load_config
@@ -120,7 +120,7 @@ SET = node_set(("a", "b", "c"))
 
 
 def report(valid: bool | None = True, **changes: object) -> NodeReport:
-    return NodeReport(stopped(**changes), Health(False, "stopped"), valid, 0, "" if valid else "mysqld hangs", SET)
+    return replace(node_report(stopped(**changes), valid=valid, health=Health(False, "stopped")), node_set=SET)
 
 
 def test_peer_view_from_a_report():

@@ -4,32 +4,32 @@ what each rule makes of a reset history (a position that is reported, never elec
 from __future__ import annotations
 
 import pytest
-from support import synced_state
+from support import node_report
 
 from galera_snmp.init.promote import decide as promote
 from galera_snmp.init.rule import elect
 from galera_snmp.init.views import NodeView, evidence_table, peer_view
-from galera_snmp.state import ZERO_UUID, Health, NodeReport, Position, SeqnoSource, Status
+from galera_snmp.state import ZERO_UUID, Health, Position, SeqnoSource, Status
 
 UUID = "6b1e2c3d-0000-11ef-8000-0123456789ab"
 RESET = Position(ZERO_UUID, 40, SeqnoSource.RECOVERED)
-
-
-def report(valid: bool | None = True, **changes: object) -> NodeReport:
-    return NodeReport(synced_state(**changes), Health(True, "ok"), valid, 0, "" if valid else "mysqld hangs")
+OK = Health(True, "ok")  # what the health rule says decides nothing in a view
 
 
 # report -> (answered, status, position, cluster_status) of its view
 CASES = {
-    "current, non-Primary": (report(status=Status.NONPRIMARY, cluster_status="non-Primary",
-                                    position=Position(UUID, 40, SeqnoSource.LIVE)),
+    "current, non-Primary": (node_report(health=OK, status=Status.NONPRIMARY, cluster_status="non-Primary",
+                                         position=Position(UUID, 40, SeqnoSource.LIVE)),
                              (True, Status.NONPRIMARY, Position(UUID, 40, SeqnoSource.LIVE), "non-Primary")),
-    "stale Synced Primary: holds back, no position": (report(False), (True, Status.RUNNING, None, "Primary")),
-    "stale stopped: nothing": (report(False, status=Status.STOPPED, cluster_status=None), (False, None, None, None)),
-    "unknown position": (report(position=Position(UUID)), (True, Status.RUNNING, None, "Primary")),
-    "a reset history is reported": (report(status=Status.STOPPED, cluster_status=None, position=RESET),
+    "stale Synced Primary: holds back, no position": (node_report(valid=False, health=OK),
+                                                      (True, Status.RUNNING, None, "Primary")),
+    "stale stopped: nothing": (node_report(valid=False, health=OK, status=Status.STOPPED, cluster_status=None),
+                               (False, None, None, None)),
+    "unknown position": (node_report(health=OK, position=Position(UUID)), (True, Status.RUNNING, None, "Primary")),
+    "a reset history is reported": (node_report(health=OK, status=Status.STOPPED, cluster_status=None,
+                                                position=RESET),
                                     (True, Status.STOPPED, RESET, None)),
-    "joining without a Primary": (report(status=Status.JOINING, cluster_status="non-Primary"),
+    "joining without a Primary": (node_report(health=OK, status=Status.JOINING, cluster_status="non-Primary"),
                                   (True, Status.NONPRIMARY, None, "non-Primary")),
     "no answer": ("timeout", (False, None, None, None)),
 }

@@ -4,7 +4,7 @@ when the node no longer reports an object."""
 from __future__ import annotations
 
 import pytest
-from support import synced_state
+from support import node_report, synced_state
 
 from galera_snmp.record import replace
 from galera_snmp.snmp.agentx import OidTree, encode_varbind
@@ -15,7 +15,7 @@ from galera_snmp.state import ZERO_UUID, Health, NodeReport, NodeState, Status
 
 
 def report(state: NodeState | None = None, healthy: bool = True, **fields: object) -> NodeReport:
-    return NodeReport(state or synced_state(), Health(healthy, ""), True, 0, **fields)
+    return replace(node_report(state, health=Health(healthy, "")), **fields)
 
 
 BEFORE = report()

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from support import free_tcp_port, http_get, synced_state
+from support import free_tcp_port, http_get, node_report, synced_state
 
 from galera_snmp.config import AgentConfig, Config, HttpConfig, MysqlConfig, ServerConfig
 from galera_snmp.node import refresh
@@ -29,7 +29,7 @@ HEALTHY = Health(True, "Synced, Primary, ready", HealthCode.SYNCED)
 
 
 def report(health: Health = HEALTHY, valid: bool | None = True, **changes: object) -> NodeReport:
-    return NodeReport(synced_state(**changes), health, valid, 0, "" if valid else "mysqld does not answer")
+    return node_report(health=health, valid=valid, last_error="" if valid else "mysqld does not answer", **changes)
 
 
 # --- the verdict -----------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_watcher_without_a_wake_socket_still_sees_the_process_and_the_stop(short
 
 
 def running(pid: int) -> NodeReport:
-    return NodeReport(synced_state(pid=pid, process=ProcessState.RUNNING), Health(True, "ok"), True, 0)
+    return node_report(pid=pid, process=ProcessState.RUNNING, health=Health(True, "ok"))
 
 
 def test_the_exit_guard_reports_an_exit_at_once_and_follows_the_next_server(monkeypatch):
