@@ -9,7 +9,7 @@ from types import MappingProxyType
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import synced_state
+from support import node_report
 
 from galera_snmp.config import ConfigError
 from galera_snmp.eviction import (
@@ -122,7 +122,7 @@ def test_the_key_is_a_private_hex_file(tmp_path: Path):
 def test_the_own_member_is_the_last_reports_gcomm_uuid():
     def report(raw: str | None) -> NodeReport:
         wsrep = {} if raw is None else {"wsrep_gcomm_uuid": WsrepValue(Kind.TEXT, raw, raw)}
-        return NodeReport(synced_state(wsrep=MappingProxyType(wsrep)), Health(True, "ok"), True, 0)
+        return node_report(wsrep=MappingProxyType(wsrep), health=Health(True, "ok"))
 
     assert own_member(report(DEAD.upper())) == DEAD
     assert own_member(report(None)) is None and own_member(None) is None
@@ -134,8 +134,8 @@ def test_the_own_member_is_the_last_reports_gcomm_uuid():
 def test_the_evict_list_is_cleared_only_of_our_evictions_once_a_primary_view_holds_none_of_them():
     def report(listed: str | None, members: object = VIEW[1:], valid: bool = True, **changes: object) -> NodeReport:
         wsrep = {} if listed is None else {"wsrep_evs_evict_list": WsrepValue(Kind.TEXT, listed, listed)}
-        state = synced_state(members=members, wsrep=MappingProxyType(wsrep), **changes)
-        return NodeReport(state, Health(True, "ok"), valid, 0)
+        return node_report(members=members, wsrep=MappingProxyType(wsrep), valid=valid, health=Health(True, "ok"),
+                           last_error="", **changes)
 
     gone = "a87b873e-f167-11f1-a396-6eb090fb006b"
     ours = {DEAD, gone}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from nagiosplugin import Metric
 from nagiosplugin.state import Critical, Ok
-from support import synced_state
+from support import node_report, synced_state
 
 from galera_snmp.cluster.consistency import disagreements
 from galera_snmp.nagios.checks import NodeContext
@@ -16,12 +16,10 @@ from galera_snmp.snmp.mib import BY_NAME, read_node, render
 from galera_snmp.snmp.notifications import changed
 from galera_snmp.state import (
     ZERO_UUID,
-    HealthPolicy,
     Member,
     NodeReport,
     Position,
     SeqnoSource,
-    assess_health,
     history_reset,
 )
 
@@ -35,13 +33,12 @@ MEMBERS = tuple(Member(f"u{i}", f"node{i}", f"127.0.0.1{i}:3306", ZERO_UUID) for
 
 def reset_node(name: str) -> NodeReport:
     """What every node of a cluster re-formed by pc.recovery after a crash reports."""
-    state = synced_state(
+    return node_report(
         node_name=name,
         cluster_state_uuid=ZERO_UUID,
         position=Position(ZERO_UUID, 0, SeqnoSource.LIVE, False),
         members=MEMBERS,
     )
-    return NodeReport(state, assess_health(state, HealthPolicy()), True, 0)
 
 
 @pytest.mark.parametrize(
@@ -69,12 +66,12 @@ def test_galera_mib_serves_it_and_a_reader_sees_it() -> None:
     oid = (*BY_NAME["galeraHistoryReset"].oid, 0)
     values = served(reset_node("node1"))
     assert values[oid] == 1
-    assert served(NodeReport(synced_state(), assess_health(synced_state(), HealthPolicy()), True, 0))[oid] == 2
+    assert served(node_report())[oid] == 2
     assert history_reset(read_node(values).state) == WHY  # the remote reader sees the same
 
 
 def test_the_agent_notifies_when_it_starts_and_when_it_ends() -> None:
-    before = NodeReport(synced_state(), assess_health(synced_state(), HealthPolicy()), True, 0)
+    before = node_report()
     after = reset_node("node1")
     assert [n.name for n in changed(before, after)] == ["galeraHistoryResetChange"]
     assert [n.name for n in changed(after, before)] == ["galeraHistoryResetChange"]
@@ -92,7 +89,7 @@ def test_check_galera_peers_mode_and_galera_snmp_status_agree() -> None:
     result = PeersContext(Critical, 3).evaluate(Metric("peers", Peers.of(dict(zip(names, reports, strict=True)))), None)
     assert (result.state, result.hint) == (Critical, f"node1, node2, node3: {WHY}")
     assert disagreements(names, reports) == [f"{', '.join(names)}: {WHY}"]  # one finding, as in the peers mode
-    healthy = [NodeReport(s, assess_health(s, HealthPolicy()), True, 0) for s in [synced_state(members=MEMBERS)] * 3]
+    healthy = [node_report(members=MEMBERS) for _ in range(3)]
     result = PeersContext(Critical, 3).evaluate(Metric("peers", Peers.of(dict(zip(names, healthy, strict=True)))), None)
     assert result.state == Ok
     assert disagreements(names, healthy) == []

@@ -3,15 +3,14 @@ what it flags across nodes."""
 
 from __future__ import annotations
 
-from support import synced_state
+from support import node_report
 
 from galera_snmp.cluster.consistency import disagreements
 from galera_snmp.state import Health, NodeReport
 
 
 def node(name: str, **changes: object) -> NodeReport:
-    state = synced_state(node_name=name, **changes)
-    return NodeReport(state, Health(True, "Synced, Primary, ready"), True, 0)
+    return node_report(node_name=name, health=Health(True, "Synced, Primary, ready"), **changes)
 
 
 def test_an_agreeing_healthy_cluster_has_nothing_to_flag():
@@ -19,8 +18,8 @@ def test_an_agreeing_healthy_cluster_has_nothing_to_flag():
 
 
 def test_silent_and_unhealthy_nodes_are_flagged():
-    reports = [node("a"), "no answer from b:161 after 2 tries", NodeReport(
-        synced_state(desync=True), Health(False, "wsrep_desync is ON"), True, 0)]
+    reports = [node("a"), "no answer from b:161 after 2 tries", node_report(
+        desync=True, health=Health(False, "wsrep_desync is ON"))]
     problems = disagreements(["a", "b", "c"], reports)
     assert problems == ["not answering: b",  # why: in the status table's HEALTH column
                         "c is running, not healthy: wsrep_desync is ON"]

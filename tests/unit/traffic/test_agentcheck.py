@@ -7,17 +7,16 @@ from collections.abc import Callable, Iterator
 from types import MappingProxyType
 
 import pytest
-from support import check_servers, synced_state
+from support import check_servers, node_report, synced_state
 
 from galera_snmp.config import AgentCheckConfig
 from galera_snmp.record import replace
-from galera_snmp.state import Health, HealthPolicy, NodeReport, WindowStats, assess_health
+from galera_snmp.state import Health, NodeReport, WindowStats
 from galera_snmp.traffic.agentcheck import AgentCheckServer, health_reply, weight, writer_reply
 from galera_snmp.wsrep import Kind, WsrepValue
 
 CURVE = AgentCheckConfig()  # 100 % at rest, 10 % from 16 queued write-sets or 25 % of the time paused
 DETAILED = AgentCheckConfig(detailed_reasons=True)
-POLICY = HealthPolicy()
 
 
 def wsrep(**values: int) -> MappingProxyType:
@@ -25,8 +24,7 @@ def wsrep(**values: int) -> MappingProxyType:
 
 
 def judged(valid: bool = True, **changes) -> NodeReport:
-    state = synced_state(read_only=False, **changes)
-    return NodeReport(state, assess_health(state, POLICY), valid, 0)
+    return node_report(read_only=False, valid=valid, last_error="", **changes)
 
 
 def test_the_weight_falls_with_the_receive_queue_or_flow_control_whichever_is_worse():
