@@ -36,6 +36,7 @@ from .snmp.mib import (
     MEMBER_COLUMNS,
     REJECT_QUERIES,
     REJECT_QUERIES_UNKNOWN,
+    REJOIN_METHOD,
     SCALARS,
     SEQNO_SOURCE,
     STATUS,
@@ -62,6 +63,7 @@ ENUMERATIONS: dict[str, dict[int, str]] = {
         REJECT_QUERIES_UNKNOWN: "unknown",
     },
     "galeraLocalState": {LOCAL_STATE_UNKNOWN: "unknown", 1: "joining", 2: "donor", 3: "joined", 4: "synced"},
+    "galeraRejoinMethod": {number: method.value for method, number in REJOIN_METHOD.items()},
 }
 TRUTH_TYPES = ("GaleraTriState", "TruthValue")
 # Objects measured in a unit: (unit, factor from the MIB's number to the base unit).
@@ -71,18 +73,20 @@ UNITS: dict[str, tuple[str, float]] = {
     "galeraGcacheSize": ("bytes", 1.0),
     "galeraGcacheSeconds": ("seconds", 1.0),
     "galeraWindowSeconds": ("seconds", 1.0),
+    "galeraRejoinTimeLeft": ("seconds", 1.0),
     **{name: ("", 1e-3) for name in ("galeraRecvQueueWindowAvg", "galeraSendQueueWindowAvg",
                                      "galeraWriteSetsPerSecond")},  # served in thousandths
 }
 # Text objects that are not labels of galera_node_info: the reasons label their own verdicts,
 # the seqno's text repeats galera_seqno, the last error may quote mysqld's error text, and the
 # seen position changes every few seconds (a label would start a new series each time).
-NOT_INFO = ("galeraStatusReason", "galeraHealthReason", "galeraSeqnoText", "galeraLastError", "galeraSeenPosition")
+NOT_INFO = ("galeraStatusReason", "galeraHealthReason", "galeraSeqnoText", "galeraLastError", "galeraSeenPosition",
+            "galeraRejoinReason")
 # Text that changes with the node's state: an info metric each, so that galera_node_info (what
 # rules join on) stays one steady series per node.
 OWN_INFO = (
     "galeraLocalStateComment", "galeraLeftHistory", "galeraLastPromotion", "galeraSiteAdvice", "galeraMaintMode",
-    "galeraLastEviction",
+    "galeraLastEviction", "galeraRejoinDonor",
 )
 # The verdict (the health rule, trusted only on current data: what the HTTP check and keepalived
 # act on) stands for galeraHealthy, with its reason as a label.

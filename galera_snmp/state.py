@@ -380,6 +380,26 @@ class WindowStats:
     paused_share: float | None = None  # of the span, the share flow control paused replication (0..1)
 
 
+class RejoinMethod(StrEnum):
+    IST = "ist"
+    SST = "sst"
+    UNKNOWN = "unknown"
+
+
+@record
+class Rejoin:
+    """How a node joining now would catch up (cluster/rejoin.py), and why. ``write_sets_left``:
+    write-sets the caches may still forget before IST is lost (IST only); ``seconds_left``: those at
+    the rate the caches forgot over the last minute (None while they forget nothing, or before it
+    is measured)."""
+
+    method: RejoinMethod
+    reason: str
+    donor: str | None = None
+    write_sets_left: int | None = None
+    seconds_left: int | None = None
+
+
 @record
 class NodeReport:
     """A node as a consumer sees it: the snapshot, the health verdict, and whether the data is
@@ -397,6 +417,7 @@ class NodeReport:
     window: WindowStats | None = None  # the agent's window (derived.py); None: a one-shot report
     evictions: int | None = None  # members this node's agent evicted on a crash notice; None: crash eviction off
     last_eviction: str | None = None  # the last of them, in words (eviction.py)
+    rejoin: Rejoin | None = None  # IST or SST if this node joined now (cluster/rejoin.py); None: no peer watch
 
     def verdict(self) -> Health:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,

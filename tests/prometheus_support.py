@@ -15,7 +15,7 @@ from support import free_tcp_port, stop_process, synced_state, tool, wsrep_value
 
 from galera_snmp.metrics import ReportCollector, exposition
 from galera_snmp.snmp.mib import COUNTER_NAMES, GAUGE_NAMES, RATIO_SPECS
-from galera_snmp.state import Health, Member, NodeReport, WindowStats
+from galera_snmp.state import Health, Member, NodeReport, Rejoin, RejoinMethod, WindowStats
 
 CLUSTER = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 MEMBERS = tuple(
@@ -33,7 +33,8 @@ WINDOW = WindowStats(60.0, 0.5, 0.25, 12.5, 2.8)
 def full_report(**changes: object) -> NodeReport:
     state = synced_state(wsrep=wsrep_values(**RAW), members=MEMBERS, gcache_size=128 << 20, **changes)
     return NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3, window=WINDOW, evictions=1,
-                      last_eviction="2026-12-06 09:00:00: 11111111-0000-0000-0000-000000000002 (node2) evicted")
+                      last_eviction="2026-12-06 09:00:00: 11111111-0000-0000-0000-000000000002 (node2) evicted",
+                      rejoin=Rejoin(RejoinMethod.IST, "120 write-sets from node2", "node2", 4000, 1800))
 
 
 def scrape(report: NodeReport, accept: str = "") -> str:

@@ -76,6 +76,17 @@ def synced_state(**changes: object) -> NodeState:
     return NodeState(**fields)  # type: ignore[arg-type]
 
 
+def galera_would_ist(seqno: int, caches: Sequence[tuple[int, int]]) -> bool:
+    """Galera's own condition for IST, spelt out as its group code checks it, over the Synced
+    nodes' (wsrep_local_cached_downto, wsrep_last_committed): a joiner below the lowest cache plus
+    1/128 of the cached range (at most 2^20) gets SST; else a Synced node caching seqno + 1 serves
+    it. The tests' oracle for cluster/rejoin.py."""
+    lowest = min(cached for cached, _ in caches)
+    last = max(committed for _, committed in caches)
+    gap = min((last - lowest) // 128, 2**20)
+    return seqno >= lowest + gap and any(cached <= seqno + 1 for cached, _ in caches)
+
+
 STALE_ERROR = "mysqld hangs"  # node_report's last error of data that is not current
 
 

@@ -1,7 +1,7 @@
 """The agent's one report: built whole at each refresh (the node's snapshot, its node set, the
-silent-site advice, the writer, the minute's window, the evictions), then published at once as
-the served GALERA-MIB tree, the notifications it calls for, and to whatever else listens (the
-keepalived track file). Every answer (SNMP, HTTP, agent-check, /metrics) serves this report."""
+silent-site advice, the writer, the rejoin forecast, the minute's window, the evictions), then
+published at once as the served GALERA-MIB tree, the notifications it calls for, and to whatever
+else listens (the keepalived track file). Every answer (SNMP, HTTP, agent-check, /metrics) serves this report."""
 
 from __future__ import annotations
 
@@ -67,13 +67,14 @@ class Publisher:
         report = self.reporter.report(snapshot)
         node_set = self.node_set()
         writer = self.peer_watch.writer(report) if self.peer_watch is not None else None
+        rejoin = self.peer_watch.rejoin(report) if self.peer_watch is not None else None
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
             admitted = self._newest.admit(started)
             if admitted:
                 self._refreshed = self._monotonic()
             window = self.window.add(report.state) if admitted else None
             report = replace(report, node_set=node_set, site_advice=self.site_advice, writer=writer, window=window,
-                             evictions=self.evictions, last_eviction=self.last_eviction)
+                             evictions=self.evictions, last_eviction=self.last_eviction, rejoin=rejoin)
             if admitted:
                 self._announce(report)
         return report

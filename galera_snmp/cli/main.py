@@ -160,6 +160,7 @@ def _write_once(config: Config, track: TrackFile) -> int:
 
 
 def _cluster_status(args: argparse.Namespace) -> int:
+    from ..cluster.rejoin import describe as describe_rejoin
     from ..cluster.sites import segment_of, site_of
 
     config = load_config(args.config)
@@ -200,6 +201,8 @@ def _cluster_status(args: argparse.Namespace) -> int:
             print(f"· {host}: {report.state.promotion}")  # deliberate, so not a problem: for the record
         if not isinstance(report, str) and report.last_eviction:  # a crash its agent acted on (eviction.py)
             print(f"· {host}: {report.evictions} crash eviction(s), the last {report.last_eviction}")
+        if not isinstance(report, str) and report.rejoin and not report.state.in_primary:
+            print(f"· {host}: {describe_rejoin(report.rejoin)}")  # its agent's forecast (cluster/rejoin.py)
     return 1 if problems or advice else 0
 
 

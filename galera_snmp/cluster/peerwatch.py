@@ -1,5 +1,5 @@
-"""The agent's watch over the other nodes: for the silent-site advice (sites.py decides) and
-for the writer (cluster/writer.py decides).
+"""The agent's watch over the other nodes: for the silent-site advice (sites.py decides), for
+the writer (cluster/writer.py decides) and for the rejoin forecast (cluster/rejoin.py decides).
 
 Every ``[cluster] watch_interval`` seconds it reads every configured node's agent, as
 ``galera-snmp status`` does, keeps the answers for the writer rule (for at most a few intervals:
@@ -19,8 +19,9 @@ from collections.abc import Callable, Sequence
 from ..config import Config
 from ..snmp.client import Target
 from ..snmp.remote import read_all
-from ..state import Health, NodeReport, NodeState
+from ..state import Health, NodeReport, NodeState, Rejoin
 from .peers import find_cluster, trusted_targets
+from .rejoin import ForgetRate, donors_of, forecast
 from .sites import segment_of, silent_site, site_of
 from .writer import writer
 
@@ -50,6 +51,8 @@ class PeerWatch:
         self._segments: dict[str, int] = {}
         self._known = ""
         self._latest: tuple[float, dict[str, NodeReport | str]] = (self._started, {})
+        self._forgetting = ForgetRate()
+        self._forget_rate: float | None = None
 
     def peers(self) -> dict[str, NodeReport | str]:
         """The last answers, unless they are too old to tell anything now."""
@@ -59,6 +62,14 @@ class PeerWatch:
     def writer(self, mine: NodeReport) -> Health:
         """Whether this node is the writer now (cluster/writer.py), from its own report and the peers'."""
         return writer(self.me, self.order, mine, self.peers())
+
+    def rejoin(self, mine: NodeReport) -> Rejoin:
+        """Whether this node, joining now (or after a restart), would get IST or need SST
+        (cluster/rejoin.py), from its own position and the other nodes' current answers."""
+        states = {node: r.state for node, r in self.peers().items() if isinstance(r, NodeReport) and r.valid}
+        segment = segment_of(mine.state)
+        return forecast(mine.state.position, self._segments.get(self.me) if segment is None else segment,
+                        donors_of(states, self.me), self._forget_rate)
 
     def poll(self) -> str | None:
         """Read every node once; the advice line when a whole site is silent (sites.silent_site)."""
@@ -75,6 +86,8 @@ class PeerWatch:
             segment = segment_of(report.state)
             if segment is not None:
                 self._segments[node] = segment
+        valid = {node: r.state for node, r in self._latest[1].items() if isinstance(r, NodeReport) and r.valid}
+        self._forget_rate = self._forgetting.add(now, donors_of(valid, self.me))
         sites = {node: site_of(node, self.configured, self._segments.get(node)) for node in self.nodes}
         self._log_sites(sites)
         since = {node: self._heard.get(node, self._started) for node in self.nodes}

@@ -25,6 +25,8 @@ from ..state import (
     NodeSet,
     NodeState,
     Position,
+    Rejoin,
+    RejoinMethod,
     SeqnoSource,
     Status,
     history_reset,
@@ -51,6 +53,7 @@ GAUGES = (*OBJECTS, 4)
 RATIOS = (*OBJECTS, 5)
 MEMBER_ENTRY = (*OBJECTS, 6, 1)
 DERIVED = (*OBJECTS, 7)
+REJOIN = (*OBJECTS, 8)
 
 Value = int | str | None
 
@@ -82,6 +85,7 @@ REJECT_QUERIES = {"NONE": 1, "ALL": 2, "ALL_KILL": 3}
 REJECT_QUERIES_UNKNOWN = 4
 TRUE, FALSE, UNKNOWN_TRUTH = 1, 2, 3  # GaleraTriState
 LOCAL_STATE_UNKNOWN = 0  # GaleraWsrepLocalState: Galera's own 1..4, 0 = undefined or unknown
+REJOIN_METHOD = {RejoinMethod.IST: 1, RejoinMethod.SST: 2, RejoinMethod.UNKNOWN: 3}
 
 
 def tri_state(value: bool | None) -> int:
@@ -284,7 +288,23 @@ def _derived_objects() -> list[MibObject]:
     return [MibObject(name, (*DERIVED, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
 
-SCALARS: tuple[MibObject, ...] = (*_node_objects(), *_agent_objects(), *_wsrep_objects(), *_derived_objects())
+def _rejoin_objects() -> list[MibObject]:
+    """galeraRejoin: how this node would catch up if it joined now (cluster/rejoin.py)."""
+    s = Syntax
+    spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
+        ("galeraRejoinMethod", s.INTEGER, "INTEGER",
+         lambda c: REJOIN_METHOD[c.rejoin.method if c.rejoin else RejoinMethod.UNKNOWN]),
+        ("galeraRejoinReason", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.rejoin.reason if c.rejoin else None),
+        ("galeraRejoinDonor", s.OCTET_STRING, "GaleraUtf8String", lambda c: c.rejoin.donor if c.rejoin else None),
+        ("galeraRejoinWriteSetsLeft", s.GAUGE32, "Gauge32", lambda c: c.rejoin.write_sets_left if c.rejoin else None),
+        ("galeraRejoinTimeLeft", s.GAUGE32, "Gauge32", lambda c: c.rejoin.seconds_left if c.rejoin else None),
+    ]
+    return [MibObject(name, (*REJOIN, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
+
+
+SCALARS: tuple[MibObject, ...] = (
+    *_node_objects(), *_agent_objects(), *_wsrep_objects(), *_derived_objects(), *_rejoin_objects()
+)
 
 # galeraMemberEntry columns (galeraMemberIndex, column 1, is the not-accessible index).
 MEMBER_COLUMNS = (
@@ -418,7 +438,20 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
         node_set = NodeSet(digest, tuple(listed.split(",")) if listed else ())
     return NodeReport(state, health, truth("galeraDataValid"), number("galeraDataAge"), text("galeraLastError") or "",
                       node_set, text("galeraSiteAdvice"), writer_of(truth("galeraWriter")),
-                      evictions=number("galeraEvictions"), last_eviction=text("galeraLastEviction"))
+                      evictions=number("galeraEvictions"), last_eviction=text("galeraLastEviction"),
+                      rejoin=_rejoin(_reverse(REJOIN_METHOD).get(number("galeraRejoinMethod")),
+                                     text("galeraRejoinReason"), text("galeraRejoinDonor"),
+                                     number("galeraRejoinWriteSetsLeft"), number("galeraRejoinTimeLeft")))
+
+
+def _rejoin(method: RejoinMethod | None, reason: str | None, donor: str | None, write_sets_left: int | None,
+            seconds_left: int | None) -> Rejoin | None:
+    """The galeraRejoin objects read back; None when the agent forecasts nothing (no peer watch)."""
+    if method is None or reason is None:
+        return None
+    if method is not RejoinMethod.IST:
+        return Rejoin(method, reason)
+    return Rejoin(method, reason, donor, write_sets_left, seconds_left)
 
 
 def writer_of(flag: bool | None) -> Health | None:

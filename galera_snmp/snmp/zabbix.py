@@ -30,6 +30,7 @@ from .mib import (
     MIB_FILE,
     NODE,
     RATIOS,
+    REJOIN,
     SCALARS,
     MibObject,
 )
@@ -58,6 +59,7 @@ BRANCHES: tuple[tuple[OID, str], ...] = (
     (GAUGES, "wsrep-gauge"),
     (RATIOS, "wsrep-ratio"),
     (DERIVED, "derived"),
+    (REJOIN, "rejoin"),
 )
 # MIB UNITS -> Zabbix units (and a factor into them); Zabbix scales B and s with prefixes itself.
 UNITS = {"bytes": ("B", 1.0), "seconds": ("s", 1.0), "nanoseconds": ("s", 1e-9)}
@@ -160,6 +162,21 @@ TRIGGERS: tuple[Trigger, ...] = (
         " and count({galera.localState},{$GALERA.DONOR.MAX},\"ne\",2)=0",
         "A state transfer that long may be stuck: the joiner's log says how far it got.",
         recovery="last({galera.localState})<>2",
+    ),
+    Trigger(
+        "Galera: {HOST.NAME} will need SST to rejoin within an hour", "WARNING",
+        "last({galera.rejoinTimeLeft})<3600 and last({galera.status})<>5",
+        "The node is out of the cluster and the donors' gcaches are forgetting the write-sets it misses: bring it "
+        "back before then to rejoin by IST, or plan for the full copy (a donor's load, the time it takes). "
+        "galeraRejoinReason and 'galera-snmp status' say more (docs/TRANSFERS.md).",
+        recovery="last({galera.rejoinTimeLeft})>=3600 or last({galera.status})=5",
+        opdata="{ITEM.LASTVALUE1}",
+    ),
+    Trigger(
+        "Galera: {HOST.NAME} needs SST to rejoin", "INFO",
+        "last({galera.rejoinMethod})=2 and last({galera.status})<>5",
+        "No Synced node's gcache still holds the write-sets this node misses (galeraRejoinReason says why): its "
+        "rejoin copies a donor's whole datadir.",
     ),
     Trigger(
         "Galera: cluster of {HOST.NAME} below {$GALERA.CLUSTER.SIZE} nodes", "WARNING",

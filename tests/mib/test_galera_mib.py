@@ -219,6 +219,7 @@ EXPECTED_ENUMS: dict[str, dict[str, int]] = {
     | {"unknown": mib.CLUSTER_STATUS_UNKNOWN},
     "galeraRejectQueries": {enum_label(word): n for word, n in mib.REJECT_QUERIES.items()}
     | {"unknown": mib.REJECT_QUERIES_UNKNOWN},
+    "galeraRejoinMethod": {method.value: number for method, number in mib.REJOIN_METHOD.items()},
     "GaleraTriState": {"true": mib.TRUE, "false": mib.FALSE, "unknown": mib.UNKNOWN_TRUTH},
     # Galera's own wsrep_local_state numbers, 0 for anything else
     "GaleraWsrepLocalState": {

@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 from types import MappingProxyType
 
-from support import node_report
+from support import UUID, node_report, wsrep_values
 
 from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import load_config
-from galera_snmp.state import Health, NodeReport, Status
+from galera_snmp.state import Health, NodeReport, Position, RejoinMethod, SeqnoSource, Status
 from galera_snmp.wsrep import Kind, WsrepValue
 
 NODES = ("10.0.1.1", "10.0.1.2", "10.0.2.1")
@@ -90,3 +90,34 @@ def test_follow_publishes_changes_only_and_stops(tmp_path):
 
     watch(tmp_path, cluster, read=read).follow(publish, stop, 0)
     assert cluster.asked == 3 and len(published) == 1 and published[0].startswith("site segment-1")
+
+
+def test_the_rejoin_forecast_reads_the_others_caches_and_remembers_this_nodes_segment(tmp_path):
+    """Node 10.0.2.1 (this one, segment 2) is stopped: the Synced others' caches say IST, from the
+    one in its segment; the rate the caches forget is measured between polls."""
+
+    def synced(name: str, segment: int, cached: int, committed: int) -> NodeReport:
+        wsrep = {"wsrep_gmcast_segment": str(segment), "wsrep_local_cached_downto": str(cached),
+                 "wsrep_last_committed": str(committed)}
+        return node_report(node_name=name, wsrep=wsrep_values(**wsrep))
+
+    cluster = Cluster()
+    cluster.answers = [synced("n1", 1, 100, 5_000), synced("n2", 2, 50, 5_000), synced("n3", 2, 10, 4_990)]
+    peers = watch(tmp_path, cluster)
+    peers.poll()  # n3 answers: segment 2 learnt
+    me = node_report(status=Status.STOPPED, cluster_status=None, local_state=None, wsrep=wsrep_values(),
+                     position=Position(UUID, 4_000, SeqnoSource.GRASTATE))
+    cluster.answers[2] = "timeout"
+    cluster.now += 5
+    peers.poll()
+    found = peers.rejoin(me)
+    assert (found.method, found.donor, found.seconds_left) == (RejoinMethod.IST, "n2", None)
+    cluster.answers[:2] = [synced("n1", 1, 150, 5_050), synced("n2", 2, 100, 5_050)]
+    cluster.now += 10
+    peers.poll()
+    found = peers.rejoin(me)
+    assert found.seconds_left == int(found.write_sets_left / (50 / 15))  # 50 write-sets forgotten since the first look
+    cluster.answers[:2] = [synced("n1", 1, 4_500, 9_000), synced("n2", 2, 4_400, 9_000)]
+    cluster.now += 5
+    peers.poll()
+    assert peers.rejoin(me).method is RejoinMethod.SST

@@ -18,6 +18,7 @@ from galera_snmp.snmp.mib import (
     GAUGE_NAMES,
     MEMBER_ENTRY,
     RATIO_SPECS,
+    REJOIN,
     SCALARS,
     STATUS,
     encode,
@@ -31,6 +32,8 @@ from galera_snmp.state import (
     NodeSet,
     NodeState,
     Position,
+    Rejoin,
+    RejoinMethod,
     SeqnoSource,
     Status,
     WindowStats,
@@ -75,9 +78,10 @@ NODE_SET = NodeSet("c77f8cedecd9b486", ("10.0.0.11", "10.0.0.12", "10.0.0.13"))
 
 def context(health: Health | None = None, valid: bool = True, age: int = 0, node_set: NodeSet | None = NODE_SET, *,
             site_advice: str | None = None, window: WindowStats | None = None, evictions: int | None = None,
-            last_eviction: str | None = None, **changes) -> NodeReport:
+            last_eviction: str | None = None, rejoin: Rejoin | None = None, **changes) -> NodeReport:
     return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age, "",
-                      node_set, site_advice, window=window, evictions=evictions, last_eviction=last_eviction)
+                      node_set, site_advice, window=window, evictions=evictions, last_eviction=last_eviction,
+                      rejoin=rejoin)
 
 
 def served(ctx: NodeReport) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
@@ -151,14 +155,15 @@ def test_render_serves_a_synced_node():
     assert len([oid for oid in values if oid[: len(MEMBER_ENTRY)] == MEMBER_ENTRY]) == 4 * 3
 
 
-def test_render_oids_strictly_increase_and_tables_follow_scalars():
-    rows = render(context())
+def test_render_oids_strictly_increase_and_tables_sit_between_the_scalars_by_oid():
+    rows = render(context(rejoin=Rejoin(RejoinMethod.IST, "5 write-sets from node2", "node2", 40, 300)))
     oids = [oid for oid, _, _ in rows]
     assert all(a < b for a, b in itertools.pairwise(oids))
     # table rows come column by column (column 2 for every member, then column 3, ...)
     table = [oid[len(MEMBER_ENTRY) :] for oid in oids if oid[: len(MEMBER_ENTRY)] == MEMBER_ENTRY]
     assert table == [(column, index) for column in (2, 3, 4, 5) for index in (1, 2, 3)]
-    assert oids[-1] == (*MEMBER_ENTRY, 5, 3)
+    after = oids[oids.index((*MEMBER_ENTRY, 5, 3)) + 1 :]  # galeraRejoin (galeraObjects 8) follows the table (6)
+    assert after == [(*REJOIN, column, 0) for column in (1, 2, 3, 4, 5)]
 
 
 def test_every_scalar_is_served_for_a_complete_snapshot():
@@ -170,7 +175,8 @@ def test_every_scalar_is_served_for_a_complete_snapshot():
     values = served(context(wsrep=wsrep(**full), left_history=OTHER_UUID, promotion="make-primary: 10.0.0.11",
                             site_advice="site east (10.0.0.11) silent for 75 s", maint_mode="DISABLED",
                             gcache_size=128 << 20, window=window, seen_position=Position(OTHER_UUID, 38),
-                            evictions=1, last_eviction="2026-12-06 09:00:00: a member evicted"))
+                            evictions=1, last_eviction="2026-12-06 09:00:00: a member evicted",
+                            rejoin=Rejoin(RejoinMethod.IST, "2 write-sets from node2", "node2", 30, 600)))
     missing = [obj.name for obj in SCALARS if scalar(obj.name) not in values]
     assert missing == []
 

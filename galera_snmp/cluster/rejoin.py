@@ -1,0 +1,147 @@
+"""Whether a node that (re)joins now gets an incremental transfer (IST) or needs a full copy
+(SST), from which donor, and for how long that will hold (pure).
+
+Galera decides it when the joiner asks, from what every member's gcache still holds
+(``wsrep_local_cached_downto``, the oldest write-set it can resend). Its rule, as galera-4's
+group code applies it to a joiner in the same history at seqno ``s``:
+
+- let ``lowest`` be the oldest write-set any member still caches, and ``last`` the group's
+  position; a safety gap of ``(last - lowest) / 128`` write-sets (at most 2^20) keeps a joiner
+  near the edge from racing the purge: IST only if ``s >= lowest + gap``;
+- a donor must be Synced, hold data (not an arbitrator) and cache ``s + 1``
+  (``cached_downto <= s + 1``): one in the joiner's segment first, the one caching the least
+  among them (it keeps the others' caches for later joiners);
+- otherwise SST, from any Synced member.
+
+We apply the same rule to what the nodes' agents publish, before the node asks. What we do not
+see makes the forecast err on the side of SST, never of IST: members without an agent
+(garbd) and the joiner's own recovered gcache only lower Galera's ``lowest`` further (a lower
+``lowest`` and gap let more joiners through), and a ``wsrep_sst_donor`` set on the joiner is
+not known here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+from ..record import record
+from ..state import SEQNO_MAX, NodeState, Position, Rejoin, RejoinMethod, SeqnoSource
+
+SAFETY_SHIFT = 7  # the gap is 1/128 of what the caches hold ...
+SAFETY_CAP = 1 << 20  # ... and at most 2^20 write-sets
+RATE_SECONDS = 60.0  # how far back the rate at which the caches forget is measured
+
+
+@record
+class Donor:
+    """What a possible donor publishes: its name for Galera (wsrep_node_name, else its address),
+    its segment, its history and position, and the oldest write-set its gcache holds."""
+
+    name: str
+    segment: int | None
+    history: str
+    committed: int
+    cached_downto: int
+
+
+def donor_of(name: str, state: NodeState) -> Donor | None:
+    """``state`` as a possible donor: Synced in a Primary component, with a cache that holds
+    something; None otherwise."""
+    committed = state.wsrep_int("wsrep_last_committed")
+    downto = state.wsrep_int("wsrep_local_cached_downto")
+    if not state.synced or state.cluster_state_uuid is None or committed is None or downto is None:
+        return None
+    if not 0 < downto <= committed + 1:  # 0, or 2^64-1, while the cache is empty
+        return None
+    segment = state.wsrep.get("wsrep_gmcast_segment")
+    return Donor(
+        name=state.node_name or name,
+        segment=int(segment.value) if segment is not None and isinstance(segment.value, int) else None,
+        history=state.cluster_state_uuid.lower(),
+        committed=committed,
+        cached_downto=downto,
+    )
+
+
+def safety_gap(lowest: int, last: int) -> int:
+    """Galera's margin below which a joiner inside the caches still gets SST (its arithmetic:
+    an empty cache, ``lowest = last + 1``, makes it -1)."""
+    return min((last - lowest) >> SAFETY_SHIFT, SAFETY_CAP)
+
+
+def forecast(position: Position, segment: int | None, donors: Sequence[Donor],
+             forget_rate: float | None = None) -> Rejoin:
+    """The forecast for a node at ``position`` (in ``segment``) joining the Synced ``donors`` now;
+    ``forget_rate``: write-sets per second the oldest cached write-set advances."""
+    if not position.is_known or position.source is SeqnoSource.UNKNOWN:
+        return Rejoin(RejoinMethod.UNKNOWN, f"this node's position is not known ({position})")
+    if not donors:
+        return Rejoin(RejoinMethod.UNKNOWN, "no Synced node with a gcache answers")
+    same = [d for d in donors if d.history == position.uuid.lower()]
+    if not same:
+        return Rejoin(RejoinMethod.SST, f"the cluster is in another history ({donors[0].history})")
+    seqno = position.seqno
+    last = max(d.committed for d in same)
+    if seqno > last:
+        if position.source is not SeqnoSource.LIVE:  # Galera refuses a joiner ahead of the group
+            return Rejoin(RejoinMethod.UNKNOWN, f"this node is ahead of the cluster ({seqno} > {last})")
+        last = seqno  # a member now: the others' answers are a little older than its own
+    lowest = min(d.cached_downto for d in same)
+    floor = lowest + safety_gap(lowest, last)
+    if seqno < floor:
+        return Rejoin(RejoinMethod.SST, f"seqno {seqno} is older than the caches safely hold (from {floor})")
+    able = [d for d in same if d.cached_downto <= seqno + 1]  # past the floor, the lowest cache is one
+    local = [d for d in able if segment is not None and d.segment == segment]
+    donor = max(local or able, key=lambda d: (d.cached_downto, d.name))
+    left = seqno - floor + 1  # in steady state the caches forget one write-set per new one
+    seconds = int(left / forget_rate) if forget_rate else None
+    return Rejoin(RejoinMethod.IST, f"{last - seqno} write-sets from {donor.name}", donor.name, left, seconds)
+
+
+def describe(rejoin: Rejoin) -> str:
+    """The forecast in one line, for people (``galera-snmp status``)."""
+    if rejoin.method is RejoinMethod.SST:
+        return f"a rejoin now needs SST: {rejoin.reason}"
+    if rejoin.method is RejoinMethod.UNKNOWN:
+        return f"IST or SST for a rejoin is not known: {rejoin.reason}"
+    left = "" if rejoin.seconds_left is None else f", about {_duration(rejoin.seconds_left)} at the current rate"
+    return f"a rejoin now gets IST ({rejoin.reason}); SST after {rejoin.write_sets_left} more write-sets{left}"
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+class ForgetRate:
+    """How fast the oldest write-set the donors cache moves on: the slope of their lowest
+    ``cached_downto`` over the last minute. Measured anew whenever the donors or their history
+    change, or a cache starts over (None until two looks apart)."""
+
+    def __init__(self, seconds: float = RATE_SECONDS) -> None:
+        self.seconds = seconds
+        self._samples: deque[tuple[float, frozenset[tuple[str, str]], int]] = deque()
+
+    def add(self, now: float, donors: Sequence[Donor]) -> float | None:
+        if donors:
+            who = frozenset((d.name, d.history) for d in donors)
+            lowest = min(d.cached_downto for d in donors)
+            if self._samples and (self._samples[-1][1] != who or self._samples[-1][2] > lowest):
+                self._samples.clear()
+            self._samples.append((now, who, lowest))
+        while self._samples and self._samples[0][0] < now - self.seconds:
+            self._samples.popleft()
+        if len(self._samples) < 2 or self._samples[-1][0] <= self._samples[0][0]:
+            return None
+        (start, _, first), (end, _, latest) = self._samples[0], self._samples[-1]
+        return (latest - first) / (end - start)
+
+
+def donors_of(states: Mapping[str, NodeState | None], joiner: str) -> list[Donor]:
+    """The possible donors among ``states`` (by configured node), the joiner left out."""
+    found = (donor_of(name, state) for name, state in states.items() if name != joiner and state is not None)
+    return [d for d in found if d is not None and d.committed <= SEQNO_MAX]

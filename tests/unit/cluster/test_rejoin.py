@@ -1,0 +1,146 @@
+"""galera_snmp/cluster/rejoin.py: IST or SST for a node joining now, by Galera's donor rule
+applied to what the nodes publish (pure; no SNMP, no mysqld)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from support import UUID, galera_would_ist, synced_state, wsrep_values
+
+from galera_snmp.cluster.rejoin import (
+    SAFETY_CAP,
+    Donor,
+    ForgetRate,
+    describe,
+    donor_of,
+    donors_of,
+    forecast,
+    safety_gap,
+)
+from galera_snmp.record import replace
+from galera_snmp.state import Position, RejoinMethod, SeqnoSource, Status
+
+OTHER = "0b7ac5b8-e602-11f1-8a41-5ec05f0f5611"
+
+
+def stopped_at(seqno: int, uuid: str = UUID, source: SeqnoSource = SeqnoSource.GRASTATE) -> Position:
+    return Position(uuid, seqno, source)
+
+
+def donor(name: str, cached: int, committed: int = 10_000, segment: int | None = 0, history: str = UUID) -> Donor:
+    return Donor(name, segment, history, committed, cached)
+
+
+CASES = [
+    # (what, position, donors, method, donor)
+    ("position not known", Position(), [donor("n2", 100)], RejoinMethod.UNKNOWN, None),
+    ("reset history is no position", Position("00000000-0000-0000-0000-000000000000", 5, SeqnoSource.GRASTATE),
+     [donor("n2", 100)], RejoinMethod.UNKNOWN, None),
+    ("nobody to ask", stopped_at(9_000), [], RejoinMethod.UNKNOWN, None),
+    ("another history", stopped_at(9_000), [donor("n2", 100, history=OTHER)], RejoinMethod.SST, None),
+    ("inside the cache", stopped_at(9_000), [donor("n2", 100)], RejoinMethod.IST, "n2"),
+    ("below the cache", stopped_at(50), [donor("n2", 100)], RejoinMethod.SST, None),
+    # the gap: (10,000 - 100) // 128 = 77, so the floor is 177
+    ("inside the safety gap", stopped_at(176), [donor("n2", 100)], RejoinMethod.SST, None),
+    ("at the floor", stopped_at(177), [donor("n2", 100)], RejoinMethod.IST, "n2"),
+    ("ahead of the cluster (stopped)", stopped_at(10_001), [donor("n2", 100)], RejoinMethod.UNKNOWN, None),
+    ("ahead of the others' older answers (a member)", stopped_at(10_003, source=SeqnoSource.LIVE),
+     [donor("n2", 100)], RejoinMethod.IST, "n2"),
+    ("the donor in its segment first", stopped_at(9_000),
+     [donor("far", 5_000, segment=1), donor("near", 100, segment=0)], RejoinMethod.IST, "near"),
+    ("among able ones, the one caching least", stopped_at(9_000),
+     [donor("n2", 100), donor("n3", 8_000)], RejoinMethod.IST, "n3"),
+    ("one that cannot serve it is not chosen", stopped_at(5_000),
+     [donor("n2", 100), donor("n3", 8_000)], RejoinMethod.IST, "n2"),
+]
+
+
+@pytest.mark.parametrize(("what", "position", "donors", "method", "chosen"), CASES, ids=[c[0] for c in CASES])
+def test_the_forecast(what, position, donors, method, chosen) -> None:
+    found = forecast(position, 0, donors)
+    assert (found.method, found.donor) == (method, chosen), found.reason
+    assert found.reason
+    if method is RejoinMethod.IST:
+        assert found.write_sets_left is not None and found.write_sets_left >= 1
+    else:
+        assert (found.write_sets_left, found.seconds_left) == (None, None)
+
+
+@given(seqno=st.integers(0, 20_000), caches=st.lists(st.integers(1, 20_000), min_size=1, max_size=4),
+       committed=st.integers(0, 20_000))
+def test_ist_is_forecast_exactly_when_galera_would_serve_it(seqno, caches, committed) -> None:
+    donors = [donor(f"n{i}", cached, max(committed, cached - 1)) for i, cached in enumerate(caches)]
+    if seqno > max(d.committed for d in donors):
+        return  # a joiner ahead of the group: Galera refuses it (the table has it)
+    found = forecast(stopped_at(seqno), 0, donors)
+    caches = [(d.cached_downto, d.committed) for d in donors]
+    assert (found.method is RejoinMethod.IST) == galera_would_ist(seqno, caches)
+    if found.method is RejoinMethod.IST:
+        assert next(d for d in donors if d.name == found.donor).cached_downto <= seqno + 1
+
+
+@given(seqno=st.integers(1_000, 2_000_000), lowest=st.integers(1, 1_000), extra=st.integers(0, 5_000_000),
+       forgotten=st.integers(0, 3_000_000))
+def test_the_margin_is_what_the_caches_may_still_forget_while_as_many_writes_arrive(seqno, lowest, extra,
+                                                                                    forgotten) -> None:
+    """In steady state the caches forget one write-set per new one: IST holds for exactly
+    ``write_sets_left - 1`` more such steps, and the write_sets_left shrinks by one per step."""
+    last = seqno + extra
+    before = forecast(stopped_at(seqno), 0, [donor("n2", lowest, last)])
+    after = forecast(stopped_at(seqno), 0, [donor("n2", lowest + forgotten, last + forgotten)])
+    if before.method is not RejoinMethod.IST:
+        assert after.method is RejoinMethod.SST
+        return
+    assert before.write_sets_left is not None
+    if forgotten < before.write_sets_left:
+        assert after.method is RejoinMethod.IST and after.write_sets_left == before.write_sets_left - forgotten
+    else:
+        assert after.method is RejoinMethod.SST
+
+
+def test_seconds_left_is_the_margin_at_the_rate_the_caches_forget() -> None:
+    found = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=10.0)
+    assert found.write_sets_left == 9_000 - 177 + 1 and found.seconds_left == found.write_sets_left // 10
+    assert forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=0.0).seconds_left is None
+
+
+def test_the_safety_gap_is_a_128th_of_the_cached_range_at_most_two_to_the_twentieth() -> None:
+    assert safety_gap(100, 10_000) == 77
+    assert safety_gap(1, 1 << 40) == SAFETY_CAP
+    assert safety_gap(401, 400) == -1  # Galera's arithmetic shift, for a cache that holds nothing
+
+
+def test_only_a_synced_node_with_a_cache_is_a_donor() -> None:
+    state = synced_state(wsrep=wsrep_values(wsrep_last_committed="900", wsrep_local_cached_downto="12",
+                                            wsrep_gmcast_segment="2"))
+    assert donor_of("10.0.0.12", state) == Donor("node1", 2, UUID, 900, 12)
+    assert donor_of("10.0.0.12", replace(state, node_name=None)).name == "10.0.0.12"
+    assert donor_of("10.0.0.12", replace(state, local_state=2)) is None  # a donor already
+    assert donor_of("10.0.0.12", replace(state, status=Status.STOPPED)) is None
+    for empty in ("0", str(2**64 - 1)):  # what mysqld says while the cache is empty
+        cache = wsrep_values(wsrep_last_committed="900", wsrep_local_cached_downto=empty)
+        assert donor_of("10.0.0.12", replace(state, wsrep=cache)) is None
+    assert donors_of({"a": state, "b": None, "c": state}, joiner="c") == [Donor("node1", 2, UUID, 900, 12)]
+
+
+def test_the_rate_at_which_the_caches_forget() -> None:
+    rate = ForgetRate(seconds=60)
+    assert rate.add(0.0, [donor("n2", 100)]) is None  # one look: no slope yet
+    assert rate.add(10.0, [donor("n2", 150)]) == 5.0
+    assert rate.add(20.0, [donor("n2", 300)]) == 10.0  # (300 - 100) / 20
+    assert rate.add(100.0, [donor("n2", 300)]) is None  # the older looks age out
+    assert rate.add(110.0, [donor("n2", 400), donor("n3", 350)]) is None  # other donors: measured anew
+    assert rate.add(120.0, [donor("n2", 400), donor("n3", 450)]) == 5.0  # the lowest: 350, then 400
+    assert rate.add(130.0, [donor("n2", 10), donor("n3", 20)]) is None  # a cache started over
+    assert rate.add(140.0, [donor("n2", 30), donor("n3", 20)]) == 1.0
+    assert rate.add(150.0, []) == 1.0  # nobody answers: what was measured stays until it ages out
+
+
+def test_the_forecast_in_words() -> None:
+    ist = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=2.0)
+    assert describe(ist) == ("a rejoin now gets IST (1000 write-sets from n2); SST after 8824 more write-sets, "
+                             "about 73 min at the current rate")
+    assert describe(forecast(stopped_at(9_000), 0, [donor("n2", 100)])).endswith("SST after 8824 more write-sets")
+    assert describe(forecast(stopped_at(50), 0, [donor("n2", 100)])).startswith("a rejoin now needs SST: seqno 50")
+    assert describe(forecast(Position(), 0, [])).startswith("IST or SST for a rejoin is not known")
