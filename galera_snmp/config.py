@@ -130,7 +130,8 @@ class InitConfig:
     ``nodes``/``address`` are filled from the server's my.cnf (wsrep_cluster_address,
     wsrep_node_address) when they are needed, and those nodes are checked by the same rule then.
     Commands are split like a shell would (no shell runs them); ``{position}`` becomes the
-    recovered ``UUID:SEQNO`` (an argument naming it is left out when the position is unknown). An
+    recovered ``UUID:SEQNO`` (an argument naming it is left out when the position is unknown), and
+    ``{donors}`` the spared donors (left out likewise when there are none, or spare_writer is off). An
     empty ``stop_command`` means SIGTERM to the mysqld of the datadir.
     """
 
@@ -151,6 +152,11 @@ class InitConfig:
     # galera-init bootstraps on what the peers answer: only authenticated (SNMPv3) answers by
     # default; SNMPv2c answers can be forged by anyone who can send a datagram.
     allow_v2c: bool = False
+    # A join asks Galera for the other Synced nodes as donors, the writer and drained nodes left
+    # out (cluster/rejoin.spared_donors): {donors} in join_command, and donor_file, a my.cnf
+    # drop-in galera-init rewrites before each join (wsrep_sst_donor), carry the list.
+    spare_writer: bool = False
+    donor_file: Path | None = None
 
 
 @record
@@ -253,6 +259,8 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "bootstrap_command": "str",
         "stop_command": "command",
         "allow_v2c": "bool",
+        "spare_writer": "bool",
+        "donor_file": "path",
     },
     "cluster": {"sites": "sites", "writers": "nodes", "silent_after": "seconds", "watch_interval": "seconds",
                 "watch": "bool", "evict_on_crash": "bool", "evict_key": "path", "evict_port": "port"},

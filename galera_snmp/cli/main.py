@@ -206,6 +206,16 @@ def _cluster_status(args: argparse.Namespace) -> int:
     return 1 if problems or advice else 0
 
 
+def _donors(args: argparse.Namespace) -> int:
+    from ..cluster.rejoin import spared_donors
+
+    config = load_config(args.config)
+    cluster = find_cluster(config)
+    reports = read_all(snmp_targets(config, cluster))
+    print(spared_donors(dict(zip(cluster.nodes, reports, strict=True)), cluster.nodes[cluster.me], None) or "")
+    return 0
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=PROG, description="galera-snmp tools.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -240,6 +250,15 @@ def build_parser() -> ArgumentParser:
         "sizes that differ, nodes that do not answer or are not healthy) are listed after the table, and so is a "
         "whole site silent while the rest waits non-Primary, with the make-primary command the agents advise; "
         "exit 1 then, else 0.",
+    )
+    command(
+        commands, "donors", _donors,
+        "the wsrep_sst_donor value that spares the writer: the other Synced nodes, for a join by hand",
+        description="Reads every configured node through its agent and prints the other Synced nodes that are neither "
+        "the writer nor drained, by wsrep_node_name, with the trailing comma that lets Galera fall back to any "
+        "node (nothing when there is none: Galera then chooses). What galera-init asks for with [init] "
+        "spare_writer; for a start by hand: mariadbd --wsrep-sst-donor=\"$(galera-snmp donors)\". "
+        "docs/TRANSFERS.md.",
     )
     primary = command(
         commands, "make-primary", _make_primary,

@@ -1,5 +1,6 @@
 """Whether a node that (re)joins now gets an incremental transfer (IST) or needs a full copy
-(SST), from which donor, and for how long that will hold (pure).
+(SST), from which donor, and for how long that will hold; and which donors to ask for so that
+the writer is spared (pure).
 
 Galera decides it when the joiner asks, from what every member's gcache still holds
 (``wsrep_local_cached_downto``, the oldest write-set it can resend). Its rule, as galera-4's
@@ -26,7 +27,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 
 from ..record import record
-from ..state import SEQNO_MAX, NodeState, Position, Rejoin, RejoinMethod, SeqnoSource
+from ..state import SEQNO_MAX, NodeReport, NodeState, Position, Rejoin, RejoinMethod, SeqnoSource
 
 SAFETY_SHIFT = 7  # the gap is 1/128 of what the caches hold ...
 SAFETY_CAP = 1 << 20  # ... and at most 2^20 write-sets
@@ -145,3 +146,25 @@ def donors_of(states: Mapping[str, NodeState | None], joiner: str) -> list[Donor
     """The possible donors among ``states`` (by configured node), the joiner left out."""
     found = (donor_of(name, state) for name, state in states.items() if name != joiner and state is not None)
     return [d for d in found if d is not None and d.committed <= SEQNO_MAX]
+
+
+def spared_donors(reports: Mapping[str, NodeReport | str], joiner: str, segment: int | None) -> str | None:
+    """The value of ``wsrep_sst_donor`` for ``joiner`` that keeps the writer and drained nodes out
+    of donor duty: the other Synced nodes on current data, by their wsrep_node_name, the joiner's
+    segment first, with the trailing comma that lets Galera fall back to any node when none of
+    them can serve. None when no such node exists: Galera then chooses, the writer included
+    (a transfer from the writer beats no transfer)."""
+    named: list[tuple[bool, str]] = []
+    for node, report in reports.items():
+        if node == joiner or isinstance(report, str) or report.valid is not True:
+            continue
+        state = report.state
+        writer = report.writer is not None and report.writer.healthy is True
+        if not state.synced or writer or state.drained or not state.node_name or "," in state.node_name:
+            continue
+        own = state.wsrep.get("wsrep_gmcast_segment")
+        near = segment is not None and own is not None and own.value == segment
+        named.append((not near, state.node_name))
+    if not named:
+        return None
+    return ",".join(name for _, name in sorted(named, key=lambda item: item[0])) + ","

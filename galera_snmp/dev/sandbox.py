@@ -350,7 +350,9 @@ class SandboxNode:
             + ("# the sandbox was brought up with --v2c\nallow_v2c = yes\n" if self.v2c
                else f"snmp_credentials = ../{SNMP_CREDENTIALS}\n")
             +
-            f"join_command = {self._start_command()} --wsrep_start_position={{position}}\n"
+            "# a join asks for the Synced nodes that are not the writer as donors (docs/TRANSFERS.md)\n"
+            "spare_writer = yes\n"
+            f"join_command = {self._start_command()} --wsrep_start_position={{position}} --wsrep_sst_donor={{donors}}\n"
             f"bootstrap_command = {self._start_command()} --wsrep-new-cluster --wsrep_start_position={{position}}\n\n"
             "# sites are the nodes' Galera segments; a silent one is named within seconds, not a minute\n"
             "[cluster]\nsilent_after = 5\nwatch_interval = 2\n"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..cluster.peers import find_cluster, trusted_targets
+from ..cluster.rejoin import spared_donors
 from ..config import Config
 from ..node import history
 from ..node.galerafiles import mark_safe_to_bootstrap
@@ -26,7 +27,7 @@ from ..node.process import find_server
 from ..record import replace
 from ..safeio import poke, read_regular, write_atomically
 from ..snmp.remote import read_all
-from ..state import NodeState, Position, ProcessState, SeqnoSource, Status
+from ..state import NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from .guard import mark_starting, unmark_starting
 from .rule import Action, Announcement, Decision, Heard, carry_forward, decide
 from .views import NodeView, evidence_table, peer_view
@@ -99,6 +100,7 @@ class Initiator:
         self.probe = Probe(config)
         self._published: tuple[Status, str] | None = None
         self._heard: Heard = {}
+        self._reports: dict[str, NodeReport | str] = {}  # the last answers, for the donors a join asks for
         # a peer's last answer counts through two failed polls (rule.carry_forward)
         self.keep = 2 * (self.init.poll_period + self.init.snmp_timeout * (self.init.snmp_retries + 1))
 
@@ -108,6 +110,7 @@ class Initiator:
         """Every node as its snmpd serves it, asked in parallel — this one too, as the peers see it
         (``as_served``) — with this node's position from ``state``, its probe's."""
         reports = read_all(self.targets)
+        self._reports = dict(zip(self.cluster.nodes, reports, strict=True))
         views = [peer_view(i, host, report) for i, (host, report) in enumerate(zip(self.cluster.nodes, reports,
                                                                                      strict=True))]
         me = self.cluster.me
@@ -164,23 +167,25 @@ class Initiator:
             time.sleep(0.05)
         return True
 
-    def start_mysqld(self, command: str, position: Position | None) -> None:
+    def start_mysqld(self, command: str, position: Position | None, donors: str | None = None) -> None:
         datadir = self.config.server.datadir
         with datadir_lock(datadir):  # no --wsrep-recover of the agent may run on it meanwhile
             if find_server(self.config.server).state is not ProcessState.ABSENT:
                 raise InitError("a mysqld appeared on the datadir meanwhile: not starting another")
             mark_starting(self.init.phase_file)  # mariadb.service's guard lets this start through
             try:
-                self._run(command, position)
+                self._run(command, position, donors)
                 if not self._wait_mysqld(running=True, timeout=APPEAR_TIMEOUT):
                     raise InitError(f"{command!r} ran, but no mysqld runs on {datadir}")
             finally:
                 unmark_starting(self.init.phase_file)
 
-    def _run(self, command: str, position: Position | None) -> None:
-        # {position} is the recovered UUID:SEQNO; an argument naming it is left out when unknown
-        argv = [arg.replace("{position}", str(position)) for arg in shlex.split(command)
-                if position is not None or "{position}" not in arg]
+    def _run(self, command: str, position: Position | None, donors: str | None = None) -> None:
+        # {position} is the recovered UUID:SEQNO, {donors} the spared donors; an argument naming
+        # either is left out when it has no value
+        values = {"{position}": None if position is None else str(position), "{donors}": donors}
+        argv = [_fill(word, values) for word in shlex.split(command)
+                if not any(key in word and value is None for key, value in values.items())]
         self.say("running: " + " ".join(shlex.quote(arg) for arg in argv))
         # Output to a file, not a pipe: a command that leaves mysqld running in the background
         # would keep a pipe open, and reading it would wait for mysqld to exit.
@@ -194,6 +199,25 @@ class Initiator:
                 output.seek(0)
                 tail = output.read().strip().splitlines()[-3:]
                 raise InitError(f"{argv[0]} exited {result.returncode}: {' / '.join(tail)}")
+
+    def spare_the_writer(self) -> str | None:
+        """With ``[init] spare_writer``: the donors this join asks for (cluster/rejoin.spared_donors,
+        from the answers of the last poll), written to ``donor_file`` too; None otherwise."""
+        if not self.init.spare_writer:
+            return None
+        me = self.cluster.nodes[self.cluster.me]
+        donors = spared_donors(self._reports, me, None)
+        if donors is None:
+            self.say("no Synced node but the writer answers: Galera chooses the donor")
+        else:
+            self.say(f"asking for donors {donors} (the writer and drained nodes spared)")
+        if self.init.donor_file is not None:
+            line = f"wsrep_sst_donor = {donors}\n" if donors else "# no donor to ask for: Galera chooses\n"
+            try:
+                write_atomically(self.init.donor_file, f"# written by galera-init before each join\n[galera]\n{line}")
+            except OSError as err:
+                raise InitError(f"cannot write {self.init.donor_file}: {err.strerror or err}") from None
+        return donors
 
     def mark_safe(self) -> None:
         mark_safe(self.config.server.datadir / "grastate.dat")
@@ -338,7 +362,8 @@ class Initiator:
                 if position is not None and position.is_reset:
                     self.expect_new_history()  # a reset node takes the Primary's history by a full transfer
                 self.forget_saved_view("joins the Primary component")
-                self.start_mysqld(self.init.join_command, position)  # so it can catch up by IST
+                donors = self.spare_the_writer()
+                self.start_mysqld(self.init.join_command, position, donors)  # so it can catch up by IST
                 return Action.JOIN
             if decision.action is Action.BOOTSTRAP:
                 assert position is not None  # decide() never elects a node without one
@@ -356,6 +381,12 @@ class Initiator:
                 blocked = decision.action is Action.BLOCKED
                 self.publish(Status.BLOCKED if blocked else Status.INITIATING, decision.reason)
             time.sleep(self.init.poll_period)
+
+
+def _fill(word: str, values: dict[str, str | None]) -> str:
+    for key, value in values.items():
+        word = word.replace(key, value or "")
+    return word
 
 
 def parse_position(text: str) -> Position:

@@ -12,6 +12,7 @@ Runnable by itself: pytest tests/integration/test_rejoin_forecast.py
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -110,3 +111,30 @@ def test_the_forecast_flips_to_sst_when_the_caches_move_past_a_node_and_the_join
     finally:
         node1.sql("DROP TABLE IF EXISTS rejoin.t")  # one small write-set (a DELETE would carry every row)
     assert rejoin(node3, cluster) == "sst"
+
+
+DONOR_LINE = re.compile(r"Member \S+ \((\S+)\) requested state transfer from '([^']*)'\. Selected \S+ \((\S+)\)")
+JOINS = 10
+
+
+def test_with_the_writer_spared_ten_joins_never_take_it_as_donor(cluster: Sandbox, cli) -> None:
+    """The sandbox runs galera-init with [init] spare_writer: node1 is the writer (the first of
+    the node set), node2 Synced beside it; node3 stopped and joined again ten times, with a write
+    while it is away each time, asks for node2 and never gets node1."""
+    node1, node2, node3 = cluster.nodes
+    assert read_report(node1.snmp_target()).writer.healthy is True
+    donors = cli("galera-snmp", "donors", "-c", str(node3.config_path))
+    assert donors.stdout.strip() == f"{node2.name},", donors.stdout + donors.stderr
+    node1.sql("CREATE DATABASE IF NOT EXISTS rejoin")
+    node1.sql("CREATE TABLE IF NOT EXISTS rejoin.joins (id INT AUTO_INCREMENT PRIMARY KEY)")
+    chosen = []
+    for _ in range(JOINS):
+        offset = node3.error_log.stat().st_size
+        node3.stop()
+        node1.sql("INSERT INTO rejoin.joins VALUES ()")  # something to send
+        assert rejoin(node3, cluster) in ("ist", "sst")
+        lines = DONOR_LINE.findall(node3.error_log.read_bytes()[offset:].decode(errors="replace"))
+        mine = [(asked, donor) for joiner, asked, donor in lines if joiner == "node3"]
+        assert mine, "node3's log names no donor"
+        chosen.append(mine[-1])
+    assert chosen == [(f"{node2.name},", node2.name)] * JOINS

@@ -390,6 +390,7 @@ def test_the_init_doc_example_config_loads_as_documented(tmp_path):
     assert (init.nodes, init.address, init.arbitrators) == (
         ("10.0.0.11", "10.0.0.12", "10.0.0.13"), "10.0.0.11", ("10.0.0.20",))
     assert (init.poll_period, init.deadline, init.stop_command) == (2.0, 60.0, "")
+    assert (init.spare_writer, init.donor_file) == (False, Path("/etc/mysql/mariadb.conf.d/99-galera-snmp-donor.cnf"))
 
 
 def test_init_arbitrators_are_a_list_and_default_to_none(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import UUID, galera_would_ist, synced_state, wsrep_values
+from support import UUID, galera_would_ist, node_report, synced_state, wsrep_values
 
 from galera_snmp.cluster.rejoin import (
     SAFETY_CAP,
@@ -17,9 +17,10 @@ from galera_snmp.cluster.rejoin import (
     donors_of,
     forecast,
     safety_gap,
+    spared_donors,
 )
 from galera_snmp.record import replace
-from galera_snmp.state import Position, RejoinMethod, SeqnoSource, Status
+from galera_snmp.state import Health, NodeReport, Position, RejoinMethod, SeqnoSource, Status
 
 OTHER = "0b7ac5b8-e602-11f1-8a41-5ec05f0f5611"
 
@@ -144,3 +145,28 @@ def test_the_forecast_in_words() -> None:
     assert describe(forecast(stopped_at(9_000), 0, [donor("n2", 100)])).endswith("SST after 8824 more write-sets")
     assert describe(forecast(stopped_at(50), 0, [donor("n2", 100)])).startswith("a rejoin now needs SST: seqno 50")
     assert describe(forecast(Position(), 0, [])).startswith("IST or SST for a rejoin is not known")
+
+
+def test_the_donors_that_spare_the_writer() -> None:
+    def peer(name: str | None, segment: int = 0, *, writes: bool = False, valid: bool = True,
+             **changes: object) -> NodeReport:
+        report = node_report(node_name=name, valid=valid, wsrep=wsrep_values(wsrep_gmcast_segment=str(segment)),
+                             **changes)
+        return replace(report, writer=Health(writes, "the writer" if writes else "not the writer"))
+
+    reports: dict[str, NodeReport | str] = {
+        "10.0.0.11": peer("node1", writes=True),  # the writer
+        "10.0.0.12": peer("node2", segment=1),
+        "10.0.0.13": peer("node3"),  # the joiner itself
+        "10.0.0.14": peer("node4"),
+        "10.0.0.15": peer("node5", drained=True),
+        "10.0.0.16": peer("node6", local_state=2),  # a donor already: not Synced
+        "10.0.0.17": peer("node7", valid=False),  # stale
+        "10.0.0.18": peer(None),  # no name to ask for it by
+        "10.0.0.19": peer("a,b"),  # a name the list cannot carry
+        "10.0.0.20": "timeout",
+    }
+    assert spared_donors(reports, "10.0.0.13", 0) == "node4,node2,"  # its segment first, then the others
+    assert spared_donors(reports, "10.0.0.13", None) == "node2,node4,"  # configured order
+    only_writer = {"10.0.0.11": reports["10.0.0.11"], "10.0.0.13": reports["10.0.0.13"]}
+    assert spared_donors(only_writer, "10.0.0.13", 0) is None  # Galera chooses: the writer rather than nobody

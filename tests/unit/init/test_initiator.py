@@ -327,14 +327,14 @@ class Loop:
 
 
 def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase: bool,
-         peer: NodeState | None = None) -> Loop:
+         peer: NodeState | None = None, peer_writes: bool = False, extra: str = "") -> Loop:
     """galera-init on 127.0.0.1 (recovered at seqno 42) with one peer stopped at seqno 40, over a
     fake SNMP: this node's agent serves the phase galera-init publishes, or (dead, or stuck) keeps
     serving "stopped" (or ``peer``). Starting mysqld is recorded, not done; time is a fake clock
     that sleeping advances; after 100 polls the loop stops."""
     config = load_config(stopped_node_config(tmp_path, (
         "[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\npoll_period = 0.01\nallow_v2c = yes\n"
-        f"phase_file = {tmp_path / 'phase.json'}\n[agent]\nwake_socket = {tmp_path / 'wake'}\n")))
+        f"phase_file = {tmp_path / 'phase.json'}\n{extra}[agent]\nwake_socket = {tmp_path / 'wake'}\n")))
     run = Loop(Initiator(config, say=lambda line: None))
     served_set = node_set(run.init.cluster.nodes)
     now = [0.0]
@@ -343,8 +343,10 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase:
         run.polls.append([target.host for target in targets])
         published = run.init._published
         own = published[0] if agent_serves_phase and published else Status.STOPPED
+        writer = Health(peer_writes, "the writer" if peer_writes else "not the writer")
         return [NodeReport(stopped(status=own), Health(False, "stopped"), True, 0, "", served_set),
-                NodeReport(peer or stopped(position=at(40)), Health(False, "stopped"), True, 0, "", served_set)]
+                NodeReport(peer or stopped(position=at(40)), Health(False, "stopped"), True, 0, "", served_set,
+                           writer=writer)]
 
     def sleep(seconds: float) -> None:
         if len(run.polls) >= 100:
@@ -354,7 +356,8 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, agent_serves_phase:
     monkeypatch.setattr(initiator, "read_all", read_all)
     monkeypatch.setattr(initiator, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
     monkeypatch.setattr(run.init, "mark_safe", lambda: run.done.append("marked safe"))
-    monkeypatch.setattr(run.init, "start_mysqld", lambda command, position: run.done.append((command, position)))
+    monkeypatch.setattr(run.init, "start_mysqld", lambda command, position, donors=None: run.done.append(
+        (command, position) if donors is None else (command, position, donors)))
     monkeypatch.setattr(run.init, "wait_synced", synced_state)
     return run
 
@@ -378,6 +381,41 @@ def test_a_joiner_forgets_its_saved_primary_view_before_it_starts(tmp_path, monk
     assert run.init._elect(stopped()) is Action.JOIN
     assert not (tmp_path / SAVED_VIEW).exists()
     assert run.done == [("systemctl start mariadb", at(42))]
+
+
+SYNCED_PEER = {"status": Status.RUNNING, "process": ProcessState.RUNNING, "cluster_status": "Primary",
+               "local_state": 4, "cluster_size": 2, "position": at(44), "node_name": "node2"}
+
+
+@pytest.mark.parametrize(("writes", "donors", "line"), [
+    (False, "node2,", "[galera]\nwsrep_sst_donor = node2,\n"),
+    (True, None, "[galera]\n# no donor to ask for: Galera chooses\n"),  # only the writer: Galera chooses it
+])
+def test_a_join_asks_for_the_donors_that_spare_the_writer(tmp_path, monkeypatch, writes, donors, line):
+    donor_file = tmp_path / "99-galera-snmp-donor.cnf"
+    run = loop(tmp_path, monkeypatch, agent_serves_phase=False, peer=stopped(**SYNCED_PEER), peer_writes=writes,
+               extra=f"spare_writer = yes\ndonor_file = {donor_file}\n")
+    assert run.init._elect(stopped()) is Action.JOIN
+    assert run.done == [("systemctl start mariadb", at(42)) + ((donors,) if donors else ())]
+    assert donor_file.read_text() == "# written by galera-init before each join\n" + line
+
+
+def test_without_spare_writer_a_join_names_no_donor(tmp_path, monkeypatch):
+    run = loop(tmp_path, monkeypatch, agent_serves_phase=False, peer=stopped(**SYNCED_PEER))
+    assert run.init._elect(stopped()) is Action.JOIN
+    assert run.done == [("systemctl start mariadb", at(42))]
+
+
+def test_a_placeholder_without_a_value_leaves_its_argument_out(tmp_path):
+    out = tmp_path / "argv"
+    config = load_config(stopped_node_config(
+        tmp_path, "[init]\nnodes = 127.0.0.1, 203.0.113.2\naddress = 127.0.0.1\nallow_v2c = yes\n"))
+    init = Initiator(config, say=lambda line: None)
+    command = f"sh -c 'printf \"%s\\n\" \"$@\" > {out}' sh --pos={{position}} --wsrep_sst_donor={{donors}} --x"
+    init._run(command, at(42), "node2,node3,")
+    assert out.read_text().splitlines() == [f"--pos={UUID}:42", "--wsrep_sst_donor=node2,node3,", "--x"]
+    init._run(command, None, None)
+    assert out.read_text().splitlines() == ["--x"]
 
 
 def test_an_announcement_its_own_snmpd_never_serves_never_bootstraps(tmp_path, monkeypatch):
