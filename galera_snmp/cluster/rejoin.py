@@ -49,7 +49,8 @@ class Donor:
 def donor_of(name: str, state: NodeState) -> Donor | None:
     """``state`` as a possible donor: Synced in a Primary component, with a cache that holds
     something; None otherwise."""
-    committed = state.wsrep_int("wsrep_last_committed")
+    # the live position is wsrep_last_committed: GALERA-MIB carries it as galeraSeqno, not as a wsrep value
+    committed = state.position.seqno if state.position.source is SeqnoSource.LIVE else None
     downto = state.wsrep_int("wsrep_local_cached_downto")
     if not state.synced or state.cluster_state_uuid is None or committed is None or downto is None:
         return None

@@ -97,9 +97,9 @@ def test_the_rejoin_forecast_reads_the_others_caches_and_remembers_this_nodes_se
     one in its segment; the rate the caches forget is measured between polls."""
 
     def synced(name: str, segment: int, cached: int, committed: int) -> NodeReport:
-        wsrep = {"wsrep_gmcast_segment": str(segment), "wsrep_local_cached_downto": str(cached),
-                 "wsrep_last_committed": str(committed)}
-        return node_report(node_name=name, wsrep=wsrep_values(**wsrep))
+        wsrep = {"wsrep_gmcast_segment": str(segment), "wsrep_local_cached_downto": str(cached)}
+        return node_report(node_name=name, wsrep=wsrep_values(**wsrep),
+                           position=Position(UUID, committed, SeqnoSource.LIVE))
 
     cluster = Cluster()
     cluster.answers = [synced("n1", 1, 100, 5_000), synced("n2", 2, 50, 5_000), synced("n3", 2, 10, 4_990)]

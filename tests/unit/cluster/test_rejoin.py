@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import UUID, galera_would_ist, node_report, synced_state, wsrep_values
+from support import UUID, galera_would_ist, node_report, wsrep_values
 
 from galera_snmp.cluster.rejoin import (
     SAFETY_CAP,
@@ -20,6 +20,7 @@ from galera_snmp.cluster.rejoin import (
     spared_donors,
 )
 from galera_snmp.record import replace
+from galera_snmp.snmp.mib import read_node, render
 from galera_snmp.state import Health, NodeReport, Position, RejoinMethod, SeqnoSource, Status
 
 OTHER = "0b7ac5b8-e602-11f1-8a41-5ec05f0f5611"
@@ -112,16 +113,18 @@ def test_the_safety_gap_is_a_128th_of_the_cached_range_at_most_two_to_the_twenti
     assert safety_gap(401, 400) == -1  # Galera's arithmetic shift, for a cache that holds nothing
 
 
-def test_only_a_synced_node_with_a_cache_is_a_donor() -> None:
-    state = synced_state(wsrep=wsrep_values(wsrep_last_committed="900", wsrep_local_cached_downto="12",
-                                            wsrep_gmcast_segment="2"))
+def test_only_a_synced_node_with_a_cache_is_a_donor_as_its_peers_read_it() -> None:
+    """From the node's report as another agent reads it through GALERA-MIB (the peer watch's
+    input): the position is galeraSeqno, the cache galeraLocalCachedDownto."""
+    served = node_report(position=Position(UUID, 900, SeqnoSource.LIVE), wsrep=wsrep_values(
+        wsrep_last_committed="900", wsrep_local_cached_downto="12", wsrep_gmcast_segment="2"))
+    state = read_node({oid: value for oid, _, value in render(served)}).state
     assert donor_of("10.0.0.12", state) == Donor("node1", 2, UUID, 900, 12)
     assert donor_of("10.0.0.12", replace(state, node_name=None)).name == "10.0.0.12"
     assert donor_of("10.0.0.12", replace(state, local_state=2)) is None  # a donor already
     assert donor_of("10.0.0.12", replace(state, status=Status.STOPPED)) is None
     for empty in ("0", str(2**64 - 1)):  # what mysqld says while the cache is empty
-        cache = wsrep_values(wsrep_last_committed="900", wsrep_local_cached_downto=empty)
-        assert donor_of("10.0.0.12", replace(state, wsrep=cache)) is None
+        assert donor_of("10.0.0.12", replace(state, wsrep=wsrep_values(wsrep_local_cached_downto=empty))) is None
     assert donors_of({"a": state, "b": None, "c": state}, joiner="c") == [Donor("node1", 2, UUID, 900, 12)]
 
 
