@@ -113,7 +113,7 @@ def test_the_forecast_flips_to_sst_when_the_caches_move_past_a_node_and_the_join
     assert rejoin(node3, cluster) == "sst"
 
 
-DONOR_LINE = re.compile(r"Member \S+ \((\S+)\) requested state transfer from '([^']*)'\. Selected \S+ \((\S+)\)")
+DONOR_LINE = re.compile(r"Member \S+ \(([^)]+)\) requested state transfer from '([^']*)'\. Selected \S+ \(([^)]+)\)")
 JOINS = 10
 
 
