@@ -23,6 +23,7 @@ not known here.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Mapping, Sequence
 
@@ -32,6 +33,9 @@ from ..state import SEQNO_MAX, NodeReport, NodeState, Position, Rejoin, RejoinMe
 SAFETY_SHIFT = 7  # the gap is 1/128 of what the caches hold ...
 SAFETY_CAP = 1 << 20  # ... and at most 2^20 write-sets
 RATE_SECONDS = 60.0  # how far back the rate at which the caches forget is measured
+# the node names a donor list carries: a peer's name goes into mariadbd's options (argv, a my.cnf
+# drop-in written as root), so nothing that could end the value or start another line or group
+_DONOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @record
@@ -161,7 +165,7 @@ def spared_donors(reports: Mapping[str, NodeReport | str], joiner: str, segment:
             continue
         state = report.state
         writer = report.writer is not None and report.writer.healthy is True
-        if not state.synced or writer or state.drained or not state.node_name or "," in state.node_name:
+        if not state.synced or writer or state.drained or not _nameable(state.node_name):
             continue
         own = state.wsrep.get("wsrep_gmcast_segment")
         near = segment is not None and own is not None and own.value == segment
@@ -169,3 +173,7 @@ def spared_donors(reports: Mapping[str, NodeReport | str], joiner: str, segment:
     if not named:
         return None
     return ",".join(name for _, name in sorted(named, key=lambda item: item[0])) + ","
+
+
+def _nameable(name: str | None) -> bool:
+    return name is not None and _DONOR_NAME.fullmatch(name) is not None

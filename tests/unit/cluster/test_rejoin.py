@@ -167,6 +167,8 @@ def test_the_donors_that_spare_the_writer() -> None:
         "10.0.0.17": peer("node7", valid=False),  # stale
         "10.0.0.18": peer(None),  # no name to ask for it by
         "10.0.0.19": peer("a,b"),  # a name the list cannot carry
+        "10.0.0.21": peer("n\n[mysqld]\ninit_file=/tmp/x"),  # nor one that would write more options
+        "10.0.0.22": peer("node 8"),
         "10.0.0.20": "timeout",
     }
     assert spared_donors(reports, "10.0.0.13", 0) == "node4,node2,"  # its segment first, then the others
