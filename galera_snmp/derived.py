@@ -64,6 +64,16 @@ def gcache_size(provider_options: str | None) -> int | None:
     return None if found is None else int(found[1]) * SIZE_UNITS[found[2].upper()]
 
 
+def gmcast_segment(provider_options: str) -> int | None:
+    """The Galera segment ``gmcast.segment`` of a ``wsrep_provider_options`` string: 0 (Galera's
+    default) when it is not set, None when the value is not a segment number (0..255)."""
+    found = re.search(r"(?:^|;)\s*gmcast\.segment\s*=\s*([^;]*?)\s*(?:;|$)", provider_options, re.IGNORECASE)
+    if found is None:
+        return 0
+    value = found[1]
+    return int(value) if value.isascii() and value.isdigit() and int(value) <= 255 else None
+
+
 def paused_share(paused_ns_per_second: float) -> float:
     """The share of time flow control paused replication (0..1), from the rate of
     ``wsrep_flow_control_paused_ns``: nanoseconds paused per second of wall time."""

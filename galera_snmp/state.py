@@ -389,7 +389,8 @@ class RejoinMethod(StrEnum):
 @record
 class Rejoin:
     """How a node joining now would catch up (cluster/rejoin.py), and why. ``write_sets_left``:
-    write-sets the caches may still forget before IST is lost (IST only); ``seconds_left``: those at
+    write-sets the caches may still forget with IST kept (IST only; the next one makes it SST);
+    ``seconds_left``: those at
     the rate the caches forgot over the last minute (None while they forget nothing, or before it
     is measured)."""
 

@@ -207,12 +207,14 @@ def _cluster_status(args: argparse.Namespace) -> int:
 
 
 def _donors(args: argparse.Namespace) -> int:
+    from ..cluster.peers import own_segment
     from ..cluster.rejoin import spared_donors
 
     config = load_config(args.config)
     cluster = find_cluster(config)
     reports = read_all(snmp_targets(config, cluster))
-    print(spared_donors(dict(zip(cluster.nodes, reports, strict=True)), cluster.nodes[cluster.me], None) or "")
+    me = cluster.nodes[cluster.me]
+    print(spared_donors(dict(zip(cluster.nodes, reports, strict=True)), me, own_segment(config)) or "")
     return 0
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 from ..address import host_of, normalise
 from ..config import Config, ConfigError, node_list, read_private_section, with_data_nodes
+from ..derived import gmcast_segment
 from ..mycnf import server_options
 from ..record import record
 from ..snmp import settings as snmpsettings
@@ -56,6 +57,18 @@ def data_nodes(config: Config) -> tuple[str, ...]:
     their digest (at each refresh: an edited wsrep_cluster_address shows without a restart): one
     function for both."""
     return _known_nodes(config, _server_options(config)).init.nodes
+
+
+def own_segment(config: Config) -> int | None:
+    """This node's Galera segment from its server's my.cnf (``gmcast.segment`` of
+    wsrep_provider_options), for a node whose mysqld is down; None when that cannot be read."""
+    if config.server.defaults_file is None:
+        return None
+    try:
+        options = server_options(config.server.defaults_file)
+    except (ConfigError, OSError):
+        return None
+    return gmcast_segment(options.get("wsrep_provider_options", ""))
 
 
 def _known_nodes(config: Config, mycnf: Callable[[], dict[str, str]]) -> Config:

@@ -65,11 +65,14 @@ class PeerWatch:
 
     def rejoin(self, mine: NodeReport) -> Rejoin:
         """Whether this node, joining now (or after a restart), would get IST or need SST
-        (cluster/rejoin.py), from its own position and the other nodes' current answers."""
-        states = {node: r.state for node, r in self.peers().items() if isinstance(r, NodeReport) and r.valid}
+        (cluster/rejoin.py), from its own position and the other nodes' current answers, counting
+        what their caches may have forgotten since those answers were true."""
+        read_at, _ = self._latest
+        valid = {node: r for node, r in self.peers().items() if isinstance(r, NodeReport) and r.valid}
+        age = self._clock() - read_at + max((r.age or 0 for r in valid.values()), default=0)
         segment = segment_of(mine.state)
         return forecast(mine.state.position, self._segments.get(self.me) if segment is None else segment,
-                        donors_of(states, self.me), self._forget_rate)
+                        donors_of({node: r.state for node, r in valid.items()}, self.me), self._forget_rate, age)
 
     def poll(self) -> str | None:
         """Read every node once; the advice line when a whole site is silent (sites.silent_site)."""

@@ -23,6 +23,7 @@ not known here.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -77,30 +78,39 @@ def safety_gap(lowest: int, last: int) -> int:
 
 
 def forecast(position: Position, segment: int | None, donors: Sequence[Donor],
-             forget_rate: float | None = None) -> Rejoin:
-    """The forecast for a node at ``position`` (in ``segment``) joining the Synced ``donors`` now;
-    ``forget_rate``: write-sets per second the oldest cached write-set advances."""
+             forget_rate: float | None = None, age: float = 0.0) -> Rejoin:
+    """The forecast for a node at ``position`` (in ``segment``) joining the Synced ``donors`` now.
+    ``forget_rate``: write-sets per second the oldest cached write-set advances; ``age``: seconds
+    since the donors' values were true. What the caches forgot meanwhile (the rate times the age)
+    is taken as gone: near the edge the forecast says SST while Galera may still send IST, not
+    the reverse (as far as the rate holds)."""
     if not position.is_known or position.source is SeqnoSource.UNKNOWN:
         return Rejoin(RejoinMethod.UNKNOWN, f"this node's position is not known ({position})")
     if not donors:
         return Rejoin(RejoinMethod.UNKNOWN, "no Synced node with a gcache answers")
-    same = [d for d in donors if d.history == position.uuid.lower()]
-    if not same:
-        return Rejoin(RejoinMethod.SST, f"the cluster is in another history ({donors[0].history})")
+    histories = sorted({d.history for d in donors})
+    if len(histories) > 1:
+        return Rejoin(RejoinMethod.UNKNOWN, f"the Synced nodes report {len(histories)} histories")
+    if histories[0] != position.uuid.lower():
+        return Rejoin(RejoinMethod.SST, f"the cluster is in another history ({histories[0]})")
     seqno = position.seqno
-    last = max(d.committed for d in same)
+    last = max(d.committed for d in donors)
     if seqno > last:
         if position.source is not SeqnoSource.LIVE:  # Galera refuses a joiner ahead of the group
             return Rejoin(RejoinMethod.UNKNOWN, f"this node is ahead of the cluster ({seqno} > {last})")
         last = seqno  # a member now: the others' answers are a little older than its own
-    lowest = min(d.cached_downto for d in same)
+    lowest = min(d.cached_downto for d in donors)
     floor = lowest + safety_gap(lowest, last)
     if seqno < floor:
         return Rejoin(RejoinMethod.SST, f"seqno {seqno} is older than the caches safely hold (from {floor})")
-    able = [d for d in same if d.cached_downto <= seqno + 1]  # past the floor, the lowest cache is one
+    # in steady state the caches forget one write-set per new one, and IST holds while seqno >= floor
+    left = seqno - floor - math.ceil((forget_rate or 0.0) * max(0.0, age))
+    if left < 0:
+        return Rejoin(RejoinMethod.SST, f"seqno {seqno} is at the edge of the caches (from {floor}), which "
+                                        f"forget {forget_rate:.0f} write-sets a second")
+    able = [d for d in donors if d.cached_downto <= seqno + 1]  # past the floor, the lowest cache is one
     local = [d for d in able if segment is not None and d.segment == segment]
     donor = max(local or able, key=lambda d: (d.cached_downto, d.name))
-    left = seqno - floor + 1  # in steady state the caches forget one write-set per new one
     seconds = int(left / forget_rate) if forget_rate else None
     return Rejoin(RejoinMethod.IST, f"{last - seqno} write-sets from {donor.name}", donor.name, left, seconds)
 
@@ -155,25 +165,42 @@ def donors_of(states: Mapping[str, NodeState | None], joiner: str) -> list[Donor
 
 def spared_donors(reports: Mapping[str, NodeReport | str], joiner: str, segment: int | None) -> str | None:
     """The value of ``wsrep_sst_donor`` for ``joiner`` that keeps the writer and drained nodes out
-    of donor duty: the other Synced nodes on current data, by their wsrep_node_name, the joiner's
-    segment first, with the trailing comma that lets Galera fall back to any node when none of
-    them can serve. None when no such node exists: Galera then chooses, the writer included
-    (a transfer from the writer beats no transfer)."""
-    named: list[tuple[bool, str]] = []
+    of donor duty: the other Synced nodes on current data, by their wsrep_node_name, with the
+    trailing comma that lets Galera fall back to any node when none of them can serve. Only those
+    of the joiner's segment when it has any (Galera takes a listed IST donor whatever its segment).
+    A name that begins another member's name is left out: Galera matches a listed name as a prefix
+    (``node1`` would select ``node10``). None when no node is left: Galera then chooses, the writer
+    included (a transfer from the writer beats no transfer)."""
+    known = _names(reports)
+    near: list[str] = []
+    far: list[str] = []
     for node, report in reports.items():
         if node == joiner or isinstance(report, str) or report.valid is not True:
             continue
         state = report.state
         writer = report.writer is not None and report.writer.healthy is True
-        if not state.synced or writer or state.drained or not _nameable(state.node_name):
+        name = state.node_name or ""
+        if not state.synced or writer or state.drained or not _nameable(name):
+            continue
+        if any(other != name and other.startswith(name) for other in known):
             continue
         own = state.wsrep.get("wsrep_gmcast_segment")
-        near = segment is not None and own is not None and own.value == segment
-        named.append((not near, state.node_name))
-    if not named:
-        return None
-    return ",".join(name for _, name in sorted(named, key=lambda item: item[0])) + ","
+        (near if segment is not None and own is not None and own.value == segment else far).append(name)
+    chosen = near or far
+    return ",".join(chosen) + "," if chosen else None
 
 
-def _nameable(name: str | None) -> bool:
-    return name is not None and _DONOR_NAME.fullmatch(name) is not None
+def _names(reports: Mapping[str, NodeReport | str]) -> set[str]:
+    """Every member name the answers mention: the nodes' own and those of their member tables."""
+    names: set[str] = set()
+    for report in reports.values():
+        if isinstance(report, str):
+            continue
+        if report.state.node_name:
+            names.add(report.state.node_name)
+        names.update(member.name for member in report.state.members or () if member.name)
+    return names
+
+
+def _nameable(name: str) -> bool:
+    return _DONOR_NAME.fullmatch(name) is not None

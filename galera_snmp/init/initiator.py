@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..cluster.peers import find_cluster, trusted_targets
+from ..cluster.peers import find_cluster, own_segment, trusted_targets
 from ..cluster.rejoin import spared_donors
 from ..config import Config
 from ..node import history
@@ -202,21 +202,24 @@ class Initiator:
 
     def spare_the_writer(self) -> str | None:
         """With ``[init] spare_writer``: the donors this join asks for (cluster/rejoin.spared_donors,
-        from the answers of the last poll), written to ``donor_file`` too; None otherwise."""
-        if not self.init.spare_writer:
-            return None
-        me = self.cluster.nodes[self.cluster.me]
-        donors = spared_donors(self._reports, me, None)
-        if donors is None:
-            self.say("no Synced node but the writer answers: Galera chooses the donor")
-        else:
-            self.say(f"asking for donors {donors} (the writer and drained nodes spared)")
+        from the answers of the last poll, this node's segment first), written to ``donor_file``
+        too; None otherwise (and a donor_file then names nobody, so no old list outlives the
+        option). A donor file that cannot be written is said and the join goes on: a donor choice
+        is never a reason to leave a node down."""
+        donors = None
+        if self.init.spare_writer:
+            me = self.cluster.nodes[self.cluster.me]
+            donors = spared_donors(self._reports, me, own_segment(self.config))
+            if donors is None:
+                self.say("no Synced node but the writer answers: Galera chooses the donor")
+            else:
+                self.say(f"asking for donors {donors} (the writer and drained nodes spared)")
         if self.init.donor_file is not None:
             line = f"wsrep_sst_donor = {donors}\n" if donors else "# no donor to ask for: Galera chooses\n"
             try:
                 write_atomically(self.init.donor_file, f"# written by galera-init before each join\n[galera]\n{line}")
             except OSError as err:
-                raise InitError(f"cannot write {self.init.donor_file}: {err.strerror or err}") from None
+                self.say(f"warning: cannot write {self.init.donor_file} ({err.strerror or err}): joining without it")
         return donors
 
     def mark_safe(self) -> None:

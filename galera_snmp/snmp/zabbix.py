@@ -165,16 +165,18 @@ TRIGGERS: tuple[Trigger, ...] = (
     ),
     Trigger(
         "Galera: {HOST.NAME} will need SST to rejoin within an hour", "WARNING",
-        "last({galera.rejoinTimeLeft})<3600 and last({galera.status})<>5",
+        "max({galera.rejoinTimeLeft},1m)<3600 and last({galera.rejoinMethod})=1"
+        " and last({galera.status})<>5 and last({galera.status})<>4",
         "The node is out of the cluster and the donors' gcaches are forgetting the write-sets it misses: bring it "
         "back before then to rejoin by IST, or plan for the full copy (a donor's load, the time it takes). "
         "galeraRejoinReason and 'galera-snmp status' say more (docs/TRANSFERS.md).",
-        recovery="last({galera.rejoinTimeLeft})>=3600 or last({galera.status})=5",
+        recovery="last({galera.rejoinMethod})<>1 or last({galera.rejoinTimeLeft})>=3600"
+        " or last({galera.status})=5 or last({galera.status})=4",
         opdata="{ITEM.LASTVALUE1}",
     ),
     Trigger(
         "Galera: {HOST.NAME} needs SST to rejoin", "INFO",
-        "last({galera.rejoinMethod})=2 and last({galera.status})<>5",
+        "min({galera.rejoinMethod},1m)=2 and last({galera.status})<>5 and last({galera.status})<>4",
         "No Synced node's gcache still holds the write-sets this node misses (galeraRejoinReason says why): its "
         "rejoin copies a donor's whole datadir.",
     ),

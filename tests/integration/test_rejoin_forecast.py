@@ -4,8 +4,9 @@ its rejoin would be IST or SST, and the real join then does what it said.
 node3 is stopped cleanly while node1 and node2 serve. Inside the caches: IST forecast, and the
 join is IST. Then large writes until the donors' gcaches (64 MiB each) have moved past node3's
 position: the forecast flips to SST within one peer-watch round and one refresh of the moment
-Galera's own rule (read from node1's and node2's SQL after each write) says SST, never says SST
-while that rule still says IST, and the join is a full copy.
+Galera's own rule (read from node1's and node2's SQL after each write) says SST, says SST before
+that rule only for what the caches may have forgotten since they were read, and the join is a
+full copy.
 
 Runnable by itself: pytest tests/integration/test_rejoin_forecast.py
 """
@@ -101,13 +102,16 @@ def test_the_forecast_flips_to_sst_when_the_caches_move_past_a_node_and_the_join
                 break
             found = forecast(node3)
             if found is not None and found.method is RejoinMethod.SST:  # the caches may move on by themselves
-                assert not galera_would_ist(seqno, caches([node1, node2])), f"SST forecast too early: {found}"
+                # early only by what the caches may have forgotten since the donors were read
+                early = galera_would_ist(seqno, caches([node1, node2]))
+                assert not early or "at the edge of the caches" in found.reason, f"SST forecast too early: {found}"
                 flipped_at = time.monotonic()
                 break
         assert flipped_at is not None, f"{MAX_WRITES} writes of {ROW} bytes did not move the caches past {seqno}"
         wait_for(lambda: (f := forecast(node3)) is not None and f.method is RejoinMethod.SST, deadline,
                  f"node3's agent to forecast SST within {deadline} s of Galera's rule")
-        assert forecast(node3).reason.startswith(f"seqno {seqno} is older than the caches safely hold")
+        assert forecast(node3).reason.startswith((f"seqno {seqno} is older than the caches safely hold",
+                                                  f"seqno {seqno} is at the edge of the caches"))
     finally:
         node1.sql("DROP TABLE IF EXISTS rejoin.t")  # one small write-set (a DELETE would carry every row)
     assert rejoin(node3, cluster) == "sst"

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import synced_state
 
-from galera_snmp.derived import EvsLatency, Window, evs_latency, gcache_size, gcache_write_sets, paused_share
+from galera_snmp.derived import (
+    EvsLatency,
+    Window,
+    evs_latency,
+    gcache_size,
+    gcache_write_sets,
+    gmcast_segment,
+    paused_share,
+)
 from galera_snmp.state import MysqlFailure, NodeState
 from galera_snmp.wsrep import classify
 
@@ -37,6 +45,19 @@ def test_evs_latency_is_parsed_or_unknown():
 ])
 def test_gcache_size_from_the_provider_options(options, size):
     assert gcache_size(options) == size
+
+
+@pytest.mark.parametrize(("options", "segment"), [
+    ("gmcast.listen_addr=tcp://10.0.0.11:4567;gmcast.segment=2;gcache.size=64M", 2),
+    ("gcache.size = 1G; gmcast.segment = 0", 0),
+    ("gcache.size=1G", 0),  # Galera's default
+    ("", 0),
+    ("gmcast.segment=east", None),
+    ("gmcast.segment=256", None),
+    ("gmcast.segment=", None),
+])
+def test_gmcast_segment_from_the_provider_options(options, segment):
+    assert gmcast_segment(options) == segment
 
 
 def test_the_write_sets_in_the_gcache():

@@ -9,7 +9,7 @@ import pytest
 from support import stopped_node_config
 
 from galera_snmp.cluster.nodeset import node_set
-from galera_snmp.cluster.peers import cluster_hosts, data_nodes, find_cluster, is_local
+from galera_snmp.cluster.peers import cluster_hosts, data_nodes, find_cluster, is_local, own_segment
 from galera_snmp.cluster.peerwatch import PeerWatch
 from galera_snmp.config import Config, ConfigError, load_config
 from galera_snmp.init.initiator import Initiator
@@ -57,6 +57,18 @@ def test_nodes_and_address_from_my_cnf(tmp_path):
     mycnf.write_text("[galera]\nwsrep_cluster_address = gcomm://10.9.9.1,10.9.9.2\nwsrep_node_address = 10.9.9.2\n")
     cluster = find_cluster(config_with(tmp_path, defaults_file=mycnf))
     assert (cluster.nodes, cluster.me) == (("10.9.9.1", "10.9.9.2"), 1)
+
+
+def test_this_nodes_segment_from_its_servers_my_cnf(tmp_path):
+    mycnf = tmp_path / "my.cnf"
+    mycnf.write_text("[galera]\nwsrep_provider_options = gcache.size=1G; gmcast.segment=3\n")
+    assert own_segment(config_with(tmp_path, defaults_file=mycnf, nodes="10.9.9.1, 10.9.9.2", address="10.9.9.1")) == 3
+    mycnf.write_text("[galera]\nwsrep_on = ON\n")
+    assert own_segment(config_with(tmp_path, defaults_file=mycnf, nodes="10.9.9.1, 10.9.9.2", address="10.9.9.1")) == 0
+    assert own_segment(config_with(tmp_path, nodes="10.9.9.1, 10.9.9.2", address="10.9.9.1")) is None  # no my.cnf
+    missing = tmp_path / "absent.cnf"
+    assert own_segment(config_with(tmp_path, defaults_file=missing, nodes="10.9.9.1, 10.9.9.2",
+                                   address="10.9.9.1")) is None
 
 
 def test_this_node_found_by_its_local_address(tmp_path):

@@ -21,7 +21,7 @@ from galera_snmp.cluster.rejoin import (
 )
 from galera_snmp.record import replace
 from galera_snmp.snmp.mib import read_node, render
-from galera_snmp.state import Health, NodeReport, Position, RejoinMethod, SeqnoSource, Status
+from galera_snmp.state import Health, Member, NodeReport, Position, RejoinMethod, SeqnoSource, Status
 
 OTHER = "0b7ac5b8-e602-11f1-8a41-5ec05f0f5611"
 
@@ -64,7 +64,7 @@ def test_the_forecast(what, position, donors, method, chosen) -> None:
     assert (found.method, found.donor) == (method, chosen), found.reason
     assert found.reason
     if method is RejoinMethod.IST:
-        assert found.write_sets_left is not None and found.write_sets_left >= 1
+        assert found.write_sets_left is not None and found.write_sets_left >= 0
     else:
         assert (found.write_sets_left, found.seconds_left) == (None, None)
 
@@ -87,7 +87,7 @@ def test_ist_is_forecast_exactly_when_galera_would_serve_it(seqno, caches, commi
 def test_the_margin_is_what_the_caches_may_still_forget_while_as_many_writes_arrive(seqno, lowest, extra,
                                                                                     forgotten) -> None:
     """In steady state the caches forget one write-set per new one: IST holds for exactly
-    ``write_sets_left - 1`` more such steps, and the write_sets_left shrinks by one per step."""
+    ``write_sets_left`` more such steps, and what is left shrinks by one per step."""
     last = seqno + extra
     before = forecast(stopped_at(seqno), 0, [donor("n2", lowest, last)])
     after = forecast(stopped_at(seqno), 0, [donor("n2", lowest + forgotten, last + forgotten)])
@@ -95,15 +95,46 @@ def test_the_margin_is_what_the_caches_may_still_forget_while_as_many_writes_arr
         assert after.method is RejoinMethod.SST
         return
     assert before.write_sets_left is not None
-    if forgotten < before.write_sets_left:
+    if forgotten <= before.write_sets_left:
         assert after.method is RejoinMethod.IST and after.write_sets_left == before.write_sets_left - forgotten
     else:
         assert after.method is RejoinMethod.SST
 
 
+@given(seqno=st.integers(0, 20_000), caches=st.lists(st.integers(1, 20_000), min_size=1, max_size=4),
+       hidden=st.lists(st.integers(1, 20_000), max_size=3), committed=st.integers(0, 20_000))
+def test_what_the_agents_cannot_see_only_errs_towards_sst(seqno, caches, hidden, committed) -> None:
+    """Members without an agent (garbd, the joiner's own recovered cache) take part in Galera's
+    lowest cache: a forecast of IST from the visible donors is IST for Galera too."""
+    donors = [donor(f"n{i}", cached, max(committed, cached - 1)) for i, cached in enumerate(caches)]
+    last = max(d.committed for d in donors)
+    if seqno > last:
+        return
+    everyone = [(d.cached_downto, d.committed) for d in donors] + [(cached, last) for cached in hidden]
+    if forecast(stopped_at(seqno), 0, donors).method is RejoinMethod.IST:
+        lowest = min(cached for cached, _ in everyone)
+        assert seqno >= lowest + min((last - lowest) // 128, 2**20)  # Galera's floor with every member
+        assert galera_would_ist(seqno, [(d.cached_downto, d.committed) for d in donors])
+
+
+def test_what_the_caches_forgot_since_they_were_read_is_taken_as_gone() -> None:
+    """Answers some seconds old: at 10 write-sets a second, 3 s cost 30 of what is left."""
+    fresh = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=10.0)
+    aged = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=10.0, age=3.0)
+    assert aged.write_sets_left == fresh.write_sets_left - 30
+    edge = forecast(stopped_at(110), 0, [donor("n2", 100, committed=500)], forget_rate=10.0, age=3.0)
+    assert edge.method is RejoinMethod.SST and "at the edge of the caches" in edge.reason
+    assert forecast(stopped_at(110), 0, [donor("n2", 100, committed=500)]).method is RejoinMethod.IST  # 7 left
+
+
+def test_donors_in_two_histories_tell_nothing() -> None:
+    found = forecast(stopped_at(9_000), 0, [donor("n2", 100), donor("n3", 100, history=OTHER)])
+    assert found.method is RejoinMethod.UNKNOWN and "2 histories" in found.reason
+
+
 def test_seconds_left_is_the_margin_at_the_rate_the_caches_forget() -> None:
     found = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=10.0)
-    assert found.write_sets_left == 9_000 - 177 + 1 and found.seconds_left == found.write_sets_left // 10
+    assert found.write_sets_left == 9_000 - 177 and found.seconds_left == found.write_sets_left // 10
     assert forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=0.0).seconds_left is None
 
 
@@ -143,9 +174,9 @@ def test_the_rate_at_which_the_caches_forget() -> None:
 
 def test_the_forecast_in_words() -> None:
     ist = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=2.0)
-    assert describe(ist) == ("a rejoin now gets IST (1000 write-sets from n2); SST after 8824 more write-sets, "
+    assert describe(ist) == ("a rejoin now gets IST (1000 write-sets from n2); SST after 8823 more write-sets, "
                              "about 73 min at the current rate")
-    assert describe(forecast(stopped_at(9_000), 0, [donor("n2", 100)])).endswith("SST after 8824 more write-sets")
+    assert describe(forecast(stopped_at(9_000), 0, [donor("n2", 100)])).endswith("SST after 8823 more write-sets")
     assert describe(forecast(stopped_at(50), 0, [donor("n2", 100)])).startswith("a rejoin now needs SST: seqno 50")
     assert describe(forecast(Position(), 0, [])).startswith("IST or SST for a rejoin is not known")
 
@@ -171,7 +202,14 @@ def test_the_donors_that_spare_the_writer() -> None:
         "10.0.0.22": peer("node 8"),
         "10.0.0.20": "timeout",
     }
-    assert spared_donors(reports, "10.0.0.13", 0) == "node4,node2,"  # its segment first, then the others
+    assert spared_donors(reports, "10.0.0.13", 0) == "node4,"  # its segment's only: Galera takes a listed one anywhere
+    assert spared_donors(reports, "10.0.0.13", 1) == "node2,"
+    assert spared_donors(reports, "10.0.0.13", 2) == "node2,node4,"  # none in its segment: the others
     assert spared_donors(reports, "10.0.0.13", None) == "node2,node4,"  # configured order
     only_writer = {"10.0.0.11": reports["10.0.0.11"], "10.0.0.13": reports["10.0.0.13"]}
     assert spared_donors(only_writer, "10.0.0.13", 0) is None  # Galera chooses: the writer rather than nobody
+    # Galera matches a listed name as a prefix: node1 would select the writer node10
+    prefixed = {"10.0.0.11": peer("node10", writes=True), "10.0.0.12": peer("node1"), "10.0.0.13": peer("node2")}
+    assert spared_donors(prefixed, "10.0.0.14", 0) == "node2,"
+    member = Member("9b2d-1", "node2-old", "10.0.0.19:4567", UUID)  # a member whose agent does not answer
+    assert spared_donors({**prefixed, "10.0.0.15": peer("node3", members=(member,))}, "10.0.0.14", 0) == "node3,"

@@ -400,10 +400,24 @@ def test_a_join_asks_for_the_donors_that_spare_the_writer(tmp_path, monkeypatch,
     assert donor_file.read_text() == "# written by galera-init before each join\n" + line
 
 
-def test_without_spare_writer_a_join_names_no_donor(tmp_path, monkeypatch):
-    run = loop(tmp_path, monkeypatch, agent_serves_phase=False, peer=stopped(**SYNCED_PEER))
+def test_without_spare_writer_a_join_names_no_donor_and_the_donor_file_nobody(tmp_path, monkeypatch):
+    donor_file = tmp_path / "99-galera-snmp-donor.cnf"
+    donor_file.write_text("[galera]\nwsrep_sst_donor = node2,\n")  # from when the option was on
+    run = loop(tmp_path, monkeypatch, agent_serves_phase=False, peer=stopped(**SYNCED_PEER),
+               extra=f"donor_file = {donor_file}\n")
     assert run.init._elect(stopped()) is Action.JOIN
     assert run.done == [("systemctl start mariadb", at(42))]
+    assert "wsrep_sst_donor" not in donor_file.read_text()
+
+
+def test_a_donor_file_that_cannot_be_written_never_keeps_a_node_down(tmp_path, monkeypatch):
+    run = loop(tmp_path, monkeypatch, agent_serves_phase=False, peer=stopped(**SYNCED_PEER),
+               extra=f"spare_writer = yes\ndonor_file = {tmp_path / 'missing' / 'donor.cnf'}\n")
+    said: list[str] = []
+    monkeypatch.setattr(run.init, "say", said.append)
+    assert run.init._elect(stopped()) is Action.JOIN
+    assert run.done == [("systemctl start mariadb", at(42), "node2,")]
+    assert any(line.startswith("warning: cannot write") and "joining without it" in line for line in said)
 
 
 def test_a_placeholder_without_a_value_leaves_its_argument_out(tmp_path):

@@ -238,8 +238,10 @@ def test_the_alert_rules_have_triggers(export: dict) -> None:
     assert "galera.historyReset)=1" in one("history")
     assert "galera.flowControlPausedNs" in one("flow control")
     assert "galera.healthy" in one("healthy")
-    assert "galera.rejoinTimeLeft)<3600" in one("within an hour")
-    assert "galera.rejoinMethod)=2" in one("needs SST")
+    assert "galera.rejoinTimeLeft,1m)<3600" in one("within an hour")
+    assert "galera.rejoinMethod,1m)=2" in one("needs SST")
+    for word in ("within an hour", "needs SST"):  # not while it joins: the transfer is under way
+        assert "galera.status)<>5" in one(word) and "galera.status)<>4" in one(word)
 
 
 def test_snmpv3_credentials_are_macros_and_the_passphrases_secret(template: dict) -> None:
