@@ -122,7 +122,7 @@ def describe(rejoin: Rejoin) -> str:
     if rejoin.method is RejoinMethod.UNKNOWN:
         return f"IST or SST for a rejoin is not known: {rejoin.reason}"
     left = "" if rejoin.seconds_left is None else f", about {_duration(rejoin.seconds_left)} at the current rate"
-    return f"a rejoin now gets IST ({rejoin.reason}); SST after {rejoin.write_sets_left} more write-sets{left}"
+    return f"a rejoin now gets IST ({rejoin.reason}); it holds for {rejoin.write_sets_left} more write-sets{left}"
 
 
 def _duration(seconds: int) -> str:

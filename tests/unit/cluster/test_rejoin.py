@@ -174,9 +174,9 @@ def test_the_rate_at_which_the_caches_forget() -> None:
 
 def test_the_forecast_in_words() -> None:
     ist = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=2.0)
-    assert describe(ist) == ("a rejoin now gets IST (1000 write-sets from n2); SST after 8823 more write-sets, "
+    assert describe(ist) == ("a rejoin now gets IST (1000 write-sets from n2); it holds for 8823 more write-sets, "
                              "about 73 min at the current rate")
-    assert describe(forecast(stopped_at(9_000), 0, [donor("n2", 100)])).endswith("SST after 8823 more write-sets")
+    assert describe(forecast(stopped_at(9_000), 0, [donor("n2", 100)])).endswith("it holds for 8823 more write-sets")
     assert describe(forecast(stopped_at(50), 0, [donor("n2", 100)])).startswith("a rejoin now needs SST: seqno 50")
     assert describe(forecast(Position(), 0, [])).startswith("IST or SST for a rejoin is not known")
 
