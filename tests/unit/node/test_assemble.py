@@ -324,7 +324,7 @@ def test_recovery_is_wanted_only_when_nothing_else_knows(observation, enabled):
 def test_one_position_from_the_probe_to_the_election(observation, recover):
     """The position assemble() decides crosses GALERA-MIB unchanged, and galera-init's view of the
     node (its own, or a peer's read back) carries exactly that value — or none, for the same reason
-    everywhere: Position.is_known."""
+    everywhere: Position.is_stated (a reset history's point is carried, never usable: is_known)."""
     state = assemble(observation, recover=recover)
     position = state.position
     remote = read_node({oid: value for oid, _, value in render(NodeReport(state, Health(False, "x"), True, 0))})
@@ -334,12 +334,13 @@ def test_one_position_from_the_probe_to_the_election(observation, recover):
     # a "joining" server that refuses connections (a state transfer marker) is no evidence of a
     # Primary and has no trustworthy position: its view says nonprimary, without one
     unconfirmed = state.status is Status.JOINING and state.cluster_status != "Primary"
-    assert peer.position == (position if position.is_known and not unconfirmed else None)
+    carried = position.is_stated and position.source is not SeqnoSource.UNKNOWN
+    assert peer.position == (position if carried and not unconfirmed else None)
     assert peer.usable_position() is (position.is_known and not unconfirmed)
 
     mine = own_view(0, "a", state)  # this node, mysqld stopped: only a saved or recovered position counts
     votes = position.source in (SeqnoSource.GRASTATE, SeqnoSource.RECOVERED) and not state.sst_in_progress
-    assert mine.position == (position if votes else None)
+    assert mine.position == (position if votes and position.is_stated else None)
     assert mine.usable_position() is (position.is_known and votes)
 
 
