@@ -205,7 +205,8 @@ def test_a_plain_restart_after_a_crash_is_flagged_as_a_history_reset(cluster: Sa
         peers = cli(*every)
         assert peers.returncode == 2 and "history reset" in peers.stdout, peers.stdout
         status = cli("galera-snmp", "status", "-c", str(node1.config_path))
-        assert status.returncode == 1 and f"! {node1.address}: history reset" in status.stdout, status.stdout
+        reset = f"! {', '.join(node.address for node in cluster.nodes)}: history reset"  # one line for all
+        assert status.returncode == 1 and reset in status.stdout, status.stdout
         trap_oid = ".1.3.6.1.4.1.32473.0.5"  # galeraHistoryResetChange
         wait_for(lambda: trap_oid in traps.read_text(), 20, "the history reset notification")
 
