@@ -144,7 +144,7 @@ class InitConfig:
     snmp_retries: int = 1
     poll_period: float = 2.0
     deadline: float = 60.0
-    synced_timeout: float = 900.0
+    synced_timeout: float = 900.0  # seconds a started mysqld may show no progress (init/transfer.py)
     phase_file: Path = Path("/run/galera-snmp/init-phase.json")
     join_command: str = "systemctl start mariadb"
     bootstrap_command: str = "galera_new_cluster"

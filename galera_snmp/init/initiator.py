@@ -30,6 +30,7 @@ from ..snmp.remote import read_all
 from ..state import NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from .guard import mark_starting, unmark_starting
 from .rule import Action, Announcement, Decision, Heard, carry_forward, decide
+from .transfer import LINE_EVERY, SIZE_EVERY, Progress, datadir_bytes, look
 from .views import NodeView, evidence_table, peer_view
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
@@ -226,25 +227,37 @@ class Initiator:
         mark_safe(self.config.server.datadir / "grastate.dat")
 
     def wait_synced(self, *, joining: bool = False) -> NodeState:
-        """This node's state once Synced. A joining mysqld that stays disconnected is stopped
-        (:class:`DisconnectWatch`), and the join fails, to be elected and tried again."""
-        deadline = time.monotonic() + self.init.synced_timeout
+        """This node's state once Synced. ``synced_timeout`` counts from the last time the node
+        moved (init/transfer.py: a long SST that goes on is waited for, one that stopped is not),
+        and a line says how it goes every LINE_EVERY seconds. A joining mysqld that stays
+        disconnected is stopped (:class:`DisconnectWatch`), and the join fails, to be elected and
+        tried again."""
         started = time.monotonic()
+        progress = Progress(started)
+        next_size, next_line = started, started + LINE_EVERY
         watch = DisconnectWatch()
         while True:
             state = self.probe.snapshot()
             if state.synced:
                 return state
-            if joining and watch.expired(state, time.monotonic()):
+            now = time.monotonic()
+            size = None
+            if now >= next_size:
+                size, next_size = datadir_bytes(self.config.server.datadir), now + SIZE_EVERY
+            progress.see(look(now, state, size))
+            if now >= next_line:
+                self.say(progress.line(now, state))
+                next_line = now + LINE_EVERY
+            if joining and watch.expired(state, now):
                 self.say(f"mysqld stays out of the group while joining ({state.reason} for {watch.grace:g} s; "
                          "Galera wants a restart then, see its error log)")
                 self.stop_stuck_mysqld(state)
                 raise InitError("mysqld was disconnected from the group while joining")
-            if state.process is ProcessState.ABSENT and time.monotonic() - started > APPEAR_TIMEOUT:
+            if state.process is ProcessState.ABSENT and now - started > APPEAR_TIMEOUT:
                 raise InitError(f"mysqld exited before it was Synced ({state.reason}); see its error log")
-            if time.monotonic() > deadline:
-                waited = self.init.synced_timeout
-                raise InitError(f"not Synced after {waited:g} s: {state.status.value}, {state.reason}")
+            if progress.still_for(now) > self.init.synced_timeout:
+                raise InitError(f"not Synced, and nothing moved for {self.init.synced_timeout:g} s: "
+                                f"{state.status.value}, {state.reason}")
             time.sleep(SYNCED_POLL)
 
     # --- the loop ----------------------------------------------------------------------------
