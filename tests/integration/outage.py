@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +27,12 @@ TABLE = "loadtest.acked"
 
 
 class Load:
-    """One writer per node, autocommit INSERTs; an id counts once the server said OK."""
+    """One writer per node (or per node of ``writers``), autocommit INSERTs; an id counts once the
+    server said OK."""
 
-    def __init__(self, cluster: Sandbox) -> None:
+    def __init__(self, cluster: Sandbox, writers: Sequence[SandboxNode] | None = None) -> None:
         self.cluster = cluster
+        self.writers = list(writers) if writers is not None else cluster.nodes
         self.acked: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -39,7 +41,7 @@ class Load:
         cluster.node(1).sql(f"CREATE TABLE IF NOT EXISTS {TABLE} (id BIGINT PRIMARY KEY, node INT)")
 
     def __enter__(self) -> Load:
-        for node in self.cluster.nodes:
+        for node in self.writers:
             thread = threading.Thread(target=self._write, args=(node,), daemon=True)
             thread.start()
             self._threads.append(thread)
