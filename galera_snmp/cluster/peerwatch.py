@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..config import Config
 from ..snmp.client import Target
@@ -52,7 +52,6 @@ class PeerWatch:
         self._known = ""
         self._latest: tuple[float, dict[str, NodeReport | str]] = (self._started, {})
         self._forgetting = ForgetRate()
-        self._forget_rate: float | None = None
 
     def peers(self) -> dict[str, NodeReport | str]:
         """The last answers, unless they are too old to tell anything now."""
@@ -68,11 +67,12 @@ class PeerWatch:
         (cluster/rejoin.py), from its own position and the other nodes' current answers, counting
         what their caches may have forgotten since those answers were true."""
         read_at, _ = self._latest
-        valid = {node: r for node, r in self.peers().items() if isinstance(r, NodeReport) and r.valid}
+        valid = _current(self.peers())
         age = self._clock() - read_at + max((r.age or 0 for r in valid.values()), default=0)
         segment = segment_of(mine.state)
         return forecast(mine.state.position, self._segments.get(self.me) if segment is None else segment,
-                        donors_of({node: r.state for node, r in valid.items()}, self.me), self._forget_rate, age)
+                        donors_of({node: r.state for node, r in valid.items()}, self.me), self._forgetting.rate(),
+                        age)
 
     def poll(self) -> str | None:
         """Read every node once; the advice line when a whole site is silent (sites.silent_site)."""
@@ -89,8 +89,7 @@ class PeerWatch:
             segment = segment_of(report.state)
             if segment is not None:
                 self._segments[node] = segment
-        valid = {node: r.state for node, r in self._latest[1].items() if isinstance(r, NodeReport) and r.valid}
-        self._forget_rate = self._forgetting.add(now, donors_of(valid, self.me))
+        self._forgetting.add(now, donors_of({node: r.state for node, r in _current(self._latest[1]).items()}, self.me))
         sites = {node: site_of(node, self.configured, self._segments.get(node)) for node in self.nodes}
         self._log_sites(sites)
         since = {node: self._heard.get(node, self._started) for node in self.nodes}
@@ -120,3 +119,8 @@ class PeerWatch:
                 said = advice
             if stop.wait(interval):
                 return
+
+
+def _current(reports: Mapping[str, NodeReport | str]) -> dict[str, NodeReport]:
+    """The answers that are reports on current data."""
+    return {node: r for node, r in reports.items() if isinstance(r, NodeReport) and r.valid}

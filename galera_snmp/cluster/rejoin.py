@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 
 from ..record import record
 from ..state import SEQNO_MAX, NodeReport, NodeState, Position, Rejoin, RejoinMethod, SeqnoSource
+from .sites import segment_of
 
 SAFETY_SHIFT = 7  # the gap is 1/128 of what the caches hold ...
 SAFETY_CAP = 1 << 20  # ... and at most 2^20 write-sets
@@ -59,12 +60,11 @@ def donor_of(name: str, state: NodeState) -> Donor | None:
     downto = state.wsrep_int("wsrep_local_cached_downto")
     if not state.synced or state.cluster_state_uuid is None or committed is None or downto is None:
         return None
-    if not 0 < downto <= committed + 1:  # 0, or 2^64-1, while the cache is empty
+    if committed > SEQNO_MAX or not 0 < downto <= committed + 1:  # 0, or 2^64-1, while the cache is empty
         return None
-    segment = state.wsrep.get("wsrep_gmcast_segment")
     return Donor(
         name=state.node_name or name,
-        segment=int(segment.value) if segment is not None and isinstance(segment.value, int) else None,
+        segment=segment_of(state),
         history=state.cluster_state_uuid.lower(),
         committed=committed,
         cached_downto=downto,
@@ -151,6 +151,10 @@ class ForgetRate:
             self._samples.append((now, who, lowest))
         while self._samples and self._samples[0][0] < now - self.seconds:
             self._samples.popleft()
+        return self.rate()
+
+    def rate(self) -> float | None:
+        """Write-sets per second over the looks kept (as of the last :meth:`add`)."""
         if len(self._samples) < 2 or self._samples[-1][0] <= self._samples[0][0]:
             return None
         (start, _, first), (end, _, latest) = self._samples[0], self._samples[-1]
@@ -160,7 +164,7 @@ class ForgetRate:
 def donors_of(states: Mapping[str, NodeState | None], joiner: str) -> list[Donor]:
     """The possible donors among ``states`` (by configured node), the joiner left out."""
     found = (donor_of(name, state) for name, state in states.items() if name != joiner and state is not None)
-    return [d for d in found if d is not None and d.committed <= SEQNO_MAX]
+    return [d for d in found if d is not None]
 
 
 def spared_donors(reports: Mapping[str, NodeReport | str], joiner: str, segment: int | None) -> str | None:
@@ -184,8 +188,7 @@ def spared_donors(reports: Mapping[str, NodeReport | str], joiner: str, segment:
             continue
         if any(other != name and other.startswith(name) for other in known):
             continue
-        own = state.wsrep.get("wsrep_gmcast_segment")
-        (near if segment is not None and own is not None and own.value == segment else far).append(name)
+        (near if segment is not None and segment_of(state) == segment else far).append(name)
     chosen = near or far
     return ",".join(chosen) + "," if chosen else None
 

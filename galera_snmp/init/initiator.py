@@ -110,10 +110,8 @@ class Initiator:
     def views(self, state: NodeState) -> list[NodeView]:
         """Every node as its snmpd serves it, asked in parallel — this one too, as the peers see it
         (``as_served``) — with this node's position from ``state``, its probe's."""
-        reports = read_all(self.targets)
-        self._reports = dict(zip(self.cluster.nodes, reports, strict=True))
-        views = [peer_view(i, host, report) for i, (host, report) in enumerate(zip(self.cluster.nodes, reports,
-                                                                                     strict=True))]
+        self._reports = dict(zip(self.cluster.nodes, read_all(self.targets), strict=True))
+        views = [peer_view(i, host, report) for i, (host, report) in enumerate(self._reports.items())]
         me = self.cluster.me
         views[me] = as_served(own_view(me, self.cluster.nodes[me], state), views[me])
         return carry_forward(me, views, self._heard, time.monotonic(), self.keep)
