@@ -54,6 +54,9 @@ class AgentConfig:
 
     socket: Path = Path("/var/agentx/master")
     refresh_interval: float = 2.0
+    # A state transfer that moved nothing (no byte copied, no write-set applied, no state change)
+    # for this many seconds is published as stalled (node/transfer.py).
+    transfer_stalled_after: float = 60.0
     # Without the AgentX master (snmpd restarting, down) the agent keeps its other outputs current
     # and tries to register again, waiting longer each time up to this many seconds.
     reconnect_interval: float = 5.0
@@ -235,6 +238,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "agent": {
         "socket": "path",
         "refresh_interval": "seconds",
+        "transfer_stalled_after": "seconds",
         "reconnect_interval": "seconds",
         "wake_socket": "path",
         "event_file": "path",

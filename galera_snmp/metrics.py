@@ -40,6 +40,9 @@ from .snmp.mib import (
     SCALARS,
     SEQNO_SOURCE,
     STATUS,
+    TRANSFER_ROLE,
+    TRANSFER_STATE,
+    TRANSFER_UNIT,
     TRUE,
     MibObject,
     Syntax,
@@ -64,6 +67,9 @@ ENUMERATIONS: dict[str, dict[int, str]] = {
     },
     "galeraLocalState": {LOCAL_STATE_UNKNOWN: "unknown", 1: "joining", 2: "donor", 3: "joined", 4: "synced"},
     "galeraRejoinMethod": {number: method.value for method, number in REJOIN_METHOD.items()},
+    "galeraTransferRole": {number: role.value if role else "none" for role, number in TRANSFER_ROLE.items()},
+    "galeraTransferState": {number: state.value if state else "none" for state, number in TRANSFER_STATE.items()},
+    "galeraTransferUnit": {number: unit.replace("-", "_") for unit, number in TRANSFER_UNIT.items()},
 }
 TRUTH_TYPES = ("GaleraTriState", "TruthValue")
 # Objects measured in a unit: (unit, factor from the MIB's number to the base unit).
@@ -74,6 +80,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "galeraGcacheSeconds": ("seconds", 1.0),
     "galeraWindowSeconds": ("seconds", 1.0),
     "galeraRejoinTimeLeft": ("seconds", 1.0),
+    **{f"galeraTransfer{part}": ("seconds", 1.0) for part in ("TimeLeft", "Seconds", "Still")},
     **{name: ("", 1e-3) for name in ("galeraRecvQueueWindowAvg", "galeraSendQueueWindowAvg",
                                      "galeraWriteSetsPerSecond")},  # served in thousandths
 }
@@ -86,7 +93,7 @@ NOT_INFO = ("galeraStatusReason", "galeraHealthReason", "galeraSeqnoText", "gale
 # rules join on) stays one steady series per node.
 OWN_INFO = (
     "galeraLocalStateComment", "galeraLeftHistory", "galeraLastPromotion", "galeraSiteAdvice", "galeraMaintMode",
-    "galeraLastEviction", "galeraRejoinDonor",
+    "galeraLastEviction", "galeraRejoinDonor", "galeraTransferMethod", "galeraTransferPeer",
 )
 # The verdict (the health rule, trusted only on current data: what the HTTP check and keepalived
 # act on) stands for galeraHealthy, with its reason as a label.

@@ -401,6 +401,49 @@ class Rejoin:
     seconds_left: int | None = None
 
 
+class TransferRole(StrEnum):
+    JOINER = "joiner"
+    DONOR = "donor"
+
+
+class TransferState(StrEnum):
+    RUNNING = "running"  # moved within [agent] transfer_stalled_after
+    STALLED = "stalled"  # nothing moved for that long: the copier stopped, hung or waits on a dead peer
+    COMPLETE = "complete"  # the node is Synced again after it
+    FAILED = "failed"  # mysqld went away (or left the Primary component) during it
+
+
+@record
+class Transfer:
+    """A state transfer this node takes part in, or took part in lately (node/transfer.py).
+    ``unit``: what ``done`` and ``expected`` count ("bytes" for an SST, "write-sets" for an IST);
+    ``rate``: of those per second lately; ``seconds_left``: at that rate; ``still``: seconds since
+    it last moved. None: not known (no peer published the size, nothing moved yet)."""
+
+    role: TransferRole
+    state: TransferState
+    method: str  # rsync, mariabackup, mysqldump (the SST script), ist, or unknown
+    unit: str
+    started: float  # UNIX time
+    seconds: int  # how long it ran (so far, or in all once over)
+    still: int
+    peer: str | None = None
+    done: int | None = None
+    expected: int | None = None
+    rate: float | None = None
+    seconds_left: int | None = None
+
+    @property
+    def percent(self) -> int | None:
+        """Of ``expected``, done: 100 once complete, else at most 99 (the copier's counters include
+        a little protocol, so a transfer may count past its size before it ends)."""
+        if self.state is TransferState.COMPLETE:
+            return 100
+        if self.done is None or not self.expected:
+            return None
+        return max(0, min(99, self.done * 100 // self.expected))
+
+
 @record
 class NodeReport:
     """A node as a consumer sees it: the snapshot, the health verdict, and whether the data is
@@ -419,6 +462,7 @@ class NodeReport:
     evictions: int | None = None  # members this node's agent evicted on a crash notice; None: crash eviction off
     last_eviction: str | None = None  # the last of them, in words (eviction.py)
     rejoin: Rejoin | None = None  # IST or SST if this node joined now (cluster/rejoin.py); None: no peer watch
+    transfer: Transfer | None = None  # the state transfer under way or lately over (node/transfer.py)
 
     def verdict(self) -> Health:
         """Whether to send client traffic now (keepalived, the HTTP check): the health rule,

@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from support import free_tcp_port, stop_process, synced_state, tool, wsrep_values
+from support import DONATING, free_tcp_port, stop_process, synced_state, tool, wsrep_values
 
 from galera_snmp.metrics import ReportCollector, exposition
 from galera_snmp.snmp.mib import COUNTER_NAMES, GAUGE_NAMES, RATIO_SPECS
@@ -34,7 +34,8 @@ def full_report(**changes: object) -> NodeReport:
     state = synced_state(wsrep=wsrep_values(**RAW), members=MEMBERS, gcache_size=128 << 20, **changes)
     return NodeReport(state, Health(True, "Synced, Primary, ready"), True, 3, window=WINDOW, evictions=1,
                       last_eviction="2026-12-06 09:00:00: 11111111-0000-0000-0000-000000000002 (node2) evicted",
-                      rejoin=Rejoin(RejoinMethod.IST, "120 write-sets from node2", "node2", 4000, 1800))
+                      rejoin=Rejoin(RejoinMethod.IST, "120 write-sets from node2", "node2", 4000, 1800),
+                      transfer=DONATING)
 
 
 def scrape(report: NodeReport, accept: str = "") -> str:

@@ -1,5 +1,6 @@
 """The agent's one report: built whole at each refresh (the node's snapshot, its node set, the
-silent-site advice, the writer, the rejoin forecast, the minute's window, the evictions), then
+silent-site advice, the writer, the rejoin forecast, the transfer under way, the minute's window,
+the evictions), then
 published at once as the served GALERA-MIB tree, the notifications it calls for, and to whatever
 else listens (the keepalived track file). Every answer (SNMP, HTTP, agent-check, /metrics) serves this report."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -16,11 +18,13 @@ from ..cluster.peerwatch import PeerWatch
 from ..config import ConfigError
 from ..derived import Window
 from ..node.refresh import Newest, Reporter
+from ..node.sst import sst_processes
+from ..node.transfer import TransferWatch, datadir_bytes
 from ..record import replace
 from ..snmp import notifications
 from ..snmp.agentx import OidTree
 from ..snmp.mib import MEMBER_COLUMNS, MEMBER_ENTRY, OID, SCALARS, render
-from ..state import NodeReport, NodeSet, NodeState
+from ..state import SYNCED, NodeReport, NodeSet, NodeState, Transfer, TransferState
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,9 @@ class Publisher:
         self.window = Window()  # the published snapshots of the last minute (queue averages, write rate)
         self.evictions: int | None = None  # crash evictions made (eviction.py); None: crash eviction off
         self.last_eviction: str | None = None
+        self._transfer_lock = threading.Lock()  # the refresh thread and the exit guard look
+        self.transfers = TransferWatch(self.config.agent.transfer_stalled_after,
+                                       lambda: datadir_bytes(self.config.server.datadir, copied_only=True))
 
     def refresh(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         """A new report, published unless a snapshot that began later was published meanwhile
@@ -68,16 +75,28 @@ class Publisher:
         node_set = self.node_set()
         writer = self.peer_watch.writer(report) if self.peer_watch is not None else None
         rejoin = self.peer_watch.rejoin(report) if self.peer_watch is not None else None
+        transfer = self._transfer(report.state)
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
             admitted = self._newest.admit(started)
             if admitted:
                 self._refreshed = self._monotonic()
             window = self.window.add(report.state) if admitted else None
             report = replace(report, node_set=node_set, site_advice=self.site_advice, writer=writer, window=window,
-                             evictions=self.evictions, last_eviction=self.last_eviction, rejoin=rejoin)
+                             evictions=self.evictions, last_eviction=self.last_eviction, rejoin=rejoin,
+                             transfer=transfer)
             if admitted:
                 self._announce(report)
         return report
+
+    def _transfer(self, state: NodeState) -> Transfer | None:
+        """The state transfer this node takes part in (node/transfer.py): its processes are looked
+        for only while the node is not Synced or a transfer is under way (one scan of /proc)."""
+        donor, size, target = self.peer_watch.transfer_source() if self.peer_watch is not None else (None, None, None)
+        with self._transfer_lock:
+            current = self.transfers.current
+            live = current is not None and current.state in (TransferState.RUNNING, TransferState.STALLED)
+            sst = sst_processes(state.pid) if state.pid and (live or state.local_state != SYNCED) else None
+            return self.transfers.see(time.time(), state, sst, peer=donor, peer_expected=size, target=target)
 
     def evicted(self, text: str) -> None:
         """A crash eviction made: counted and published at once (with its notification), on the

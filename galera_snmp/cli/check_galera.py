@@ -99,6 +99,11 @@ def build_parser() -> _Parser:
     modes.add_argument(
         "--state-dir", help="flow-control, conflicts: where runs are kept (default: ~/.local/state/check_galera)"
     )
+    modes.add_argument("--transfer-warning", type=float, metavar="SECONDS",
+                       help="node: WARNING when a state transfer has not moved for this long "
+                            "(default: when the agent says stalled)")
+    modes.add_argument("--transfer-critical", type=float, metavar="SECONDS",
+                       help="node: CRITICAL when a state transfer has not moved for this long")
     modes.add_argument("--send-warning", metavar="RANGE", help="queues: warning range of the send queue")
     modes.add_argument("--send-critical", metavar="RANGE", help="queues: critical range of the send queue")
     return parser
@@ -213,6 +218,7 @@ def _node(args: argparse.Namespace, parser: _Parser, source: Source) -> nagiospl
     return nagiosplugin.Check(
         checks.NodeResource(source, args.unreachable == "critical"),
         checks.NodeContext(source, args.donor_ok),
+        checks.TransferContext(args.transfer_warning, args.transfer_critical),
         checks.PerfdataContext(),
         checks.UnreachableContext(),
     )

@@ -162,6 +162,7 @@ def _write_once(config: Config, track: TrackFile) -> int:
 def _cluster_status(args: argparse.Namespace) -> int:
     from ..cluster.rejoin import describe as describe_rejoin
     from ..cluster.sites import segment_of, site_of
+    from ..node.transfer import describe as describe_transfer
 
     config = load_config(args.config)
     cluster = find_cluster(config)
@@ -203,6 +204,8 @@ def _cluster_status(args: argparse.Namespace) -> int:
             print(f"· {host}: {report.evictions} crash eviction(s), the last {report.last_eviction}")
         if not isinstance(report, str) and report.rejoin and not report.state.in_primary:
             print(f"· {host}: {describe_rejoin(report.rejoin)}")  # its agent's forecast (cluster/rejoin.py)
+        if not isinstance(report, str) and report.transfer:  # under way, or ended in the last minutes
+            print(f"· {host}: {describe_transfer(report.transfer, bar=20)}")
     return 1 if problems or advice else 0
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ..config import Config
 from ..snmp.client import Target
 from ..snmp.remote import read_all
-from ..state import Health, NodeReport, NodeState, Rejoin
+from ..state import Health, NodeReport, NodeState, Rejoin, TransferRole, TransferState
 from .peers import find_cluster, trusted_targets
 from .rejoin import ForgetRate, donors_of, forecast
 from .sites import segment_of, silent_site, site_of
@@ -73,6 +73,20 @@ class PeerWatch:
         return forecast(mine.state.position, self._segments.get(self.me) if segment is None else segment,
                         donors_of({node: r.state for node, r in valid.items()}, self.me), self._forgetting.rate(),
                         age)
+
+    def transfer_source(self) -> tuple[str | None, int | None, int | None]:
+        """For this node's transfer as a joiner: the peer donating now (the one whose transfer goes
+        to this node's address, else the only donor), the size it published, and the highest
+        position a current peer in a Primary component has committed (how far an IST goes)."""
+        valid = _current(self.peers())
+        donating = {node: r.transfer for node, r in valid.items() if node != self.me and r.transfer is not None
+                    and r.transfer.role is TransferRole.DONOR
+                    and r.transfer.state in (TransferState.RUNNING, TransferState.STALLED)}
+        host = self.me.rsplit(":", 1)[0] if self.me.count(":") == 1 else self.me
+        to_me = [node for node, t in donating.items() if t.peer is not None and t.peer.strip("[]") == host.strip("[]")]
+        donor = to_me[0] if len(to_me) == 1 else next(iter(donating)) if len(donating) == 1 else None
+        positions = [r.state.seqno for r in valid.values() if r.state.in_primary and r.state.position.is_known]
+        return donor, donating[donor].expected if donor else None, max(positions, default=None)
 
     def poll(self) -> str | None:
         """Read every node once; the advice line when a whole site is silent (sites.silent_site)."""

@@ -4,7 +4,9 @@ loss, cuts (both ways or one way), a host's link down; for one service or all tr
 Every drop is an iptables rule in the *receiving* host's namespace, in a chain of our own
 (``GSFAULT``, jumped to first from INPUT): ``-s SENDER [service match] [-m statistic --mode
 random --probability P] -j DROP``. The kernels this runs on have no ``netem`` qdisc, so there
-is no delay or jitter here, only loss. Faults touch only traffic between hosts: the monitoring
+is no delay or jitter here, only loss; and :func:`port_capped` caps the rate of what is sent to
+one port (an htb class and a u32 filter on the sender's device: a state transfer lasts long
+enough to watch). Faults touch only traffic between hosts: the monitoring
 station on the bridge keeps seeing every host. Clearing flushes the chains and raises every
 link; removing the namespaces removes whatever was left.
 
@@ -29,6 +31,34 @@ SERVICES = {"gcomm": ("tcp", 4567), "snmp": ("udp", 161), "mysql": ("tcp", 3306)
 
 def _iptables() -> str:
     return binary("iptables", INSTALL_HINT, NetnsError)
+
+
+def _tc() -> str:
+    return binary("tc", INSTALL_HINT, NetnsError)
+
+
+@contextmanager
+def port_capped(port: int, megabits: float, senders: Iterable[tuple[list[str], str]]) -> Iterator[None]:
+    """What ``senders`` (each: the command prefix entering its namespace, its device) send to TCP
+    ``port`` goes at ``megabits`` per second for the block; all else as before (htb lets
+    unclassified packets through unshaped)."""
+    done: list[tuple[list[str], str]] = []
+    try:
+        for enter, device in senders:
+            for args in (["qdisc", "replace", "dev", device, "root", "handle", "1:", "htb"],
+                         ["class", "add", "dev", device, "parent", "1:", "classid", "1:20", "htb",
+                          "rate", f"{megabits:.3f}mbit", "ceil", f"{megabits:.3f}mbit"],
+                         ["filter", "add", "dev", device, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+                          "match", "ip", "dport", str(port), "0xffff", "flowid", "1:20"]):
+                result = subprocess.run([*enter, _tc(), *args], capture_output=True, text=True, check=False)
+                if result.returncode != 0:
+                    raise NetnsError(f"tc {' '.join(args)}: {result.stderr.strip()}")
+                if args[0] == "qdisc":
+                    done.append((enter, device))
+        yield
+    finally:
+        for enter, device in done:
+            subprocess.run([*enter, _tc(), "qdisc", "del", "dev", device, "root"], capture_output=True, check=False)
 
 
 class Faults:

@@ -24,13 +24,15 @@ from ..node.galerafiles import mark_safe_to_bootstrap
 from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
 from ..node.process import find_server
+from ..node.sst import sst_processes
+from ..node.transfer import BYTES, TransferWatch, datadir_bytes
 from ..record import replace
 from ..safeio import poke, read_regular, write_atomically
 from ..snmp.remote import read_all
 from ..state import NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
 from .guard import mark_starting, unmark_starting
 from .rule import Action, Announcement, Decision, Heard, carry_forward, decide
-from .transfer import LINE_EVERY, SIZE_EVERY, Progress, datadir_bytes, look
+from .transfer import LINE_EVERY, SIZE_EVERY, Progress, look
 from .views import NodeView, evidence_table, peer_view
 
 STOP_GRACE = 30.0  # seconds for a clean shutdown of a mysqld stuck outside a Primary component
@@ -234,6 +236,7 @@ class Initiator:
         progress = Progress(started)
         next_size, next_line = started, started + LINE_EVERY
         watch = DisconnectWatch()
+        transfers = TransferWatch(self.init.synced_timeout, lambda: None)  # what the SST's copiers stored
         while True:
             state = self.probe.snapshot()
             if state.synced:
@@ -242,7 +245,9 @@ class Initiator:
             size = None
             if now >= next_size:
                 size, next_size = datadir_bytes(self.config.server.datadir), now + SIZE_EVERY
-            progress.see(look(now, state, size))
+            transfer = transfers.see(now, state, sst_processes(state.pid) if state.pid else None)
+            copied = transfer.done if transfer is not None and transfer.unit == BYTES else None
+            progress.see(look(now, state, size, copied))
             if now >= next_line:
                 self.say(progress.line(now, state))
                 next_line = now + LINE_EVERY

@@ -3,15 +3,13 @@ when it last moved: a state transfer may take hours, and only one that stopped m
 failure (``[init] synced_timeout`` counts from the last move, not from the start).
 
 A move is any change of what the joiner shows: its local state (Joining, Joined, ...), Galera's
-comment on it, the position it has applied (IST, then the catch-up), or its datadir's size (an
-SST's files arrive there: rsync writes them in place, mariabackup into a folder inside). How
-much is left is not known here: the donor's size is not published.
+comment on it, the position it has applied (IST, then the catch-up), the bytes its SST's copiers
+stored (node/sst.py: rsync rewrites the files of a rejoining node in place, its datadir does not
+grow), or its datadir's size (a new node's files arrive there). How much is left is the agent's
+to say (the donor's agent publishes its size: galeraTransfer, docs/TRANSFERS.md).
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 from ..record import record
 from ..state import NodeState
@@ -22,18 +20,20 @@ SIZE_EVERY = 5.0  # seconds between two walks of the datadir (one stat per file)
 
 @record
 class Look:
-    """What the joiner shows at one moment (``size``: None when the datadir was not walked)."""
+    """What the joiner shows at one moment (``size``: None when the datadir was not walked;
+    ``copied``: the bytes its SST's copiers stored so far, None when none runs)."""
 
     at: float
     local_state: int | None
     comment: str | None
     applied: int | None
     size: int | None = None
+    copied: int | None = None
 
 
-def look(at: float, state: NodeState, size: int | None = None) -> Look:
+def look(at: float, state: NodeState, size: int | None = None, copied: int | None = None) -> Look:
     applied = state.wsrep_int("wsrep_last_committed")
-    return Look(at, state.local_state, state.local_state_comment, applied, size)
+    return Look(at, state.local_state, state.local_state_comment, applied, size, copied)
 
 
 class Progress:
@@ -45,12 +45,15 @@ class Progress:
         self._shown: tuple[object, ...] | None = None
         self._size: tuple[float, int] | None = None  # the first size seen, and when
         self.size: int | None = None
+        self.copied: int | None = None
 
     def see(self, seen: Look) -> bool:
         """Take a look in; whether the joiner moved since the last one."""
-        shown = (seen.local_state, seen.comment, seen.applied)
+        shown = (seen.local_state, seen.comment, seen.applied, seen.copied)
         moved = self._shown is not None and shown != self._shown
         self._shown = shown
+        if seen.copied is not None:
+            self.copied = seen.copied
         if seen.size is not None:
             moved = moved or (self.size is not None and seen.size != self.size)
             self.size = seen.size
@@ -75,6 +78,8 @@ class Progress:
         words = [f"waiting {now - self.started:.0f} s for Synced: {state.status.value}"]
         if state.local_state_comment:
             words.append(f"({state.local_state_comment})")
+        if self.copied is not None:
+            words.append(f"SST copied {_mib(self.copied)};")
         if self.size is not None:
             rate = self.rate(now)
             grew = f", {_mib(rate)}/s" if rate else ""
@@ -85,22 +90,3 @@ class Progress:
 
 def _mib(size: float) -> str:
     return f"{size / (1 << 20):.1f} MiB"
-
-
-def datadir_bytes(datadir: Path) -> int | None:
-    """The bytes of the files under ``datadir`` (links not followed); None when it cannot be read."""
-    total = 0
-
-    def fail(err: OSError) -> None:
-        raise err
-
-    try:
-        for folder, _dirs, files in os.walk(datadir, onerror=fail, followlinks=False):
-            for name in files:
-                try:
-                    total += os.lstat(os.path.join(folder, name)).st_size
-                except OSError:
-                    continue  # a file renamed or removed while we walk
-    except OSError:
-        return None
-    return total

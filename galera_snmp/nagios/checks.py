@@ -14,13 +14,18 @@ import nagiosplugin
 from nagiosplugin import Context, Metric, Performance, Resource, Result
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
+from ..node.transfer import describe
 from ..state import (
     DOWN_STATUSES,
     Health,
     HealthPolicy,
     Member,
     NodeReport,
+    ProcessState,
     Status,
+    Transfer,
+    TransferRole,
+    TransferState,
     assess_health,
     history_reset,
 )
@@ -84,6 +89,38 @@ class NodeResource(SourceResource):
             yield Metric("local_state", state.local_state, min=0, max=4, context="perfdata")
         if state.seqno >= 0:
             yield Metric("seqno", state.seqno, uom="c", min=0, context="perfdata")
+        transfer = report.transfer
+        if transfer is not None:
+            yield Metric("transfer", transfer, context="transfer")
+            if transfer.percent is not None and transfer.state in LIVE_TRANSFER:
+                yield Metric("transfer_percent", transfer.percent, uom="%", min=0, max=100, context="perfdata")
+
+
+LIVE_TRANSFER = (TransferState.RUNNING, TransferState.STALLED)
+
+
+class TransferContext(Context):
+    """A state transfer under way is not an outage: OK while it moves ("63 %, ETA 4 min"); one
+    that has not moved for ``warning`` / ``critical`` seconds (else: once the agent says stalled)
+    is WARNING / CRITICAL; one that failed lately is WARNING (the node's own state says the rest)."""
+
+    def __init__(self, warning: float | None = None, critical: float | None = None) -> None:
+        super().__init__("transfer")
+        self.warning, self.critical = warning, critical
+
+    def evaluate(self, metric: Metric, resource: Resource) -> Result:
+        transfer: Transfer = metric.value
+        text = f"transfer: {describe(transfer)}"
+        if transfer.state is TransferState.FAILED:
+            return Result(Warn, text, metric)
+        if transfer.state not in LIVE_TRANSFER:
+            return Result(Ok, text, metric)
+        if self.critical is not None and transfer.still >= self.critical:
+            return Result(Critical, text, metric)
+        warning = self.warning is not None and transfer.still >= self.warning
+        if warning or (self.warning is None and transfer.state is TransferState.STALLED):
+            return Result(Warn, text, metric)
+        return Result(Ok, text, metric)
 
 
 class NodeContext(Context):
@@ -113,6 +150,10 @@ class NodeContext(Context):
         health, donor_allowed = self.health(report)
         comment = f" ({state.local_state_comment})" if state.local_state_comment else ""
         text = f"{name_of(report, self.source)}: {state.status.value}{comment}, {health.reason}"
+        joining = report.transfer is not None and report.transfer.role is TransferRole.JOINER \
+            and report.transfer.state in LIVE_TRANSFER and state.process is not ProcessState.ABSENT
+        if joining and state.status in (Status.NONPRIMARY, Status.JOINING):
+            return Result(Warn, text, metric)  # between its copy and its first answer: the transfer context judges
         if state.status in (Status.STOPPED, Status.NONPRIMARY, Status.BLOCKED):
             return Result(Critical, text, metric)
         if state.status is Status.UNKNOWN:

@@ -29,6 +29,9 @@ from ..state import (
     RejoinMethod,
     SeqnoSource,
     Status,
+    Transfer,
+    TransferRole,
+    TransferState,
     history_reset,
     is_uuid,
 )
@@ -54,6 +57,7 @@ RATIOS = (*OBJECTS, 5)
 MEMBER_ENTRY = (*OBJECTS, 6, 1)
 DERIVED = (*OBJECTS, 7)
 REJOIN = (*OBJECTS, 8)
+TRANSFER = (*OBJECTS, 9)
 
 Value = int | str | None
 
@@ -86,6 +90,10 @@ REJECT_QUERIES_UNKNOWN = 4
 TRUE, FALSE, UNKNOWN_TRUTH = 1, 2, 3  # GaleraTriState
 LOCAL_STATE_UNKNOWN = 0  # GaleraWsrepLocalState: Galera's own 1..4, 0 = undefined or unknown
 REJOIN_METHOD = {RejoinMethod.IST: 1, RejoinMethod.SST: 2, RejoinMethod.UNKNOWN: 3}
+TRANSFER_ROLE = {None: 1, TransferRole.JOINER: 2, TransferRole.DONOR: 3}
+TRANSFER_STATE = {None: 1, TransferState.RUNNING: 2, TransferState.STALLED: 3, TransferState.COMPLETE: 4,
+                  TransferState.FAILED: 5}
+TRANSFER_UNIT = {"bytes": 1, "write-sets": 2}
 
 
 def tri_state(value: bool | None) -> int:
@@ -302,8 +310,35 @@ def _rejoin_objects() -> list[MibObject]:
     return [MibObject(name, (*REJOIN, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
 
+def _transfer_objects() -> list[MibObject]:
+    """galeraTransfer: the state transfer under way, or the last one (node/transfer.py)."""
+    s = Syntax
+
+    def of(read: Callable[[Transfer], Value]) -> Callable[[NodeReport], Value]:
+        return lambda c: read(c.transfer) if c.transfer is not None else None
+
+    running = (TransferState.RUNNING, TransferState.STALLED)
+    spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
+        ("galeraTransferRole", s.INTEGER, "INTEGER", lambda c: TRANSFER_ROLE[c.transfer and c.transfer.role]),
+        ("galeraTransferState", s.INTEGER, "INTEGER", lambda c: TRANSFER_STATE[c.transfer and c.transfer.state]),
+        ("galeraTransferMethod", s.OCTET_STRING, "GaleraUtf8String", of(lambda t: t.method)),
+        ("galeraTransferPeer", s.OCTET_STRING, "GaleraUtf8String", of(lambda t: t.peer)),
+        ("galeraTransferUnit", s.INTEGER, "INTEGER", of(lambda t: TRANSFER_UNIT[t.unit])),
+        ("galeraTransferDone", s.COUNTER64, "GaleraGauge64", of(lambda t: t.done)),
+        ("galeraTransferExpected", s.COUNTER64, "GaleraGauge64", of(lambda t: t.expected)),
+        ("galeraTransferPercent", s.GAUGE32, "Gauge32", of(lambda t: t.percent)),
+        ("galeraTransferRate", s.GAUGE32, "Gauge32",
+         of(lambda t: round(t.rate) if t.rate is not None and t.state in running else None)),
+        ("galeraTransferTimeLeft", s.GAUGE32, "Gauge32", of(lambda t: t.seconds_left if t.state in running else None)),
+        ("galeraTransferSeconds", s.GAUGE32, "Gauge32", of(lambda t: t.seconds)),
+        ("galeraTransferStill", s.GAUGE32, "Gauge32", of(lambda t: t.still)),
+    ]
+    return [MibObject(name, (*TRANSFER, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
+
+
 SCALARS: tuple[MibObject, ...] = (
-    *_node_objects(), *_agent_objects(), *_wsrep_objects(), *_derived_objects(), *_rejoin_objects()
+    *_node_objects(), *_agent_objects(), *_wsrep_objects(), *_derived_objects(), *_rejoin_objects(),
+    *_transfer_objects(),
 )
 
 # galeraMemberEntry columns (galeraMemberIndex, column 1, is the not-accessible index).
@@ -441,7 +476,8 @@ def read_node(values: Mapping[OID, object], members: tuple[Member, ...] | None =
                       evictions=number("galeraEvictions"), last_eviction=text("galeraLastEviction"),
                       rejoin=_rejoin(_reverse(REJOIN_METHOD).get(number("galeraRejoinMethod")),
                                      text("galeraRejoinReason"), text("galeraRejoinDonor"),
-                                     number("galeraRejoinWriteSetsLeft"), number("galeraRejoinTimeLeft")))
+                                     number("galeraRejoinWriteSetsLeft"), number("galeraRejoinTimeLeft")),
+                      transfer=_transfer(number, text))
 
 
 def _rejoin(method: RejoinMethod | None, reason: str | None, donor: str | None, write_sets_left: int | None,
@@ -452,6 +488,20 @@ def _rejoin(method: RejoinMethod | None, reason: str | None, donor: str | None, 
     if method is not RejoinMethod.IST:
         return Rejoin(method, reason)
     return Rejoin(method, reason, donor, write_sets_left, seconds_left)
+
+
+def _transfer(number: Callable[[str], int | None], text: Callable[[str], str | None]) -> Transfer | None:
+    """The galeraTransfer objects read back; None when the agent reports no transfer (or garbage)."""
+    role = _reverse(TRANSFER_ROLE).get(number("galeraTransferRole"))
+    state = _reverse(TRANSFER_STATE).get(number("galeraTransferState"))
+    unit = _reverse(TRANSFER_UNIT).get(number("galeraTransferUnit"))
+    seconds, still = number("galeraTransferSeconds"), number("galeraTransferStill")
+    if role is None or state is None or unit is None or seconds is None or still is None:
+        return None
+    rate = number("galeraTransferRate")
+    return Transfer(role, state, text("galeraTransferMethod") or "unknown", unit, time.time() - seconds, seconds,
+                    still, text("galeraTransferPeer"), number("galeraTransferDone"), number("galeraTransferExpected"),
+                    None if rate is None else float(rate), number("galeraTransferTimeLeft"))
 
 
 def writer_of(flag: bool | None) -> Health | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..record import record
-from ..state import NodeReport, history_reset
+from ..state import NodeReport, TransferState, history_reset
 from .agentx import OidTree, encode_varbind
 from .mib import BY_NAME, NOTIFICATIONS, OID, Syntax
 
@@ -42,7 +42,14 @@ TABLE: tuple[Notification, ...] = (
                  lambda before, after: (before.site_advice is None) != (after.site_advice is None)),
     Notification("galeraEviction", (*NOTIFICATIONS, 8), ("galeraLastEviction", "galeraEvictions", "galeraNodeName"),
                  lambda before, after: after.last_eviction not in (None, before.last_eviction)),
+    Notification("galeraTransferChange", (*NOTIFICATIONS, 9),
+                 ("galeraTransferState", "galeraTransferRole", "galeraTransferPeer", "galeraNodeName"),
+                 lambda before, after: _transfer_state(before) != _transfer_state(after)),
 )
+
+
+def _transfer_state(report: NodeReport) -> TransferState | None:
+    return report.transfer.state if report.transfer is not None else None
 BY_NOTIFICATION: dict[str, Notification] = {notification.name: notification for notification in TABLE}
 
 

@@ -32,6 +32,7 @@ from .mib import (
     RATIOS,
     REJOIN,
     SCALARS,
+    TRANSFER,
     MibObject,
 )
 from .mibfile import Definition, definitions, standalone
@@ -60,6 +61,7 @@ BRANCHES: tuple[tuple[OID, str], ...] = (
     (RATIOS, "wsrep-ratio"),
     (DERIVED, "derived"),
     (REJOIN, "rejoin"),
+    (TRANSFER, "transfer"),
 )
 # MIB UNITS -> Zabbix units (and a factor into them); Zabbix scales B and s with prefixes itself.
 UNITS = {"bytes": ("B", 1.0), "seconds": ("s", 1.0), "nanoseconds": ("s", 1e-9)}
@@ -179,6 +181,21 @@ TRIGGERS: tuple[Trigger, ...] = (
         "min({galera.rejoinMethod},1m)=2 and last({galera.status})<>5 and last({galera.status})<>4",
         "No Synced node's gcache still holds the write-sets this node misses (galeraRejoinReason says why): its "
         "rejoin copies a donor's whole datadir.",
+    ),
+    Trigger(
+        "Galera: state transfer on {HOST.NAME} stalled", "WARNING",
+        "last({galera.transferState})=3",
+        "The state transfer this node sends or receives moved nothing for the agent's transfer_stalled_after "
+        "(galeraTransferStill says how long): a copier stopped or hung, the disk is full, or the other side is "
+        "gone. 'galera-snmp status' shows both sides; docs/TRANSFERS.md says what to look at.",
+        opdata="{ITEM.LASTVALUE1}",
+    ),
+    Trigger(
+        "Galera: state transfer on {HOST.NAME} failed", "AVERAGE",
+        "last({galera.transferState})=5",
+        "mysqld went away or left the Primary component during a state transfer: the joiner's error log says why; "
+        "it starts over (another SST) at its next start.",
+        recovery="last({galera.transferState})<>5",
     ),
     Trigger(
         "Galera: cluster of {HOST.NAME} below {$GALERA.CLUSTER.SIZE} nodes", "WARNING",

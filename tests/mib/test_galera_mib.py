@@ -220,6 +220,9 @@ EXPECTED_ENUMS: dict[str, dict[str, int]] = {
     "galeraRejectQueries": {enum_label(word): n for word, n in mib.REJECT_QUERIES.items()}
     | {"unknown": mib.REJECT_QUERIES_UNKNOWN},
     "galeraRejoinMethod": {method.value: number for method, number in mib.REJOIN_METHOD.items()},
+    "galeraTransferRole": {(role or "none"): number for role, number in mib.TRANSFER_ROLE.items()},
+    "galeraTransferState": {(state or "none"): number for state, number in mib.TRANSFER_STATE.items()},
+    "galeraTransferUnit": {enum_label(unit): number for unit, number in mib.TRANSFER_UNIT.items()},
     "GaleraTriState": {"true": mib.TRUE, "false": mib.FALSE, "unknown": mib.UNKNOWN_TRUTH},
     # Galera's own wsrep_local_state numbers, 0 for anything else
     "GaleraWsrepLocalState": {

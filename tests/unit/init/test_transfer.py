@@ -13,7 +13,8 @@ from support import stopped_node_config, synced_state, wsrep_values
 from galera_snmp.config import load_config
 from galera_snmp.init import initiator
 from galera_snmp.init.initiator import InitError, Initiator
-from galera_snmp.init.transfer import Look, Progress, datadir_bytes
+from galera_snmp.init.transfer import Look, Progress
+from galera_snmp.node.transfer import datadir_bytes
 from galera_snmp.record import replace
 from galera_snmp.state import MysqlFailure, ProcessState, Status
 
@@ -120,3 +121,13 @@ def test_a_member_catching_up_by_ist_moves_by_its_position(tmp_path, monkeypatch
 
     init, _said = waiting(tmp_path, monkeypatch, script, sizes=lambda now: 5_000_000)  # the datadir stays
     assert init.wait_synced(joining=True).synced
+
+
+def test_bytes_an_sst_stored_are_a_move_and_said_though_the_datadir_does_not_grow() -> None:
+    # rsync rewrites a rejoining node's files in place: only its copiers' count moves
+    progress = Progress(0.0)
+    progress.see(Look(1.0, None, None, None, 100 << 20, 1 << 20))
+    assert progress.see(Look(8.0, None, None, None, 100 << 20, 9 << 20))
+    assert not progress.see(Look(9.0, None, None, None, 100 << 20, 9 << 20))
+    assert progress.still_for(9.0) == 1.0
+    assert "SST copied 9.0 MiB" in progress.line(9.0, synced_state(status=Status.JOINING))

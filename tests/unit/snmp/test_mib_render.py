@@ -9,7 +9,7 @@ from types import MappingProxyType
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import synced_state
+from support import DONATING, synced_state
 
 from galera_snmp.snmp.agentx import encode_varbind
 from galera_snmp.snmp.mib import (
@@ -21,6 +21,7 @@ from galera_snmp.snmp.mib import (
     REJOIN,
     SCALARS,
     STATUS,
+    TRANSFER,
     encode,
     render,
 )
@@ -36,6 +37,7 @@ from galera_snmp.state import (
     RejoinMethod,
     SeqnoSource,
     Status,
+    Transfer,
     WindowStats,
 )
 from galera_snmp.wsrep import Kind, WsrepValue, classify
@@ -78,10 +80,11 @@ NODE_SET = NodeSet("c77f8cedecd9b486", ("10.0.0.11", "10.0.0.12", "10.0.0.13"))
 
 def context(health: Health | None = None, valid: bool = True, age: int = 0, node_set: NodeSet | None = NODE_SET, *,
             site_advice: str | None = None, window: WindowStats | None = None, evictions: int | None = None,
-            last_eviction: str | None = None, rejoin: Rejoin | None = None, **changes) -> NodeReport:
+            last_eviction: str | None = None, rejoin: Rejoin | None = None, transfer: Transfer | None = None,
+            **changes) -> NodeReport:
     return NodeReport(node_state(**changes), health or Health(True, "Synced, Primary, ready"), valid, age, "",
                       node_set, site_advice, window=window, evictions=evictions, last_eviction=last_eviction,
-                      rejoin=rejoin)
+                      rejoin=rejoin, transfer=transfer)
 
 
 def served(ctx: NodeReport) -> dict[tuple[int, ...], tuple[Syntax, int | bytes]]:
@@ -163,7 +166,8 @@ def test_render_oids_strictly_increase_and_tables_sit_between_the_scalars_by_oid
     table = [oid[len(MEMBER_ENTRY) :] for oid in oids if oid[: len(MEMBER_ENTRY)] == MEMBER_ENTRY]
     assert table == [(column, index) for column in (2, 3, 4, 5) for index in (1, 2, 3)]
     after = oids[oids.index((*MEMBER_ENTRY, 5, 3)) + 1 :]  # galeraRejoin (galeraObjects 8) follows the table (6)
-    assert after == [(*REJOIN, column, 0) for column in (1, 2, 3, 4, 5)]
+    # then galeraTransfer (9): without a transfer, its role and state (none) only
+    assert after == [(*REJOIN, column, 0) for column in (1, 2, 3, 4, 5)] + [(*TRANSFER, 1, 0), (*TRANSFER, 2, 0)]
 
 
 def test_every_scalar_is_served_for_a_complete_snapshot():
@@ -176,7 +180,8 @@ def test_every_scalar_is_served_for_a_complete_snapshot():
                             site_advice="site east (10.0.0.11) silent for 75 s", maint_mode="DISABLED",
                             gcache_size=128 << 20, window=window, seen_position=Position(OTHER_UUID, 38),
                             evictions=1, last_eviction="2026-12-06 09:00:00: a member evicted",
-                            rejoin=Rejoin(RejoinMethod.IST, "2 write-sets from node2", "node2", 30, 600)))
+                            rejoin=Rejoin(RejoinMethod.IST, "2 write-sets from node2", "node2", 30, 600),
+                            transfer=DONATING))
     missing = [obj.name for obj in SCALARS if scalar(obj.name) not in values]
     assert missing == []
 

@@ -4,7 +4,7 @@ when the node no longer reports an object."""
 from __future__ import annotations
 
 import pytest
-from support import node_report, synced_state
+from support import DONATING, node_report, synced_state
 
 from galera_snmp.record import replace
 from galera_snmp.snmp.agentx import OidTree, encode_varbind
@@ -29,6 +29,7 @@ CHANGES = {
     "galeraPromotion": report(synced_state(promotion="2026-12-06 09:00:00 made Primary")),
     "galeraSiteSilentChange": report(site_advice="site east silent"),
     "galeraEviction": report(last_eviction="2026-12-06 09:00:00: node2 evicted"),
+    "galeraTransferChange": report(transfer=DONATING),
 }
 
 

@@ -1,0 +1,195 @@
+"""State transfers you can watch, on the sandbox (node/transfer.py): node3 rejoins by a real rsync
+SST, its donors' sending rate capped so that the copy lasts more than 20 s; node3's agent and its
+donor's agent publish the same transfer in GALERA-MIB, progress every refresh, monotonic, its
+ETA at half-way within 30 % of when the copy really ended, complete at 100 % once node3 is
+Synced. A second SST whose joiner-side rsync is stopped with SIGSTOP is published as stalled
+within the agents' transfer_stalled_after (5 s in the sandbox) on every channel (node3's
+GALERA-MIB, check_galera over SNMP, /metrics, ``galera-snmp status``; the donor's agent sees its
+side stall too), and completes once the copier runs again.
+
+Runnable by itself: pytest tests/integration/test_transfer_progress.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import pytest
+
+from galera_snmp.dev.faults import port_capped
+from galera_snmp.dev.sandbox import METRICS_PORT, Sandbox, SandboxNode, program, wait_for
+from galera_snmp.node.sst import sst_processes
+from galera_snmp.node.transfer import datadir_bytes
+from galera_snmp.snmp.client import SnmpError
+from galera_snmp.snmp.remote import read_report
+from galera_snmp.state import Transfer, TransferRole, TransferState
+
+pytestmark = pytest.mark.integration
+
+COPY_SECONDS = 25  # the donors' sending rate is set so that the copy takes about this long
+STALLED_AFTER = 5  # [agent] transfer_stalled_after in the sandbox
+
+
+@dataclass
+class Seen:
+    at: float
+    joiner: Transfer | None
+    donors: dict[str, Transfer]
+
+
+def transfer_of(node: SandboxNode) -> Transfer | str | None:
+    try:
+        return read_report(node.snmp_target(timeout=1.0, retries=0)).transfer
+    except SnmpError as err:
+        return str(err)
+
+
+def force_sst(node: SandboxNode) -> None:
+    """Stop ``node`` cleanly and remove its grastate.dat: its position unknown, it joins by SST."""
+    node.stop()
+    (node.datadir / "grastate.dat").unlink()
+
+
+def slow_donors(cluster: Sandbox, joiner: SandboxNode) -> tuple[float, AbstractContextManager[None]]:
+    """Every other node's sending to the joiner's SST port capped so that a copy of a datadir
+    takes COPY_SECONDS: the rate, and the block that holds the cap."""
+    others = [n for n in cluster.nodes if n is not joiner]
+    size = max(datadir_bytes(n.datadir, copied_only=True) or 0 for n in others)
+    megabits = size * 8 / 1e6 / COPY_SECONDS
+    senders = {(tuple(n.enter()), "eth0" if cluster.hosts else "lo") for n in others}
+    return megabits, port_capped(joiner.sst_port, megabits, [(list(enter), device) for enter, device in senders])
+
+
+def follow(cluster: Sandbox, joiner: SandboxNode, until: float,
+           at_half: Callable[[], None] | None = None) -> list[Seen]:
+    """Read the joiner's and the others' galeraTransfer objects until the joiner's is complete
+    (``at_half``: called once when the joiner is past 50 %)."""
+    seen: list[Seen] = []
+    others = [n for n in cluster.nodes if n is not joiner]
+    while time.monotonic() < until:
+        mine = transfer_of(joiner)
+        donors = {n.name: t for n in others if isinstance(t := transfer_of(n), Transfer)}
+        seen.append(Seen(time.monotonic(), mine if isinstance(mine, Transfer) else None, donors))
+        if at_half is not None and isinstance(mine, Transfer) and mine.state is TransferState.RUNNING \
+                and (mine.percent or 0) >= 50:
+            at_half()
+            at_half = None
+        if isinstance(mine, Transfer) and mine.state is TransferState.COMPLETE:
+            return seen
+        time.sleep(0.25)
+    last = seen[-1] if seen else None
+    raise AssertionError(f"{joiner.name}'s transfer not complete in time; last seen {last}")
+
+
+def test_an_sst_is_watched_on_both_sides_to_its_end(cluster: Sandbox, cli) -> None:
+    node3 = cluster.node(3)
+    force_sst(node3)
+    megabits, capped = slow_donors(cluster, node3)
+    said: list[str] = []
+
+    def status() -> None:
+        said.append(cli("galera-snmp", "status", "-c", str(cluster.node(1).config_path)).stdout)
+
+    with capped:
+        node3.start()
+        seen = follow(cluster, node3, time.monotonic() + 6 * COPY_SECONDS, status)
+    node3.wait_synced(60)
+    running = [s for s in seen if s.joiner is not None and s.joiner.state is TransferState.RUNNING]
+    assert running, f"node3's agent never published a running transfer ({megabits:.1f} Mbit/s)"
+    first = running[0].joiner
+    assert first is not None and (first.role, first.method) == (TransferRole.JOINER, "rsync"), first
+    counted = [(s.at, s.joiner.done) for s in running if s.joiner is not None and s.joiner.done]
+    assert counted, "no bytes counted on node3"
+    # monotonic, and moving at every refresh while bytes flow: no 2 s without a new count
+    dones = [done for _, done in counted]
+    assert dones == sorted(dones), "node3's bytes went down"
+    copying = [(at, done) for at, done in counted if done < dones[-1]]
+    increases = [at for (_, before), (at, done) in itertools.pairwise(copying) if done > before]
+    gaps = [b - a for a, b in itertools.pairwise(increases)]
+    assert increases and max(gaps, default=0) <= 2.0, f"progress gaps {gaps}"
+    copy_ended = next(at for at, done in counted if done == dones[-1])
+    copy_took = copy_ended - counted[0][0]
+    print(f"copy of {dones[-1] / 1e6:.1f} MB took {copy_took:.1f} s at {megabits:.1f} Mbit/s")
+    assert copy_took >= 20, f"the copy took {copy_took:.1f} s only"
+    # half-way: the ETA against when the copy really ended
+    half = next(s for s in running if s.joiner is not None and (s.joiner.percent or 0) >= 50)
+    assert half.joiner is not None and half.joiner.seconds_left is not None, half
+    actual = copy_ended - half.at
+    print(f"at {half.joiner.percent} %: ETA {half.joiner.seconds_left} s, the copy ended {actual:.1f} s later")
+    assert abs(half.joiner.seconds_left - actual) <= 0.3 * actual + 1  # 1: the ETA is in whole seconds
+    # the same transfer on the donor's side
+    donating = [(name, t) for s in seen for name, t in s.donors.items() if t.role is TransferRole.DONOR]
+    assert donating, "no donor published the transfer"
+    name, donor_side = donating[-1]
+    assert donor_side.peer == node3.address and donor_side.method == "rsync", donor_side
+    assert any((t.percent or 0) >= 50 for n, t in donating if n == name), "the donor's progress stayed low"
+    # galera-snmp status at half-way: a bar for each side
+    print(said[0])
+    assert re.search(rf"· {re.escape(node3.address)}: rsync joiner from \S+: \[#+\.+\] \d+ % .*ETA", said[0]), said
+    assert re.search(rf"· \S+: rsync donor to {re.escape(node3.address)}: \[#+\.+\] \d+ %", said[0]), said
+    # complete at 100 % once Synced, and the joiner named its donor and its size
+    end = seen[-1].joiner
+    assert end is not None and end.state is TransferState.COMPLETE and end.percent == 100, end
+    assert half.joiner.peer is not None and half.joiner.expected == donor_side.expected
+
+
+def copiers(node: SandboxNode) -> list[int]:
+    pid = node.snapshot().pid
+    found = sst_processes(pid) if pid else None
+    return [] if found is None else [p for p, _ in found.written]
+
+
+def test_a_stopped_copier_is_a_stalled_transfer_on_every_channel_and_it_ends_when_it_runs_again(
+        cluster: Sandbox, cli) -> None:
+    node3 = cluster.node(3)
+    force_sst(node3)
+    stopped: list[int] = []
+    try:
+        _, capped = slow_donors(cluster, node3)
+        with capped:
+            node3.start()
+            wait_for(lambda: len(copiers(node3)) > 0 and isinstance(t := transfer_of(node3), Transfer)
+                     and t.state is TransferState.RUNNING and (t.percent or 0) >= 10, 60,
+                     "node3's rsync to copy a tenth")
+            stopped = copiers(node3)
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            at = time.monotonic()
+            wait_for(lambda: isinstance(t := transfer_of(node3), Transfer) and t.state is TransferState.STALLED,
+                     STALLED_AFTER + 4, "node3's agent to publish the transfer stalled")
+            print(f"stalled published {time.monotonic() - at:.1f} s after SIGSTOP")
+            check = check_galera(node3, "--transfer-warning", "3", "--transfer-critical", "4")
+            assert check[0] == 2 and "stalled" in check[1].lower(), check
+            with urllib.request.urlopen(f"http://{node3.address}:{METRICS_PORT}/metrics", timeout=5) as answer:
+                assert 'galera_transfer_state{galera_transfer_state="stalled"} 1.0' in answer.read().decode()
+            status = cli("galera-snmp", "status", "-c", str(cluster.node(1).config_path)).stdout
+            assert re.search(rf"· {re.escape(node3.address)}: rsync joiner from .*%.*STALLED", status), status
+            # the donor's rsync waits on the stopped joiner: its side stalls too
+            wait_for(lambda: any(isinstance(t := transfer_of(n), Transfer) and t.role is TransferRole.DONOR
+                                 and t.state is TransferState.STALLED for n in cluster.nodes if n is not node3),
+                     STALLED_AFTER + 4, "the donor's agent to publish its side stalled")
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+            stopped = []
+            follow(cluster, node3, time.monotonic() + 6 * COPY_SECONDS)
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    node3.wait_synced(60)
+    check = check_galera(node3, "--transfer-warning", "3", "--transfer-critical", "4")
+    assert check[0] == 0, check
+
+
+def check_galera(node: SandboxNode, *args: str) -> tuple[int, str]:
+    result = subprocess.run([program("check_galera"), "-m", "node", *node.check_galera_snmp(), *args],
+                            capture_output=True, text=True, timeout=60, check=False)
+    return result.returncode, result.stdout

@@ -1,0 +1,71 @@
+"""node/sst.py: an SST script told from its command line, and the bytes a transfer's processes moved."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from galera_snmp.node.sst import counter_of, io_counter, moved_bytes, script_arguments, sst_processes
+
+
+def test_the_script_is_found_behind_its_interpreter_with_its_role_and_address() -> None:
+    argv = ["/bin/bash", "-ue", "/usr//bin/wsrep_sst_rsync", "--role", "donor", "--address",
+            "10.0.0.13:4444/rsync_sst", "--socket", "/run/mysqld/mysqld.sock", "--datadir", "/var/lib/mysql/"]
+    assert script_arguments(argv) == ("donor", "rsync", "10.0.0.13:4444/rsync_sst")
+    assert script_arguments(["wsrep_sst_mariabackup", "--role=joiner", "--address=[::1]:4444"]) == (
+        "joiner", "mariabackup", "[::1]:4444")
+
+
+def test_anything_else_is_no_script() -> None:
+    assert script_arguments(["/usr/bin/rsync", "--daemon"]) is None
+    assert script_arguments(["wsrep_sst_", "--role", "donor"]) is None  # no method
+    assert script_arguments(["wsrep_sst_rsync", "--role", "spectator"]) is None
+    assert script_arguments(["wsrep_sst_rsync"]) is None
+    assert script_arguments([]) is None
+
+
+def test_an_io_counter_is_read_by_name_or_is_nothing() -> None:
+    text = "rchar: 100\nwchar: 2048\nsyscr: 3\nsyscw: 4\nread_bytes: 0\nwrite_bytes: 4096\n"
+    assert (io_counter(text, "wchar"), io_counter(text, "write_bytes")) == (2048, 4096)
+    assert io_counter("rchar: 1\n", "wchar") is None
+    assert io_counter("wchar: lots\n", "wchar") is None
+
+
+def test_the_count_is_the_sum_over_the_processes_alive() -> None:
+    # the daemon holds what its reaped children moved; the running one counts its own
+    alive = {(1, 1): ("rsync", 12_000), (2, 1): ("rsync", 300), (3, 1): ("wsrep_sst_rsync", 8)}
+    assert moved_bytes(alive) == 12_308
+    assert moved_bytes({}) == 0
+
+
+def test_the_joiner_counts_what_it_stores_and_only_an_rsync_donor_what_it_sends() -> None:
+    assert counter_of("joiner", "mariabackup") == counter_of("joiner", "rsync") == "write_bytes"
+    assert counter_of("donor", "rsync") == "wchar"
+    assert counter_of("donor", "mariabackup") is None  # mariabackup | socat: the stream counted twice
+
+
+def test_a_process_without_an_sst_script_below_it_has_none() -> None:
+    assert sst_processes(os.getpid()) is None
+
+
+def test_a_running_script_and_its_bytes_are_found_under_its_parent(tmp_path) -> None:
+    script = tmp_path / "wsrep_sst_rsync"
+    script.write_text("#!/usr/bin/python3\nimport sys, time\nsys.stdout.buffer.write(bytes(1 << 20))\n"
+                      "sys.stdout.flush()\ntime.sleep(60)\n")
+    script.chmod(0o755)
+    with open(os.devnull, "wb") as sink:
+        child = subprocess.Popen([str(script), "--role", "donor", "--address", "10.0.0.13:4444/rsync_sst"],
+                                 stdout=sink)
+    try:
+        deadline = time.monotonic() + 30
+        found = sst_processes(os.getpid())
+        while (found is None or moved_bytes(found.written) < 1 << 20) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            found = sst_processes(os.getpid())
+        assert found is not None and (found.role, found.method, found.address) == (
+            "donor", "rsync", "10.0.0.13:4444/rsync_sst")
+        assert moved_bytes(found.written) >= 1 << 20
+    finally:
+        child.kill()
+        child.wait()
