@@ -80,7 +80,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "galeraGcacheSeconds": ("seconds", 1.0),
     "galeraWindowSeconds": ("seconds", 1.0),
     "galeraRejoinTimeLeft": ("seconds", 1.0),
-    **{f"galeraTransfer{part}": ("seconds", 1.0) for part in ("TimeLeft", "Seconds", "Still")},
+    **{f"galeraTransfer{part}": ("seconds", 1.0) for part in ("TimeLeft", "Seconds", "Still", "Started")},
     **{name: ("", 1e-3) for name in ("galeraRecvQueueWindowAvg", "galeraSendQueueWindowAvg",
                                      "galeraWriteSetsPerSecond")},  # served in thousandths
 }

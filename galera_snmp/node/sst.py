@@ -36,7 +36,8 @@ class SstProcesses:
 
 
 def script_arguments(argv: list[str]) -> tuple[str, str, str | None] | None:
-    """(role, method, address) of an SST script's command line, else None (not an SST script)."""
+    """(role, method, address) of an SST script's command line, else None (not an SST script).
+    The method is the script's ("rsync", "mariabackup", ...), "ist" for a donor's in bypass mode."""
     for at, word in enumerate(argv[:3]):  # the script itself, or its interpreter's first arguments
         name = os.path.basename(word)
         if name.startswith(SCRIPT_PREFIX) and len(name) > len(SCRIPT_PREFIX):
@@ -44,7 +45,9 @@ def script_arguments(argv: list[str]) -> tuple[str, str, str | None] | None:
             role = _option(options, "--role")
             if role not in ("donor", "joiner"):
                 return None
-            return role, name.removeprefix(SCRIPT_PREFIX), _option(options, "--address")
+            # --bypass: the donor's script only hands over, Galera sends an IST itself
+            method = "ist" if "--bypass" in options else name.removeprefix(SCRIPT_PREFIX)
+            return role, method, _option(options, "--address")
     return None
 
 

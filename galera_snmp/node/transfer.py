@@ -23,6 +23,7 @@ JOINING, JOINED = 1, 3  # wsrep_local_state
 RATE_SPAN = 20.0  # seconds of looks the rate is measured over
 KEPT_FOR = 600.0  # seconds an ended transfer is still published (how it ended, how long it took)
 BYTES, WRITE_SETS = "bytes", "write-sets"
+COPY_BYTES = 1 << 20  # a joiner's copiers that stored this much made an SST (an idle script stores a few KiB)
 
 
 # What an SST copies at the datadir's top: InnoDB's system, redo and undo files and Aria's logs
@@ -105,6 +106,8 @@ class TransferWatch:
         assert self.current is not None
         method = self._method(state, sst)
         unit = WRITE_SETS if method == "ist" else BYTES
+        if unit != self.current.unit:
+            self._samples.clear()  # a rate is of one unit
         done = self._done(state, sst, unit)
         expected = self._expected
         if unit == WRITE_SETS:
@@ -142,7 +145,8 @@ class TransferWatch:
         self._moved_bytes = None
         self._samples.clear()
         self._first_applied = None
-        self._expected = self.donor_size() if role is TransferRole.DONOR and sst is not None else None
+        donating = role is TransferRole.DONOR and sst is not None and sst.method != "ist"
+        self._expected = self.donor_size() if donating else None
 
     def _end(self, at: float, state: NodeState) -> Transfer | None:
         """No transfer now: the one that was ends (complete once Synced, else failed), and is
@@ -161,16 +165,22 @@ class TransferWatch:
         return self.current
 
     def _method(self, state: NodeState, sst: SstProcesses | None) -> str:
+        """The SST script's method; "ist" for a joiner that answers while Joining before any copy
+        (MariaDB starts the SST script before it knows it gets an IST, and leaves it idle)."""
         assert self.current is not None
+        if self.current.method == "ist":
+            return "ist"
+        joiner = self.current.role is TransferRole.JOINER
+        if joiner and state.answered and state.local_state == JOINING and (self._moved_bytes or 0) < COPY_BYTES:
+            return "ist"
         if sst is not None:
             return sst.method
-        if self.current.method != "unknown":
-            return self.current.method  # the SST's copiers are gone; the joiner catches up after it
-        if self.current.role is TransferRole.JOINER and state.answered and state.local_state == JOINING:
-            return "ist"  # answering while Joining, and no SST script: Galera's IST
-        return "unknown"
+        return self.current.method  # "unknown", or the SST's once its copiers are gone (the catch-up)
 
     def _done(self, state: NodeState, sst: SstProcesses | None, unit: str) -> int | None:
+        assert self.current is not None
+        if unit == WRITE_SETS and self.current.role is TransferRole.DONOR:
+            return None  # Galera's own thread sends an IST: nothing here counts it
         if unit == WRITE_SETS:
             applied = state.wsrep_int("wsrep_last_committed")
             if applied is None:

@@ -332,6 +332,7 @@ def _transfer_objects() -> list[MibObject]:
         ("galeraTransferTimeLeft", s.GAUGE32, "Gauge32", of(lambda t: t.seconds_left if t.state in running else None)),
         ("galeraTransferSeconds", s.GAUGE32, "Gauge32", of(lambda t: t.seconds)),
         ("galeraTransferStill", s.GAUGE32, "Gauge32", of(lambda t: t.still)),
+        ("galeraTransferStarted", s.COUNTER64, "GaleraGauge64", of(lambda t: int(t.started))),
     ]
     return [MibObject(name, (*TRANSFER, i), syntax, t, read) for i, (name, syntax, t, read) in enumerate(spec, 1)]
 
@@ -498,8 +499,9 @@ def _transfer(number: Callable[[str], int | None], text: Callable[[str], str | N
     seconds, still = number("galeraTransferSeconds"), number("galeraTransferStill")
     if role is None or state is None or unit is None or seconds is None or still is None:
         return None
-    rate = number("galeraTransferRate")
-    return Transfer(role, state, text("galeraTransferMethod") or "unknown", unit, time.time() - seconds, seconds,
+    rate, started = number("galeraTransferRate"), number("galeraTransferStarted")
+    return Transfer(role, state, text("galeraTransferMethod") or "unknown", unit,
+                    float(started) if started is not None else time.time() - seconds, seconds,
                     still, text("galeraTransferPeer"), number("galeraTransferDone"), number("galeraTransferExpected"),
                     None if rate is None else float(rate), number("galeraTransferTimeLeft"))
 

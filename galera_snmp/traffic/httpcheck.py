@@ -27,8 +27,9 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from ..config import HttpConfig, MetricsConfig
+from ..node.transfer import describe as describe_transfer
 from ..record import record
-from ..state import HealthCode, NodeReport, history_reset
+from ..state import HealthCode, NodeReport, Transfer, TransferState, history_reset
 from .tcpserver import BoundedServer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -91,6 +92,9 @@ def describe(report: NodeReport | None, detailed: bool = False) -> tuple[int, st
     state = report.state
     who = f"Galera node {state.node_name}" if state.node_name else "Galera node"
     line = f"{who} is {'healthy' if verdict.healthy else 'not healthy'}: {reason}"
+    transfer = report.transfer if report.transfer and report.transfer.state in LIVE else None
+    if transfer is not None:  # a joiner's or donor's 503 with how far it got (no peer address unless detailed)
+        line += f"; in transfer: {describe_transfer(transfer) if detailed else transfer_words(transfer)}"
     document = {
         "healthy": bool(verdict.healthy),
         "reason": reason,
@@ -108,8 +112,24 @@ def describe(report: NodeReport | None, detailed: bool = False) -> tuple[int, st
         "history_reset": history_reset(state) is not None,  # docs/INIT.md, "A history reset"
         "data_valid": report.valid,
         "data_age": report.age,
+        "transfer": None if transfer is None else {
+            "role": transfer.role.value, "state": transfer.state.value, "method": transfer.method,
+            "percent": transfer.percent, "seconds_left": transfer.seconds_left, "still": transfer.still},
     }
     return (200 if verdict.healthy else 503), line, document
+
+
+LIVE = (TransferState.RUNNING, TransferState.STALLED)
+
+
+def transfer_words(transfer: Transfer) -> str:
+    """A transfer under way in fixed words and numbers: side, method, state, percent, time left."""
+    words = [f"{transfer.method} {transfer.role.value}, {transfer.state.value}"]
+    if transfer.percent is not None:
+        words.append(f"{transfer.percent} %")
+    if transfer.seconds_left is not None and transfer.state is TransferState.RUNNING:
+        words.append(f"ETA {transfer.seconds_left} s")
+    return ", ".join(words)
 
 
 WRITER_PATH = "/writer"

@@ -2,10 +2,11 @@
 SST, its donors' sending rate capped so that the copy lasts more than 20 s; node3's agent and its
 donor's agent publish the same transfer in GALERA-MIB, progress every refresh, monotonic, its
 ETA at half-way within 30 % of when the copy really ended, complete at 100 % once node3 is
-Synced. A second SST whose joiner-side rsync is stopped with SIGSTOP is published as stalled
-within the agents' transfer_stalled_after (5 s in the sandbox) on every channel (node3's
-GALERA-MIB, check_galera over SNMP, /metrics, ``galera-snmp status``; the donor's agent sees its
-side stall too), and completes once the copier runs again.
+Synced. Likewise an IST of 150 write-sets, counted in write-sets. A second SST whose joiner-side
+rsync is stopped with SIGSTOP is published as stalled within the agents' transfer_stalled_after
+(5 s in the sandbox) on every channel (node3's GALERA-MIB, check_galera over SNMP, /metrics,
+``galera-snmp status``; the donor's agent sees its side stall too), and completes once the
+copier runs again.
 
 Runnable by itself: pytest tests/integration/test_transfer_progress.py
 """
@@ -37,6 +38,8 @@ pytestmark = pytest.mark.integration
 
 COPY_SECONDS = 25  # the donors' sending rate is set so that the copy takes about this long
 STALLED_AFTER = 5  # [agent] transfer_stalled_after in the sandbox
+IST_PORT = 4568  # ist.recv_addr's port in the sandbox
+IST_WRITES, IST_ROW = 150, 256 * 1024
 
 
 @dataclass
@@ -65,8 +68,13 @@ def slow_donors(cluster: Sandbox, joiner: SandboxNode) -> tuple[float, AbstractC
     others = [n for n in cluster.nodes if n is not joiner]
     size = max(datadir_bytes(n.datadir, copied_only=True) or 0 for n in others)
     megabits = size * 8 / 1e6 / COPY_SECONDS
-    senders = {(tuple(n.enter()), "eth0" if cluster.hosts else "lo") for n in others}
-    return megabits, port_capped(joiner.sst_port, megabits, [(list(enter), device) for enter, device in senders])
+    return megabits, port_capped(joiner.sst_port, megabits, senders(cluster, joiner))
+
+
+def senders(cluster: Sandbox, joiner: SandboxNode) -> list[tuple[list[str], str]]:
+    """Where the other nodes send from: (the command prefix entering its namespace, its device)."""
+    found = {(tuple(n.enter()), "eth0" if cluster.hosts else "lo") for n in cluster.nodes if n is not joiner}
+    return [(list(enter), device) for enter, device in sorted(found)]
 
 
 def follow(cluster: Sandbox, joiner: SandboxNode, until: float,
@@ -83,11 +91,46 @@ def follow(cluster: Sandbox, joiner: SandboxNode, until: float,
                 and (mine.percent or 0) >= 50:
             at_half()
             at_half = None
-        if isinstance(mine, Transfer) and mine.state is TransferState.COMPLETE:
+        # the end of this transfer: the last one stays published for a while after it ended
+        if isinstance(mine, Transfer) and mine.state is TransferState.COMPLETE and any(
+                s.joiner is not None and s.joiner.state is TransferState.RUNNING for s in seen):
             return seen
         time.sleep(0.25)
     last = seen[-1] if seen else None
     raise AssertionError(f"{joiner.name}'s transfer not complete in time; last seen {last}")
+
+
+def watched_to_the_end(seen: list[Seen], method: str, how: str) -> Seen:
+    """The joiner's side as its agent published it: of ``method``, a new count at every refresh
+    while it moves (no 2 s gap), never a smaller one, lasting 20 s or more, its ETA at half-way
+    within 30 % of when the counting really ended, complete at 100 % once Synced. The sample at
+    half-way."""
+    running = [s for s in seen if s.joiner is not None and s.joiner.state is TransferState.RUNNING]
+    assert running, f"node3's agent never published a running transfer ({how})"
+    counting = [s for s in running if s.joiner is not None and s.joiner.method == method]
+    assert counting, f"no {method} transfer published: {running[-1].joiner}"
+    counted = [(s.at, s.joiner.done) for s in counting if s.joiner is not None and s.joiner.done]
+    assert counted, "nothing counted on node3"
+    dones = [done for _, done in counted]
+    assert dones == sorted(dones), "node3's count went down"
+    moving = [(at, done) for at, done in counted if done < dones[-1]]
+    increases = [at for (_, before), (at, done) in itertools.pairwise(moving) if done > before]
+    gaps = [b - a for a, b in itertools.pairwise(increases)]
+    assert increases and max(gaps, default=0) <= 2.0, f"progress gaps {gaps}"
+    ended = next(at for at, done in counted if done == dones[-1])
+    took = ended - counted[0][0]
+    unit = counting[0].joiner.unit if counting[0].joiner else ""
+    print(f"{method}: {dones[-1]} {unit} in {took:.1f} s ({how})")
+    assert took >= 20, f"the transfer took {took:.1f} s only"
+    half = next(s for s in counting if s.joiner is not None and (s.joiner.percent or 0) >= 50)
+    assert half.joiner is not None and half.joiner.seconds_left is not None, half
+    actual = ended - half.at
+    print(f"at {half.joiner.percent} %: ETA {half.joiner.seconds_left} s, the count ended {actual:.1f} s later")
+    assert abs(half.joiner.seconds_left - actual) <= 0.3 * actual + 1  # 1: the ETA is in whole seconds
+    end = seen[-1].joiner
+    assert end is not None and end.state is TransferState.COMPLETE and end.percent == 100, end
+    assert end.method == method, end
+    return half
 
 
 def test_an_sst_is_watched_on_both_sides_to_its_end(cluster: Sandbox, cli) -> None:
@@ -103,29 +146,7 @@ def test_an_sst_is_watched_on_both_sides_to_its_end(cluster: Sandbox, cli) -> No
         node3.start()
         seen = follow(cluster, node3, time.monotonic() + 6 * COPY_SECONDS, status)
     node3.wait_synced(60)
-    running = [s for s in seen if s.joiner is not None and s.joiner.state is TransferState.RUNNING]
-    assert running, f"node3's agent never published a running transfer ({megabits:.1f} Mbit/s)"
-    first = running[0].joiner
-    assert first is not None and (first.role, first.method) == (TransferRole.JOINER, "rsync"), first
-    counted = [(s.at, s.joiner.done) for s in running if s.joiner is not None and s.joiner.done]
-    assert counted, "no bytes counted on node3"
-    # monotonic, and moving at every refresh while bytes flow: no 2 s without a new count
-    dones = [done for _, done in counted]
-    assert dones == sorted(dones), "node3's bytes went down"
-    copying = [(at, done) for at, done in counted if done < dones[-1]]
-    increases = [at for (_, before), (at, done) in itertools.pairwise(copying) if done > before]
-    gaps = [b - a for a, b in itertools.pairwise(increases)]
-    assert increases and max(gaps, default=0) <= 2.0, f"progress gaps {gaps}"
-    copy_ended = next(at for at, done in counted if done == dones[-1])
-    copy_took = copy_ended - counted[0][0]
-    print(f"copy of {dones[-1] / 1e6:.1f} MB took {copy_took:.1f} s at {megabits:.1f} Mbit/s")
-    assert copy_took >= 20, f"the copy took {copy_took:.1f} s only"
-    # half-way: the ETA against when the copy really ended
-    half = next(s for s in running if s.joiner is not None and (s.joiner.percent or 0) >= 50)
-    assert half.joiner is not None and half.joiner.seconds_left is not None, half
-    actual = copy_ended - half.at
-    print(f"at {half.joiner.percent} %: ETA {half.joiner.seconds_left} s, the copy ended {actual:.1f} s later")
-    assert abs(half.joiner.seconds_left - actual) <= 0.3 * actual + 1  # 1: the ETA is in whole seconds
+    half = watched_to_the_end(seen, "rsync", f"{megabits:.1f} Mbit/s")
     # the same transfer on the donor's side
     donating = [(name, t) for s in seen for name, t in s.donors.items() if t.role is TransferRole.DONOR]
     assert donating, "no donor published the transfer"
@@ -136,10 +157,31 @@ def test_an_sst_is_watched_on_both_sides_to_its_end(cluster: Sandbox, cli) -> No
     print(said[0])
     assert re.search(rf"· {re.escape(node3.address)}: rsync joiner from \S+: \[#+\.+\] \d+ % .*ETA", said[0]), said
     assert re.search(rf"· \S+: rsync donor to {re.escape(node3.address)}: \[#+\.+\] \d+ %", said[0]), said
-    # complete at 100 % once Synced, and the joiner named its donor and its size
-    end = seen[-1].joiner
-    assert end is not None and end.state is TransferState.COMPLETE and end.percent == 100, end
-    assert half.joiner.peer is not None and half.joiner.expected == donor_side.expected
+    # the joiner named its donor and took its size
+    assert half.joiner is not None and half.joiner.peer is not None and half.joiner.expected == donor_side.expected
+
+
+def test_an_ist_is_watched_in_write_sets_to_its_end(cluster: Sandbox) -> None:
+    node1, node3 = cluster.node(1), cluster.node(3)
+    node3.stop()
+    node1.sql("CREATE DATABASE IF NOT EXISTS transfers")
+    node1.sql("CREATE TABLE IF NOT EXISTS transfers.rows (id INT AUTO_INCREMENT PRIMARY KEY, pad LONGBLOB)")
+    for _ in range(IST_WRITES):  # one write-set each, all inside the donors' 64 MiB gcaches
+        node1.sql(f"INSERT INTO transfers.rows (pad) VALUES (REPEAT('x', {IST_ROW}))")
+    megabits = IST_WRITES * IST_ROW * 8 / 1e6 / COPY_SECONDS
+    begun = time.time()
+    with port_capped(IST_PORT, megabits, senders(cluster, node3)):
+        node3.start()
+        seen = follow(cluster, node3, time.monotonic() + 6 * COPY_SECONDS)
+    node3.wait_synced(60)
+    half = watched_to_the_end(seen, "ist", f"{IST_WRITES} write-sets of {IST_ROW >> 10} KiB at {megabits:.1f} Mbit/s")
+    # the inserts, the two statements before them, and the configuration changes Galera orders among them
+    assert half.joiner is not None and half.joiner.unit == "write-sets"
+    assert half.joiner.expected is not None and IST_WRITES <= half.joiner.expected <= IST_WRITES + 6, half.joiner
+    # the donor's side: its SST script only handed over (bypass); Galera sent the write-sets
+    donating = [t for s in seen for t in s.donors.values() if t.role is TransferRole.DONOR and t.started >= begun - 1]
+    sides = {(t.method, t.state.value, t.expected) for t in donating}
+    assert donating and all(t.method == "ist" and t.expected is None for t in donating), sides
 
 
 def copiers(node: SandboxNode) -> list[int]:

@@ -7,6 +7,7 @@ from support import synced_state, wsrep_values
 
 from galera_snmp.node.sst import SstProcesses
 from galera_snmp.node.transfer import KEPT_FOR, TransferWatch, datadir_bytes
+from galera_snmp.record import replace
 from galera_snmp.state import MysqlFailure, NodeState, ProcessState, Status, TransferRole, TransferState
 
 MIB = 1 << 20
@@ -134,3 +135,34 @@ def test_the_size_to_expect_is_what_an_sst_copies(tmp_path) -> None:
         (tmp_path / folder / "t.ibd").write_bytes(bytes(2000))
     assert datadir_bytes(tmp_path, copied_only=True) == 1000 + 300 + 20 + 4 + 2 * 2000
     assert datadir_bytes(tmp_path) == 1000 + 300 + 20 + 4 + 50_000 + 100 + 7 + 4 * 2000
+
+
+def test_an_idle_sst_script_beside_a_joiner_that_answers_while_joining_is_an_ist() -> None:
+    # MariaDB starts wsrep_sst_rsync before it knows it gets an IST; the script stores a few KiB
+    joiner, _ = watch()
+    started = joiner.see(0.0, refusing(), copier("joiner", (9, 12 << 10)))
+    assert started is not None and (started.method, started.unit) == ("rsync", "bytes")
+    answering = synced_state(status=Status.NONPRIMARY, cluster_status="non-Primary", local_state=1,
+                             local_state_comment="Joining: receiving State Transfer",
+                             wsrep=wsrep_values(wsrep_last_committed="11"))
+    ist = joiner.see(1.5, answering, copier("joiner", (9, 16 << 10)), target=161)
+    assert ist is not None and (ist.method, ist.unit, ist.done, ist.expected, ist.rate) == (
+        "ist", "write-sets", 0, 150, None)
+    later = joiner.see(3.0, replace(answering, wsrep=wsrep_values(wsrep_last_committed="20")), None, target=161)
+    assert later is not None and (later.done, later.percent, later.rate) == (9, 6, 6.0)
+
+
+def test_a_joiner_that_answers_while_joining_after_a_copy_is_still_its_sst() -> None:
+    joiner, _ = watch()
+    joiner.see(0.0, refusing(), copier("joiner", (9, 40 * MIB)))
+    after = joiner.see(5.0, synced_state(local_state=1, local_state_comment="Joining: receiving State Transfer"), None)
+    assert after is not None and (after.method, after.unit, after.done) == ("rsync", "bytes", 40 * MIB)
+
+
+def test_an_ist_donor_counts_nothing_and_walks_nothing() -> None:
+    donor, asked = watch()
+    bypass = SstProcesses("donor", "ist", "10.0.0.13:4444/rsync_sst", {(7, 1): ("wsrep_sst_rsync", 4096)})
+    found = donor.see(0.0, donor_state(), bypass)
+    assert found is not None and (found.method, found.unit, found.done, found.expected, found.peer) == (
+        "ist", "write-sets", None, None, "10.0.0.13")
+    assert asked == []

@@ -17,6 +17,12 @@ def test_the_script_is_found_behind_its_interpreter_with_its_role_and_address() 
         "joiner", "mariabackup", "[::1]:4444")
 
 
+def test_a_donor_script_in_bypass_mode_hands_over_an_ist() -> None:
+    argv = ["/bin/bash", "-ue", "/usr/bin/wsrep_sst_rsync", "--role", "donor", "--address", "10.0.0.13:4444/rsync_sst",
+            "--bypass", "--gtid", "cf45eb64-e601-11f1-9293-5ec05f0f5611:160"]
+    assert script_arguments(argv) == ("donor", "ist", "10.0.0.13:4444/rsync_sst")
+
+
 def test_anything_else_is_no_script() -> None:
     assert script_arguments(["/usr/bin/rsync", "--daemon"]) is None
     assert script_arguments(["wsrep_sst_", "--role", "donor"]) is None  # no method

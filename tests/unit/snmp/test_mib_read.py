@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import synced_state, wsrep_values
+from support import DONATING, synced_state, wsrep_values
 
+from galera_snmp.record import replace
 from galera_snmp.snmp import mib
 from galera_snmp.snmp.client import Missing
 from galera_snmp.snmp.mib import BY_NAME, read_members, read_node, render
@@ -22,6 +23,7 @@ from galera_snmp.state import (
     ProcessState,
     SeqnoSource,
     Status,
+    TransferState,
 )
 
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
@@ -71,6 +73,16 @@ def test_round_trip_keeps_every_served_fact() -> None:
     assert got.wsrep["wsrep_flow_control_paused_ns"].value == 2**63 + 5
     assert got.wsrep["wsrep_local_recv_queue"].value == 4
     assert got.wsrep["wsrep_flow_control_paused"].value == 0.25
+
+
+def test_a_transfer_reads_back_as_published_and_none_when_there_is_none() -> None:
+    report = NodeReport(synced(), Health(True, "ok"), True, 0, transfer=DONATING)
+    back = read_node(served(report)).transfer
+    assert back == replace(DONATING, started=float(int(DONATING.started)))  # whole seconds on the wire
+    assert read_node(served(NodeReport(synced(), Health(True, "ok"), True, 0))).transfer is None
+    ended = replace(DONATING, state=TransferState.COMPLETE, rate=None, seconds_left=None)
+    assert read_node(served(replace(report, transfer=ended))).transfer == replace(
+        ended, started=float(int(DONATING.started)))
 
 
 def test_members_round_trip() -> None:

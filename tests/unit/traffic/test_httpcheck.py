@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import check_servers, free_tcp_port, http_get, synced_state
+from support import DONATING, check_servers, free_tcp_port, http_get, synced_state
 
 from galera_snmp.config import ConfigError, HttpConfig, load_config
+from galera_snmp.record import replace
 from galera_snmp.state import (
     Health,
     HealthCode,
@@ -25,6 +26,7 @@ from galera_snmp.state import (
     NodeReport,
     NodeState,
     ProcessState,
+    TransferState,
     assess_health,
 )
 from galera_snmp.traffic.httpcheck import (
@@ -179,6 +181,18 @@ def test_a_donor_that_rejects_queries_never_serves_whatever_the_policy():
     state = synced_state(**DONOR, donor_rejects_queries=True)
     assert judged(state, policy=HealthPolicy(donor_serves=True)).verdict() == Health(
         False, "node is a donor with wsrep_sst_donor_rejects_queries ON", HealthCode.DONOR_REJECTS_QUERIES)
+
+
+def test_a_node_in_a_transfer_says_how_far_it_got_without_its_peer_unless_detailed():
+    report = replace(judged(synced_state(**DONOR)), transfer=DONATING)
+    code, line, document = describe(report)
+    assert code == 503 and line.endswith("; in transfer: rsync donor, running, 33 %, ETA 33 s"), line
+    assert DONATING.peer not in line
+    assert document["transfer"] == {"role": "donor", "state": "running", "method": "rsync", "percent": 33,
+                                    "seconds_left": 33, "still": 1}
+    assert "to 10.0.0.13: 33 %" in describe(report, detailed=True)[1]
+    ended = replace(report, transfer=replace(DONATING, state=TransferState.COMPLETE))
+    assert "transfer" not in describe(ended)[1] and describe(ended)[2]["transfer"] is None
 
 
 def test_writer_path_answers_the_writer_verdict(serve):
