@@ -65,7 +65,7 @@ class Publisher:
         self.last_eviction: str | None = None
         self._transfer_lock = threading.Lock()  # the refresh thread and the exit guard look
         self.transfers = TransferWatch(self.config.agent.transfer_stalled_after,
-                                       lambda: datadir_bytes(self.config.server.datadir, copied_only=True))
+                                       lambda method: datadir_bytes(self.config.server.datadir, method))
 
     def refresh(self, snapshot: Callable[[], NodeState] | None = None) -> NodeReport:
         """A new report, published unless a snapshot that began later was published meanwhile

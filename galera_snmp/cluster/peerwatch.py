@@ -75,18 +75,8 @@ class PeerWatch:
                         age)
 
     def transfer_source(self) -> tuple[str | None, int | None, int | None]:
-        """For this node's transfer as a joiner: the peer donating now (the one whose transfer goes
-        to this node's address, else the only donor), the size it published, and the highest
-        position a current peer in a Primary component has committed (how far an IST goes)."""
-        valid = _current(self.peers())
-        donating = {node: r.transfer for node, r in valid.items() if node != self.me and r.transfer is not None
-                    and r.transfer.role is TransferRole.DONOR
-                    and r.transfer.state in (TransferState.RUNNING, TransferState.STALLED)}
-        host = self.me.rsplit(":", 1)[0] if self.me.count(":") == 1 else self.me
-        to_me = [node for node, t in donating.items() if t.peer is not None and t.peer.strip("[]") == host.strip("[]")]
-        donor = to_me[0] if len(to_me) == 1 else next(iter(donating)) if len(donating) == 1 else None
-        positions = [r.state.seqno for r in valid.values() if r.state.in_primary and r.state.position.is_known]
-        return donor, donating[donor].expected if donor else None, max(positions, default=None)
+        """For this node's transfer as a joiner (:func:`transfer_source`), from the current answers."""
+        return transfer_source(self.me, self.peers())
 
     def poll(self) -> str | None:
         """Read every node once; the advice line when a whole site is silent (sites.silent_site)."""
@@ -133,6 +123,21 @@ class PeerWatch:
                 said = advice
             if stop.wait(interval):
                 return
+
+
+def transfer_source(me: str, reports: Mapping[str, NodeReport | str]) -> tuple[str | None, int | None, int | None]:
+    """For node ``me``'s transfer as a joiner: the peer donating now (the one whose transfer goes
+    to ``me``'s address, else the only donor), the size it published, and the highest position a
+    current peer in a Primary component has committed (how far an IST goes)."""
+    valid = _current(reports)
+    donating = {node: r.transfer for node, r in valid.items() if node != me and r.transfer is not None
+                and r.transfer.role is TransferRole.DONOR
+                and r.transfer.state in (TransferState.RUNNING, TransferState.STALLED)}
+    host = me.rsplit(":", 1)[0] if me.count(":") == 1 else me
+    to_me = [node for node, t in donating.items() if t.peer is not None and t.peer.strip("[]") == host.strip("[]")]
+    donor = to_me[0] if len(to_me) == 1 else next(iter(donating)) if len(donating) == 1 else None
+    positions = [r.state.seqno for r in valid.values() if r.state.in_primary and r.state.position.is_known]
+    return donor, donating[donor].expected if donor else None, max(positions, default=None)
 
 
 def _current(reports: Mapping[str, NodeReport | str]) -> dict[str, NodeReport]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..cluster.peers import find_cluster, own_segment, trusted_targets
+from ..cluster.peerwatch import transfer_source
 from ..cluster.rejoin import spared_donors
 from ..config import Config
 from ..node import history
@@ -26,6 +27,7 @@ from ..node.probe import Probe, datadir_lock
 from ..node.process import find_server
 from ..node.sst import sst_processes
 from ..node.transfer import BYTES, TransferWatch, datadir_bytes
+from ..node.transfer import describe as describe_transfer
 from ..record import replace
 from ..safeio import poke, read_regular, write_atomically
 from ..snmp.remote import read_all
@@ -236,7 +238,9 @@ class Initiator:
         progress = Progress(started)
         next_size, next_line = started, started + LINE_EVERY
         watch = DisconnectWatch()
-        transfers = TransferWatch(self.init.synced_timeout, lambda: None)  # what the SST's copiers stored
+        transfers = TransferWatch(self.init.synced_timeout, lambda _method: None)  # what the SST's copiers stored
+        donor: str | None = None  # the peer that donates to this node, and the size it published
+        expected: int | None = None
         while True:
             state = self.probe.snapshot()
             if state.synced:
@@ -245,11 +249,19 @@ class Initiator:
             size = None
             if now >= next_size:
                 size, next_size = datadir_bytes(self.config.server.datadir), now + SIZE_EVERY
-            transfer = transfers.see(now, state, sst_processes(state.pid) if state.pid else None)
+            transfer = transfers.see(now, state, sst_processes(state.pid) if state.pid else None,
+                                     peer=donor, peer_expected=expected)
             copied = transfer.done if transfer is not None and transfer.unit == BYTES else None
             progress.see(look(now, state, size, copied))
             if now >= next_line:
-                self.say(progress.line(now, state))
+                if copied and expected is None:  # a copy goes on: its donor's agent publishes the size
+                    donor, expected, _ = transfer_source(self.cluster.nodes[self.cluster.me],
+                                                         dict(zip(self.cluster.nodes, read_all(self.targets),
+                                                                  strict=True)))
+                line = progress.line(now, state)
+                if transfer is not None and transfer.percent is not None:
+                    line += f" ({describe_transfer(transfer)})"
+                self.say(line)
                 next_line = now + LINE_EVERY
             if joining and watch.expired(state, now):
                 self.say(f"mysqld stays out of the group while joining ({state.reason} for {watch.grace:g} s; "

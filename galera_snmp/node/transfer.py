@@ -27,15 +27,17 @@ COPY_BYTES = 1 << 20  # a joiner's copiers that stored this much made an SST (an
 
 
 # What an SST copies at the datadir's top: InnoDB's system, redo and undo files and Aria's logs
-# (wsrep_sst_rsync's filter; mariabackup copies the same); every other top-level file (the gcache,
-# grastate.dat, logs, pid files) stays behind. Every database folder is copied whole.
+# (wsrep_sst_rsync's filter); mariabackup streams no redo log but what was written during the copy.
+# Every other top-level file (the gcache, grastate.dat, logs, pid files) stays behind. Every
+# database folder is copied whole.
 COPIED_AT_TOP = ("ibdata", "ib_logfile", "undo", "aria_log")
+COPIED_AT_TOP_BY = {"mariabackup": ("ibdata", "undo", "aria_log")}
 
 
-def datadir_bytes(datadir: Path, copied_only: bool = False) -> int | None:
-    """The bytes of the files under ``datadir`` (links not followed); ``copied_only``: of those an
-    SST copies (COPIED_AT_TOP, and the folders but hidden ones and lost+found). None when it
-    cannot be read."""
+def datadir_bytes(datadir: Path, copied_by: str | None = None) -> int | None:
+    """The bytes of the files under ``datadir`` (links not followed); ``copied_by``: of those an
+    SST of that method copies (COPIED_AT_TOP, and the folders but hidden ones and lost+found).
+    None when it cannot be read."""
     total = 0
 
     def fail(err: OSError) -> None:
@@ -44,9 +46,9 @@ def datadir_bytes(datadir: Path, copied_only: bool = False) -> int | None:
     try:
         for folder, dirs, files in os.walk(datadir, onerror=fail, followlinks=False):
             counted = files
-            if copied_only and os.path.samefile(folder, datadir):
+            if copied_by is not None and os.path.samefile(folder, datadir):
                 dirs[:] = [d for d in dirs if not d.startswith(".") and d != "lost+found"]
-                counted = [f for f in files if f.startswith(COPIED_AT_TOP)]
+                counted = [f for f in files if f.startswith(COPIED_AT_TOP_BY.get(copied_by, COPIED_AT_TOP))]
             for name in counted:
                 try:
                     total += os.lstat(os.path.join(folder, name)).st_size
@@ -77,10 +79,10 @@ def _role(state: NodeState, sst: SstProcesses | None, was: TransferRole | None) 
 
 class TransferWatch:
     """One node's transfers, look by look (:meth:`see`). ``stalled_after``: seconds without a
-    move after which a transfer is stalled; ``donor_size``: the donor's datadir size, asked once
-    when a donation starts (a walk of the datadir)."""
+    move after which a transfer is stalled; ``donor_size``: what the donor's datadir holds of what
+    an SST of the method given copies, asked once when a donation starts (a walk of the datadir)."""
 
-    def __init__(self, stalled_after: float, donor_size: Callable[[], int | None]) -> None:
+    def __init__(self, stalled_after: float, donor_size: Callable[[str], int | None]) -> None:
         self.stalled_after = stalled_after
         self.donor_size = donor_size
         self.current: Transfer | None = None
@@ -129,9 +131,11 @@ class TransferWatch:
         if rate and done is not None and expected is not None:
             left = max(0, int((expected - done) / rate))
         still = int(at - self._moved)
+        # a side that counts nothing (a streaming donor) cannot tell a stall from work: its joiner can
+        judged = done is not None or role is TransferRole.JOINER
         named = (peer if role is TransferRole.JOINER else None) or self._peer(sst) or self.current.peer
         self.current = Transfer(
-            role=role, state=TransferState.STALLED if still >= self.stalled_after else TransferState.RUNNING,
+            role=role, state=TransferState.STALLED if judged and still >= self.stalled_after else TransferState.RUNNING,
             method=method, unit=unit, started=self.current.started, seconds=int(at - self.current.started),
             still=still, peer=named, done=done, expected=expected,
             rate=rate, seconds_left=left)
@@ -146,7 +150,7 @@ class TransferWatch:
         self._samples.clear()
         self._first_applied = None
         donating = role is TransferRole.DONOR and sst is not None and sst.method != "ist"
-        self._expected = self.donor_size() if donating else None
+        self._expected = self.donor_size(sst.method) if donating and sst is not None else None
 
     def _end(self, at: float, state: NodeState) -> Transfer | None:
         """No transfer now: the one that was ends (complete once Synced, else failed), and is

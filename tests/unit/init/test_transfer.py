@@ -8,15 +8,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from support import stopped_node_config, synced_state, wsrep_values
+from support import DONATING, stopped_node_config, synced_state, wsrep_values
 
 from galera_snmp.config import load_config
 from galera_snmp.init import initiator
 from galera_snmp.init.initiator import InitError, Initiator
 from galera_snmp.init.transfer import Look, Progress
+from galera_snmp.node.sst import SstProcesses
 from galera_snmp.node.transfer import datadir_bytes
 from galera_snmp.record import replace
-from galera_snmp.state import MysqlFailure, ProcessState, Status
+from galera_snmp.state import Health, MysqlFailure, NodeReport, ProcessState, Status
 
 
 def test_any_change_of_what_the_joiner_shows_is_a_move() -> None:
@@ -131,3 +132,28 @@ def test_bytes_an_sst_stored_are_a_move_and_said_though_the_datadir_does_not_gro
     assert not progress.see(Look(9.0, None, None, None, 100 << 20, 9 << 20))
     assert progress.still_for(9.0) == 1.0
     assert "SST copied 9.0 MiB" in progress.line(9.0, synced_state(status=Status.JOINING))
+
+
+def test_an_rsync_rejoin_in_place_is_waited_for_with_the_donors_size_and_an_eta(tmp_path, monkeypatch) -> None:
+    """rsync rewrites the joiner's files in place (the datadir stays at 100 MB) for 300 s: its
+    copiers' count moves, and the donor's agent publishes the size, so the line has a percentage."""
+    size = 300 << 20
+
+    def copiers(_pid: int):
+        init_now = joiner_clock[0]
+        return SstProcesses("joiner", "rsync", "127.0.0.1:4444", {(9, 1): ("rsync", int(min(init_now, 300)) << 20)})
+
+    donating = replace(DONATING, peer="127.0.0.1", expected=size)
+    donor = NodeReport(synced_state(local_state=2, local_state_comment="Donor/Desynced"), Health(True, ""), True, 0,
+                       transfer=donating)
+    joiner_clock = [0.0]
+
+    def script(now: float):
+        joiner_clock[0] = now
+        return synced_state() if now >= 300 else sst(now)
+
+    init, said = waiting(tmp_path, monkeypatch, script, sizes=lambda now: 100_000_000)
+    monkeypatch.setattr(initiator, "sst_processes", copiers)
+    monkeypatch.setattr(initiator, "read_all", lambda targets: ["no answer", donor][: len(targets)])
+    assert init.wait_synced(joining=True).synced
+    assert any("SST copied" in line and "% (" in line and "ETA" in line for line in said), said[-3:]

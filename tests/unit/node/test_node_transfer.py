@@ -17,7 +17,8 @@ DONOR_SIZE = 100 * MIB
 def watch(stalled_after: float = 10.0) -> tuple[TransferWatch, list[int]]:
     asked: list[int] = []
 
-    def size() -> int:
+    def size(method: str) -> int:
+        assert method in ("rsync", "mariabackup"), method
         asked.append(DONOR_SIZE)
         return DONOR_SIZE
 
@@ -133,7 +134,8 @@ def test_the_size_to_expect_is_what_an_sst_copies(tmp_path) -> None:
     for folder in ("shop", "mysql", ".sst", "lost+found"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "t.ibd").write_bytes(bytes(2000))
-    assert datadir_bytes(tmp_path, copied_only=True) == 1000 + 300 + 20 + 4 + 2 * 2000
+    assert datadir_bytes(tmp_path, "rsync") == 1000 + 300 + 20 + 4 + 2 * 2000
+    assert datadir_bytes(tmp_path, "mariabackup") == 1000 + 20 + 4 + 2 * 2000  # no redo log
     assert datadir_bytes(tmp_path) == 1000 + 300 + 20 + 4 + 50_000 + 100 + 7 + 4 * 2000
 
 
@@ -166,3 +168,12 @@ def test_an_ist_donor_counts_nothing_and_walks_nothing() -> None:
     assert found is not None and (found.method, found.unit, found.done, found.expected, found.peer) == (
         "ist", "write-sets", None, None, "10.0.0.13")
     assert asked == []
+
+
+def test_a_donor_that_counts_nothing_is_never_called_stalled_by_itself() -> None:
+    donor, asked = watch(stalled_after=5.0)
+    streaming = SstProcesses("donor", "mariabackup", "10.0.0.13:4444", {})
+    for at in (0.0, 4.0, 30.0):
+        found = donor.see(at, donor_state(), streaming)
+        assert found is not None and found.state is TransferState.RUNNING and found.done is None
+    assert found.expected == DONOR_SIZE and asked == [DONOR_SIZE]
