@@ -69,7 +69,7 @@ ENUMERATIONS: dict[str, dict[int, str]] = {
     "galeraRejoinMethod": {number: method.value for method, number in REJOIN_METHOD.items()},
     "galeraTransferRole": {number: role.value if role else "none" for role, number in TRANSFER_ROLE.items()},
     "galeraTransferState": {number: state.value if state else "none" for state, number in TRANSFER_STATE.items()},
-    "galeraTransferUnit": {number: unit.replace("-", "_") for unit, number in TRANSFER_UNIT.items()},
+    "galeraTransferUnit": {n: unit.replace("-", "_") if unit else "none" for unit, n in TRANSFER_UNIT.items()},
 }
 TRUTH_TYPES = ("GaleraTriState", "TruthValue")
 # Objects measured in a unit: (unit, factor from the MIB's number to the base unit).

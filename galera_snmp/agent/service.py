@@ -202,8 +202,17 @@ class Agent:
         def publish(advice: str | None) -> None:
             self.publisher.site_advice = advice
 
-        threading.Thread(target=watch.follow, args=(publish, self.stop, self.config.cluster.watch_interval),
+        threading.Thread(target=watch.follow, args=(publish, self.stop, self._watch_interval),
                          name="peer-watch", daemon=True).start()
+
+    def _watch_interval(self) -> float:
+        """The peer watch's round: [cluster] watch_interval, or the refresh interval while this node
+        is out of a Primary component (its rejoin forecast then follows the donors' caches as
+        closely as its own refresh: an IST that turns to SST shows within a refresh or two)."""
+        report = self.publisher.context
+        out = report is not None and not report.state.in_primary
+        interval = self.config.cluster.watch_interval
+        return min(interval, self.config.agent.refresh_interval) if out else interval
 
     def _watch_staleness(self) -> None:
         period = min(1.0, self.config.agent.refresh_interval)

@@ -111,8 +111,10 @@ class PeerWatch:
             log.info("sites: %s", known)
             self._known = known
 
-    def follow(self, publish: Callable[[str | None], None], stop: threading.Event, interval: float) -> None:
-        """Poll until ``stop``, handing every change of the advice to ``publish``."""
+    def follow(self, publish: Callable[[str | None], None], stop: threading.Event,
+               interval: float | Callable[[], float]) -> None:
+        """Poll until ``stop``, handing every change of the advice to ``publish``; ``interval``:
+        the seconds between two rounds, or what says them before each wait."""
         said: str | None = None
         while True:
             advice = self.poll()
@@ -121,7 +123,7 @@ class PeerWatch:
             if advice != said:
                 publish(advice)
                 said = advice
-            if stop.wait(interval):
+            if stop.wait(interval() if callable(interval) else interval):
                 return
 
 

@@ -93,7 +93,7 @@ REJOIN_METHOD = {RejoinMethod.IST: 1, RejoinMethod.SST: 2, RejoinMethod.UNKNOWN:
 TRANSFER_ROLE = {None: 1, TransferRole.JOINER: 2, TransferRole.DONOR: 3}
 TRANSFER_STATE = {None: 1, TransferState.RUNNING: 2, TransferState.STALLED: 3, TransferState.COMPLETE: 4,
                   TransferState.FAILED: 5}
-TRANSFER_UNIT = {"bytes": 1, "write-sets": 2}
+TRANSFER_UNIT = {None: 1, "bytes": 2, "write-sets": 3}
 
 
 def tri_state(value: bool | None) -> int:
@@ -323,7 +323,7 @@ def _transfer_objects() -> list[MibObject]:
         ("galeraTransferState", s.INTEGER, "INTEGER", lambda c: TRANSFER_STATE[c.transfer and c.transfer.state]),
         ("galeraTransferMethod", s.OCTET_STRING, "GaleraUtf8String", of(lambda t: t.method)),
         ("galeraTransferPeer", s.OCTET_STRING, "GaleraUtf8String", of(lambda t: t.peer)),
-        ("galeraTransferUnit", s.INTEGER, "INTEGER", of(lambda t: TRANSFER_UNIT[t.unit])),
+        ("galeraTransferUnit", s.INTEGER, "INTEGER", lambda c: TRANSFER_UNIT[c.transfer and c.transfer.unit]),
         ("galeraTransferDone", s.COUNTER64, "GaleraGauge64", of(lambda t: t.done)),
         ("galeraTransferExpected", s.COUNTER64, "GaleraGauge64", of(lambda t: t.expected)),
         ("galeraTransferPercent", s.GAUGE32, "Gauge32", of(lambda t: t.percent)),

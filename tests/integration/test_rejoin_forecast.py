@@ -3,7 +3,8 @@ its rejoin would be IST or SST, and the real join then does what it said.
 
 node3 is stopped cleanly while node1 and node2 serve. Inside the caches: IST forecast, and the
 join is IST. Then large writes until the donors' gcaches (64 MiB each) have moved past node3's
-position: the forecast flips to SST within one peer-watch round and one refresh of the moment
+position: the forecast flips to SST within three refreshes (the donors', the peer watch's
+round, node3's own: the watch follows the refresh while its node is out) and a second of the moment
 Galera's own rule (read from node1's and node2's SQL after each write) says SST, says SST before
 that rule only for what the caches may have forgotten since they were read, and the join is a
 full copy.
@@ -84,9 +85,10 @@ def test_inside_the_caches_the_forecast_is_ist_and_so_is_the_join(cluster: Sandb
 def test_the_forecast_flips_to_sst_when_the_caches_move_past_a_node_and_the_join_copies(cluster: Sandbox) -> None:
     node1, node2, node3 = cluster.nodes
     settings = load_config(node3.config_path)
-    # the peer watch reads the others' agents (each refreshed every refresh_interval), then node3's
-    # agent publishes at its next refresh; a second each for SNMP and scheduling
-    deadline = settings.cluster.watch_interval + 2 * settings.agent.refresh_interval + 2.0
+    # the donors' agents publish their caches at their next refresh, node3's peer watch (every
+    # refresh_interval while node3 is out) reads them, node3's agent publishes at its next refresh;
+    # a second for SNMP and scheduling
+    deadline = 3 * settings.agent.refresh_interval + 1.0
     node1.sql("CREATE DATABASE IF NOT EXISTS rejoin")
     node1.sql("CREATE TABLE IF NOT EXISTS rejoin.t (id INT AUTO_INCREMENT PRIMARY KEY, pad LONGBLOB)")
     node3.stop()

@@ -222,7 +222,7 @@ EXPECTED_ENUMS: dict[str, dict[str, int]] = {
     "galeraRejoinMethod": {method.value: number for method, number in mib.REJOIN_METHOD.items()},
     "galeraTransferRole": {(role or "none"): number for role, number in mib.TRANSFER_ROLE.items()},
     "galeraTransferState": {(state or "none"): number for state, number in mib.TRANSFER_STATE.items()},
-    "galeraTransferUnit": {enum_label(unit): number for unit, number in mib.TRANSFER_UNIT.items()},
+    "galeraTransferUnit": {(enum_label(unit) if unit else "none"): n for unit, n in mib.TRANSFER_UNIT.items()},
     "GaleraTriState": {"true": mib.TRUE, "false": mib.FALSE, "unknown": mib.UNKNOWN_TRUTH},
     # Galera's own wsrep_local_state numbers, 0 for anything else
     "GaleraWsrepLocalState": {

@@ -166,8 +166,8 @@ def test_render_oids_strictly_increase_and_tables_sit_between_the_scalars_by_oid
     table = [oid[len(MEMBER_ENTRY) :] for oid in oids if oid[: len(MEMBER_ENTRY)] == MEMBER_ENTRY]
     assert table == [(column, index) for column in (2, 3, 4, 5) for index in (1, 2, 3)]
     after = oids[oids.index((*MEMBER_ENTRY, 5, 3)) + 1 :]  # galeraRejoin (galeraObjects 8) follows the table (6)
-    # then galeraTransfer (9): without a transfer, its role and state (none) only
-    assert after == [(*REJOIN, column, 0) for column in (1, 2, 3, 4, 5)] + [(*TRANSFER, 1, 0), (*TRANSFER, 2, 0)]
+    # then galeraTransfer (9): without a transfer, its enumerations only (role, state, unit: none)
+    assert after == [(*REJOIN, column, 0) for column in (1, 2, 3, 4, 5)] + [(*TRANSFER, c, 0) for c in (1, 2, 5)]
 
 
 def test_every_scalar_is_served_for_a_complete_snapshot():

@@ -12,6 +12,7 @@ import yaml
 
 from galera_snmp.cli.main import main
 from galera_snmp.snmp import mib, notifications, zabbix
+from galera_snmp.state import Health, NodeReport, NodeState, Status
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "contrib" / "zabbix" / "galera_by_snmp.yaml"
@@ -184,6 +185,17 @@ def test_an_object_the_node_does_not_know_is_no_value_not_an_error(template: dic
         assert (first == {"type": "CHECK_NOT_SUPPORTED", "parameters": [""], "error_handler": "DISCARD_VALUE"}) != (
             enumerated), obj.name
     assert all(p["preprocessing"][0]["type"] == "CHECK_NOT_SUPPORTED" for p in prototypes)
+
+
+def test_the_enumerations_are_served_even_for_a_node_that_reports_nothing_else() -> None:
+    """What the template's default for enumerations rests on: a node that reports next to nothing
+    (mysqld stopped, no peer watch, no transfer) still serves every enumerated object."""
+    found = zabbix.mib_definitions()
+    bare = NodeReport(NodeState(taken_at=0.0, status=Status.STOPPED, reason="mysqld is not running"),
+                      Health(False, "mysqld is not running"), True, 0)
+    served = {oid[:-1] for oid, _, _ in mib.render(bare)}
+    missing = [obj.name for obj in mib.SCALARS if zabbix.enumeration_of(obj.name, found) and obj.oid not in served]
+    assert missing == []
 
 
 def test_member_discovery(template: dict) -> None:
