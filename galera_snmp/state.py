@@ -406,6 +406,13 @@ class TransferRole(StrEnum):
     DONOR = "donor"
 
 
+class TransferUnit(StrEnum):
+    """What a transfer's ``done`` and ``expected`` count."""
+
+    BYTES = "bytes"  # an SST
+    WRITE_SETS = "write-sets"  # an IST
+
+
 class TransferState(StrEnum):
     RUNNING = "running"  # moved within [agent] transfer_stalled_after
     STALLED = "stalled"  # nothing moved for that long: the copier stopped, hung or waits on a dead peer
@@ -416,14 +423,14 @@ class TransferState(StrEnum):
 @record
 class Transfer:
     """A state transfer this node takes part in, or took part in lately (node/transfer.py).
-    ``unit``: what ``done`` and ``expected`` count ("bytes" for an SST, "write-sets" for an IST);
+    ``unit``: what ``done`` and ``expected`` count;
     ``rate``: of those per second lately; ``seconds_left``: at that rate; ``still``: seconds since
     it last moved. None: not known (no peer published the size, nothing moved yet)."""
 
     role: TransferRole
     state: TransferState
     method: str  # rsync, mariabackup, mysqldump (the SST script), ist, or unknown
-    unit: str
+    unit: TransferUnit
     started: float  # UNIX time
     seconds: int  # how long it ran (so far, or in all once over)
     still: int
@@ -432,6 +439,11 @@ class Transfer:
     expected: int | None = None
     rate: float | None = None
     seconds_left: int | None = None
+
+    @property
+    def live(self) -> bool:
+        """Under way (running or stalled), not ended."""
+        return self.state in (TransferState.RUNNING, TransferState.STALLED)
 
     @property
     def percent(self) -> int | None:

@@ -37,6 +37,7 @@ from galera_snmp.state import (
     Transfer,
     TransferRole,
     TransferState,
+    TransferUnit,
     assess_health,
 )
 from galera_snmp.wsrep import WsrepValue, classify
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 UUID = "cf45eb64-e601-11f1-9293-5ec05f0f5611"
 # A donor's rsync SST a third of the way through: every galeraTransfer object has a value
-DONATING = Transfer(TransferRole.DONOR, TransferState.RUNNING, "rsync", "bytes", 1_765_000_000.0, 30, 1,
+DONATING = Transfer(TransferRole.DONOR, TransferState.RUNNING, "rsync", TransferUnit.BYTES, 1_765_000_000.0, 30, 1,
                     "10.0.0.13", 64 << 20, 192 << 20, 4_000_000.0, 33)
 
 

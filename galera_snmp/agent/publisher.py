@@ -24,7 +24,7 @@ from ..record import replace
 from ..snmp import notifications
 from ..snmp.agentx import OidTree
 from ..snmp.mib import MEMBER_COLUMNS, MEMBER_ENTRY, OID, SCALARS, render
-from ..state import SYNCED, NodeReport, NodeSet, NodeState, Transfer, TransferState
+from ..state import SYNCED, NodeReport, NodeSet, NodeState, Transfer
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Publisher:
         donor, size, target = self.peer_watch.transfer_source() if self.peer_watch is not None else (None, None, None)
         with self._transfer_lock:
             current = self.transfers.current
-            live = current is not None and current.state in (TransferState.RUNNING, TransferState.STALLED)
+            live = current is not None and current.live
             sst = sst_processes(state.pid) if state.pid and (live or state.local_state != SYNCED) else None
             return self.transfers.see(time.time(), state, sst, peer=donor, peer_expected=size, target=target)
 

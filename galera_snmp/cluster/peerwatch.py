@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ..config import Config
 from ..snmp.client import Target
 from ..snmp.remote import read_all
-from ..state import Health, NodeReport, NodeState, Rejoin, TransferRole, TransferState
+from ..state import Health, NodeReport, NodeState, Rejoin, TransferRole
 from .peers import find_cluster, trusted_targets
 from .rejoin import ForgetRate, donors_of, forecast
 from .sites import segment_of, silent_site, site_of
@@ -133,8 +133,7 @@ def transfer_source(me: str, reports: Mapping[str, NodeReport | str]) -> tuple[s
     current peer in a Primary component has committed (how far an IST goes)."""
     valid = _current(reports)
     donating = {node: r.transfer for node, r in valid.items() if node != me and r.transfer is not None
-                and r.transfer.role is TransferRole.DONOR
-                and r.transfer.state in (TransferState.RUNNING, TransferState.STALLED)}
+                and r.transfer.role is TransferRole.DONOR and r.transfer.live}
     host = me.rsplit(":", 1)[0] if me.count(":") == 1 else me
     to_me = [node for node, t in donating.items() if t.peer is not None and t.peer.strip("[]") == host.strip("[]")]
     donor = to_me[0] if len(to_me) == 1 else next(iter(donating)) if len(donating) == 1 else None

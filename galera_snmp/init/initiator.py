@@ -26,12 +26,12 @@ from ..node.phase import clear_phase, write_phase
 from ..node.probe import Probe, datadir_lock
 from ..node.process import find_server
 from ..node.sst import sst_processes
-from ..node.transfer import BYTES, TransferWatch, datadir_bytes
+from ..node.transfer import TransferWatch, datadir_bytes
 from ..node.transfer import describe as describe_transfer
 from ..record import replace
 from ..safeio import poke, read_regular, write_atomically
 from ..snmp.remote import read_all
-from ..state import NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status
+from ..state import NodeReport, NodeState, Position, ProcessState, SeqnoSource, Status, TransferUnit
 from .guard import mark_starting, unmark_starting
 from .rule import Action, Announcement, Decision, Heard, carry_forward, decide
 from .transfer import LINE_EVERY, SIZE_EVERY, Progress, look
@@ -114,11 +114,15 @@ class Initiator:
     def views(self, state: NodeState) -> list[NodeView]:
         """Every node as its snmpd serves it, asked in parallel — this one too, as the peers see it
         (``as_served``) — with this node's position from ``state``, its probe's."""
-        self._reports = dict(zip(self.cluster.nodes, read_all(self.targets), strict=True))
+        self._reports = self.answers()
         views = [peer_view(i, host, report) for i, (host, report) in enumerate(self._reports.items())]
         me = self.cluster.me
         views[me] = as_served(own_view(me, self.cluster.nodes[me], state), views[me])
         return carry_forward(me, views, self._heard, time.monotonic(), self.keep)
+
+    def answers(self) -> dict[str, NodeReport | str]:
+        """Every node's agent, asked in parallel: its report, or why it did not answer."""
+        return dict(zip(self.cluster.nodes, read_all(self.targets), strict=True))
 
     # --- the phase, published through the agent ---------------------------------------------
 
@@ -251,13 +255,11 @@ class Initiator:
                 size, next_size = datadir_bytes(self.config.server.datadir), now + SIZE_EVERY
             transfer = transfers.see(now, state, sst_processes(state.pid) if state.pid else None,
                                      peer=donor, peer_expected=expected)
-            copied = transfer.done if transfer is not None and transfer.unit == BYTES else None
+            copied = transfer.done if transfer is not None and transfer.unit is TransferUnit.BYTES else None
             progress.see(look(now, state, size, copied))
             if now >= next_line:
                 if copied and expected is None:  # a copy goes on: its donor's agent publishes the size
-                    donor, expected, _ = transfer_source(self.cluster.nodes[self.cluster.me],
-                                                         dict(zip(self.cluster.nodes, read_all(self.targets),
-                                                                  strict=True)))
+                    donor, expected, _ = transfer_source(self.cluster.nodes[self.cluster.me], self.answers())
                 line = progress.line(now, state)
                 if transfer is not None and transfer.percent is not None:
                     line += f" ({describe_transfer(transfer)})"

@@ -5,8 +5,9 @@ failure (``[init] synced_timeout`` counts from the last move, not from the start
 A move is any change of what the joiner shows: its local state (Joining, Joined, ...), Galera's
 comment on it, the position it has applied (IST, then the catch-up), the bytes its SST's copiers
 stored (node/sst.py: rsync rewrites the files of a rejoining node in place, its datadir does not
-grow), or its datadir's size (a new node's files arrive there). How much is left is the agent's
-to say (the donor's agent publishes its size: galeraTransfer, docs/TRANSFERS.md).
+grow), or its datadir's size (a new node's files arrive there). How much is left comes from
+the donor's agent, which publishes its size (galeraTransfer, docs/TRANSFERS.md): galera-init
+reads it while a copy goes on.
 """
 
 from __future__ import annotations

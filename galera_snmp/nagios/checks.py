@@ -92,11 +92,8 @@ class NodeResource(SourceResource):
         transfer = report.transfer
         if transfer is not None:
             yield Metric("transfer", transfer, context="transfer")
-            if transfer.percent is not None and transfer.state in LIVE_TRANSFER:
+            if transfer.percent is not None and transfer.live:
                 yield Metric("transfer_percent", transfer.percent, uom="%", min=0, max=100, context="perfdata")
-
-
-LIVE_TRANSFER = (TransferState.RUNNING, TransferState.STALLED)
 
 
 class TransferContext(Context):
@@ -113,7 +110,7 @@ class TransferContext(Context):
         text = f"transfer: {describe(transfer)}"
         if transfer.state is TransferState.FAILED:
             return Result(Warn, text, metric)
-        if transfer.state not in LIVE_TRANSFER:
+        if not transfer.live:
             return Result(Ok, text, metric)
         if self.critical is not None and transfer.still >= self.critical:
             return Result(Critical, text, metric)
@@ -151,7 +148,7 @@ class NodeContext(Context):
         comment = f" ({state.local_state_comment})" if state.local_state_comment else ""
         text = f"{name_of(report, self.source)}: {state.status.value}{comment}, {health.reason}"
         joining = report.transfer is not None and report.transfer.role is TransferRole.JOINER \
-            and report.transfer.state in LIVE_TRANSFER and state.process is not ProcessState.ABSENT
+            and report.transfer.live and state.process is not ProcessState.ABSENT
         if joining and state.status in (Status.NONPRIMARY, Status.JOINING):
             return Result(Warn, text, metric)  # between its copy and its first answer: the transfer context judges
         if state.status in (Status.STOPPED, Status.NONPRIMARY, Status.BLOCKED):

@@ -25,14 +25,14 @@ MAX_PROCESSES = 4096  # a /proc scan stops here: no more copiers than that in an
 
 @record
 class SstProcesses:
-    """The SST script under mysqld and its copiers, at one moment. ``written``: per process
-    (pid, start time), its program's name and the bytes it and the children it reaped have moved
-    so far (stored on a joiner, sent by an rsync donor); empty when the side's count is not taken."""
+    """The SST script under mysqld and its copiers, at one moment. ``written``: per process id,
+    the bytes it and the children it reaped have moved so far (stored on a joiner, sent by an
+    rsync donor); empty when the side's count is not taken."""
 
     role: str  # "donor" or "joiner", as the script was told
     method: str  # the script's suffix: rsync, mariabackup, mysqldump, ...
     address: str | None  # --address: the joiner's SST address (on either side)
-    written: dict[tuple[int, int], tuple[str, int]]
+    written: dict[int, int]
 
 
 def script_arguments(argv: list[str]) -> tuple[str, str, str | None] | None:
@@ -77,9 +77,9 @@ def io_counter(io_text: str, name: str) -> int | None:
     return None
 
 
-def moved_bytes(written: dict[tuple[int, int], tuple[str, int]]) -> int:
+def moved_bytes(written: dict[int, int]) -> int:
     """The bytes a transfer moved so far: the sum over its processes alive now."""
-    return sum(count for _, count in written.values())
+    return sum(written.values())
 
 
 def _children() -> dict[int, list[int]]:
@@ -104,11 +104,6 @@ def _argv(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def _program(pid: int) -> str:
-    raw = _read(f"/proc/{pid}/comm") or b"?"
-    return raw.decode(errors="replace").strip()
-
-
 def sst_processes(server_pid: int) -> SstProcesses | None:
     """The SST script mysqld ``server_pid`` runs and its copiers, or None when it runs none."""
     children = _children()
@@ -125,12 +120,10 @@ def sst_processes(server_pid: int) -> SstProcesses | None:
         return None
     role, method, address = script
     counter = counter_of(role, method)
-    written: dict[tuple[int, int], tuple[str, int]] = {}
+    written: dict[int, int] = {}
     for pid in below if counter is not None else ():
         raw = _read(f"/proc/{pid}/io")
         count = io_counter(raw.decode(errors="replace"), counter) if raw is not None else None
-        fields = _stat_fields(pid)
-        if count is None or fields is None or len(fields) < 20 or not fields[19].isdigit():
-            continue
-        written[(pid, int(fields[19]))] = (_program(pid), count)
+        if count is not None:
+            written[pid] = count
     return SstProcesses(role, method, address, written)

@@ -16,13 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from ..state import DONOR, SYNCED, NodeState, ProcessState, Status, Transfer, TransferRole, TransferState
+from ..state import DONOR, SYNCED, NodeState, ProcessState, Status, Transfer, TransferRole, TransferState, TransferUnit
 from .sst import SstProcesses, moved_bytes
 
 JOINING, JOINED = 1, 3  # wsrep_local_state
 RATE_SPAN = 20.0  # seconds of looks the rate is measured over
 KEPT_FOR = 600.0  # seconds an ended transfer is still published (how it ended, how long it took)
-BYTES, WRITE_SETS = "bytes", "write-sets"
 COPY_BYTES = 1 << 20  # a joiner's copiers that stored this much made an SST (an idle script stores a few KiB)
 
 
@@ -107,12 +106,12 @@ class TransferWatch:
             self._begin(at, role, sst)
         assert self.current is not None
         method = self._method(state, sst)
-        unit = WRITE_SETS if method == "ist" else BYTES
+        unit = TransferUnit.WRITE_SETS if method == "ist" else TransferUnit.BYTES
         if unit != self.current.unit:
             self._samples.clear()  # a rate is of one unit
         done = self._done(state, sst, unit)
         expected = self._expected
-        if unit == WRITE_SETS:
+        if unit is TransferUnit.WRITE_SETS:
             expected = (target - self._first_applied) if target is not None and self._first_applied is not None \
                 else None
         elif role is TransferRole.JOINER and peer_expected is not None:
@@ -142,15 +141,16 @@ class TransferWatch:
         return self.current
 
     def _begin(self, at: float, role: TransferRole, sst: SstProcesses | None) -> None:
-        self.current = Transfer(role, TransferState.RUNNING, "unknown", BYTES, at, 0, 0)
+        self.current = Transfer(role, TransferState.RUNNING, "unknown", TransferUnit.BYTES, at, 0, 0)
         self._ended = None
         self._moved = at
         self._shown = None
         self._moved_bytes = None
         self._samples.clear()
         self._first_applied = None
-        donating = role is TransferRole.DONOR and sst is not None and sst.method != "ist"
-        self._expected = self.donor_size(sst.method) if donating and sst is not None else None
+        self._expected = None
+        if role is TransferRole.DONOR and sst is not None and sst.method != "ist":  # Galera sends an IST itself
+            self._expected = self.donor_size(sst.method)
 
     def _end(self, at: float, state: NodeState) -> Transfer | None:
         """No transfer now: the one that was ends (complete once Synced, else failed), and is
@@ -181,11 +181,11 @@ class TransferWatch:
             return sst.method
         return self.current.method  # "unknown", or the SST's once its copiers are gone (the catch-up)
 
-    def _done(self, state: NodeState, sst: SstProcesses | None, unit: str) -> int | None:
+    def _done(self, state: NodeState, sst: SstProcesses | None, unit: TransferUnit) -> int | None:
         assert self.current is not None
-        if unit == WRITE_SETS and self.current.role is TransferRole.DONOR:
+        if unit is TransferUnit.WRITE_SETS and self.current.role is TransferRole.DONOR:
             return None  # Galera's own thread sends an IST: nothing here counts it
-        if unit == WRITE_SETS:
+        if unit is TransferUnit.WRITE_SETS:
             applied = state.wsrep_int("wsrep_last_committed")
             if applied is None:
                 return None
@@ -213,8 +213,8 @@ class TransferWatch:
         return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _amount(value: float, unit: str) -> str:
-    return f"{value / (1 << 20):.1f} MiB" if unit == BYTES else f"{value:.0f} write-sets"
+def _amount(value: float, unit: TransferUnit) -> str:
+    return f"{value / (1 << 20):.1f} MiB" if unit is TransferUnit.BYTES else f"{value:.0f} write-sets"
 
 
 def _duration(seconds: float) -> str:

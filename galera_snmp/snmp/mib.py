@@ -32,6 +32,7 @@ from ..state import (
     Transfer,
     TransferRole,
     TransferState,
+    TransferUnit,
     history_reset,
     is_uuid,
 )
@@ -93,7 +94,7 @@ REJOIN_METHOD = {RejoinMethod.IST: 1, RejoinMethod.SST: 2, RejoinMethod.UNKNOWN:
 TRANSFER_ROLE = {None: 1, TransferRole.JOINER: 2, TransferRole.DONOR: 3}
 TRANSFER_STATE = {None: 1, TransferState.RUNNING: 2, TransferState.STALLED: 3, TransferState.COMPLETE: 4,
                   TransferState.FAILED: 5}
-TRANSFER_UNIT = {None: 1, "bytes": 2, "write-sets": 3}
+TRANSFER_UNIT = {None: 1, TransferUnit.BYTES: 2, TransferUnit.WRITE_SETS: 3}
 
 
 def tri_state(value: bool | None) -> int:
@@ -317,7 +318,6 @@ def _transfer_objects() -> list[MibObject]:
     def of(read: Callable[[Transfer], Value]) -> Callable[[NodeReport], Value]:
         return lambda c: read(c.transfer) if c.transfer is not None else None
 
-    running = (TransferState.RUNNING, TransferState.STALLED)
     spec: list[tuple[str, Syntax, str, Callable[[NodeReport], Value]]] = [
         ("galeraTransferRole", s.INTEGER, "INTEGER", lambda c: TRANSFER_ROLE[c.transfer and c.transfer.role]),
         ("galeraTransferState", s.INTEGER, "INTEGER", lambda c: TRANSFER_STATE[c.transfer and c.transfer.state]),
@@ -328,8 +328,8 @@ def _transfer_objects() -> list[MibObject]:
         ("galeraTransferExpected", s.COUNTER64, "GaleraGauge64", of(lambda t: t.expected)),
         ("galeraTransferPercent", s.GAUGE32, "Gauge32", of(lambda t: t.percent)),
         ("galeraTransferRate", s.GAUGE32, "Gauge32",
-         of(lambda t: round(t.rate) if t.rate is not None and t.state in running else None)),
-        ("galeraTransferTimeLeft", s.GAUGE32, "Gauge32", of(lambda t: t.seconds_left if t.state in running else None)),
+         of(lambda t: round(t.rate) if t.rate is not None and t.live else None)),
+        ("galeraTransferTimeLeft", s.GAUGE32, "Gauge32", of(lambda t: t.seconds_left if t.live else None)),
         ("galeraTransferSeconds", s.GAUGE32, "Gauge32", of(lambda t: t.seconds)),
         ("galeraTransferStill", s.GAUGE32, "Gauge32", of(lambda t: t.still)),
         ("galeraTransferStarted", s.COUNTER64, "GaleraGauge64", of(lambda t: int(t.started))),

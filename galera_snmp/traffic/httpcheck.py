@@ -92,7 +92,7 @@ def describe(report: NodeReport | None, detailed: bool = False) -> tuple[int, st
     state = report.state
     who = f"Galera node {state.node_name}" if state.node_name else "Galera node"
     line = f"{who} is {'healthy' if verdict.healthy else 'not healthy'}: {reason}"
-    transfer = report.transfer if report.transfer and report.transfer.state in LIVE else None
+    transfer = report.transfer if report.transfer and report.transfer.live else None
     if transfer is not None:  # a joiner's or donor's 503 with how far it got (no peer address unless detailed)
         line += f"; in transfer: {describe_transfer(transfer) if detailed else transfer_words(transfer)}"
     document = {
@@ -117,9 +117,6 @@ def describe(report: NodeReport | None, detailed: bool = False) -> tuple[int, st
             "percent": transfer.percent, "seconds_left": transfer.seconds_left, "still": transfer.still},
     }
     return (200 if verdict.healthy else 503), line, document
-
-
-LIVE = (TransferState.RUNNING, TransferState.STALLED)
 
 
 def transfer_words(transfer: Transfer) -> str:

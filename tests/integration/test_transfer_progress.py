@@ -214,7 +214,7 @@ def test_an_ist_is_watched_in_write_sets_to_its_end(cluster: Sandbox) -> None:
 def copiers(node: SandboxNode) -> list[int]:
     pid = node.snapshot().pid
     found = sst_processes(pid) if pid else None
-    return [] if found is None else [p for p, _ in found.written]
+    return [] if found is None else list(found.written)
 
 
 def test_a_stopped_copier_is_a_stalled_transfer_on_every_channel_and_it_ends_when_it_runs_again(

@@ -141,7 +141,7 @@ def test_an_rsync_rejoin_in_place_is_waited_for_with_the_donors_size_and_an_eta(
 
     def copiers(_pid: int):
         init_now = joiner_clock[0]
-        return SstProcesses("joiner", "rsync", "127.0.0.1:4444", {(9, 1): ("rsync", int(min(init_now, 300)) << 20)})
+        return SstProcesses("joiner", "rsync", "127.0.0.1:4444", {9: int(min(init_now, 300)) << 20})
 
     donating = replace(DONATING, peer="127.0.0.1", expected=size)
     donor = NodeReport(synced_state(local_state=2, local_state_comment="Donor/Desynced"), Health(True, ""), True, 0,

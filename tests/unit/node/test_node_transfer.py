@@ -27,7 +27,7 @@ def watch(stalled_after: float = 10.0) -> tuple[TransferWatch, list[int]]:
 
 def copier(role: str, *counts: tuple[int, int], method: str = "rsync") -> SstProcesses:
     """The SST script and rsync processes (pid, bytes written so far)."""
-    written = {(pid, 1): ("rsync", count) for pid, count in counts}
+    written = dict(counts)
     return SstProcesses(role, method, "10.0.0.13:4444/rsync_sst" if role == "donor" else "10.0.0.13:4444", written)
 
 
@@ -163,7 +163,7 @@ def test_a_joiner_that_answers_while_joining_after_a_copy_is_still_its_sst() -> 
 
 def test_an_ist_donor_counts_nothing_and_walks_nothing() -> None:
     donor, asked = watch()
-    bypass = SstProcesses("donor", "ist", "10.0.0.13:4444/rsync_sst", {(7, 1): ("wsrep_sst_rsync", 4096)})
+    bypass = SstProcesses("donor", "ist", "10.0.0.13:4444/rsync_sst", {7: 4096})
     found = donor.see(0.0, donor_state(), bypass)
     assert found is not None and (found.method, found.unit, found.done, found.expected, found.peer) == (
         "ist", "write-sets", None, None, "10.0.0.13")

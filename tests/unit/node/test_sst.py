@@ -40,7 +40,7 @@ def test_an_io_counter_is_read_by_name_or_is_nothing() -> None:
 
 def test_the_count_is_the_sum_over_the_processes_alive() -> None:
     # the daemon holds what its reaped children moved; the running one counts its own
-    alive = {(1, 1): ("rsync", 12_000), (2, 1): ("rsync", 300), (3, 1): ("wsrep_sst_rsync", 8)}
+    alive = {1: 12_000, 2: 300, 3: 8}  # an rsync daemon, its running child, the SST script
     assert moved_bytes(alive) == 12_308
     assert moved_bytes({}) == 0
 
