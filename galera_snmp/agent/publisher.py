@@ -74,9 +74,11 @@ class Publisher:
         report = self.reporter.report(snapshot)
         node_set = self.node_set()
         writer = self.peer_watch.writer(report) if self.peer_watch is not None else None
-        rejoin = self.peer_watch.rejoin(report) if self.peer_watch is not None else None
         transfer = self._transfer(report.state)
         with self._lock:  # with the staleness check: a stale report never follows a fresh one
+            # under the lock: a forecast redone after a peer-watch round (forecast_again) is never
+            # followed by one from answers read before it
+            rejoin = self.peer_watch.rejoin(report) if self.peer_watch is not None else None
             admitted = self._newest.admit(started)
             if admitted:
                 self._refreshed = self._monotonic()
@@ -97,6 +99,19 @@ class Publisher:
             live = current is not None and current.live
             sst = sst_processes(state.pid) if state.pid and (live or state.local_state != SYNCED) else None
             return self.transfers.see(time.time(), state, sst, peer=donor, peer_expected=size, target=target)
+
+    def forecast_again(self) -> None:
+        """The last report's rejoin forecast redone from the peers' answers just read, published at
+        once when it changed: a node out of the cluster sees its donors' caches move at the peer
+        watch's pace, not a refresh after it."""
+        if self.peer_watch is None:
+            return
+        with self._lock:
+            if self.context is None:
+                return
+            rejoin = self.peer_watch.rejoin(self.context)
+            if rejoin != self.context.rejoin:
+                self._announce(replace(self.context, rejoin=rejoin))
 
     def evicted(self, text: str) -> None:
         """A crash eviction made: counted and published at once (with its notification), on the

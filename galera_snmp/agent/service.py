@@ -202,13 +202,14 @@ class Agent:
         def publish(advice: str | None) -> None:
             self.publisher.site_advice = advice
 
-        threading.Thread(target=watch.follow, args=(publish, self.stop, self._watch_interval),
+        threading.Thread(target=watch.follow, args=(publish, self.stop, self._watch_interval,
+                                                    self.publisher.forecast_again),
                          name="peer-watch", daemon=True).start()
 
     def _watch_interval(self) -> float:
         """The peer watch's round: [cluster] watch_interval, or the refresh interval while this node
-        is out of a Primary component (its rejoin forecast then follows the donors' caches as
-        closely as its own refresh: an IST that turns to SST shows within a refresh or two)."""
+        is out of a Primary component: its rejoin forecast, redone after each round, then follows
+        the donors' caches within their refresh and one round (an IST that turns to SST)."""
         report = self.publisher.context
         out = report is not None and not report.state.in_primary
         interval = self.config.cluster.watch_interval

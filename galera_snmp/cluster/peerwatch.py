@@ -112,12 +112,15 @@ class PeerWatch:
             self._known = known
 
     def follow(self, publish: Callable[[str | None], None], stop: threading.Event,
-               interval: float | Callable[[], float]) -> None:
+               interval: float | Callable[[], float], polled: Callable[[], None] | None = None) -> None:
         """Poll until ``stop``, handing every change of the advice to ``publish``; ``interval``:
-        the seconds between two rounds, or what says them before each wait."""
+        the seconds between two rounds, or what says them before each wait; ``polled``: called
+        after each round (what depends on the answers may be redone at once)."""
         said: str | None = None
         while True:
             advice = self.poll()
+            if polled is not None:
+                polled()
             if (advice is None) != (said is None):
                 log.warning("%s", advice) if advice else log.info("no site is silent any more")
             if advice != said:

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections import deque
 from collections.abc import Mapping, Sequence
 
+from ..pace import Pace
 from ..record import record
 from ..state import SEQNO_MAX, NodeReport, NodeState, Position, Rejoin, RejoinMethod, SeqnoSource
 from .sites import segment_of
@@ -134,31 +134,28 @@ def _duration(seconds: int) -> str:
 
 
 class ForgetRate:
-    """How fast the oldest write-set the donors cache moves on: the slope of their lowest
-    ``cached_downto`` over the last minute. Measured anew whenever the donors or their history
-    change, or a cache starts over (None until two looks apart)."""
+    """How fast the oldest write-set the donors cache moves on: the pace of their lowest
+    ``cached_downto`` over the last minute, from when the caches started to forget (pace.py).
+    Measured anew whenever the donors or their history change, or a cache starts over (None until
+    two looks apart)."""
 
     def __init__(self, seconds: float = RATE_SECONDS) -> None:
-        self.seconds = seconds
-        self._samples: deque[tuple[float, frozenset[tuple[str, str]], int]] = deque()
+        self._pace = Pace(seconds)
+        self._who: frozenset[tuple[str, str]] = frozenset()
 
     def add(self, now: float, donors: Sequence[Donor]) -> float | None:
-        if donors:
-            who = frozenset((d.name, d.history) for d in donors)
-            lowest = min(d.cached_downto for d in donors)
-            if self._samples and (self._samples[-1][1] != who or self._samples[-1][2] > lowest):
-                self._samples.clear()
-            self._samples.append((now, who, lowest))
-        while self._samples and self._samples[0][0] < now - self.seconds:
-            self._samples.popleft()
-        return self.rate()
+        if not donors:
+            self._pace.prune(now)
+            return self._pace.rate()
+        who = frozenset((d.name, d.history) for d in donors)
+        if who != self._who:
+            self._pace.clear()
+            self._who = who
+        return self._pace.add(now, min(d.cached_downto for d in donors))
 
     def rate(self) -> float | None:
         """Write-sets per second over the looks kept (as of the last :meth:`add`)."""
-        if len(self._samples) < 2 or self._samples[-1][0] <= self._samples[0][0]:
-            return None
-        (start, _, first), (end, _, latest) = self._samples[0], self._samples[-1]
-        return (latest - first) / (end - start)
+        return self._pace.rate()
 
 
 def donors_of(states: Mapping[str, NodeState | None], joiner: str) -> list[Donor]:

@@ -1,17 +1,24 @@
 """A state transfer's processes as /proc shows them: mysqld runs Galera's SST script
 (``wsrep_sst_<method> --role donor|joiner --address ...``) and the script its copiers (rsync,
 mariabackup, socat, mbstream, pv). Their I/O counters are the one measure of bytes moved that
-there is, on both sides: what the joiner's copiers store (``write_bytes``: what they hand to the
-disk, whatever the method; their ``wchar`` would count the stream again where one process passes
-it to another through a pipe, as rsync's receiving side does), and what an rsync donor sends
-(``wchar``; a streaming donor, mariabackup | socat, writes the stream once per program of its
-pipeline, so its count is not taken). A process's counters hold those of the children it reaped:
-the sum over the processes alive now is the transfer's count so far (the SST script reaps its
-copiers). rsync rewrites files in place, so the datadir's size alone says nothing on a rejoin.
+there is, on both sides, and each method needs its own:
+
+- rsync: what the joiner's copiers store (``write_bytes``; their ``wchar`` would count the
+  stream again, rsync's receiving side passes it from one process to another through a pipe), and
+  what the donor's send (``wchar``);
+- a streaming method (mariabackup, xtrabackup): what the program at the network end of the pipe
+  reads (socat or nc, on the joiner) or writes (on the donor) — the stream once, as it flows. The
+  program that stores it on the joiner (mbstream) holds a whole chunk (10 MiB) before it writes
+  any, so its count moves in bursts seconds apart; the donor's other programs write the stream
+  once each;
+- any other method: what the joiner's copiers store; the donor's side is not counted.
+
+A process's counters hold those of the children it reaped: the sum over the processes alive now
+is the transfer's count so far (the SST script reaps its copiers). rsync rewrites files in place,
+so the datadir's size alone says nothing on a rejoin.
 
 Read as mysqld's user (the agent's unit runs as it): /proc/PID/io is readable by the owner.
 """
-
 from __future__ import annotations
 
 import os
@@ -26,8 +33,8 @@ MAX_PROCESSES = 4096  # a /proc scan stops here: no more copiers than that in an
 @record
 class SstProcesses:
     """The SST script under mysqld and its copiers, at one moment. ``written``: per process id,
-    the bytes it and the children it reaped have moved so far (stored on a joiner, sent by an
-    rsync donor); empty when the side's count is not taken."""
+    the bytes it and the children it reaped have moved so far (by the side's counter, of the
+    processes it is read from: :func:`counter_of`); empty when the side's count is not taken."""
 
     role: str  # "donor" or "joiner", as the script was told
     method: str  # the script's suffix: rsync, mariabackup, mysqldump, ...
@@ -60,16 +67,24 @@ def _option(options: list[str], name: str) -> str | None:
     return None
 
 
-def counter_of(role: str, method: str) -> str | None:
-    """The /proc/PID/io counter that measures a side's bytes, None when none does."""
+STREAMING = ("mariabackup", "xtrabackup", "xtrabackup-v2")  # scripts that pipe one stream to the network
+NETWORK_ENDS = ("socat", "nc", "ncat", "netcat")  # what they pipe it through (the scripts' transferfmt)
+
+
+def counter_of(role: str, method: str) -> tuple[str, tuple[str, ...] | None] | None:
+    """The /proc/PID/io counter that measures a side's bytes, and the programs it is read from
+    (None: every process of the transfer); None when nothing measures that side."""
+    if method in STREAMING:
+        return ("rchar" if role == "joiner" else "wchar"), NETWORK_ENDS
     if role == "joiner":
-        return "write_bytes"
-    return "wchar" if method == "rsync" else None
+        return "write_bytes", None
+    return ("wchar", None) if method == "rsync" else None
 
 
 def io_counter(io_text: str, name: str) -> int | None:
-    """Counter ``name`` of a /proc/PID/io text (wchar: bytes passed to write(2) and its kin;
-    write_bytes: bytes sent towards the storage, counted when the pages are dirtied)."""
+    """Counter ``name`` of a /proc/PID/io text (rchar, wchar: bytes passed to read(2), write(2)
+    and their kin, sockets and pipes included; write_bytes: bytes sent towards the storage,
+    counted when the pages are dirtied)."""
     for line in io_text.splitlines():
         key, _, value = line.partition(":")
         if key.strip() == name and value.strip().isdigit():
@@ -99,6 +114,11 @@ def _children() -> dict[int, list[int]]:
     return found
 
 
+def _program(pid: int) -> str:
+    """The process's program name (/proc/PID/comm: the executable's, at most 15 characters)."""
+    return (_read(f"/proc/{pid}/comm") or b"").decode(errors="replace").strip()
+
+
 def _argv(pid: int) -> list[str]:
     raw = _read(f"/proc/{pid}/cmdline") or b""
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
@@ -121,9 +141,13 @@ def sst_processes(server_pid: int) -> SstProcesses | None:
     role, method, address = script
     counter = counter_of(role, method)
     written: dict[int, int] = {}
-    for pid in below if counter is not None else ():
-        raw = _read(f"/proc/{pid}/io")
-        count = io_counter(raw.decode(errors="replace"), counter) if raw is not None else None
-        if count is not None:
-            written[pid] = count
+    if counter is not None:
+        name, programs = counter
+        for pid in below:
+            if programs is not None and _program(pid) not in programs:
+                continue
+            raw = _read(f"/proc/{pid}/io")
+            count = io_counter(raw.decode(errors="replace"), name) if raw is not None else None
+            if count is not None:
+                written[pid] = count
     return SstProcesses(role, method, address, written)

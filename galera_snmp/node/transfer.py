@@ -12,10 +12,10 @@ Unknown stays unknown.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from ..pace import Pace
 from ..state import DONOR, SYNCED, NodeState, ProcessState, Status, Transfer, TransferRole, TransferState, TransferUnit
 from .sst import SstProcesses, moved_bytes
 
@@ -89,7 +89,7 @@ class TransferWatch:
         self._moved = 0.0
         self._shown: tuple[object, ...] | None = None
         self._moved_bytes: int | None = None  # the most the copiers counted (an ending one may take its count)
-        self._samples: deque[tuple[float, int]] = deque()
+        self._pace = Pace(RATE_SPAN)
         self._first_applied: int | None = None
         self._expected: int | None = None
 
@@ -108,7 +108,7 @@ class TransferWatch:
         method = self._method(state, sst)
         unit = TransferUnit.WRITE_SETS if method == "ist" else TransferUnit.BYTES
         if unit != self.current.unit:
-            self._samples.clear()  # a rate is of one unit
+            self._pace.clear()  # a rate is of one unit
         done = self._done(state, sst, unit)
         expected = self._expected
         if unit is TransferUnit.WRITE_SETS:
@@ -121,11 +121,7 @@ class TransferWatch:
         if shown != self._shown:
             self._shown = shown
             self._moved = at
-        if done is not None:
-            self._samples.append((at, done))
-            while self._samples and self._samples[0][0] < at - RATE_SPAN:
-                self._samples.popleft()
-        rate = self._rate()
+        rate = self._pace.add(at, done) if done is not None else self._pace.rate()
         left = None
         if rate and done is not None and expected is not None:
             left = max(0, int((expected - done) / rate))
@@ -146,7 +142,7 @@ class TransferWatch:
         self._moved = at
         self._shown = None
         self._moved_bytes = None
-        self._samples.clear()
+        self._pace.clear()
         self._first_applied = None
         self._expected = None
         if role is TransferRole.DONOR and sst is not None and sst.method != "ist":  # Galera sends an IST itself
@@ -195,12 +191,6 @@ class TransferWatch:
         if sst is not None and sst.written:
             self._moved_bytes = max(self._moved_bytes or 0, moved_bytes(sst.written))
         return self._moved_bytes
-
-    def _rate(self) -> float | None:
-        if len(self._samples) < 2:
-            return None
-        (first, start), (last, end) = self._samples[0], self._samples[-1]
-        return (end - start) / (last - first) if last > first and end >= start else None
 
     @staticmethod
     def _peer(sst: SstProcesses | None) -> str | None:

@@ -24,6 +24,8 @@ from galera_snmp.state import (
     NodeState,
     Position,
     ProcessState,
+    Rejoin,
+    RejoinMethod,
     SeqnoSource,
     Status,
 )
@@ -533,3 +535,38 @@ def test_a_refresh_finishing_during_the_staleness_check_is_what_stays_served():
     racing[0].join(5)
     assert publisher.context is not None and publisher.context.valid is True
     assert served(publisher, "galeraDataValid") == 1
+
+
+class Forecasts:
+    """A peer watch whose rejoin forecast the test sets (the rest: no writer, no transfer source)."""
+
+    def __init__(self) -> None:
+        self.rejoin_now = Rejoin(RejoinMethod.IST, "10 write-sets from node2", "node2", 90)
+        self.asked = 0
+
+    def rejoin(self, mine: NodeReport) -> Rejoin:
+        self.asked += 1
+        return self.rejoin_now
+
+    def writer(self, mine: NodeReport) -> None:
+        return None
+
+    def transfer_source(self) -> tuple[None, None, None]:
+        return None, None, None
+
+
+def test_a_forecast_redone_after_a_peer_round_is_served_without_a_new_snapshot():
+    publisher, snapshots, _ = make()
+    peers = Forecasts()
+    publisher.peer_watch = peers  # type: ignore[assignment]
+    snapshots.next = synced()
+    publisher.refresh()
+    assert served(publisher, "galeraRejoinMethod") == 1  # ist
+    snapshots.next = RuntimeError("no snapshot may be taken")
+    published = publisher.context
+    publisher.forecast_again()  # the same forecast: nothing published again
+    assert publisher.context is published
+    peers.rejoin_now = Rejoin(RejoinMethod.SST, "seqno 9 is older than the caches safely hold (from 13)")
+    publisher.forecast_again()
+    assert served(publisher, "galeraRejoinMethod") == 2  # sst, from the last snapshot
+    assert publisher.context is not None and publisher.context.state is published.state

@@ -122,7 +122,7 @@ def test_test_modules_have_unique_names():
 # other). Top-level modules are named one by one.
 LAYERS = (
     {"__init__", "record", "state", "wsrep", "derived", "config", "inifile", "mycnf", "safeio", "tables",
-     "webconfig", "console", "address"},  # the snapshot, its values, files and what every command shares
+     "webconfig", "console", "address", "pace"},  # the snapshot, its values, files and what every command shares
     {"node", "snmp"},  # reading the local node; speaking SNMP and reading a node from outside
     {"metrics"},  # the report as Prometheus metrics, from GALERA-MIB's table
     {"cluster"},  # what is about several nodes

@@ -116,7 +116,8 @@ def test_the_rejoin_forecast_reads_the_others_caches_and_remembers_this_nodes_se
     cluster.now += 10
     peers.poll()
     found = peers.rejoin(me)
-    assert found.seconds_left == int(found.write_sets_left / (50 / 15))  # 50 write-sets forgotten since the first look
+    # 50 write-sets forgotten since the last look before the caches started to (not the first look)
+    assert found.seconds_left == int(found.write_sets_left / (50 / 10))
     cluster.answers[:2] = [synced("n1", 1, 4_500, 9_000), synced("n2", 2, 4_400, 9_000)]
     cluster.now += 5
     peers.poll()

@@ -172,6 +172,13 @@ def test_the_rate_at_which_the_caches_forget() -> None:
     assert rate.add(150.0, []) == 1.0  # nobody answers: what was measured stays until it ages out
 
 
+def test_the_forget_rate_counts_from_when_the_caches_started_to_forget() -> None:
+    rate = ForgetRate(seconds=60)
+    for at in (0.0, 10.0, 20.0, 30.0):
+        assert rate.add(at, [donor("n2", 100)]) is None  # the cache still fills: nothing forgotten yet
+    assert rate.add(35.0, [donor("n2", 110)]) == 2.0  # 10 write-sets in 5 s, not in 35
+
+
 def test_the_forecast_in_words() -> None:
     ist = forecast(stopped_at(9_000), 0, [donor("n2", 100)], forget_rate=2.0)
     assert describe(ist) == ("a rejoin now gets IST (1000 write-sets from n2); it holds for 8823 more write-sets, "

@@ -53,6 +53,20 @@ def test_a_donation_measures_its_size_once_and_goes_at_its_copiers_rate() -> Non
     assert asked == [DONOR_SIZE]  # the datadir is walked once per transfer
 
 
+def test_the_wait_before_the_first_byte_is_not_part_of_the_rate() -> None:
+    # a mariabackup donor prepares for seconds before its stream flows: the joiner's count sits still
+    joiner, _ = watch(stalled_after=60.0)
+    for at in (0.0, 2.0, 4.0, 6.0, 8.0):
+        waiting = joiner.see(at, refusing(), copier("joiner", (9, 14_000), method="mariabackup"),
+                             peer_expected=DONOR_SIZE)
+        assert waiting is not None and waiting.rate is None and waiting.seconds_left is None
+    for at, count in ((10.0, 2 * MIB), (12.0, 4 * MIB), (14.0, 6 * MIB)):
+        flowing = joiner.see(at, refusing(), copier("joiner", (9, count), method="mariabackup"),
+                             peer_expected=DONOR_SIZE)
+    assert flowing is not None and flowing.rate is not None and flowing.rate > 0.98 * MIB  # not 6 MiB over 14 s
+    assert flowing.seconds_left is not None and 94 <= flowing.seconds_left <= 96
+
+
 def test_a_desync_by_hand_is_no_transfer() -> None:
     donor, asked = watch()
     assert donor.see(100.0, donor_state(), None) is None
