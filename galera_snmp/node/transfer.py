@@ -2,11 +2,11 @@
 when it last moved, and how it ended. Pure: fed with what the probe and /proc showed
 (node/sst.py), so the agent and galera-init tell one transfer the same way.
 
-What each method honestly gives: an SST's bytes are its copiers' write counters (either side);
-the size to expect is what the donor's datadir holds of what an SST copies, which the donor's own
-agent measures when it starts donating and publishes (the joiner reads it from the donor's agent);
-an IST counts write-sets, from the position the joiner has applied to the one the cluster has.
-Unknown stays unknown.
+What each method honestly gives: an SST's bytes are its copiers' I/O counters (either side,
+where each method's bytes pass once: node/sst.py); the size to expect is what the donor's
+datadir holds of what an SST copies, which the donor's own agent measures when it starts
+donating and publishes (the joiner reads it from the donor's agent); an IST counts write-sets,
+from the position the joiner has applied to the one the cluster has. Unknown stays unknown.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class TransferWatch:
         if rate and done is not None and expected is not None:
             left = max(0, int((expected - done) / rate))
         still = int(at - self._moved)
-        # a side that counts nothing (a streaming donor) cannot tell a stall from work: its joiner can
+        # a side that counts nothing (an IST's or a mysqldump's donor) cannot tell a stall from work: its joiner can
         judged = done is not None or role is TransferRole.JOINER
         named = (peer if role is TransferRole.JOINER else None) or self._peer(sst) or self.current.peer
         self.current = Transfer(
