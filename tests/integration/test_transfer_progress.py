@@ -7,7 +7,9 @@ of 150 write-sets, counted in write-sets. A second SST whose joiner-side
 rsync is stopped with SIGSTOP is published as stalled within the agents' transfer_stalled_after
 (5 s in the sandbox) on every channel (node3's GALERA-MIB, check_galera over SNMP, /metrics,
 ``galera-snmp status``; the donor's agent sees its side stall too), and completes once the
-copier runs again.
+copier runs again. galera-init, its synced_timeout a third of the copy, waits for a moving SST
+to its end and gives up on one whose copier stopped, that timeout after the stop (and at most a
+walk of the datadir later).
 
 Runnable by itself: pytest tests/integration/test_transfer_progress.py
 """
@@ -26,9 +28,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import pytest
+from outage import finish, start_init, transcript
 
 from galera_snmp.dev.faults import port_capped
 from galera_snmp.dev.sandbox import METRICS_PORT, Sandbox, SandboxNode, program, wait_for
+from galera_snmp.init.transfer import SIZE_EVERY
 from galera_snmp.node.sst import sst_processes
 from galera_snmp.node.transfer import datadir_bytes
 from galera_snmp.snmp.client import SnmpError
@@ -218,6 +222,17 @@ def copiers(node: SandboxNode) -> list[int]:
     return [] if found is None else list(found.written)
 
 
+def stop_copiers(node: SandboxNode) -> list[int]:
+    """Once the node's rsync copied a tenth, its copiers stopped with SIGSTOP: their pids."""
+    wait_for(lambda: len(copiers(node)) > 0 and isinstance(t := transfer_of(node), Transfer)
+             and t.state is TransferState.RUNNING and (t.percent or 0) >= 10, 60,
+             f"{node.name}'s rsync to copy a tenth")
+    stopped = copiers(node)
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    return stopped
+
+
 def test_a_stopped_copier_is_a_stalled_transfer_on_every_channel_and_it_ends_when_it_runs_again(
         cluster: Sandbox, cli) -> None:
     node3 = cluster.node(3)
@@ -227,12 +242,7 @@ def test_a_stopped_copier_is_a_stalled_transfer_on_every_channel_and_it_ends_whe
         _, capped = slow_donors(cluster, node3)
         with capped:
             node3.start()
-            wait_for(lambda: len(copiers(node3)) > 0 and isinstance(t := transfer_of(node3), Transfer)
-                     and t.state is TransferState.RUNNING and (t.percent or 0) >= 10, 60,
-                     "node3's rsync to copy a tenth")
-            stopped = copiers(node3)
-            for pid in stopped:
-                os.kill(pid, signal.SIGSTOP)
+            stopped = stop_copiers(node3)
             at = time.monotonic()
             wait_for(lambda: isinstance(t := transfer_of(node3), Transfer) and t.state is TransferState.STALLED,
                      STALLED_AFTER + 4, "node3's agent to publish the transfer stalled")
@@ -263,3 +273,49 @@ def check_galera(node: SandboxNode, *args: str) -> tuple[int, str]:
     result = subprocess.run([program("check_galera"), "-m", "node", *node.check_galera_snmp(), *args],
                             capture_output=True, text=True, timeout=60, check=False)
     return result.returncode, result.stdout
+
+
+SYNCED_TIMEOUT = 8  # node3's galera-init's [init] synced_timeout here: a third of the copy
+
+
+def test_galera_init_waits_for_a_moving_sst_past_its_synced_timeout_and_gives_up_on_a_stalled_one(
+        cluster: Sandbox) -> None:
+    node3 = cluster.node(3)
+    saved = node3.config_path.read_text()
+    # its join without the recovered position: with grastate.dat gone, mariadbd asks for a full copy
+    changed = re.sub(r"^synced_timeout = .*$", f"synced_timeout = {SYNCED_TIMEOUT}", saved, flags=re.MULTILINE)
+    changed = changed.replace(" --wsrep_start_position={position}", "", 1)
+    assert changed.count(f"synced_timeout = {SYNCED_TIMEOUT}") == 1 and "join_command" in changed and \
+        changed.count("{position}") == saved.count("{position}") - 1, "the sandbox's [init] changed"
+    stopped: list[int] = []
+    try:
+        node3.config_path.write_text(changed)
+        force_sst(node3)
+        _, capped = slow_donors(cluster, node3)
+        with capped:
+            boot = start_init(node3)
+            finish([boot], 6 * COPY_SECONDS)
+        took = time.monotonic() - boot.started
+        print(f"galera-init: Synced after {took:.0f} s of SST (synced_timeout {SYNCED_TIMEOUT} s)")
+        assert boot.returncode == 0 and boot.received() == "sst", transcript([boot])
+        assert took > 2 * SYNCED_TIMEOUT, f"the copy took {took:.0f} s only: this proves nothing"
+        # its waiting lines: the donor's size known, a percentage and a time left
+        assert re.search(r"waiting \d+ s for Synced: .*rsync joiner from \S+: \d+ % .*ETA", boot.output), boot.output
+        cluster.wait_settled(90)
+        force_sst(node3)
+        _, capped = slow_donors(cluster, node3)
+        with capped:
+            boot = start_init(node3)
+            stopped = stop_copiers(node3)
+            at = time.monotonic()
+            finish([boot], SYNCED_TIMEOUT + 30)
+            gave_up = time.monotonic() - at
+        print(f"galera-init gave up {gave_up:.1f} s after the copier stopped")
+        assert boot.returncode != 0 and f"nothing moved for {SYNCED_TIMEOUT} s" in boot.output, transcript([boot])
+        # the last move seen may be the datadir's growth before the stop, found by the next walk
+        assert SYNCED_TIMEOUT <= gave_up <= SYNCED_TIMEOUT + SIZE_EVERY + 1, gave_up
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+        node3.config_path.write_text(saved)
+    node3.wait_synced(120)  # the copy goes on once its copier runs again
