@@ -69,7 +69,7 @@ class Agent:
         self.session = Session(str(config.agent.socket), GALERA_MIB, "galera-snmp-agent")
         self.stop = threading.Event()
         self._wake = WakeSocket(config.agent.wake_socket, server_group(config))
-        self._watcher = Watcher(config, self._wake, self.stop)
+        self._watcher = Watcher(config, self._wake, self.stop, self._refresh_interval)
         self.track: TrackFile | None = None
         if config.keepalived.track_file is not None:
             self.track = TrackFile(config.keepalived.track_file)
@@ -206,14 +206,18 @@ class Agent:
                                                     self.publisher.forecast_again),
                          name="peer-watch", daemon=True).start()
 
-    def _watch_interval(self) -> float:
-        """The peer watch's round: [cluster] watch_interval, or the refresh interval while this node
-        is out of a Primary component: its rejoin forecast, redone after each round, then follows
-        the donors' caches within their refresh and one round (an IST that turns to SST)."""
+    def _paces(self) -> tuple[float, float]:
         report = self.publisher.context
-        out = report is not None and not report.state.in_primary
-        interval = self.config.cluster.watch_interval
-        return min(interval, self.config.agent.refresh_interval) if out else interval
+        watch = self.publisher.peer_watch
+        return paces(self.config.agent.refresh_interval, self.config.cluster.watch_interval,
+                     this_out=report is not None and not report.state.in_primary,
+                     peer_out=watch is not None and watch.someone_out())
+
+    def _refresh_interval(self) -> float:
+        return self._paces()[0]
+
+    def _watch_interval(self) -> float:
+        return self._paces()[1]
 
     def _watch_staleness(self) -> None:
         period = min(1.0, self.config.agent.refresh_interval)
@@ -233,6 +237,18 @@ class Agent:
             trap_oid, varbinds = pending[0]
             self.session.notify(trap_oid, varbinds)
             pending.popleft()
+
+
+def paces(refresh: float, watch: float, *, this_out: bool, peer_out: bool) -> tuple[float, float]:
+    """The seconds between two snapshots and between two rounds of the peer watch. While a node of
+    the cluster is out of a Primary component (this one, or a peer as the watch last heard) every
+    agent refreshes twice as often, and the out node's watch reads its peers at that pace too (not
+    every watch_interval): its rejoin forecast, redone after each round (cluster/rejoin.py),
+    follows the donors' caches within their refresh and one round, both halved, so within one
+    refresh_interval."""
+    if not (this_out or peer_out):
+        return refresh, watch
+    return refresh / 2, min(watch, refresh / 2) if this_out else watch
 
 
 def run(config: Config) -> int:

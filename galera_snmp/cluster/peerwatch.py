@@ -58,6 +58,11 @@ class PeerWatch:
         read_at, reports = self._latest
         return reports if self._clock() - read_at <= self.fresh_for else {}
 
+    def someone_out(self) -> bool:
+        """Whether a peer is out of a Primary component, as the current answers say (a peer that
+        does not answer is taken as out)."""
+        return any(isinstance(r, str) or not r.state.in_primary for node, r in self.peers().items() if node != self.me)
+
     def writer(self, mine: NodeReport) -> Health:
         """Whether this node is the writer now (cluster/writer.py), from its own report and the peers'."""
         return writer(self.me, self.order, mine, self.peers())

@@ -258,15 +258,19 @@ class Watcher:
     event, or when mysqld appears or vanishes (seen within PROCESS_WATCH; its exit is reported at
     once by the ExitGuard)."""
 
-    def __init__(self, config: Config, wake: WakeSocket | None, stop: threading.Event) -> None:
-        self.interval = config.agent.refresh_interval
+    def __init__(self, config: Config, wake: WakeSocket | None, stop: threading.Event,
+                 interval: Callable[[], float] | None = None) -> None:
+        """``interval``: what says the seconds to the next snapshot before each wait (by default
+        the refresh interval)."""
+        every = config.agent.refresh_interval
+        self.interval = interval or (lambda: every)
         self.server = config.server
         self.wake = wake
         self.stop = stop
 
     def wait(self, state: NodeState | None) -> Wake:
         """Wait until the next snapshot is due, and say why it is (an empty datagram wakes nobody)."""
-        deadline = time.monotonic() + self.interval
+        deadline = time.monotonic() + self.interval()
         while (left := deadline - time.monotonic()) > 0 and not self.stop.is_set():
             if self.wake is None:
                 event = None

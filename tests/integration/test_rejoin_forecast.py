@@ -3,7 +3,7 @@ its rejoin would be IST or SST, and the real join then does what it said.
 
 node3 is stopped cleanly while node1 and node2 serve. Inside the caches: IST forecast, and the
 join is IST. Then large writes until the donors' gcaches (64 MiB each) have moved past node3's
-position: the forecast flips to SST within a refresh and a second of the moment Galera's own
+position: the forecast flips to SST within a refresh and half a second of the moment Galera's own
 rule (read from node1's and node2's SQL after each write) says SST, says SST before that rule
 only for what the caches may have forgotten since they were read, and the join is a full copy.
 
@@ -83,10 +83,11 @@ def test_inside_the_caches_the_forecast_is_ist_and_so_is_the_join(cluster: Sandb
 def test_the_forecast_flips_to_sst_when_the_caches_move_past_a_node_and_the_join_copies(cluster: Sandbox) -> None:
     node1, node2, node3 = cluster.nodes
     settings = load_config(node3.config_path)
-    # one refresh: node3's agent counts what the caches forgot since its donors' agents saw them
-    # (their forget rate times the age of what it read), so the forecast flips when Galera's rule
-    # does, or before ("at the edge of the caches"); a second for SNMP and scheduling
-    deadline = settings.agent.refresh_interval + 1.0
+    # one refresh: while node3 is out, its donors' agents refresh and its peer watch reads them
+    # every half refresh, and node3's agent redoes the forecast after each round (and counts what
+    # the caches forgot meanwhile at the rate they forget: "at the edge of the caches" before
+    # Galera's rule); half a second for SNMP and scheduling
+    deadline = settings.agent.refresh_interval + 0.5
     node1.sql("CREATE DATABASE IF NOT EXISTS rejoin")
     node1.sql("CREATE TABLE IF NOT EXISTS rejoin.t (id INT AUTO_INCREMENT PRIMARY KEY, pad LONGBLOB)")
     node3.stop()

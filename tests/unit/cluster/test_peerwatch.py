@@ -122,3 +122,19 @@ def test_the_rejoin_forecast_reads_the_others_caches_and_remembers_this_nodes_se
     cluster.now += 5
     peers.poll()
     assert peers.rejoin(me).method is RejoinMethod.SST
+
+
+def test_a_peer_out_of_a_primary_component_or_silent_is_out(tmp_path):
+    cluster = Cluster()
+    peers = watch(tmp_path, cluster)
+    cluster.answers = [node_report(), node_report(), report("non-Primary", 2)]  # the last is this node
+    peers.poll()
+    assert not peers.someone_out()  # this node's own answer does not count
+    cluster.answers[1] = report("non-Primary", 1)
+    peers.poll()
+    assert peers.someone_out()
+    cluster.answers[1] = "timeout"
+    peers.poll()
+    assert peers.someone_out()
+    cluster.now += 10_000  # answers too old tell nothing
+    assert not peers.someone_out()

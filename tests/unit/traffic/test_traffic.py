@@ -247,6 +247,19 @@ def test_watcher_returns_on_event_on_process_change_or_after_the_interval(short_
         wake.close()
 
 
+def test_watcher_asks_its_interval_before_each_wait(short_dir):
+    asked: list[float] = []
+
+    def interval() -> float:
+        asked.append(0.0)
+        return 0.0
+
+    watcher = Watcher(config_in(short_dir), None, threading.Event(), interval)
+    stopped = synced_state(pid=None, process=ProcessState.ABSENT, status=Status.STOPPED)
+    assert watcher.wait(stopped) is Wake.INTERVAL and watcher.wait(stopped) is Wake.INTERVAL
+    assert len(asked) == 2
+
+
 def test_watcher_without_a_wake_socket_still_sees_the_process_and_the_stop(short_dir):
     base = config_in(short_dir)
     config = replace(base, agent=replace(base.agent, refresh_interval=30))
