@@ -248,7 +248,7 @@ def paces(refresh: float, watch: float, *, this_out: bool, peer_out: bool) -> tu
     refresh_interval."""
     if not (this_out or peer_out):
         return refresh, watch
-    return refresh / 2, min(watch, refresh / 2) if this_out else watch
+    return refresh / 2, (min(watch, refresh / 2) if this_out else watch)
 
 
 def run(config: Config) -> int:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from ..address import host_of
 from ..config import Config
 from ..snmp.client import Target
 from ..snmp.remote import read_all
@@ -142,8 +143,7 @@ def transfer_source(me: str, reports: Mapping[str, NodeReport | str]) -> tuple[s
     valid = _current(reports)
     donating = {node: r.transfer for node, r in valid.items() if node != me and r.transfer is not None
                 and r.transfer.role is TransferRole.DONOR and r.transfer.live}
-    host = me.rsplit(":", 1)[0] if me.count(":") == 1 else me
-    to_me = [node for node, t in donating.items() if t.peer is not None and t.peer.strip("[]") == host.strip("[]")]
+    to_me = [node for node, t in donating.items() if t.peer is not None and host_of(t.peer) == host_of(me)]
     donor = to_me[0] if len(to_me) == 1 else next(iter(donating)) if len(donating) == 1 else None
     positions = [r.state.seqno for r in valid.values() if r.state.in_primary and r.state.position.is_known]
     return donor, donating[donor].expected if donor else None, max(positions, default=None)

@@ -19,6 +19,7 @@ so the datadir's size alone says nothing on a rejoin.
 
 Read as mysqld's user (the agent's unit runs as it): /proc/PID/io is readable by the owner.
 """
+
 from __future__ import annotations
 
 import os

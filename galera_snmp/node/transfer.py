@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from ..address import host_of
 from ..pace import Pace
 from ..state import DONOR, SYNCED, NodeState, ProcessState, Status, Transfer, TransferRole, TransferState, TransferUnit
 from .sst import SstProcesses, moved_bytes
@@ -197,10 +198,7 @@ class TransferWatch:
         """A donor's joiner, by the SST address its script was given (host part)."""
         if sst is None or sst.role != "donor" or not sst.address:
             return None
-        host = sst.address.split("/", 1)[0]
-        if host.startswith("["):
-            return host[1:].split("]", 1)[0]
-        return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        return host_of(sst.address.split("/", 1)[0])  # the address is host:port[/module]
 
 
 def _amount(value: float, unit: TransferUnit) -> str:
