@@ -156,6 +156,28 @@ SEND_GAP = 0.02
 WARN_EVERY = 60.0
 
 
+IP_FREEBIND, IPV6_FREEBIND = 15, 78  # linux/in.h, linux/in6.h (Python 3.11 names neither)
+
+
+def notice_socket(host: str, port: int) -> socket.socket:
+    """A UDP socket bound to ``host``:``port``, also while ``host`` is not on an interface yet: at
+    boot the agent can start before the network has configured it (a new IPv6 address stays
+    tentative for a second or two), and a refused bind would leave crash eviction off for the
+    agent's whole life. The notices sent from it come from ``host``, as judge() requires."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def load_key(path: Path) -> bytes:
     """The cluster's key: a private file holding KEY_BYTES random octets in hex (openssl rand -hex 32)."""
     text = read_private(path, "crash eviction key").strip()
@@ -193,12 +215,9 @@ class Evictor:
         self.evicted: set[str] = set()
         self._warned_at: float | None = None
         self._cleared: frozenset[str] = frozenset()  # the list last cleared (the report shows it a while)
-        family = socket.AF_INET6 if ":" in self.me else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            self.sock.bind((self.me, self.port))
+            self.sock = notice_socket(self.me, self.port)
         except OSError as err:
-            self.sock.close()
             where = f"{self.me} port {self.port}"
             raise ConfigError(f"cannot listen for crash notices on {where}: {err.strerror}") from None
 

@@ -22,6 +22,7 @@ from galera_snmp.eviction import (
     judge,
     load_key,
     new_notice,
+    notice_socket,
     own_member,
     seal,
     unseal,
@@ -149,3 +150,16 @@ def test_the_evict_list_is_cleared_only_of_our_evictions_once_a_primary_view_hol
     assert forgettable(report(DEAD, valid=False), ours) == set()
     assert forgettable(report(DEAD, status=Status.STOPPED), ours) == set()
     assert forgettable(None, ours) == set()
+
+
+@pytest.mark.parametrize("absent, present", [("192.0.2.77", "127.0.0.1"), ("2001:db8::77", "::1")])
+def test_the_notice_socket_binds_an_address_the_network_has_not_configured_yet(absent, present):
+    """At boot the agent may start before its address is up: the bind must not fail then (a real
+    socket; a TEST-NET address is on no interface of any host), and a configured address serves."""
+    notice_socket(absent, 0).close()
+    with notice_socket(present, 0) as listener, notice_socket(present, 0) as sender:
+        listener.settimeout(5)
+        sender.sendto(b"notice", listener.getsockname()[:2])
+        data, source = listener.recvfrom(64)
+    assert data == b"notice" and source[0] == present
+
