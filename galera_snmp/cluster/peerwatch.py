@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from ..address import host_of
+from ..address import normalise
 from ..config import Config
 from ..snmp.client import Target
 from ..snmp.remote import read_all
@@ -138,12 +138,12 @@ class PeerWatch:
 
 def transfer_source(me: str, reports: Mapping[str, NodeReport | str]) -> tuple[str | None, int | None, int | None]:
     """For node ``me``'s transfer as a joiner: the peer donating now (the one whose transfer goes
-    to ``me``'s address, else the only donor), the size it published, and the highest position a
+    to ``me``'s address, in its normal form, else the only donor), the size it published, and the highest position a
     current peer in a Primary component has committed (how far an IST goes)."""
     valid = _current(reports)
     donating = {node: r.transfer for node, r in valid.items() if node != me and r.transfer is not None
                 and r.transfer.role is TransferRole.DONOR and r.transfer.live}
-    to_me = [node for node, t in donating.items() if t.peer is not None and host_of(t.peer) == host_of(me)]
+    to_me = [node for node, t in donating.items() if t.peer is not None and normalise(t.peer) == normalise(me)]
     donor = to_me[0] if len(to_me) == 1 else next(iter(donating)) if len(donating) == 1 else None
     positions = [r.state.seqno for r in valid.values() if r.state.in_primary and r.state.position.is_known]
     return donor, donating[donor].expected if donor else None, max(positions, default=None)

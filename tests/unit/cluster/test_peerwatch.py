@@ -8,9 +8,21 @@ from types import MappingProxyType
 
 from support import UUID, node_report, wsrep_values
 
-from galera_snmp.cluster.peerwatch import PeerWatch
+from galera_snmp.cluster.peerwatch import PeerWatch, transfer_source
 from galera_snmp.config import load_config
-from galera_snmp.state import Health, NodeReport, Position, RejoinMethod, SeqnoSource, Status
+from galera_snmp.record import replace
+from galera_snmp.state import (
+    Health,
+    NodeReport,
+    Position,
+    RejoinMethod,
+    SeqnoSource,
+    Status,
+    Transfer,
+    TransferRole,
+    TransferState,
+    TransferUnit,
+)
 from galera_snmp.wsrep import Kind, WsrepValue
 
 NODES = ("10.0.1.1", "10.0.1.2", "10.0.2.1")
@@ -138,3 +150,26 @@ def test_a_peer_out_of_a_primary_component_or_silent_is_out(tmp_path):
     assert peers.someone_out()
     cluster.now += 10_000  # answers too old tell nothing
     assert not peers.someone_out()
+
+
+def at(seqno: int) -> NodeReport:
+    return node_report(position=Position(UUID, seqno, SeqnoSource.LIVE, False))
+
+
+def donating(peer: str | None, expected: int, state: TransferState = TransferState.RUNNING) -> NodeReport:
+    transfer = Transfer(TransferRole.DONOR, state, "rsync", TransferUnit.BYTES, 1000.0, 5, 0, peer=peer,
+                        expected=expected)
+    return replace(at(40), transfer=transfer)
+
+
+def test_a_joiners_donor_is_the_one_sending_to_its_address_in_any_spelling_else_the_only_one():
+    me = "[2001:DB8::0013]:4567"
+    two = {"a": donating("2001:db8::13", 7), "b": donating("2001:db8::14", 9), "c": at(42)}
+    assert transfer_source(me, two) == ("a", 7, 42)
+    assert transfer_source(me, {"a": donating("2001:db8::99", 7), "c": at(42)}) == ("a", 7, 42)
+    assert transfer_source(me, {"a": donating(None, 7), "b": donating("2001:db8::14", 9)}) == (None, None, 40)
+    # ended transfers, silent and stale peers, and the joiner itself name no donor
+    ended = {"a": donating("2001:db8::13", 7, TransferState.COMPLETE), "b": "no answer",
+             "c": replace(donating("2001:db8::13", 7), valid=False), me: donating("2001:db8::13", 7)}
+    assert transfer_source(me, ended)[:2] == (None, None)
+
