@@ -6,23 +6,12 @@ from __future__ import annotations
 import threading
 from types import MappingProxyType
 
-from support import UUID, node_report, wsrep_values
+from support import DONATING, UUID, node_report, wsrep_values
 
 from galera_snmp.cluster.peerwatch import PeerWatch, transfer_source
 from galera_snmp.config import load_config
 from galera_snmp.record import replace
-from galera_snmp.state import (
-    Health,
-    NodeReport,
-    Position,
-    RejoinMethod,
-    SeqnoSource,
-    Status,
-    Transfer,
-    TransferRole,
-    TransferState,
-    TransferUnit,
-)
+from galera_snmp.state import Health, NodeReport, Position, RejoinMethod, SeqnoSource, Status, TransferState
 from galera_snmp.wsrep import Kind, WsrepValue
 
 NODES = ("10.0.1.1", "10.0.1.2", "10.0.2.1")
@@ -157,9 +146,7 @@ def at(seqno: int) -> NodeReport:
 
 
 def donating(peer: str | None, expected: int, state: TransferState = TransferState.RUNNING) -> NodeReport:
-    transfer = Transfer(TransferRole.DONOR, state, "rsync", TransferUnit.BYTES, 1000.0, 5, 0, peer=peer,
-                        expected=expected)
-    return replace(at(40), transfer=transfer)
+    return replace(at(40), transfer=replace(DONATING, state=state, peer=peer, expected=expected))
 
 
 def test_a_joiners_donor_is_the_one_sending_to_its_address_in_any_spelling_else_the_only_one():
