@@ -240,19 +240,28 @@ class Evictor:
         log.info("mysqld exited: crash notice about %s sent to %d nodes", member, len(self.nodes) - 1)
 
     def serve(self, stop: threading.Event) -> None:
-        """Take notices until ``stop``; between them, keep the evict list tidy."""
+        """Take notices until ``stop``; between them, keep the evict list tidy. Nothing ends it
+        but ``stop``: an error it did not foresee is logged with its traceback and the next
+        notice is taken (a dead thread would leave this node without crash eviction, silently)."""
         self.sock.settimeout(0.2)
         while not stop.is_set():
-            self.tidy()
             try:
-                data, address = self.sock.recvfrom(MAX_DATAGRAM + 1)
-            except TimeoutError:
-                continue
-            except OSError as err:
-                self._warn(f"crash notices: {err.strerror}")
-                stop.wait(0.2)
-                continue
-            self.take(data, address[0])
+                self._serve_once(stop)
+            except Exception as err:  # noqa: BLE001 - logged whole; the thread must go on
+                self._warn(f"crash eviction: unexpected {type(err).__name__}: {err}", trace=True)
+                stop.wait(0.2)  # an error that repeats must not spin
+
+    def _serve_once(self, stop: threading.Event) -> None:
+        self.tidy()
+        try:
+            data, address = self.sock.recvfrom(MAX_DATAGRAM + 1)
+        except TimeoutError:
+            return
+        except OSError as err:
+            self._warn(f"crash notices: {err.strerror}")
+            stop.wait(0.2)
+            return
+        self.take(data, address[0])
 
     def take(self, data: bytes, source: str) -> str | None:
         """Act on one datagram; the eviction made (as recorded), or None."""
@@ -305,9 +314,9 @@ class Evictor:
     def close(self) -> None:
         self.sock.close()
 
-    def _warn(self, what: str) -> None:
+    def _warn(self, what: str, *, trace: bool = False) -> None:
         """One line a minute at most: datagrams from the network must not fill the log."""
         now = time.monotonic()
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            log.warning("%s (said at most once a minute)", what)
+            log.warning("%s (said at most once a minute)", what, exc_info=trace)

@@ -13,7 +13,7 @@ import os
 import pwd
 import re
 
-from ..config import ClientOptions, Config, read_option_file
+from ..config import ClientOptions, Config, ConfigError, read_option_file
 from ..record import replace
 from .probe import connect
 
@@ -39,10 +39,13 @@ def set_provider_option(config: Config, option: str, value: str) -> str:
     the account of this process's own user, which MariaDB's unix_socket authentication lets in
     (root; mysql on Debian, the agent's user). Returns the statement run; AdminError otherwise."""
     mysql = config.mysql
-    options = read_option_file(mysql.option_file, mysql.option_group)
-    admin = ClientOptions(user=pwd.getpwuid(os.geteuid()).pw_name)
-    if mysql.admin_group:
-        admin = read_option_file(mysql.option_file, mysql.admin_group)
+    try:  # read at each call: an option file gone or made unreadable since the start is said, not raised
+        options = read_option_file(mysql.option_file, mysql.option_group)
+        admin = ClientOptions(user=pwd.getpwuid(os.geteuid()).pw_name)
+        if mysql.admin_group:
+            admin = read_option_file(mysql.option_file, mysql.admin_group)
+    except ConfigError as err:
+        raise AdminError(str(err)) from None
     try:  # TCP (a host in the admin group) is guarded as the probe's connection is
         conn = connect(replace(admin, socket=admin.socket or options.socket), connect_timeout=mysql.connect_timeout,
                        read_timeout=mysql.read_timeout)

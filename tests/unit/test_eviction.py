@@ -3,18 +3,22 @@ a fresh, sealed notice from the dead member's own node about a member of this no
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import node_report
+from support import free_udp_port, node_report, stopped_node_config
 
-from galera_snmp.config import ConfigError
+from galera_snmp.config import ConfigError, load_config
 from galera_snmp.eviction import (
     FRESH,
     MAX_DATAGRAM,
+    Evictor,
     Notice,
     NoticeError,
     Seen,
@@ -162,4 +166,42 @@ def test_the_notice_socket_binds_an_address_the_network_has_not_configured_yet(a
         sender.sendto(b"notice", listener.getsockname()[:2])
         data, source = listener.recvfrom(64)
     assert data == b"notice" and source[0] == present
+
+
+def test_an_unforeseen_error_does_not_end_the_evictions(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """The crash-notice thread on real sockets: the first look at this node's report raises (a bug
+    the code did not foresee); the thread logs it and goes on to judge the next notice, whose
+    eviction then fails as it must here (no server), said and survived too."""
+    key = tmp_path / "evict.key"
+    key.write_text(KEY.hex())
+    key.chmod(0o600)
+    port = free_udp_port()
+    config = load_config(stopped_node_config(tmp_path, f"[init]\nnodes = 127.0.0.1, 127.0.0.2\naddress = 127.0.0.1\n"
+                                                       f"[cluster]\nevict_key = {key}\nevict_port = {port}\n"))
+    report = node_report(members=(Member(DEAD, "node2", "127.0.0.2:3306", "c"),))
+    looks = []
+
+    def current() -> NodeReport:
+        looks.append(1)
+        if len(looks) == 1:
+            raise RuntimeError("unforeseen")
+        return report
+
+    evictor, stop = Evictor(config, current, lambda text: None), threading.Event()
+    thread = threading.Thread(target=evictor.serve, args=(stop,), daemon=True)
+    caplog.set_level(logging.INFO, "galera_snmp.eviction")
+    thread.start()
+    try:
+        with notice_socket("127.0.0.2", 0) as sender:
+            sender.sendto(seal(new_notice("127.0.0.2", DEAD, time.time()), KEY), ("127.0.0.1", port))
+            deadline = time.monotonic() + 30
+            while "evicting" not in caplog.text:
+                assert thread.is_alive() and time.monotonic() < deadline, caplog.text
+                time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+        evictor.close()
+    assert "unexpected RuntimeError: unforeseen" in caplog.text and "Traceback" in caplog.text
+    assert f"exited, but evicting {DEAD} failed" in caplog.text
 

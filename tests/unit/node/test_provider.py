@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from galera_snmp.node.provider import provider_statement
+import pytest
+from support import stopped_node_config
+
+from galera_snmp.config import load_config
+from galera_snmp.node.provider import AdminError, provider_statement, set_provider_option
 
 UUID = "32afe379-f152-11f1-8bad-8206cf6f7b1b"
 
@@ -28,3 +32,12 @@ def test_an_empty_value_clears_evs_evicts_list():
 def test_only_plain_values_reach_a_statement(value):
     with pytest.raises(ValueError, match="not a provider option value"):
         provider_statement("evs.evict", value, set())
+
+
+def test_an_option_file_gone_since_the_start_is_an_admin_error_not_a_crash(tmp_path: Path):
+    """Crash eviction's thread handles AdminError and goes on; anything else would end it."""
+    config = load_config(stopped_node_config(tmp_path))
+    (tmp_path / "client.cnf").unlink()
+    with pytest.raises(AdminError, match=r"client\.cnf"):
+        set_provider_option(config, "evs.evict", "")
+
