@@ -95,22 +95,27 @@ class Agent:
 
     def start(self) -> tuple[threading.Thread, ...]:
         """The first report (real data from the first request on), then every thread that feeds or
-        serves it; returns the threads the outputs depend on."""
+        serves it; returns the threads it cannot go on without (one dead: the agent exits, and its
+        service manager restarts it)."""
         first = self.publisher.refresh()
         refresher = threading.Thread(
             target=self._watcher.follow, args=(self.publisher.refresh, first), name="refresh", daemon=True
         )
         refresher.start()
-        self._exit_guard().start()
+        guard = self._exit_guard()
+        guard.start()
         staleness = threading.Thread(target=self._watch_staleness, name="staleness", daemon=True)
         staleness.start()
         self._peer_watch()
+        workers = (refresher, staleness, guard.thread)
         if self.evictor is not None:
-            threading.Thread(target=self.evictor.serve, args=(self.stop,), name="crash-notices", daemon=True).start()
+            notices = threading.Thread(target=self.evictor.serve, args=(self.stop,), name="crash-notices", daemon=True)
+            notices.start()
+            workers += (notices,)
         for server in (self.http, self.agent_check, self.metrics):
             if server is not None:
                 server.start()
-        return refresher, staleness
+        return workers
 
     def serve(self, workers: tuple[threading.Thread, ...]) -> int:
         """Answer the AgentX master and send the notifications, registering again whenever the
