@@ -204,4 +204,3 @@ def test_an_unforeseen_error_does_not_end_the_evictions(tmp_path: Path, caplog: 
         evictor.close()
     assert "unexpected RuntimeError: unforeseen" in caplog.text and "Traceback" in caplog.text
     assert f"exited, but evicting {DEAD} failed" in caplog.text
-

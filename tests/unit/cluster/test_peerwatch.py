@@ -159,4 +159,3 @@ def test_a_joiners_donor_is_the_one_sending_to_its_address_in_any_spelling_else_
     ended = {"a": donating("2001:db8::13", 7, TransferState.COMPLETE), "b": "no answer",
              "c": replace(donating("2001:db8::13", 7), valid=False), me: donating("2001:db8::13", 7)}
     assert transfer_source(me, ended)[:2] == (None, None)
-

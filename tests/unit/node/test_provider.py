@@ -40,4 +40,3 @@ def test_an_option_file_gone_since_the_start_is_an_admin_error_not_a_crash(tmp_p
     (tmp_path / "client.cnf").unlink()
     with pytest.raises(AdminError, match=r"client\.cnf"):
         set_provider_option(config, "evs.evict", "")
-
