@@ -733,7 +733,14 @@ class Sandbox:
         )
 
     def wait_settled(self, timeout: float = 120) -> None:
-        wait_for(self.settled, timeout, "every node Synced in one Primary view", interval=0.2)
+        """SandboxError at the deadline naming how each node is then: what a test that fails here
+        is diagnosed from."""
+        try:
+            wait_for(self.settled, timeout, "every node Synced in one Primary view", interval=0.2)
+        except SandboxError as err:
+            now = "; ".join(f"{node.name} {s.status.value} ({s.reason}), view {s.cluster_conf_id} of {s.cluster_size}"
+                            for node, s in ((node, node.snapshot()) for node in self.nodes))
+            raise SandboxError(f"{err}: {now}") from None
 
     def _bootstrap_node(self, states: dict[int, NodeState]) -> SandboxNode | None:
         """The node to bootstrap: the first of a new sandbox, the one a clean stop marked
